@@ -1,0 +1,32 @@
+//! The domain's one error type. The gateway decides what each variant looks like to a client.
+
+use sea_orm::DbErr;
+
+/// Everything a domain operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The caller supplied a value that breaks a rule; `field` names the input that was wrong.
+    #[error("{field}: {message}")]
+    InvalidInput {
+        /// The input field at fault, as the API names it.
+        field: String,
+        /// What is wrong with it, fit to show to a person.
+        message: String,
+    },
+    /// The bundled dataset does not hold together (a dangling slug, say): a build defect.
+    #[error("the bundled dataset is inconsistent: {0}")]
+    Dataset(String),
+    /// The database failed or refused; never shown to a client verbatim.
+    #[error(transparent)]
+    Database(#[from] DbErr),
+}
+
+impl Error {
+    /// An `InvalidInput` for `field`.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::InvalidInput { field: field.into(), message: message.into() }
+    }
+}
+
+/// `Result` with the domain's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

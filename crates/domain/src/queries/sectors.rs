@@ -1,0 +1,16 @@
+//! Industries and benefits: short lists, returned whole.
+
+use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
+
+use crate::Result;
+use crate::entities::{benefit, industry};
+
+/// Every industry, by name.
+pub async fn industries(db: &impl ConnectionTrait) -> Result<Vec<industry::Model>> {
+    Ok(industry::Entity::find().order_by_asc(industry::Column::Name).all(db).await?)
+}
+
+/// Every benefit, by name.
+pub async fn benefits(db: &impl ConnectionTrait) -> Result<Vec<benefit::Model>> {
+    Ok(benefit::Entity::find().order_by_asc(benefit::Column::Name).all(db).await?)
+}

@@ -1,0 +1,102 @@
+//! Skills, the technologies they use, and the career paths and roadmap steps that need them.
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+use super::{Direction, search_condition};
+use crate::entities::{
+    career_path, career_path_skill, roadmap_step, roadmap_step_skill, skill, skill_technology, technology,
+};
+use crate::enums::SkillCategory;
+use crate::page::{self, Page, PageRequest};
+use crate::{Result, Visibility};
+
+/// Narrows the list of skills.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Case-insensitive text found in the name, description or slug.
+    pub search: Option<String>,
+    /// Only skills of this category.
+    pub category: Option<SkillCategory>,
+}
+
+/// One skill by slug.
+pub async fn by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Option<skill::Model>> {
+    Ok(skill::Entity::find().filter(skill::Column::Slug.eq(slug.to_lowercase())).one(db).await?)
+}
+
+/// The skills among `ids`.
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<skill::Model>> {
+    Ok(skill::Entity::find().filter(skill::Column::Id.is_in(ids.iter().copied())).all(db).await?)
+}
+
+/// A page of skills, by name.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &Filter,
+    direction: Direction,
+    page: PageRequest,
+) -> Result<Page<skill::Model>> {
+    let mut select = skill::Entity::find();
+    if let Some(search) = &filter.search {
+        use skill::Column::{Description, Name, Slug};
+        if let Some(condition) = search_condition(search, &[Name, Description, Slug])? {
+            select = select.filter(condition);
+        }
+    }
+    if let Some(category) = filter.category {
+        select = select.filter(skill::Column::Category.eq(category));
+    }
+    let select = select.order_by(skill::Column::Name, direction.into()).order_by_asc(skill::Column::Id);
+    page::fetch(db, select, page).await
+}
+
+/// The technologies each skill in `skill_ids` uses, in order.
+pub async fn technologies(db: &impl ConnectionTrait, skill_ids: &[Uuid]) -> Result<Vec<(Uuid, technology::Model)>> {
+    let rows = skill_technology::Entity::find()
+        .filter(skill_technology::Column::SkillId.is_in(skill_ids.iter().copied()))
+        .order_by_asc(skill_technology::Column::Position)
+        .find_also_related(technology::Entity)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().filter_map(|(link, row)| Some((link.skill_id, row?))).collect())
+}
+
+/// The career paths the caller may see that need each skill in `skill_ids`, with the link.
+pub async fn career_paths(
+    db: &impl ConnectionTrait,
+    visibility: Visibility,
+    skill_ids: &[Uuid],
+) -> Result<Vec<(career_path_skill::Model, career_path::Model)>> {
+    let links = career_path_skill::Entity::find()
+        .filter(career_path_skill::Column::SkillId.is_in(skill_ids.iter().copied()))
+        .filter(career_path_skill::Column::CareerPathId.in_subquery(super::career_paths::visible_ids(visibility)))
+        .all(db)
+        .await?;
+    let path_ids: Vec<Uuid> = links.iter().map(|link| link.career_path_id).collect();
+    let mut paths = super::career_paths::by_ids(db, visibility, &path_ids).await?;
+    paths.sort_by(|a, b| a.title.cmp(&b.title));
+    let mut pairs = Vec::with_capacity(links.len());
+    for path in paths {
+        for link in links.iter().filter(|link| link.career_path_id == path.id) {
+            pairs.push((link.clone(), path.clone()));
+        }
+    }
+    Ok(pairs)
+}
+
+/// The roadmap steps that teach each skill in `skill_ids`, limited to the paths in `path_ids`.
+pub async fn roadmap_steps(
+    db: &impl ConnectionTrait,
+    skill_ids: &[Uuid],
+    path_ids: &[Uuid],
+) -> Result<Vec<(Uuid, roadmap_step::Model)>> {
+    let rows = roadmap_step_skill::Entity::find()
+        .filter(roadmap_step_skill::Column::SkillId.is_in(skill_ids.iter().copied()))
+        .find_also_related(roadmap_step::Entity)
+        .filter(roadmap_step::Column::CareerPathId.is_in(path_ids.iter().copied()))
+        .order_by_asc(roadmap_step::Column::Position)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().filter_map(|(link, row)| Some((link.skill_id, row?))).collect())
+}

@@ -1,0 +1,68 @@
+//! Technologies and the skills that use them.
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+use super::{Direction, search_condition};
+use crate::Result;
+use crate::entities::{skill, skill_technology, technology};
+use crate::enums::TechnologyKind;
+use crate::page::{self, Page, PageRequest};
+
+/// Narrows the list of technologies.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Case-insensitive text found in the name, description or slug.
+    pub search: Option<String>,
+    /// Only technologies of this kind.
+    pub kind: Option<TechnologyKind>,
+}
+
+/// One technology by slug.
+pub async fn by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Option<technology::Model>> {
+    Ok(technology::Entity::find().filter(technology::Column::Slug.eq(slug.to_lowercase())).one(db).await?)
+}
+
+/// The technologies among `ids`.
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<technology::Model>> {
+    Ok(technology::Entity::find().filter(technology::Column::Id.is_in(ids.iter().copied())).all(db).await?)
+}
+
+/// A page of technologies, by name.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &Filter,
+    direction: Direction,
+    page: PageRequest,
+) -> Result<Page<technology::Model>> {
+    let mut select = technology::Entity::find();
+    if let Some(search) = &filter.search {
+        use technology::Column::{Description, Name, Slug};
+        if let Some(condition) = search_condition(search, &[Name, Description, Slug])? {
+            select = select.filter(condition);
+        }
+    }
+    if let Some(kind) = filter.kind {
+        select = select.filter(technology::Column::Kind.eq(kind));
+    }
+    let select = select.order_by(technology::Column::Name, direction.into()).order_by_asc(technology::Column::Id);
+    page::fetch(db, select, page).await
+}
+
+/// The skills that use each technology in `technology_ids`, by skill name.
+pub async fn skills(db: &impl ConnectionTrait, technology_ids: &[Uuid]) -> Result<Vec<(Uuid, skill::Model)>> {
+    let links = skill_technology::Entity::find()
+        .filter(skill_technology::Column::TechnologyId.is_in(technology_ids.iter().copied()))
+        .all(db)
+        .await?;
+    let skill_ids: Vec<Uuid> = links.iter().map(|link| link.skill_id).collect();
+    let mut skills = super::skills::by_ids(db, &skill_ids).await?;
+    skills.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut pairs = Vec::with_capacity(links.len());
+    for skill in skills {
+        for link in links.iter().filter(|link| link.skill_id == skill.id) {
+            pairs.push((link.technology_id, skill.clone()));
+        }
+    }
+    Ok(pairs)
+}

@@ -1,0 +1,82 @@
+//! Relay connections over the domain's offset pages. Cursors are opaque to clients (base64 of
+//! the position in the sorted list), so the encoding can change without breaking them.
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{OutputType, SimpleObject};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use careergraph_domain::page::{Page, PageRequest};
+
+use super::error::bad_input;
+use crate::config::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+
+/// Fields every connection carries besides its edges.
+#[derive(SimpleObject)]
+pub struct ConnectionTotal {
+    /// How many items the whole list has, across all pages.
+    pub total_count: u64,
+}
+
+/// A connection of `T` with cursors as strings and a total count.
+pub type Paged<T> = Connection<String, T, ConnectionTotal>;
+
+const CURSOR_PREFIX: &str = "offset:";
+
+fn encode(offset: u64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{offset}"))
+}
+
+fn decode(cursor: &str) -> Option<u64> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    String::from_utf8(bytes).ok()?.strip_prefix(CURSOR_PREFIX)?.parse().ok()
+}
+
+/// Checks `first` and `after` and turns them into the page to fetch.
+pub fn page_request(first: Option<i32>, after: Option<&str>) -> async_graphql::Result<PageRequest> {
+    let limit = match first {
+        None => DEFAULT_PAGE_SIZE,
+        Some(first) => usize::try_from(first)
+            .ok()
+            .filter(|first| *first <= MAX_PAGE_SIZE)
+            .ok_or_else(|| bad_input("first", format!("must be between 0 and {MAX_PAGE_SIZE}")))?,
+    };
+    let offset = match after {
+        None => 0,
+        Some(cursor) => decode(cursor).ok_or_else(|| bad_input("after", "is not a cursor this list gave out"))? + 1,
+    };
+    Ok(PageRequest { offset, limit: limit as u64 })
+}
+
+/// Wraps one fetched page as a connection, mapping each row to its GraphQL type.
+pub fn connection<M, T: OutputType>(request: PageRequest, page: Page<M>, node: impl Fn(M) -> T) -> Paged<T> {
+    let end = request.offset + page.items.len() as u64;
+    let mut connection = Connection::with_additional_fields(
+        request.offset > 0,
+        end < page.total,
+        ConnectionTotal { total_count: page.total },
+    );
+    connection
+        .edges
+        .extend((request.offset..).zip(page.items).map(|(offset, item)| Edge::new(encode(offset), node(item))));
+    connection
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_round_trips_and_the_next_page_starts_after_it() -> async_graphql::Result<()> {
+        let cursor = encode(41);
+        assert_eq!(page_request(Some(5), Some(&cursor))?, PageRequest { offset: 42, limit: 5 });
+        Ok(())
+    }
+
+    #[test]
+    fn out_of_range_sizes_and_foreign_cursors_are_refused() {
+        assert!(page_request(Some(-1), None).is_err());
+        assert!(page_request(Some(MAX_PAGE_SIZE as i32 + 1), None).is_err());
+        assert!(page_request(None, Some("not-a-cursor")).is_err());
+        assert!(page_request(None, Some(&URL_SAFE_NO_PAD.encode("offset:x"))).is_err());
+    }
+}

@@ -1,0 +1,163 @@
+//! One batch per relation. Each key type names a relation ("the skills of career path X"); the
+//! one `Batcher` loads any of them with a single domain call for all keys of a batch.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use careergraph_domain::entities::{
+    benefit, career_path, career_path_skill, industry, learning_resource, responsibility, roadmap_step, salary_record,
+    skill, technology,
+};
+use careergraph_domain::queries::{career_paths, skills, technologies};
+use careergraph_domain::{Error as DomainError, Visibility};
+use uuid::Uuid;
+
+use super::executor::Spawner;
+use crate::store::Store;
+
+/// The request's loaders.
+pub type Loaders = DataLoader<Batcher>;
+
+/// Loads relations for one request, seeing what the request's caller may see.
+pub struct Batcher {
+    store: Store,
+    visibility: Visibility,
+}
+
+/// Loaders for one request whose fetches run on `spawner`.
+pub fn for_request(store: Store, visibility: Visibility, spawner: Spawner) -> Loaders {
+    // No delay: the request-local executor already waits until every sibling has registered.
+    DataLoader::new(Batcher { store, visibility }, move |task| spawner.spawn(task)).delay(Duration::ZERO)
+}
+
+macro_rules! relation_keys {
+    ($($(#[$meta:meta])* $name:ident;)+) => {$(
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $name(pub Uuid);
+    )+};
+}
+
+relation_keys! {
+    /// A career path by id (for relations that point at one).
+    CareerPathById;
+    /// A technology by id (the language a framework is built on).
+    TechnologyById;
+    /// The skills of a career path.
+    SkillsOfPath;
+    /// The responsibilities of a career path.
+    ResponsibilitiesOfPath;
+    /// The roadmap of a career path.
+    RoadmapOfPath;
+    /// The industries of a career path.
+    IndustriesOfPath;
+    /// The benefits of a career path.
+    BenefitsOfPath;
+    /// The related paths of a career path.
+    RelatedOfPath;
+    /// The salary records of a career path.
+    SalariesOfPath;
+    /// The learning resources of a roadmap step.
+    ResourcesOfStep;
+    /// The skills a roadmap step teaches.
+    SkillsOfStep;
+    /// The technologies of a skill.
+    TechnologiesOfSkill;
+    /// The career paths that need a skill.
+    PathsOfSkill;
+    /// The skills that use a technology.
+    SkillsOfTechnology;
+}
+
+/// A loader error: cheap to clone, as every waiting field receives it.
+pub type LoadError = Arc<DomainError>;
+
+/// Groups `(parent, child)` pairs by parent, keeping their order.
+fn group<K: Eq + Hash, V>(pairs: impl IntoIterator<Item = (K, V)>) -> HashMap<K, Vec<V>> {
+    let mut grouped: HashMap<K, Vec<V>> = HashMap::new();
+    for (key, value) in pairs {
+        grouped.entry(key).or_default().push(value);
+    }
+    grouped
+}
+
+fn ids<K: Copy>(keys: &[K], id: impl Fn(K) -> Uuid) -> Vec<Uuid> {
+    keys.iter().map(|key| id(*key)).collect()
+}
+
+macro_rules! batch {
+    ($key:ident => $value:ty, |$batcher:ident, $ids:ident| $load:expr, $parent:expr) => {
+        impl Loader<$key> for Batcher {
+            type Value = $value;
+            type Error = LoadError;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
+                let $batcher = self;
+                let $ids = ids(keys, |key| key.0);
+                let rows = $load.await.map_err(Arc::new)?;
+                Ok(group(rows.into_iter().map(|row| ($key($parent(&row)), row)))
+                    .into_iter()
+                    .map(|(key, mut rows)| (key, pick(&mut rows)))
+                    .collect())
+            }
+        }
+    };
+}
+
+/// Takes the single row of a by-id group or the whole list of a one-to-many group.
+trait Pick<T> {
+    fn pick(rows: &mut Vec<T>) -> Self;
+}
+
+impl<T> Pick<T> for Vec<T> {
+    fn pick(rows: &mut Vec<T>) -> Self {
+        std::mem::take(rows)
+    }
+}
+
+fn pick<T, V: Pick<T>>(rows: &mut Vec<T>) -> V {
+    V::pick(rows)
+}
+
+/// A row that is the only one for its id.
+#[derive(Clone, Debug)]
+pub struct One<T>(pub T);
+
+impl<T: Clone> Pick<T> for One<T> {
+    fn pick(rows: &mut Vec<T>) -> Self {
+        // Grouping by primary key leaves exactly one row per group.
+        One(rows.swap_remove(0))
+    }
+}
+
+batch!(CareerPathById => One<career_path::Model>,
+    |b, ids| career_paths::by_ids(b.store.db(), b.visibility, &ids), |row: &career_path::Model| row.id);
+batch!(TechnologyById => One<technology::Model>,
+    |b, ids| technologies::by_ids(b.store.db(), &ids), |row: &technology::Model| row.id);
+batch!(SkillsOfPath => Vec<(career_path_skill::Model, skill::Model)>,
+    |b, ids| career_paths::skills(b.store.db(), &ids), |row: &(career_path_skill::Model, skill::Model)| row.0.career_path_id);
+batch!(ResponsibilitiesOfPath => Vec<responsibility::Model>,
+    |b, ids| career_paths::responsibilities(b.store.db(), &ids), |row: &responsibility::Model| row.career_path_id);
+batch!(RoadmapOfPath => Vec<roadmap_step::Model>,
+    |b, ids| career_paths::roadmap(b.store.db(), &ids), |row: &roadmap_step::Model| row.career_path_id);
+batch!(IndustriesOfPath => Vec<(Uuid, industry::Model)>,
+    |b, ids| career_paths::industries(b.store.db(), &ids), |row: &(Uuid, industry::Model)| row.0);
+batch!(BenefitsOfPath => Vec<(Uuid, benefit::Model)>,
+    |b, ids| career_paths::benefits(b.store.db(), &ids), |row: &(Uuid, benefit::Model)| row.0);
+batch!(RelatedOfPath => Vec<(Uuid, career_path::Model)>,
+    |b, ids| career_paths::related(b.store.db(), b.visibility, &ids), |row: &(Uuid, career_path::Model)| row.0);
+batch!(SalariesOfPath => Vec<salary_record::Model>,
+    |b, ids| career_paths::salary_records(b.store.db(), &ids), |row: &salary_record::Model| row.career_path_id);
+batch!(ResourcesOfStep => Vec<learning_resource::Model>,
+    |b, ids| career_paths::resources(b.store.db(), &ids), |row: &learning_resource::Model| row.roadmap_step_id);
+batch!(SkillsOfStep => Vec<(Uuid, skill::Model)>,
+    |b, ids| career_paths::skills_taught(b.store.db(), &ids), |row: &(Uuid, skill::Model)| row.0);
+batch!(TechnologiesOfSkill => Vec<(Uuid, technology::Model)>,
+    |b, ids| skills::technologies(b.store.db(), &ids), |row: &(Uuid, technology::Model)| row.0);
+batch!(PathsOfSkill => Vec<(career_path_skill::Model, career_path::Model)>,
+    |b, ids| skills::career_paths(b.store.db(), b.visibility, &ids), |row: &(career_path_skill::Model, career_path::Model)| row.0.skill_id);
+batch!(SkillsOfTechnology => Vec<(Uuid, skill::Model)>,
+    |b, ids| technologies::skills(b.store.db(), &ids), |row: &(Uuid, skill::Model)| row.0);

@@ -1,0 +1,396 @@
+//! The HTTP surface: GraphQL over HTTP (`POST` and `GET /graphql`), the GraphiQL playground,
+//! and the health probes.
+//!
+//! The GraphQL endpoint is written here rather than taken from async-graphql-axum, whose stock
+//! service does not follow the GraphQL-over-HTTP specification (it answers `application/json`
+//! requests with another media type and executes mutations sent over GET). This handler
+//! negotiates `application/graphql-response+json` or `application/json`, refuses mutations over
+//! GET with 405, unsupported bodies with 415 and unacceptable media types with 406, and answers
+//! request errors with 400 and no `data` under the newer media type.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::parser::types::OperationType;
+use async_graphql::{ErrorExtensionValues, PathSegment, Request, Response, ServerError, Variables};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use careergraph_domain::Visibility;
+use serde_json::{Map, Value, json};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::graphql::error::{Code, has_code};
+use crate::graphql::executor::request_tasks;
+use crate::graphql::{CareerGraphSchema, RequestContext, loaders};
+use crate::store::Store;
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
+const JSON: &str = "application/json; charset=utf-8";
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    schema: CareerGraphSchema,
+    store: Store,
+    max_batch: usize,
+    playground: Arc<String>,
+}
+
+/// The whole HTTP application, with its middleware.
+pub fn router(schema: CareerGraphSchema, store: Store, config: &Config) -> Router {
+    let playground_page =
+        async_graphql::http::GraphiQLSource::build().endpoint("/graphql").title("careergraph").finish();
+    let state = AppState { schema, store, max_batch: config.max_batch, playground: Arc::new(playground_page) };
+    Router::new()
+        .route("/", get(playground))
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+                    let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                    tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id)
+                }))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(CatchPanicLayer::new())
+                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout()))
+                .layer(CompressionLayer::new())
+                .layer(
+                    CorsLayer::new()
+                        .allow_origin(Any)
+                        .allow_methods([Method::GET, Method::POST])
+                        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+                        .max_age(Duration::from_secs(3600)),
+                ),
+        )
+}
+
+async fn playground(State(state): State<AppState>) -> Html<String> {
+    Html(state.playground.as_str().to_owned())
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match careergraph_domain::ping(state.store.db()).await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(error) => {
+            tracing::warn!(%error, "database not reachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}
+
+/// Which media type the response uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    /// `application/graphql-response+json`: status codes tell request errors apart.
+    GraphqlResponse,
+    /// `application/json`: the legacy format; 200 for anything the server understood.
+    Json,
+}
+
+impl Format {
+    fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Self::GraphqlResponse => GRAPHQL_RESPONSE_JSON,
+            Self::Json => JSON,
+        })
+    }
+}
+
+/// Picks the response format from `Accept`, by quality then order. No header means JSON, as the
+/// specification advises for clients that predate the newer media type.
+fn negotiate(headers: &HeaderMap) -> Option<Format> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|value| value.to_str().ok()) else {
+        return Some(Format::Json);
+    };
+    let mut candidates: Vec<(f32, usize, Format)> = Vec::new();
+    for (index, range) in accept.split(',').enumerate() {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or("").to_ascii_lowercase();
+        let quality =
+            parts.filter_map(|param| param.strip_prefix("q=")).find_map(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
+        let format = match media.as_str() {
+            "application/graphql-response+json" => Format::GraphqlResponse,
+            "application/json" | "application/*" | "*/*" => Format::Json,
+            _ => continue,
+        };
+        if quality > 0.0 {
+            candidates.push((quality, index, format));
+        }
+    }
+    candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    candidates.first().map(|(_, _, format)| *format)
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers.get(header::ACCEPT).and_then(|value| value.to_str().ok()).is_some_and(|accept| accept.contains("text/html"))
+}
+
+fn request_id(headers: &HeaderMap) -> String {
+    headers.get("x-request-id").and_then(|value| value.to_str().ok()).unwrap_or("unknown").to_owned()
+}
+
+/// A response for a request the server could not even read as GraphQL.
+fn reject(status: StatusCode, format: Format, message: &str) -> axum::response::Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": Code::BadUserInput.as_str() } }] });
+    (status, [(header::CONTENT_TYPE, format.content_type())], body.to_string()).into_response()
+}
+
+fn not_acceptable() -> axum::response::Response {
+    let message = "Accept must allow application/graphql-response+json or application/json";
+    reject(StatusCode::NOT_ACCEPTABLE, Format::Json, message)
+}
+
+/// The GET parameters of a GraphQL request; `variables` and `extensions` arrive as JSON text.
+#[derive(serde::Deserialize)]
+struct GetParams {
+    query: Option<String>,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+async fn graphql_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Result<Query<GetParams>, axum::extract::rejection::QueryRejection>,
+) -> axum::response::Response {
+    let has_query = params.as_ref().is_ok_and(|Query(params)| params.query.is_some());
+    if !has_query && wants_html(&headers) {
+        return Html(state.playground.as_str().to_owned()).into_response();
+    }
+    let Some(format) = negotiate(&headers) else { return not_acceptable() };
+    let Ok(Query(params)) = params else {
+        return reject(StatusCode::BAD_REQUEST, format, "The query string is not a GraphQL request");
+    };
+    let Some(query) = params.query else {
+        return reject(StatusCode::BAD_REQUEST, format, "A GraphQL request needs a `query` parameter");
+    };
+    let mut fields = Map::new();
+    fields.insert("query".into(), Value::String(query));
+    if let Some(name) = params.operation_name {
+        fields.insert("operationName".into(), Value::String(name));
+    }
+    for (key, text) in [("variables", params.variables), ("extensions", params.extensions)] {
+        if let Some(text) = text {
+            match serde_json::from_str::<Value>(&text) {
+                Ok(value) => fields.insert(key.into(), value),
+                Err(_) => return reject(StatusCode::BAD_REQUEST, format, &format!("`{key}` is not valid JSON")),
+            };
+        }
+    }
+    let request = match read_request(Value::Object(fields)) {
+        Ok(request) => request,
+        Err(message) => return reject(StatusCode::BAD_REQUEST, format, &message),
+    };
+    let mut request = request;
+    // Only queries may run over GET: a GET can be replayed by caches, links and prefetchers.
+    let operation_name = request.operation_name.clone();
+    if let Ok(document) = request.parsed_query() {
+        let operation = match &operation_name {
+            Some(name) => document.operations.iter().find(|(op_name, _)| op_name.is_some_and(|n| n.as_str() == name)),
+            None => document.operations.iter().next(),
+        };
+        if operation.is_some_and(|(_, op)| op.node.ty != OperationType::Query) {
+            let mut response =
+                reject(StatusCode::METHOD_NOT_ALLOWED, format, "Only queries may be sent with GET; use POST");
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return response;
+        }
+    }
+    let id = request_id(&headers);
+    let response = execute(&state, request).await;
+    single_response(format, response, &id)
+}
+
+async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> axum::response::Response {
+    let Some(format) = negotiate(&headers) else { return not_acceptable() };
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
+    let mut params = content_type.split(';').map(str::trim);
+    let media = params.next().unwrap_or("").to_ascii_lowercase();
+    let charset_ok = params
+        .filter_map(|param| param.to_ascii_lowercase().strip_prefix("charset=").map(|c| c.trim_matches('"').to_owned()))
+        .all(|charset| charset == "utf-8");
+    if media != "application/json" || !charset_ok {
+        let message = "Send GraphQL requests as application/json (UTF-8)";
+        return reject(StatusCode::UNSUPPORTED_MEDIA_TYPE, format, message);
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return reject(StatusCode::BAD_REQUEST, format, "The body is not valid JSON");
+    };
+    let id = request_id(&headers);
+    match body {
+        Value::Array(items) => {
+            if items.is_empty() || items.len() > state.max_batch {
+                let message = format!("A batch must hold between 1 and {} requests", state.max_batch);
+                return reject(StatusCode::BAD_REQUEST, format, &message);
+            }
+            let mut requests = Vec::with_capacity(items.len());
+            for item in items {
+                match read_request(item) {
+                    Ok(request) => requests.push(request),
+                    Err(message) => return reject(StatusCode::BAD_REQUEST, format, &message),
+                }
+            }
+            let responses =
+                futures::future::join_all(requests.into_iter().map(|request| execute(&state, request))).await;
+            let bodies: Vec<Value> = responses.into_iter().map(|response| render(response, &id).1).collect();
+            (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], Value::Array(bodies).to_string())
+                .into_response()
+        }
+        single => match read_request(single) {
+            Ok(request) => single_response(format, execute(&state, request).await, &id),
+            Err(message) => reject(StatusCode::BAD_REQUEST, format, &message),
+        },
+    }
+}
+
+/// Reads one GraphQL request object, checking every parameter's type.
+fn read_request(value: Value) -> Result<Request, String> {
+    let Value::Object(mut fields) = value else {
+        return Err("A GraphQL request must be a JSON object".into());
+    };
+    let query = match fields.remove("query") {
+        Some(Value::String(query)) => query,
+        Some(_) => return Err("`query` must be a string".into()),
+        None => return Err("A GraphQL request needs a `query`".into()),
+    };
+    let mut request = Request::new(query);
+    match fields.remove("operationName") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(name)) => request = request.operation_name(name),
+        Some(_) => return Err("`operationName` must be a string".into()),
+    }
+    match fields.remove("variables") {
+        None | Some(Value::Null) => {}
+        Some(value @ Value::Object(_)) => request = request.variables(Variables::from_json(value)),
+        Some(_) => return Err("`variables` must be an object".into()),
+    }
+    match fields.remove("extensions") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(extensions)) => {
+            for (key, value) in extensions {
+                let value =
+                    async_graphql::Value::from_json(value).map_err(|_| "`extensions` is not valid".to_owned())?;
+                request.extensions.insert(key, value);
+            }
+        }
+        Some(_) => return Err("`extensions` must be an object".into()),
+    }
+    Ok(request)
+}
+
+/// Runs one request with its own loaders, on the request's own task (see `graphql::executor`).
+async fn execute(state: &AppState, request: Request) -> Response {
+    let visibility = Visibility::PublishedOnly;
+    let (spawner, tasks) = request_tasks();
+    let request = request
+        .data(loaders::for_request(state.store.clone(), visibility, spawner))
+        .data(RequestContext { visibility })
+        .data(state.store.clone());
+    tasks.run(state.schema.execute(request)).await
+}
+
+fn single_response(format: Format, response: Response, request_id: &str) -> axum::response::Response {
+    let (request_error, body) = render(response, request_id);
+    let status =
+        if request_error && format == Format::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    (status, [(header::CONTENT_TYPE, format.content_type())], body.to_string()).into_response()
+}
+
+/// Serialises a response, giving every error a code and masking internal ones. Returns whether
+/// the request failed before execution (a parse or validation error: no `data` at all).
+fn render(mut response: Response, request_id: &str) -> (bool, Value) {
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty());
+    for error in &mut response.errors {
+        classify(error, request_error, request_id);
+    }
+    let mut body = serde_json::to_value(&response)
+        .unwrap_or_else(|_| json!({ "errors": [{ "message": "Internal server error" }] }));
+    if request_error && let Value::Object(fields) = &mut body {
+        fields.remove("data");
+    }
+    (request_error, body)
+}
+
+fn classify(error: &mut ServerError, request_error: bool, request_id: &str) {
+    let extensions = error.extensions.get_or_insert_with(ErrorExtensionValues::default);
+    if extensions.get("code").is_none() {
+        if request_error {
+            extensions.set("code", Code::BadUserInput.as_str());
+        } else {
+            // An error nobody classified may carry internals: log it, show nothing of it.
+            tracing::error!(message = %error.message, path = ?error.path.iter().map(segment).collect::<Vec<_>>(), "unclassified error");
+            extensions.set("code", Code::Internal.as_str());
+        }
+    }
+    if has_code(error.extensions.as_ref(), Code::Internal) {
+        error.message = format!("Internal server error (request id {request_id})");
+        error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("requestId", request_id);
+    }
+}
+
+fn segment(segment: &PathSegment) -> String {
+    match segment {
+        PathSegment::Field(name) => name.clone(),
+        PathSegment::Index(index) => index.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_static(value));
+        headers
+    }
+
+    #[test]
+    fn negotiation_follows_quality_then_order() {
+        assert_eq!(negotiate(&HeaderMap::new()), Some(Format::Json));
+        assert_eq!(negotiate(&accept("application/graphql-response+json")), Some(Format::GraphqlResponse));
+        assert_eq!(
+            negotiate(&accept("application/json;q=0.9, application/graphql-response+json")),
+            Some(Format::GraphqlResponse)
+        );
+        assert_eq!(negotiate(&accept("application/json, application/graphql-response+json")), Some(Format::Json));
+        assert_eq!(negotiate(&accept("*/*")), Some(Format::Json));
+        assert_eq!(negotiate(&accept("text/html")), None);
+        assert_eq!(negotiate(&accept("application/json;q=0")), None);
+    }
+
+    #[test]
+    fn request_objects_with_wrongly_typed_parameters_are_refused() {
+        assert!(read_request(json!({ "query": "{a}" })).is_ok());
+        assert!(read_request(json!({ "query": "{a}", "variables": null, "operationName": null })).is_ok());
+        assert!(read_request(json!({})).is_err());
+        assert!(read_request(json!({ "query": 1 })).is_err());
+        assert!(read_request(json!({ "query": "{a}", "variables": "x" })).is_err());
+        assert!(read_request(json!({ "query": "{a}", "operationName": 3 })).is_err());
+        assert!(read_request(json!({ "query": "{a}", "extensions": [] })).is_err());
+        assert!(read_request(json!("query")).is_err());
+    }
+}

@@ -1,0 +1,12 @@
+//! careergraph's gateway: the GraphQL schema over the domain, the HTTP server around it, its
+//! configuration, and the `careergraph` command line.
+
+pub mod cli;
+pub mod config;
+pub mod graphql;
+pub mod http;
+pub mod startup;
+pub mod store;
+
+pub use config::Config;
+pub use startup::Application;

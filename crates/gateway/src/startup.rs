@@ -1,0 +1,116 @@
+//! Building and running the server. `main` and the black-box tests take the same path.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::graphql::build_schema;
+use crate::http;
+use crate::store::Store;
+
+/// A server that is bound to its port, with its database migrated and seeded, ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    store: Store,
+    address: SocketAddr,
+}
+
+impl Application {
+    /// Prepares everything a server needs; fails with a message that says what and where.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let store = open_store(&config).await?;
+        careergraph_domain::migrate(store.db()).await.context("cannot migrate the database")?;
+        if careergraph_domain::dataset::is_empty(store.db()).await? {
+            let report = careergraph_domain::dataset::load_bundled(store.db())
+                .await
+                .context("cannot load the bundled dataset")?;
+            tracing::info!(?report, "empty database: loaded the bundled dataset");
+        }
+        let listener =
+            TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+        let address = listener.local_addr()?;
+        let router = http::router(build_schema(&config), store.clone(), &config);
+        Ok(Self { listener, router, store, address })
+    }
+
+    /// The port the server is bound to (useful when `listen` asked for port 0).
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// The address the server is bound to.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The server's database.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes, then finishes the requests in flight.
+    pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        tracing::info!(
+            "careergraph listening on http://{0}: GraphQL at http://{0}/graphql, playground at http://{0}/",
+            self.address
+        );
+        axum::serve(self.listener, self.router).with_graceful_shutdown(stop).await
+    }
+}
+
+/// Opens the configured database, creating the data directory for the embedded default.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    if config.uses_embedded_database() {
+        ensure_writable(&config.data_dir)?;
+    }
+    Store::connect(&config.database_url()).await
+}
+
+/// Creates `dir` if needed and proves that files can be written in it, so a read-only or
+/// misnamed data directory fails at start with its path rather than at the first write.
+fn ensure_writable(dir: &Path) -> anyhow::Result<()> {
+    let fail = |error: std::io::Error| anyhow::anyhow!("cannot write the data directory {}: {error}", dir.display());
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let probe = dir.join(".careergraph-write-test");
+    std::fs::write(&probe, b"").map_err(fail)?;
+    std::fs::remove_file(&probe).map_err(fail)?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

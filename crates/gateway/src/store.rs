@@ -1,0 +1,63 @@
+//! The database as the gateway holds it: a connection pool that counts its statements.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::Context;
+use careergraph_domain::Db;
+
+/// A shared connection pool, and how many SQL statements it has run (published on `/metrics`
+/// and used by tests to prove that nested queries are batched).
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+    statements: Arc<AtomicU64>,
+}
+
+impl Store {
+    /// Connects to `url`, counting every statement from then on.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let mut db = careergraph_domain::connect(url)
+            .await
+            .with_context(|| format!("cannot open the database at {}", redact(url)))?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        Ok(Self { db, statements })
+    }
+
+    /// The connection pool.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// SQL statements run since the store was opened.
+    pub fn statement_count(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+}
+
+/// `url` with any password replaced, fit for logs and error messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // Setting a password only fails for URLs that cannot have one, which this one has.
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redact_hides_the_password_and_keeps_the_rest() {
+        assert_eq!(redact("postgres://app:s3cret@db:5432/cg"), "postgres://app:***@db:5432/cg");
+        assert_eq!(redact("sqlite://./data/careergraph.db?mode=rwc"), "sqlite://./data/careergraph.db?mode=rwc");
+    }
+}

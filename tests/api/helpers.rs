@@ -1,0 +1,164 @@
+//! Starting a real server on a free port against a fresh database, and talking to it.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use careergraph_gateway::{Application, Config};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+
+/// The database a test runs against.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    /// A SQLite file in a fresh temporary data directory: the embedded default.
+    Sqlite,
+    /// A fresh database on the server `TEST_DATABASE_URL` points at.
+    Postgres,
+}
+
+/// A running server and what a test needs to talk to it.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// An HTTP client with no default headers.
+    pub client: reqwest::Client,
+    store: careergraph_gateway::store::Store,
+    _database: DatabaseGuard,
+}
+
+/// Runs each listed test body once on SQLite and once on PostgreSQL, as `NAME::sqlite` and
+/// `NAME::postgres`. Without `TEST_DATABASE_URL` the PostgreSQL variant is reported as ignored.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($(#[$meta:meta])* async fn $name:ident($app:ident) $body:block)*) => {$(
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await;
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL skipped")]
+            async fn postgres() {
+                let $app = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await;
+                $body
+            }
+        }
+    )*};
+}
+
+/// Starts the real server, as `careergraph serve` would, on a fresh database and a free port.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("a temporary data directory");
+    let (database_url, database) = match backend {
+        Backend::Sqlite => (None, DatabaseGuard::Directory(data_dir)),
+        Backend::Postgres => {
+            let fresh = FreshPostgres::create().await;
+            (Some(fresh.url.clone()), DatabaseGuard::Postgres(fresh))
+        }
+    };
+    let data_path = match &database {
+        DatabaseGuard::Directory(dir) => dir.path().to_path_buf(),
+        DatabaseGuard::Postgres(_) => std::env::temp_dir(),
+    };
+    let config = Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), database_url, data_path);
+    let application = Application::build(config).await.expect("the server starts");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    let store = application.store().clone();
+    tokio::spawn(application.run_until(std::future::pending()));
+    TestApp { address, client: reqwest::Client::new(), store, _database: database }
+}
+
+impl TestApp {
+    /// POSTs a GraphQL request as JSON and returns the parsed body, whatever its status.
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        self.post_json(json!({ "query": query, "variables": variables })).await.1
+    }
+
+    /// POSTs `body` to `/graphql` as `application/json`; returns the status and parsed body.
+    pub async fn post_json(&self, body: Value) -> (reqwest::StatusCode, Value) {
+        let response = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status();
+        (status, response.json().await.expect("a JSON body"))
+    }
+
+    /// The `data` of a response that must have no errors.
+    pub async fn query_ok(&self, query: &str, variables: Value) -> Value {
+        let body = self.graphql(query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    /// SQL statements the server has run so far.
+    pub fn statement_count(&self) -> u64 {
+        self.store.statement_count()
+    }
+
+    /// The server's database, for arranging data a test needs.
+    pub fn db(&self) -> &careergraph_domain::Db {
+        self.store.db()
+    }
+}
+
+/// The `extensions.code` of the first error of a response.
+pub fn first_error_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body:#}"))
+}
+
+/// Held for its `Drop`: the database disappears with the test.
+#[allow(dead_code)]
+enum DatabaseGuard {
+    Directory(tempfile::TempDir),
+    Postgres(FreshPostgres),
+}
+
+/// A database of its own for one test, dropped when the test ends (pass or fail).
+struct FreshPostgres {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl FreshPostgres {
+    async fn create() -> Self {
+        let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL is set for PostgreSQL tests");
+        let name = format!("careergraph_test_{}", uuid::Uuid::now_v7().simple());
+        let admin = careergraph_domain::connect(&admin_url).await.expect("TEST_DATABASE_URL is reachable");
+        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("a test database can be created");
+        admin.close().await.ok();
+        let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
+        url.set_path(&name);
+        Self { admin_url, name, url: url.to_string() }
+    }
+}
+
+impl Drop for FreshPostgres {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs inside the test's runtime, which cannot be blocked on; a thread with a
+        // runtime of its own can.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let admin = careergraph_domain::connect(&admin_url).await.ok()?;
+                admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok()?;
+                admin.close().await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(()))) {
+            eprintln!("could not drop test database {}", self.name);
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! careergraph's black-box suite: one test binary, the real server on a free port, a real
+//! database per test (SQLite always, PostgreSQL when `TEST_DATABASE_URL` is set), real HTTP.
+
+#![allow(clippy::unwrap_used)]
+
+mod helpers;
+
+mod bad_input;
+mod batching;
+mod dataset;
+mod http_protocol;
+mod read_api;
+mod schema_file;

@@ -1,0 +1,195 @@
+//! The public read API returns the bundled dataset's facts.
+
+use serde_json::{Value, json};
+
+use crate::helpers::first_error_code;
+use crate::on_both_backends;
+
+const BACKEND_DEVELOPER: &str = r#"
+query ($slug: String!) {
+  careerPath(slug: $slug) {
+    id slug title summary
+    outlook { demand summary }
+    skills { importance position skill { slug name category technologies { slug } } }
+    technologies { slug }
+    responsibilities { position title description }
+    roadmap { position title recommendation resources { name kind } skills { slug } }
+    salary { country currency period average minimum maximum asOf source }
+    industries { slug name }
+    benefits { slug name }
+  }
+}"#;
+
+fn names(list: &Value, field: &str) -> Vec<String> {
+    list.as_array().expect("a list").iter().map(|item| item[field].as_str().expect("a string").to_owned()).collect()
+}
+
+on_both_backends! {
+    async fn the_backend_developer_path_carries_every_fact_of_the_seed(app) {
+        let data = app.query_ok(BACKEND_DEVELOPER, json!({ "slug": "backend-developer" })).await;
+        let path = &data["careerPath"];
+        assert_eq!(path["title"], "Backend Developer");
+        assert_eq!(path["outlook"]["demand"], "HIGH");
+
+        let skills = path["skills"].as_array().expect("skills");
+        assert_eq!(skills.len(), 9);
+        assert_eq!(skills[0]["skill"]["slug"], "programming-languages");
+        assert_eq!(skills[0]["importance"], "ESSENTIAL");
+        assert_eq!(skills[2]["skill"]["slug"], "web-server-technologies");
+        assert_eq!(skills[2]["importance"], "IMPORTANT");
+        let soft: Vec<_> = skills.iter().filter(|s| s["skill"]["category"] == "SOFT").collect();
+        assert_eq!(soft.len(), 3);
+        let databases = &skills[1]["skill"]["technologies"];
+        assert_eq!(names(databases, "slug"), ["sql", "mysql", "postgresql", "mongodb"]);
+
+        assert_eq!(path["technologies"].as_array().expect("technologies").len(), 17);
+        let responsibilities = names(&path["responsibilities"], "title");
+        assert_eq!(responsibilities.len(), 8);
+        assert_eq!(responsibilities[0], "Design and build server-side architecture");
+        assert_eq!(responsibilities[7], "Maintain documentation");
+
+        let roadmap = path["roadmap"].as_array().expect("roadmap");
+        assert_eq!(roadmap.len(), 9);
+        assert_eq!(roadmap[0]["title"], "Learn a programming language");
+        assert_eq!(names(&roadmap[0]["resources"], "name"), ["Codecademy", "Udemy", "Coursera"]);
+        assert_eq!(roadmap[0]["resources"][0]["kind"], "COURSE_PLATFORM");
+        assert_eq!(roadmap[8]["title"], "Apply for jobs");
+        assert_eq!(names(&roadmap[2]["skills"], "slug"), ["database-design-and-management"]);
+
+        assert_eq!(
+            path["salary"],
+            json!({ "country": "US", "currency": "USD", "period": "YEAR", "average": 93000, "minimum": 65000,
+                    "maximum": 130000, "asOf": "2023-03-01", "source": "Glassdoor" })
+        );
+        assert_eq!(names(&path["industries"], "slug"), ["technology", "finance", "healthcare", "e-commerce"]);
+        assert_eq!(path["benefits"].as_array().expect("benefits").len(), 4);
+    }
+
+    async fn a_career_path_is_found_by_id_as_by_slug(app) {
+        let by_slug = app.query_ok("{ careerPath(slug: \"backend-developer\") { id title } }", json!({})).await;
+        let id = by_slug["careerPath"]["id"].clone();
+        let by_id = app.query_ok("query ($id: ID!) { careerPath(id: $id) { id title } }", json!({ "id": id })).await;
+        assert_eq!(by_id, by_slug);
+    }
+
+    async fn unknown_slugs_and_ids_are_null_without_error(app) {
+        let query = "query ($id: ID!) { a: careerPath(slug: \"astronaut\") { id } b: careerPath(id: $id) { id }
+                     c: careerPath(id: \"not-a-uuid\") { id } d: skill(slug: \"juggling\") { id } e: technology(slug: \"cobol\") { id } }";
+        let data = app.query_ok(query, json!({ "id": uuid::Uuid::now_v7().to_string() })).await;
+        assert_eq!(data, json!({ "a": null, "b": null, "c": null, "d": null, "e": null }));
+    }
+
+    async fn career_paths_are_a_connection_with_search_and_skill_filters(app) {
+        let query = "query ($filter: CareerPathFilter) { careerPaths(first: 10, filter: $filter) {
+                       totalCount pageInfo { hasNextPage hasPreviousPage } edges { cursor node { slug } } } }";
+        let all = app.query_ok(query, json!({ "filter": null })).await;
+        assert_eq!(all["careerPaths"]["totalCount"], 1);
+        assert_eq!(all["careerPaths"]["edges"][0]["node"]["slug"], "backend-developer");
+        assert_eq!(all["careerPaths"]["pageInfo"], json!({ "hasNextPage": false, "hasPreviousPage": false }));
+        for (filter, expected) in [
+            (json!({ "search": "BACKEND" }), 1),
+            (json!({ "search": "server-side" }), 1),
+            (json!({ "search": "100%_" }), 0),
+            (json!({ "skill": "security" }), 1),
+            (json!({ "skill": "juggling" }), 0),
+        ] {
+            let data = app.query_ok(query, json!({ "filter": filter })).await;
+            assert_eq!(data["careerPaths"]["totalCount"], expected, "filter {filter}");
+        }
+    }
+
+    async fn skills_page_forward_with_cursors_until_the_end(app) {
+        let query = "query ($after: String) { skills(first: 4, after: $after) {
+                       totalCount pageInfo { hasNextPage endCursor } nodes { slug } } }";
+        let mut after = Value::Null;
+        let mut seen = Vec::new();
+        loop {
+            let data = app.query_ok(query, json!({ "after": after })).await;
+            let page = &data["skills"];
+            assert_eq!(page["totalCount"], 9);
+            seen.extend(names(&page["nodes"], "slug"));
+            if page["pageInfo"]["hasNextPage"] == json!(false) {
+                break;
+            }
+            after = page["pageInfo"]["endCursor"].clone();
+        }
+        assert_eq!(seen.len(), 9);
+        let mut sorted = seen.clone();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 9, "no skill twice: {seen:?}");
+    }
+
+    async fn skills_filter_by_category_and_search(app) {
+        let query = "query ($filter: SkillFilter) { skills(filter: $filter) { totalCount nodes { slug } } }";
+        let soft = app.query_ok(query, json!({ "filter": { "category": "SOFT" } })).await;
+        assert_eq!(names(&soft["skills"]["nodes"], "slug"), ["collaboration", "communication", "problem-solving"]);
+        let search = app.query_ok(query, json!({ "filter": { "search": "caching" } })).await;
+        assert_eq!(names(&search["skills"]["nodes"], "slug"), ["performance-optimization"]);
+    }
+
+    async fn technologies_know_their_kind_language_and_skills(app) {
+        let django = app
+            .query_ok("{ technology(slug: \"django\") { name kind builtOn { slug } skills { slug } } }", json!({}))
+            .await;
+        assert_eq!(
+            django["technology"],
+            json!({ "name": "Django", "kind": "FRAMEWORK", "builtOn": { "slug": "python" }, "skills": [{ "slug": "programming-languages" }] })
+        );
+        let databases = app
+            .query_ok("{ technologies(filter: { kind: DATABASE }) { nodes { slug } } }", json!({}))
+            .await;
+        assert_eq!(names(&databases["technologies"]["nodes"], "slug"), ["mongodb", "mysql", "postgresql"]);
+    }
+
+    async fn a_skill_lists_the_paths_that_need_it(app) {
+        let data = app
+            .query_ok("{ skill(slug: \"security\") { careerPaths { importance careerPath { slug } } } }", json!({}))
+            .await;
+        assert_eq!(data["skill"]["careerPaths"], json!([{ "importance": "ESSENTIAL", "careerPath": { "slug": "backend-developer" } }]));
+    }
+
+    async fn industries_and_benefits_are_listed_by_name(app) {
+        let data = app.query_ok("{ industries { name } benefits { slug } }", json!({})).await;
+        assert_eq!(names(&data["industries"], "name"), ["E-commerce", "Finance", "Healthcare", "Technology"]);
+        assert_eq!(data["benefits"].as_array().expect("benefits").len(), 4);
+    }
+
+    async fn salary_stats_group_by_country(app) {
+        let query = "{ salaryStats(groupBy: [COUNTRY], filter: { careerPath: \"backend-developer\" }) {
+                       country currency period recordCount meanAverage lowestMinimum highestMaximum experienceLevel industry { slug } } }";
+        let data = app.query_ok(query, json!({})).await;
+        assert_eq!(
+            data["salaryStats"],
+            json!([{ "country": "US", "currency": "USD", "period": "YEAR", "recordCount": 1, "meanAverage": 93000.0,
+                     "lowestMinimum": 65000, "highestMaximum": 130000, "experienceLevel": null, "industry": null }])
+        );
+        let none = app.query_ok("{ salaryStats(filter: { country: \"FR\" }) { recordCount } }", json!({})).await;
+        assert_eq!(none["salaryStats"], json!([]));
+    }
+
+    async fn skill_gap_lists_what_is_missing_most_important_first(app) {
+        let query = "query ($have: [String!]!) { skillGap(careerPath: \"backend-developer\", have: $have) {
+                       coverage covered { skill { slug } } missing { importance skill { slug } technologies { slug } roadmapSteps { title } } } }";
+        let data = app.query_ok(query, json!({ "have": ["Python", "postgresql", "communication"] })).await;
+        let gap = &data["skillGap"];
+        let covered: Vec<_> = gap["covered"].as_array().expect("covered").iter().map(|c| c["skill"]["slug"].clone()).collect();
+        assert_eq!(covered, ["programming-languages", "database-design-and-management", "communication"]);
+        let missing = gap["missing"].as_array().expect("missing");
+        assert_eq!(missing.len(), 6);
+        let importances: Vec<_> = missing.iter().map(|m| m["importance"].as_str().expect("importance")).collect();
+        assert_eq!(importances, ["ESSENTIAL", "ESSENTIAL", "ESSENTIAL", "IMPORTANT", "IMPORTANT", "IMPORTANT"]);
+        let web = missing.iter().find(|m| m["skill"]["slug"] == "web-server-technologies").expect("web servers missing");
+        assert_eq!(names(&web["technologies"], "slug"), ["apache", "nginx"]);
+        assert_eq!(names(&web["roadmapSteps"], "title"), ["Learn web server technologies"]);
+        assert!((gap["coverage"].as_f64().expect("coverage") - 3.0 / 9.0).abs() < 1e-9);
+    }
+
+    async fn skill_gap_refuses_unknown_slugs_and_is_null_for_unknown_paths(app) {
+        let body = app.graphql("{ skillGap(careerPath: \"backend-developer\", have: [\"pyhton\"]) { coverage } }", json!({})).await;
+        assert_eq!(first_error_code(&body), "BAD_USER_INPUT");
+        assert!(body["errors"][0]["message"].as_str().expect("message").contains("pyhton"));
+        assert_eq!(body["errors"][0]["extensions"]["field"], "have");
+        let data = app.query_ok("{ skillGap(careerPath: \"astronaut\", have: []) { coverage } }", json!({})).await;
+        assert_eq!(data["skillGap"], Value::Null);
+    }
+}
