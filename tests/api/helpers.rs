@@ -53,19 +53,24 @@ macro_rules! on_both_backends {
 
 /// Starts the real server, as `careergraph serve` would, on a fresh database and a free port.
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Starts the real server like [`spawn_app`], with settings changed by `configure`.
+pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
+    // Every server has a data directory of its own, for the SQLite file and the signing key.
     let data_dir = tempfile::tempdir().expect("a temporary data directory");
-    let (database_url, database) = match backend {
-        Backend::Sqlite => (None, DatabaseGuard::Directory(data_dir)),
+    let (database_url, postgres) = match backend {
+        Backend::Sqlite => (None, None),
         Backend::Postgres => {
             let fresh = FreshPostgres::create().await;
-            (Some(fresh.url.clone()), DatabaseGuard::Postgres(fresh))
+            (Some(fresh.url.clone()), Some(fresh))
         }
     };
-    let data_path = match &database {
-        DatabaseGuard::Directory(dir) => dir.path().to_path_buf(),
-        DatabaseGuard::Postgres(_) => std::env::temp_dir(),
-    };
-    let config = Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), database_url, data_path);
+    let mut config =
+        Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), database_url, data_dir.path().to_path_buf());
+    configure(&mut config);
+    let database = DatabaseGuard { _directory: data_dir, _postgres: postgres };
     let application = Application::build(config).await.expect("the server starts");
     let address = format!("http://127.0.0.1:{}", application.port());
     let store = application.store().clone();
@@ -116,11 +121,10 @@ pub fn first_error_code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body:#}"))
 }
 
-/// Held for its `Drop`: the database disappears with the test.
-#[allow(dead_code)]
-enum DatabaseGuard {
-    Directory(tempfile::TempDir),
-    Postgres(FreshPostgres),
+/// Held for its `Drop`: the data directory and database disappear with the test.
+struct DatabaseGuard {
+    _directory: tempfile::TempDir,
+    _postgres: Option<FreshPostgres>,
 }
 
 /// A database of its own for one test, dropped when the test ends (pass or fail).

@@ -26,12 +26,26 @@ fn schema_graphql_equals_the_exported_sdl() {
 fn every_object_type_with_identity_has_an_id() {
     let config = Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), None, std::env::temp_dir());
     let sdl = sdl(&build_schema(&config));
-    // Value objects (connections, edges, summaries of a relation) carry no identity of their own.
-    let value_objects =
-        ["Query", "PageInfo", "Outlook", "CareerPathSkill", "SkillUse", "SalaryStat", "SkillGap", "GapSkill"];
+    // Roots, mutation payloads and value objects (connections, edges, summaries of a relation)
+    // carry no identity of their own.
+    let value_objects = [
+        "Query",
+        "Mutation",
+        "PageInfo",
+        "Outlook",
+        "CareerPathSkill",
+        "SkillUse",
+        "SalaryStat",
+        "SkillGap",
+        "GapSkill",
+    ];
     for block in sdl.split("\ntype ").skip(1) {
         let name = block.split([' ', '{']).next().unwrap_or_default();
-        if value_objects.contains(&name) || name.ends_with("Connection") || name.ends_with("Edge") {
+        if value_objects.contains(&name)
+            || name.ends_with("Connection")
+            || name.ends_with("Edge")
+            || name.ends_with("Payload")
+        {
             continue;
         }
         assert!(block.contains("\tid: ID!"), "type {name} has no `id: ID!`");

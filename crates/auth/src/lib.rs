@@ -1,5 +1,12 @@
-//! careergraph's authentication and authorization rules: roles now; password hashing, tokens
-//! and refresh-token rotation as they arrive. Knows nothing of HTTP, GraphQL or careers.
+//! careergraph's authentication rules: roles, argon2id password hashing, Ed25519 access tokens,
+//! and refresh tokens. Knows nothing of HTTP, GraphQL, the database or careers: the gateway
+//! stores what this crate produces (the user and refresh-token tables live in the domain crate,
+//! beside every other table, so there is one migration history) and enforces what it decides.
+
+pub mod keys;
+pub mod password;
+pub mod refresh;
+pub mod token;
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +25,16 @@ pub enum Role {
 }
 
 impl Role {
+    /// The role's wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Anonymous => "ANONYMOUS",
+            Self::Viewer => "VIEWER",
+            Self::Editor => "EDITOR",
+            Self::Admin => "ADMIN",
+        }
+    }
+
     /// Whether this role includes everything `required` may do.
     pub fn satisfies(self, required: Role) -> bool {
         self >= required

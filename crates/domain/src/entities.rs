@@ -1,5 +1,6 @@
 //! One module per table. Relations are declared only where a query joins through them.
 
+pub mod app_user;
 pub mod benefit;
 pub mod career_path;
 pub mod career_path_benefit;
@@ -7,6 +8,8 @@ pub mod career_path_industry;
 pub mod career_path_skill;
 pub mod industry;
 pub mod learning_resource;
+pub mod login_throttle;
+pub mod refresh_token;
 pub mod related_career_path;
 pub mod responsibility;
 pub mod roadmap_step;

@@ -13,6 +13,17 @@ pub enum Error {
         /// What is wrong with it, fit to show to a person.
         message: String,
     },
+    /// The change clashes with the current state (a taken e-mail, the last admin, a stale version).
+    #[error("{field}: {message}")]
+    Conflict {
+        /// The input field at fault, as the API names it.
+        field: String,
+        /// What clashes, fit to show to a person.
+        message: String,
+    },
+    /// The row to change does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
     /// The bundled dataset does not hold together (a dangling slug, say): a build defect.
     #[error("the bundled dataset is inconsistent: {0}")]
     Dataset(String),
@@ -25,6 +36,13 @@ impl Error {
     /// An `InvalidInput` for `field`.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::InvalidInput { field: field.into(), message: message.into() }
+    }
+}
+
+impl Error {
+    /// A `Conflict` on `field`.
+    pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Conflict { field: field.into(), message: message.into() }
     }
 }
 

@@ -2,6 +2,7 @@
 //! its loader, and the operations the gateway runs on the database. Nothing here knows about
 //! HTTP or GraphQL, so the same functions serve the server, the CLI and the tests.
 
+pub mod accounts;
 pub mod dataset;
 pub mod entities;
 pub mod enums;

@@ -19,6 +19,9 @@ mod m20261125_000012_create_career_path_industry;
 mod m20261125_000013_create_career_path_benefit;
 mod m20261125_000014_create_related_career_path;
 mod m20261125_000015_create_salary_record;
+mod m20261125_000016_create_app_user;
+mod m20261125_000017_create_refresh_token;
+mod m20261125_000018_create_login_throttle;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -42,6 +45,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000013_create_career_path_benefit::Migration),
             Box::new(m20261125_000014_create_related_career_path::Migration),
             Box::new(m20261125_000015_create_salary_record::Migration),
+            Box::new(m20261125_000016_create_app_user::Migration),
+            Box::new(m20261125_000017_create_refresh_token::Migration),
+            Box::new(m20261125_000018_create_login_throttle::Migration),
         ]
     }
 }

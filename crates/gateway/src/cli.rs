@@ -1,8 +1,13 @@
 //! The `careergraph` command line.
 
-use anyhow::Context;
-use clap::{Parser, Subcommand};
+use std::io::Read;
 
+use anyhow::Context;
+use careergraph_domain::enums::UserRole;
+use clap::{Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
+
+use crate::accounts::{self, AccountError, password_rules};
 use crate::config::Config;
 use crate::graphql::{build_schema, sdl};
 use crate::startup::{Application, open_store};
@@ -18,7 +23,7 @@ pub struct Cli {
     config: Config,
 }
 
-#[derive(Subcommand, Debug, Clone, Copy)]
+#[derive(Subcommand, Debug, Clone)]
 enum Command {
     /// Serve the API and the playground (the default). An empty database is migrated and
     /// loaded with the bundled dataset first.
@@ -29,12 +34,133 @@ enum Command {
     Seed,
     /// Print the GraphQL schema (SDL) to standard output.
     Schema,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand, Debug, Clone)]
+enum UserCommand {
+    /// Create a user. The password is read from standard input with --password-stdin, or
+    /// asked for twice at a hidden prompt.
+    Add {
+        /// The user's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// What the user may do.
+        #[arg(long, value_enum, default_value_t = RoleArg::Viewer)]
+        role: RoleArg,
+        /// Name shown to others (default: the part of the e-mail before the @).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from standard input (one line) instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change a user's role. Their sessions end, so the new role applies at once.
+    SetRole {
+        /// The user's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// The new role.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+    /// Disable a user: they cannot sign in, and their sessions and tokens stop working.
+    Disable {
+        /// The user's e-mail address.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+/// A role as the command line names it.
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum RoleArg {
+    Viewer,
+    Editor,
+    Admin,
+}
+
+impl From<RoleArg> for UserRole {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Viewer => UserRole::Viewer,
+            RoleArg::Editor => UserRole::Editor,
+            RoleArg::Admin => UserRole::Admin,
+        }
+    }
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<SecretString> {
+    if from_stdin {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).context("cannot read the password from standard input")?;
+        let line = text.strip_suffix('\n').map(|line| line.strip_suffix('\r').unwrap_or(line)).unwrap_or(&text);
+        return Ok(SecretString::from(line.to_owned()));
+    }
+    let first =
+        rpassword::prompt_password(format!("Password ({}): ", password_rules())).context("cannot read the password")?;
+    let second = rpassword::prompt_password("Repeat the password: ").context("cannot read the password")?;
+    anyhow::ensure!(first == second, "the passwords differ");
+    Ok(SecretString::from(first))
+}
+
+fn describe(error: AccountError) -> anyhow::Error {
+    match error {
+        AccountError::Domain(
+            careergraph_domain::Error::InvalidInput { field, message }
+            | careergraph_domain::Error::Conflict { field, message },
+        ) => anyhow::anyhow!("{field} {message}"),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+async fn run_user_command(config: &Config, command: UserCommand) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    careergraph_domain::migrate(store.db()).await.context("cannot migrate the database")?;
+    let find = |email: String| {
+        let store = store.clone();
+        async move {
+            careergraph_domain::accounts::user_by_email(store.db(), &email)
+                .await?
+                .with_context(|| format!("no user has the e-mail address {}", email.trim().to_lowercase()))
+        }
+    };
+    match command {
+        UserCommand::Add { email, role, display_name, password_stdin } => {
+            let display_name =
+                display_name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().trim().to_owned());
+            let password = read_password(password_stdin)?;
+            let passwords = accounts::command_line_passwords().map_err(describe)?;
+            let user =
+                accounts::create_user(&store, &passwords, &email, &display_name, role.into(), password, "password")
+                    .await
+                    .map_err(describe)?;
+            println!("created {} {} ({})", user.role.as_str().to_lowercase(), user.email, user.id);
+        }
+        UserCommand::SetRole { email, role } => {
+            let user = find(email).await?;
+            let user = careergraph_domain::accounts::set_role(store.db(), user.id, role.into())
+                .await
+                .map_err(|error| describe(error.into()))?;
+            println!("{} is now {}", user.email, user.role.as_str().to_lowercase());
+        }
+        UserCommand::Disable { email } => {
+            let user = find(email).await?;
+            let user = careergraph_domain::accounts::disable(store.db(), user.id)
+                .await
+                .map_err(|error| describe(error.into()))?;
+            println!("disabled {}", user.email);
+        }
+    }
+    Ok(())
 }
 
 impl Cli {
     /// Runs the chosen command to completion.
     pub async fn run(self) -> anyhow::Result<()> {
-        match self.command.unwrap_or(Command::Serve) {
+        match self.command.clone().unwrap_or(Command::Serve) {
             Command::Serve => {
                 Application::build(self.config).await?.run_until_stopped().await.context("the server failed")
             }
@@ -59,6 +185,7 @@ impl Cli {
                 print!("{}", sdl(&build_schema(&self.config)));
                 Ok(())
             }
+            Command::User(command) => run_user_command(&self.config, command).await,
         }
     }
 }

@@ -50,6 +50,47 @@ pub struct Config {
     /// Seconds a request may take before it is answered with 408.
     #[arg(long, env = "CAREERGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30, global = true)]
     pub request_timeout_secs: u64,
+
+    /// PEM file (PKCS#8) of the Ed25519 key that signs access tokens. Default: a key created
+    /// once in the data directory (`jwt-ed25519.pem`, mode 0600). Replicas must share one.
+    #[arg(long, env = "CAREERGRAPH_JWT_KEY_FILE", global = true)]
+    pub jwt_key_file: Option<PathBuf>,
+
+    /// Comma-separated PEM files of further public keys whose tokens are still accepted (the
+    /// previous signing key, during a rotation).
+    #[arg(long, env = "CAREERGRAPH_JWT_VERIFY_KEY_FILES", value_delimiter = ',', global = true)]
+    pub jwt_verify_key_files: Vec<PathBuf>,
+
+    /// The `iss` of access tokens.
+    #[arg(long, env = "CAREERGRAPH_JWT_ISSUER", default_value = "careergraph", global = true)]
+    pub jwt_issuer: String,
+
+    /// The `aud` of access tokens.
+    #[arg(long, env = "CAREERGRAPH_JWT_AUDIENCE", default_value = "careergraph-api", global = true)]
+    pub jwt_audience: String,
+
+    /// Whether anyone may create a VIEWER account with the `register` mutation.
+    #[arg(long, env = "CAREERGRAPH_OPEN_REGISTRATION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub open_registration: bool,
+
+    /// Failed sign-ins per account allowed within 15 minutes before each further one locks the
+    /// account for twice as long (1 s, 2 s, 4 s … up to 15 minutes).
+    #[arg(long, env = "CAREERGRAPH_LOGIN_FREE_FAILURES", default_value_t = 5, global = true)]
+    pub login_free_failures: u32,
+
+    /// The same, per client address.
+    #[arg(long, env = "CAREERGRAPH_LOGIN_FREE_FAILURES_PER_ADDRESS", default_value_t = 20, global = true)]
+    pub login_free_failures_per_address: u32,
+
+    /// Password hashes computed at once; further sign-ins wait (up to 5 s), so a flood of
+    /// sign-ins cannot take every core from queries. Default: half the cores, at least one.
+    #[arg(long, env = "CAREERGRAPH_PASSWORD_HASH_CONCURRENCY", global = true)]
+    pub password_hash_concurrency: Option<usize>,
+
+    /// Seconds a server may keep trusting what it knows about a user (role, disabled, password
+    /// changes made through another replica). Bounds how long a revoked access token still works.
+    #[arg(long, env = "CAREERGRAPH_USER_CACHE_SECS", default_value_t = 30, global = true)]
+    pub user_cache_secs: u64,
 }
 
 impl Config {
@@ -84,6 +125,26 @@ impl Config {
             max_body_bytes: 256 * 1024,
             max_batch: 10,
             request_timeout_secs: 30,
+            jwt_key_file: None,
+            jwt_verify_key_files: Vec::new(),
+            jwt_issuer: "careergraph".into(),
+            jwt_audience: "careergraph-api".into(),
+            open_registration: true,
+            login_free_failures: 5,
+            login_free_failures_per_address: 20,
+            password_hash_concurrency: None,
+            user_cache_secs: 30,
         }
+    }
+
+    /// Password hashes computed at once.
+    pub fn password_hash_concurrency(&self) -> usize {
+        self.password_hash_concurrency
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |cores| (cores.get() / 2).max(1)))
+    }
+
+    /// Where the signing key is read from, or created.
+    pub fn jwt_key_path(&self) -> PathBuf {
+        self.jwt_key_file.clone().unwrap_or_else(|| self.data_dir.join("jwt-ed25519.pem"))
     }
 }

@@ -8,6 +8,7 @@
 //! GET with 405, unsupported bodies with 415 and unacceptable media types with 406, and answers
 //! request errors with 400 and no `data` under the newer media type.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,11 +16,10 @@ use async_graphql::parser::types::OperationType;
 use async_graphql::{ErrorExtensionValues, PathSegment, Request, Response, ServerError, Variables};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
-use careergraph_domain::Visibility;
 use serde_json::{Map, Value, json};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -28,7 +28,9 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::accounts::{Accounts, Principal};
 use crate::config::Config;
+use crate::graphql::account::ClientAddress;
 use crate::graphql::error::{Code, has_code};
 use crate::graphql::executor::request_tasks;
 use crate::graphql::{CareerGraphSchema, RequestContext, loaders};
@@ -42,20 +44,23 @@ const JSON: &str = "application/json; charset=utf-8";
 pub struct AppState {
     schema: CareerGraphSchema,
     store: Store,
+    accounts: Arc<Accounts>,
     max_batch: usize,
     playground: Arc<String>,
 }
 
 /// The whole HTTP application, with its middleware.
-pub fn router(schema: CareerGraphSchema, store: Store, config: &Config) -> Router {
+pub fn router(schema: CareerGraphSchema, store: Store, accounts: Arc<Accounts>, config: &Config) -> Router {
     let playground_page =
         async_graphql::http::GraphiQLSource::build().endpoint("/graphql").title("careergraph").finish();
-    let state = AppState { schema, store, max_batch: config.max_batch, playground: Arc::new(playground_page) };
+    let state =
+        AppState { schema, store, accounts, max_batch: config.max_batch, playground: Arc::new(playground_page) };
     Router::new()
         .route("/", get(playground))
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/.well-known/jwks.json", get(jwks))
         .with_state(state)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(
@@ -85,6 +90,10 @@ async fn playground(State(state): State<AppState>) -> Html<String> {
 
 async fn healthz() -> &'static str {
     "ok"
+}
+
+async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CACHE_CONTROL, "public, max-age=300")], axum::Json(state.accounts.jwks()))
 }
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
@@ -159,6 +168,50 @@ fn not_acceptable() -> axum::response::Response {
     reject(StatusCode::NOT_ACCEPTABLE, Format::Json, message)
 }
 
+/// Who the request speaks for. No `Authorization` header means anonymous; a header that is
+/// present but not a valid bearer token fails the whole request, so that a client never gets
+/// anonymous data while believing it is signed in.
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    format: Format,
+) -> Result<Principal, axum::response::Response> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(Principal::ANONYMOUS) };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty());
+    let Some(token) = token else {
+        return Err(unauthenticated(
+            format,
+            "invalid_request",
+            "Send the access token as `Authorization: Bearer <token>`",
+        ));
+    };
+    state.accounts.authenticate(token).await.map_err(|error| {
+        tracing::debug!(%error, "bearer token refused");
+        unauthenticated(
+            format,
+            "invalid_token",
+            "The access token is invalid or expired; refresh the session or sign in again",
+        )
+    })
+}
+
+fn unauthenticated(format: Format, error: &str, message: &str) -> axum::response::Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": Code::Unauthenticated.as_str() } }] });
+    let challenge = format!("Bearer realm=\"careergraph\", error=\"{error}\"");
+    let mut response =
+        (StatusCode::UNAUTHORIZED, [(header::CONTENT_TYPE, format.content_type())], body.to_string()).into_response();
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
 /// The GET parameters of a GraphQL request; `variables` and `extensions` arrive as JSON text.
 #[derive(serde::Deserialize)]
 struct GetParams {
@@ -171,6 +224,7 @@ struct GetParams {
 
 async fn graphql_get(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     params: Result<Query<GetParams>, axum::extract::rejection::QueryRejection>,
 ) -> axum::response::Response {
@@ -217,12 +271,29 @@ async fn graphql_get(
             return response;
         }
     }
+    let principal = match authenticate(&state, &headers, format).await {
+        Ok(principal) => principal,
+        Err(response) => return response,
+    };
     let id = request_id(&headers);
-    let response = execute(&state, request).await;
+    let caller = Caller { principal, address: peer };
+    let response = execute(&state, caller, request).await;
     single_response(format, response, &id)
 }
 
-async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> axum::response::Response {
+/// Who sent a request, and from where.
+#[derive(Clone, Copy)]
+struct Caller {
+    principal: Principal,
+    address: SocketAddr,
+}
+
+async fn graphql_post(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
     let Some(format) = negotiate(&headers) else { return not_acceptable() };
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
     let mut params = content_type.split(';').map(str::trim);
@@ -237,6 +308,11 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
         return reject(StatusCode::BAD_REQUEST, format, "The body is not valid JSON");
     };
+    let principal = match authenticate(&state, &headers, format).await {
+        Ok(principal) => principal,
+        Err(response) => return response,
+    };
+    let caller = Caller { principal, address: peer };
     let id = request_id(&headers);
     match body {
         Value::Array(items) => {
@@ -252,13 +328,13 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
                 }
             }
             let responses =
-                futures::future::join_all(requests.into_iter().map(|request| execute(&state, request))).await;
+                futures::future::join_all(requests.into_iter().map(|request| execute(&state, caller, request))).await;
             let bodies: Vec<Value> = responses.into_iter().map(|response| render(response, &id).1).collect();
             (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], Value::Array(bodies).to_string())
                 .into_response()
         }
         single => match read_request(single) {
-            Ok(request) => single_response(format, execute(&state, request).await, &id),
+            Ok(request) => single_response(format, execute(&state, caller, request).await, &id),
             Err(message) => reject(StatusCode::BAD_REQUEST, format, &message),
         },
     }
@@ -300,12 +376,14 @@ fn read_request(value: Value) -> Result<Request, String> {
 }
 
 /// Runs one request with its own loaders, on the request's own task (see `graphql::executor`).
-async fn execute(state: &AppState, request: Request) -> Response {
-    let visibility = Visibility::PublishedOnly;
+async fn execute(state: &AppState, caller: Caller, request: Request) -> Response {
+    let context = RequestContext::for_principal(caller.principal);
     let (spawner, tasks) = request_tasks();
     let request = request
-        .data(loaders::for_request(state.store.clone(), visibility, spawner))
-        .data(RequestContext { visibility })
+        .data(loaders::for_request(state.store.clone(), context.visibility, spawner))
+        .data(context)
+        .data(ClientAddress(Some(caller.address.ip())))
+        .data(state.accounts.clone())
         .data(state.store.clone());
     tasks.run(state.schema.execute(request)).await
 }

@@ -4,9 +4,12 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::accounts::Accounts;
 use crate::config::Config;
 use crate::graphql::build_schema;
 use crate::http;
@@ -34,7 +37,8 @@ impl Application {
         let listener =
             TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let address = listener.local_addr()?;
-        let router = http::router(build_schema(&config), store.clone(), &config);
+        let accounts = Arc::new(Accounts::new(store.clone(), &config)?);
+        let router = http::router(build_schema(&config), store.clone(), accounts, &config);
         Ok(Self { listener, router, store, address })
     }
 
@@ -64,13 +68,16 @@ impl Application {
             "careergraph listening on http://{0}: GraphQL at http://{0}/graphql, playground at http://{0}/",
             self.address
         );
-        axum::serve(self.listener, self.router).with_graceful_shutdown(stop).await
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service).with_graceful_shutdown(stop).await
     }
 }
 
 /// Opens the configured database, creating the data directory for the embedded default.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    if config.uses_embedded_database() {
+    // The data directory holds the embedded database and, unless a key file is configured,
+    // the token signing key.
+    if config.uses_embedded_database() || config.jwt_key_file.is_none() {
         ensure_writable(&config.data_dir)?;
     }
     Store::connect(&config.database_url()).await

@@ -89,3 +89,124 @@ fn help_lists_every_setting_with_its_environment_variable() {
         assert!(help.contains(command), "--help does not mention {command}");
     }
 }
+
+fn careergraph_with_stdin(args: &[&str], data_dir: &std::path::Path, stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_careergraph"))
+        .args(args)
+        .env_remove("CAREERGRAPH_DATABASE_URL")
+        .env("CAREERGRAPH_DATA_DIR", data_dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    child.wait_with_output().expect("the binary finishes")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A `careergraph serve` child process, killed when dropped.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn an_admin_created_on_the_command_line_signs_in_over_http() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let added = careergraph_with_stdin(
+        &["user", "add", "--email", "Admin@Example.com", "--role", "admin", "--password-stdin"],
+        dir.path(),
+        "violet staircase 42\n",
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert!(stdout(&added).starts_with("created admin admin@example.com"), "{}", stdout(&added));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let _server = Server(
+        Command::new(env!("CARGO_BIN_EXE_careergraph"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env_remove("CAREERGRAPH_DATABASE_URL")
+            .env("CAREERGRAPH_DATA_DIR", dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the server starts"),
+    );
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut ready = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(ready, "the server did not come up");
+    let login = r#"{"query":"mutation { login(input: { email: \"admin@example.com\", password: \"violet staircase 42\" }) { accessToken } }"}"#;
+    let body: serde_json::Value = client
+        .post(format!("{base}/graphql"))
+        .header("content-type", "application/json")
+        .body(login)
+        .send()
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json");
+    let token = body["data"]["login"]["accessToken"].as_str().unwrap_or_else(|| panic!("no token: {body}")).to_owned();
+    let me: serde_json::Value = client
+        .post(format!("{base}/graphql"))
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {token}"))
+        .body(r#"{"query":"{ me { email role } }"}"#)
+        .send()
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["data"]["me"], serde_json::json!({ "email": "admin@example.com", "role": "ADMIN" }));
+}
+
+#[test]
+fn user_commands_refuse_what_would_break_the_rules() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let add = |email: &str, role: &str, password: &str| {
+        careergraph_with_stdin(
+            &["user", "add", "--email", email, "--role", role, "--password-stdin"],
+            dir.path(),
+            password,
+        )
+    };
+    let weak = add("ada@example.com", "admin", "password123\n");
+    assert_eq!(weak.status.code(), Some(1));
+    assert!(stderr(&weak).contains("password is too easy to guess"), "{}", stderr(&weak));
+
+    assert!(add("ada@example.com", "admin", "violet staircase 42\n").status.success());
+    let again = add("ADA@example.com", "viewer", "violet staircase 42\n");
+    assert!(stderr(&again).contains("email is already registered"), "{}", stderr(&again));
+
+    let demote = careergraph(&["user", "set-role", "--email", "ada@example.com", "--role", "editor"], dir.path());
+    assert_eq!(demote.status.code(), Some(1));
+    assert!(stderr(&demote).contains("the last active admin cannot be demoted"), "{}", stderr(&demote));
+    let disable = careergraph(&["user", "disable", "--email", "ada@example.com"], dir.path());
+    assert!(stderr(&disable).contains("the last active admin cannot be disabled"), "{}", stderr(&disable));
+
+    assert!(add("bo@example.com", "viewer", "amber lighthouse 77\n").status.success());
+    let promoted = careergraph(&["user", "set-role", "--email", "bo@example.com", "--role", "admin"], dir.path());
+    assert!(stdout(&promoted).contains("bo@example.com is now admin"), "{}", stderr(&promoted));
+    let disabled = careergraph(&["user", "disable", "--email", "ada@example.com"], dir.path());
+    assert!(stdout(&disabled).contains("disabled ada@example.com"), "{}", stderr(&disabled));
+    let unknown = careergraph(&["user", "disable", "--email", "nobody@example.com"], dir.path());
+    assert!(stderr(&unknown).contains("no user has the e-mail address nobody@example.com"), "{}", stderr(&unknown));
+}

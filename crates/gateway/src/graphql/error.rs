@@ -8,8 +8,18 @@ use careergraph_domain::Error as DomainError;
 /// Machine-readable error codes, as `extensions.code` carries them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Code {
+    /// No valid token, and the operation needs one.
+    Unauthenticated,
+    /// Signed in, but the role is too low.
+    Forbidden,
     /// Input breaks a rule; `extensions.field` names it.
     BadUserInput,
+    /// The thing to change does not exist.
+    NotFound,
+    /// The change clashes with the current state; `extensions.field` names the input.
+    Conflict,
+    /// Too many attempts; `extensions.retryAfterSeconds` says how long to wait.
+    RateLimited,
     /// Something failed on our side.
     Internal,
 }
@@ -18,24 +28,41 @@ impl Code {
     /// The code's wire name.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
             Self::BadUserInput => "BAD_USER_INPUT",
+            Self::NotFound => "NOT_FOUND",
+            Self::Conflict => "CONFLICT",
+            Self::RateLimited => "RATE_LIMITED",
             Self::Internal => "INTERNAL_SERVER_ERROR",
         }
     }
 }
 
-/// An input error on `field`.
-pub fn bad_input(field: &str, message: impl Into<String>) -> async_graphql::Error {
+/// An error with `code` and a message fit for people.
+pub fn coded(code: Code, message: impl Into<String>) -> async_graphql::Error {
+    async_graphql::Error::new(message.into()).extend_with(|_, extensions| extensions.set("code", code.as_str()))
+}
+
+/// An error with `code` that names the input `field` at fault.
+pub fn on_field(code: Code, field: &str, message: impl Into<String>) -> async_graphql::Error {
     async_graphql::Error::new(message.into()).extend_with(|_, extensions| {
-        extensions.set("code", Code::BadUserInput.as_str());
+        extensions.set("code", code.as_str());
         extensions.set("field", field);
     })
+}
+
+/// An input error on `field`.
+pub fn bad_input(field: &str, message: impl Into<String>) -> async_graphql::Error {
+    on_field(Code::BadUserInput, field, message)
 }
 
 /// Converts a domain failure into what the client sees.
 pub fn from_domain(error: DomainError) -> async_graphql::Error {
     match error {
         DomainError::InvalidInput { field, message } => bad_input(&field, message),
+        DomainError::Conflict { field, message } => on_field(Code::Conflict, &field, message),
+        DomainError::NotFound(what) => coded(Code::NotFound, format!("No such {what}")),
         internal => {
             tracing::error!(error = %internal, "request failed");
             internal_error()
@@ -69,12 +96,15 @@ impl<T> ApiResult<T> for Result<T, DomainError> {
 
 impl<T> ApiResult<T> for Result<T, std::sync::Arc<DomainError>> {
     fn api(self) -> async_graphql::Result<T> {
-        self.map_err(|error| match &*error {
-            DomainError::InvalidInput { field, message } => bad_input(field, message.clone()),
-            internal => {
-                tracing::error!(error = %internal, "batched load failed");
-                internal_error()
-            }
+        self.map_err(|error| match std::sync::Arc::try_unwrap(error) {
+            Ok(error) => from_domain(error),
+            Err(shared) => match &*shared {
+                DomainError::InvalidInput { field, message } => bad_input(field, message.clone()),
+                internal => {
+                    tracing::error!(error = %internal, "batched load failed");
+                    internal_error()
+                }
+            },
         })
     }
 }

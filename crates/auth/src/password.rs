@@ -1,0 +1,207 @@
+//! Passwords: argon2id hashes in PHC strings, computed off the async runtime with bounded
+//! concurrency, and the rules a new password must meet.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Semaphore;
+
+/// Fewest characters a password may have.
+pub const MIN_CHARS: usize = 8;
+/// Most characters a password may have; longer ones are refused, never truncated.
+pub const MAX_CHARS: usize = 128;
+
+/// OWASP's argon2id recommendation: 19 MiB of memory, two passes, one lane.
+pub const MEMORY_KIB: u32 = 19_456;
+/// Passes over memory.
+pub const ITERATIONS: u32 = 2;
+/// Lanes.
+pub const PARALLELISM: u32 = 1;
+
+/// How long a hash may wait for a free slot before the caller is told to retry.
+const QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a password or a hashing request was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PasswordError {
+    /// Fewer than [`MIN_CHARS`] characters.
+    #[error("must be at least {MIN_CHARS} characters")]
+    TooShort,
+    /// More than [`MAX_CHARS`] characters.
+    #[error("must be at most {MAX_CHARS} characters")]
+    TooLong,
+    /// Found in lists of common passwords, or otherwise easy to guess.
+    #[error("is too easy to guess{0}")]
+    TooGuessable(String),
+    /// Every hashing slot stayed busy: too many sign-ins at once.
+    #[error("too many sign-ins at once")]
+    Busy,
+    /// The hash could not be computed (a bug, or a stored hash that is not a PHC string).
+    #[error("password hashing failed: {0}")]
+    Internal(String),
+}
+
+/// Checks a new password against the length and guessability rules. `context` holds words the
+/// password must not lean on, such as the user's e-mail address and name.
+pub fn check_new(password: &str, context: &[&str]) -> Result<(), PasswordError> {
+    let length = password.chars().count();
+    if length < MIN_CHARS {
+        return Err(PasswordError::TooShort);
+    }
+    if length > MAX_CHARS {
+        return Err(PasswordError::TooLong);
+    }
+    // zxcvbn knows the common-password lists; score 0 and 1 are "guessable within 10^6 tries".
+    let estimate = zxcvbn::zxcvbn(password, context);
+    if estimate.score() < zxcvbn::Score::Two {
+        let hint = estimate
+            .feedback()
+            .and_then(|feedback| feedback.warning())
+            .map(|warning| format!(": {warning}"))
+            .unwrap_or_default();
+        return Err(PasswordError::TooGuessable(hint));
+    }
+    Ok(())
+}
+
+/// The outcome of checking a password against a stored hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verification {
+    /// Whether the password matches.
+    pub matches: bool,
+    /// Whether the stored hash uses other parameters than today's and should be replaced.
+    pub needs_rehash: bool,
+}
+
+/// Hashes and verifies passwords on blocking threads, a bounded number at a time, so that a
+/// flood of sign-ins cannot take every core from queries.
+#[derive(Clone)]
+pub struct Passwords {
+    slots: Arc<Semaphore>,
+    /// A real hash of a random password, verified against when the account does not exist so
+    /// that unknown e-mails and wrong passwords take the same time.
+    dummy_hash: Arc<str>,
+}
+
+fn argon2() -> Result<Argon2<'static>, PasswordError> {
+    let params =
+        Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).map_err(|e| PasswordError::Internal(e.to_string()))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+fn hash_blocking(password: &str) -> Result<String, PasswordError> {
+    let salt = SaltString::generate(&mut OsRng);
+    let hash =
+        argon2()?.hash_password(password.as_bytes(), &salt).map_err(|e| PasswordError::Internal(e.to_string()))?;
+    Ok(hash.to_string())
+}
+
+fn verify_blocking(password: &str, stored: &str) -> Result<Verification, PasswordError> {
+    let parsed = PasswordHash::new(stored).map_err(|e| PasswordError::Internal(e.to_string()))?;
+    let matches = argon2()?.verify_password(password.as_bytes(), &parsed).is_ok();
+    let current = Params::try_from(&parsed).ok();
+    let needs_rehash = parsed.algorithm.as_str() != "argon2id"
+        || parsed.version != Some(Version::V0x13.into())
+        || current.is_none_or(|p| p.m_cost() != MEMORY_KIB || p.t_cost() != ITERATIONS || p.p_cost() != PARALLELISM);
+    Ok(Verification { matches, needs_rehash })
+}
+
+impl Passwords {
+    /// A hasher that runs at most `concurrency` hashes at once.
+    pub fn new(concurrency: usize) -> Result<Self, PasswordError> {
+        let random = crate::refresh::generate().hash;
+        Ok(Self { slots: Arc::new(Semaphore::new(concurrency.max(1))), dummy_hash: hash_blocking(&random)?.into() })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, PasswordError> + Send + 'static,
+    ) -> Result<T, PasswordError> {
+        let permit = tokio::time::timeout(QUEUE_TIMEOUT, self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| PasswordError::Busy)?
+            .map_err(|_| PasswordError::Busy)?;
+        tokio::task::spawn_blocking(move || {
+            let result = work();
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|e| PasswordError::Internal(e.to_string()))?
+    }
+
+    /// Hashes `password` (already checked with [`check_new`]) into a PHC string.
+    pub async fn hash(&self, password: SecretString) -> Result<String, PasswordError> {
+        self.run(move || hash_blocking(password.expose_secret())).await
+    }
+
+    /// Checks `password` against `stored`; with no stored hash (no such account) it does the
+    /// same work against a dummy hash and reports no match.
+    pub async fn verify(&self, password: SecretString, stored: Option<String>) -> Result<Verification, PasswordError> {
+        let known = stored.is_some();
+        let hash = stored.unwrap_or_else(|| self.dummy_hash.to_string());
+        let verification = self.run(move || verify_blocking(password.expose_secret(), &hash)).await?;
+        Ok(if known { verification } else { Verification { matches: false, needs_rehash: false } })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn length_is_counted_in_characters_not_bytes() {
+        assert_eq!(check_new("short", &[]), Err(PasswordError::TooShort));
+        // Eight characters of two bytes each: long enough.
+        assert_ne!(check_new("ééééééée", &[]), Err(PasswordError::TooShort));
+        let long: String = std::iter::repeat_n('ü', MAX_CHARS + 1).collect();
+        assert_eq!(check_new(&long, &[]), Err(PasswordError::TooLong));
+    }
+
+    #[test]
+    fn common_and_personal_passwords_are_refused() {
+        for password in ["password", "password123", "qwertyuiop", "12345678", "iloveyou1"] {
+            assert!(matches!(check_new(password, &[]), Err(PasswordError::TooGuessable(_))), "{password}");
+        }
+        assert!(matches!(
+            check_new("ada.lovelace", &["ada.lovelace@example.com", "ada.lovelace"]),
+            Err(PasswordError::TooGuessable(_))
+        ));
+        assert_eq!(check_new("correct horse battery staple", &[]), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_only() -> Result<(), PasswordError> {
+        let passwords = Passwords::new(2)?;
+        let hash = passwords.hash(SecretString::from("violet staircase 42")).await?;
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        let right = passwords.verify(SecretString::from("violet staircase 42"), Some(hash.clone())).await?;
+        assert_eq!(right, Verification { matches: true, needs_rehash: false });
+        let wrong = passwords.verify(SecretString::from("violet staircase 43"), Some(hash)).await?;
+        assert!(!wrong.matches);
+        let unknown = passwords.verify(SecretString::from("violet staircase 42"), None).await?;
+        assert!(!unknown.matches);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn hashes_with_old_parameters_ask_to_be_replaced() -> Result<(), PasswordError> {
+        let salt = SaltString::generate(&mut OsRng);
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(4096, 1, 1, None).map_err(|e| PasswordError::Internal(e.to_string()))?,
+        );
+        let old = weak
+            .hash_password(b"violet staircase 42", &salt)
+            .map_err(|e| PasswordError::Internal(e.to_string()))?
+            .to_string();
+        let verification = Passwords::new(1)?.verify(SecretString::from("violet staircase 42"), Some(old)).await?;
+        assert_eq!(verification, Verification { matches: true, needs_rehash: true });
+        Ok(())
+    }
+}

@@ -1,0 +1,365 @@
+//! Users, their sessions (refresh-token families) and failed-sign-in throttling.
+//!
+//! The user and refresh-token tables live here, beside every other table, rather than in the
+//! auth crate: one migration history, and one transaction can change a user and revoke their
+//! sessions together. The auth crate decides (hashes, tokens, what a presented token means);
+//! this module stores.
+
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::entities::{app_user, login_throttle, refresh_token};
+use crate::enums::UserRole;
+use crate::{Db, Error, Result};
+
+/// Longest e-mail address accepted (RFC 5321's path limit).
+pub const MAX_EMAIL_LENGTH: usize = 254;
+/// Longest display name accepted.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 100;
+
+/// Trims and lowercases an e-mail address and checks its shape: one `@`, something before it,
+/// a dotted domain after it, no spaces. Deliverability is not checked here.
+pub fn normalize_email(raw: &str) -> Result<String> {
+    let email = raw.trim().to_lowercase();
+    let valid = email.len() <= MAX_EMAIL_LENGTH
+        && !email.chars().any(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.split('.').count() >= 2
+                && domain.split('.').all(|label| !label.is_empty())
+        });
+    if valid { Ok(email) } else { Err(Error::invalid("email", "is not a valid e-mail address")) }
+}
+
+/// Trims a display name and checks it is present and not too long.
+pub fn normalize_display_name(raw: &str) -> Result<String> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(Error::invalid("displayName", "must not be empty"));
+    }
+    if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+        return Err(Error::invalid("displayName", format!("must be at most {MAX_DISPLAY_NAME_CHARS} characters")));
+    }
+    Ok(name.to_owned())
+}
+
+/// What it takes to create a user; the password is already hashed.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    /// Any case and surrounding space; normalised on insert.
+    pub email: String,
+    /// Trimmed on insert.
+    pub display_name: String,
+    /// The user's role.
+    pub role: UserRole,
+    /// argon2id PHC string.
+    pub password_hash: String,
+}
+
+/// Creates a user; a taken e-mail address is a `Conflict` on `email`.
+pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> Result<app_user::Model> {
+    let email = normalize_email(&new.email)?;
+    let display_name = normalize_display_name(&new.display_name)?;
+    if user_by_email(db, &email).await?.is_some() {
+        return Err(Error::conflict("email", "is already registered"));
+    }
+    let now = Utc::now();
+    let inserted = app_user::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email: Set(email),
+        display_name: Set(display_name),
+        role: Set(new.role),
+        password_hash: Set(new.password_hash),
+        disabled: Set(false),
+        tokens_valid_after: Set(now.trunc_subsecs(0)),
+        last_login_at: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await;
+    // The check above races with a concurrent registration; the unique index settles it.
+    match inserted {
+        Ok(user) => Ok(user),
+        Err(error) if is_unique_violation(&error) => Err(Error::conflict("email", "is already registered")),
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn is_unique_violation(error: &sea_orm::DbErr) -> bool {
+    matches!(error.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// The user with this e-mail address (in any case), if any.
+pub async fn user_by_email(db: &impl ConnectionTrait, email: &str) -> Result<Option<app_user::Model>> {
+    Ok(app_user::Entity::find().filter(app_user::Column::Email.eq(email.trim().to_lowercase())).one(db).await?)
+}
+
+/// The user with this id, if any.
+pub async fn user_by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<app_user::Model>> {
+    Ok(app_user::Entity::find_by_id(id).one(db).await?)
+}
+
+async fn active_admins(db: &impl ConnectionTrait) -> Result<u64> {
+    Ok(app_user::Entity::find()
+        .filter(app_user::Column::Role.eq(UserRole::Admin))
+        .filter(app_user::Column::Disabled.eq(false))
+        .count(db)
+        .await?)
+}
+
+/// Revokes every session of `user_id` and makes its access tokens issued up to now invalid.
+async fn revoke_everything(
+    txn: &impl ConnectionTrait,
+    user: app_user::Model,
+    now: DateTime<Utc>,
+) -> Result<app_user::Model> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+        .filter(refresh_token::Column::UserId.eq(user.id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(txn)
+        .await?;
+    let mut row: app_user::ActiveModel = user.into();
+    // Token `iat` has whole seconds. The next whole second is the cut: every token issued so far
+    // has an earlier `iat`, and tokens issued from now on are dated no earlier than the cut.
+    row.tokens_valid_after = Set(now.trunc_subsecs(0) + chrono::Duration::seconds(1));
+    row.updated_at = Set(now);
+    Ok(row.update(txn).await?)
+}
+
+/// Replaces a user's password hash. With `revoke`, every session and access token of the user
+/// ends (a password change); without, nothing else changes (a rehash at sign-in).
+pub async fn set_password_hash(db: &Db, user_id: Uuid, hash: String, revoke: bool) -> Result<app_user::Model> {
+    let txn = db.begin().await?;
+    let user = user_by_id(&txn, user_id).await?.ok_or_else(|| Error::NotFound("user".into()))?;
+    let now = Utc::now();
+    let mut row: app_user::ActiveModel = user.into();
+    row.password_hash = Set(hash);
+    row.updated_at = Set(now);
+    let mut user = row.update(&txn).await?;
+    if revoke {
+        user = revoke_everything(&txn, user, now).await?;
+    }
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// Changes a user's role, ending their sessions so the new role takes effect. The last active
+/// admin cannot be demoted.
+pub async fn set_role(db: &Db, user_id: Uuid, role: UserRole) -> Result<app_user::Model> {
+    let txn = db.begin().await?;
+    let user = user_by_id(&txn, user_id).await?.ok_or_else(|| Error::NotFound("user".into()))?;
+    if user.role == role {
+        txn.commit().await?;
+        return Ok(user);
+    }
+    if user.role == UserRole::Admin && !user.disabled && active_admins(&txn).await? <= 1 {
+        return Err(Error::conflict("role", "the last active admin cannot be demoted"));
+    }
+    let now = Utc::now();
+    let mut row: app_user::ActiveModel = user.into();
+    row.role = Set(role);
+    let user = revoke_everything(&txn, row.update(&txn).await?, now).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// Disables a user: they can no longer sign in or refresh, and their tokens stop working. The
+/// last active admin cannot be disabled.
+pub async fn disable(db: &Db, user_id: Uuid) -> Result<app_user::Model> {
+    let txn = db.begin().await?;
+    let user = user_by_id(&txn, user_id).await?.ok_or_else(|| Error::NotFound("user".into()))?;
+    if user.disabled {
+        txn.commit().await?;
+        return Ok(user);
+    }
+    if user.role == UserRole::Admin && active_admins(&txn).await? <= 1 {
+        return Err(Error::conflict("user", "the last active admin cannot be disabled"));
+    }
+    let now = Utc::now();
+    let mut row: app_user::ActiveModel = user.into();
+    row.disabled = Set(true);
+    let user = revoke_everything(&txn, row.update(&txn).await?, now).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// Notes a successful sign-in.
+pub async fn record_login(db: &impl ConnectionTrait, user_id: Uuid) -> Result<()> {
+    app_user::Entity::update_many()
+        .col_expr(app_user::Column::LastLoginAt, Expr::value(Utc::now()))
+        .filter(app_user::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Stores a new refresh token. `family` continues a session (rotation); `None` starts one.
+pub async fn store_refresh_token(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    token_hash: String,
+    family: Option<&refresh_token::Model>,
+    lifetime: Duration,
+) -> Result<refresh_token::Model> {
+    let now = Utc::now();
+    let expires_at = match family {
+        Some(previous) => previous.expires_at,
+        None => now + chrono::Duration::from_std(lifetime).map_err(|_| Error::invalid("lifetime", "out of range"))?,
+    };
+    Ok(refresh_token::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        family_id: Set(family.map_or_else(Uuid::now_v7, |previous| previous.family_id)),
+        token_hash: Set(token_hash),
+        rotated_from_id: Set(family.map(|previous| previous.id)),
+        expires_at: Set(expires_at),
+        created_at: Set(now),
+        used_at: Set(None),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// What presenting a refresh token did.
+#[derive(Clone, Debug)]
+pub enum Consumed {
+    /// The token was active and is now spent: this caller, and only this caller, may rotate.
+    Won(refresh_token::Model),
+    /// The token was not active (or another request spent it first); the row, if it exists.
+    Lost(Option<refresh_token::Model>),
+}
+
+/// Spends a refresh token atomically: of any number of concurrent presentations of one token,
+/// exactly one wins, because the update only matches while `used_at` is still empty.
+pub async fn consume_refresh_token(db: &impl ConnectionTrait, token_hash: &str) -> Result<Consumed> {
+    let now = Utc::now();
+    let spent = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .filter(refresh_token::Column::TokenHash.eq(token_hash))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .filter(refresh_token::Column::ExpiresAt.gt(now))
+        .exec(db)
+        .await?
+        .rows_affected;
+    let row = refresh_token::Entity::find().filter(refresh_token::Column::TokenHash.eq(token_hash)).one(db).await?;
+    Ok(match row {
+        Some(row) if spent == 1 => Consumed::Won(row),
+        other => Consumed::Lost(other),
+    })
+}
+
+/// Revokes every token of a session.
+pub async fn revoke_family(db: &impl ConnectionTrait, family_id: Uuid) -> Result<()> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(refresh_token::Column::FamilyId.eq(family_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The stored token with this hash, if any.
+pub async fn refresh_token_by_hash(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+) -> Result<Option<refresh_token::Model>> {
+    Ok(refresh_token::Entity::find().filter(refresh_token::Column::TokenHash.eq(token_hash)).one(db).await?)
+}
+
+/// How failed sign-ins slow down and then lock a key.
+#[derive(Clone, Copy, Debug)]
+pub struct ThrottlePolicy {
+    /// Failures allowed within the window before backing off.
+    pub free_failures: u32,
+    /// How long failures are remembered after the first one of a window.
+    pub window: Duration,
+    /// The first lock; each further failure doubles it.
+    pub base_lock: Duration,
+    /// The longest lock, so the real owner is never locked out for good.
+    pub max_lock: Duration,
+}
+
+/// Until when the first of `keys` that is locked stays locked, if any is.
+pub async fn locked_until(db: &impl ConnectionTrait, keys: &[String]) -> Result<Option<DateTime<Utc>>> {
+    let now = Utc::now();
+    let rows = login_throttle::Entity::find()
+        .filter(login_throttle::Column::Key.is_in(keys.iter().cloned()))
+        .filter(login_throttle::Column::LockedUntil.gt(now))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().filter_map(|row| row.locked_until).max())
+}
+
+/// Counts a failed sign-in against `key` under `policy`. Concurrent failures may occasionally
+/// be counted once instead of twice; throttling only needs to be approximately right.
+pub async fn record_failure(db: &Db, key: &str, policy: ThrottlePolicy) -> Result<()> {
+    let txn = db.begin().await?;
+    let now = Utc::now();
+    let window = chrono::Duration::from_std(policy.window).unwrap_or(chrono::Duration::MAX);
+    let existing = login_throttle::Entity::find_by_id(key.to_owned()).one(&txn).await?;
+    let (failures, window_started_at) = match &existing {
+        Some(row) if now - row.window_started_at < window => (row.failures.saturating_add(1), row.window_started_at),
+        _ => (1, now),
+    };
+    let over = u32::try_from(failures).unwrap_or(u32::MAX).saturating_sub(policy.free_failures);
+    let locked_until = (over > 0).then(|| {
+        let lock = policy.base_lock.saturating_mul(2u32.saturating_pow(over - 1)).min(policy.max_lock);
+        now + chrono::Duration::from_std(lock).unwrap_or(chrono::Duration::MAX)
+    });
+    let row = login_throttle::ActiveModel {
+        key: Set(key.to_owned()),
+        failures: Set(failures),
+        window_started_at: Set(window_started_at),
+        locked_until: Set(locked_until),
+    };
+    if existing.is_some() {
+        row.update(&txn).await?;
+    } else {
+        row.insert(&txn).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Forgets the failures of `key` (after a successful sign-in).
+pub async fn clear_failures(db: &impl ConnectionTrait, key: &str) -> Result<()> {
+    login_throttle::Entity::delete_by_id(key.to_owned()).exec(db).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() -> Result<()> {
+        assert_eq!(normalize_email("  Ada.Lovelace@Example.COM ")?, "ada.lovelace@example.com");
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "ada@@example.com",
+            "a da@example.com",
+            "ada@example..com",
+        ] {
+            assert!(normalize_email(bad).is_err(), "{bad:?} accepted");
+        }
+        Ok(())
+    }
+}

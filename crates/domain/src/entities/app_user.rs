@@ -1,0 +1,31 @@
+//! A person who can sign in. (`user` is a reserved word in PostgreSQL.)
+
+use sea_orm::entity::prelude::*;
+
+use crate::enums::UserRole;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "app_user")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// Trimmed and lowercased; unique.
+    #[sea_orm(unique)]
+    pub email: String,
+    pub display_name: String,
+    pub role: UserRole,
+    /// argon2id, as a PHC string.
+    pub password_hash: String,
+    pub disabled: bool,
+    /// Access tokens issued before this instant (to the second) are no longer accepted.
+    pub tokens_valid_after: DateTimeUtc,
+    pub last_login_at: Option<DateTimeUtc>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,258 @@
+//! Accounts over GraphQL: registering, signing in and out, refreshing, changing the password,
+//! and `me`.
+
+use std::net::IpAddr;
+
+use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object, Result, SimpleObject};
+use careergraph_domain::entities::app_user;
+use careergraph_domain::enums::UserRole;
+use chrono::{DateTime, TimeZone, Utc};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::error::{Code, coded, from_domain, internal_error, on_field};
+use crate::accounts::{AccountError, Accounts, Session};
+use crate::graphql::RequestContext;
+
+/// What a signed-in user may do, from least to most.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "Role", remote = "UserRole")]
+pub enum RoleValue {
+    /// Any signed-in user: reads published content and salary details.
+    Viewer,
+    /// Also curates content, drafts included.
+    Editor,
+    /// Also manages people.
+    Admin,
+}
+
+/// Someone who can sign in.
+pub struct User(pub app_user::Model);
+
+#[Object]
+impl User {
+    /// Stable identifier.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// E-mail address, lowercased.
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    /// Name shown to others.
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+
+    /// What the user may do.
+    async fn role(&self) -> RoleValue {
+        self.0.role.into()
+    }
+
+    /// Whether the account is disabled (it cannot sign in).
+    async fn disabled(&self) -> bool {
+        self.0.disabled
+    }
+
+    /// When the account was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// When the user last signed in with their password.
+    async fn last_login_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_login_at
+    }
+}
+
+/// A signed-in session: send `accessToken` as `Authorization: Bearer …`; exchange
+/// `refreshToken` with `refreshSession` before the access token expires.
+#[derive(SimpleObject)]
+pub struct SessionPayload {
+    /// A JWT, valid for 15 minutes.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// When the access token expires.
+    pub access_token_expires_at: DateTime<Utc>,
+    /// An opaque token, usable once, to get the next token pair.
+    pub refresh_token: String,
+    /// When the session ends, however often it is refreshed (30 days after sign-in).
+    pub refresh_token_expires_at: DateTime<Utc>,
+    /// Who is signed in.
+    pub user: User,
+}
+
+impl From<Session> for SessionPayload {
+    fn from(session: Session) -> Self {
+        let expires =
+            i64::try_from(session.access.claims.exp).ok().and_then(|secs| Utc.timestamp_opt(secs, 0).single());
+        Self {
+            access_token: session.access.token,
+            token_type: "Bearer".into(),
+            access_token_expires_at: expires.unwrap_or(session.refresh_expires_at),
+            refresh_token: session.refresh_token.expose_secret().to_owned(),
+            refresh_token_expires_at: session.refresh_expires_at,
+            user: User(session.user),
+        }
+    }
+}
+
+/// The result of `logout`.
+#[derive(SimpleObject)]
+pub struct LogoutPayload {
+    /// Always true: the session, if the token belonged to one, has ended.
+    pub logged_out: bool,
+}
+
+/// Creates a VIEWER account.
+#[derive(InputObject)]
+pub struct RegisterInput {
+    /// E-mail address; case does not matter.
+    pub email: String,
+    /// 8 to 128 characters, not a common or easily guessed password.
+    #[graphql(secret)]
+    pub password: String,
+    /// Name shown to others (1 to 100 characters).
+    pub display_name: String,
+}
+
+/// Signs in.
+#[derive(InputObject)]
+pub struct LoginInput {
+    /// E-mail address; case does not matter.
+    pub email: String,
+    /// The password.
+    #[graphql(secret)]
+    pub password: String,
+}
+
+/// Exchanges a refresh token for a new token pair.
+#[derive(InputObject)]
+pub struct RefreshSessionInput {
+    /// The refresh token from the last sign-in or refresh.
+    #[graphql(secret)]
+    pub refresh_token: String,
+}
+
+/// Ends a session.
+#[derive(InputObject)]
+pub struct LogoutInput {
+    /// A refresh token of the session to end.
+    #[graphql(secret)]
+    pub refresh_token: String,
+}
+
+/// Changes the signed-in user's password.
+#[derive(InputObject)]
+pub struct ChangePasswordInput {
+    /// The password now.
+    #[graphql(secret)]
+    pub current_password: String,
+    /// The new password: 8 to 128 characters, not common or easily guessed.
+    #[graphql(secret)]
+    pub new_password: String,
+}
+
+/// The account error as the client sees it.
+pub fn account_error(error: AccountError) -> async_graphql::Error {
+    match error {
+        AccountError::InvalidCredentials
+        | AccountError::Disabled
+        | AccountError::InvalidRefreshToken
+        | AccountError::NotSignedIn => coded(Code::Unauthenticated, error.to_string()),
+        AccountError::RegistrationClosed => coded(Code::Forbidden, error.to_string()),
+        AccountError::RateLimited { retry_after_secs } => coded(Code::RateLimited, error.to_string())
+            .extend_with(|_, extensions| extensions.set("retryAfterSeconds", retry_after_secs)),
+        AccountError::WeakPassword { field, reason } => {
+            on_field(Code::BadUserInput, field, format!("{field} {reason}"))
+        }
+        AccountError::Domain(error) => from_domain(error),
+        AccountError::Internal(message) => {
+            tracing::error!(%message, "account operation failed");
+            internal_error()
+        }
+    }
+}
+
+/// The client's address, as the HTTP layer saw it.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddress(pub Option<IpAddr>);
+
+fn accounts<'a>(ctx: &Context<'a>) -> &'a Accounts {
+    ctx.data_unchecked::<std::sync::Arc<Accounts>>()
+}
+
+/// `me`.
+#[derive(Default)]
+pub struct AccountQuery;
+
+#[Object]
+impl AccountQuery {
+    /// The signed-in user. Requires a token (any role).
+    async fn me(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(user_id) = ctx.data_unchecked::<RequestContext>().principal.user_id else {
+            return Err(coded(Code::Unauthenticated, "Sign in to see your account"));
+        };
+        let user = careergraph_domain::accounts::user_by_id(ctx.data_unchecked::<crate::store::Store>().db(), user_id)
+            .await
+            .map_err(from_domain)?;
+        Ok(user.map(User))
+    }
+}
+
+/// Account mutations.
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+impl AccountMutation {
+    /// Creates a VIEWER account and signs it in. Can be turned off by the operator
+    /// (`CAREERGRAPH_OPEN_REGISTRATION=false`), and then answers FORBIDDEN.
+    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<SessionPayload> {
+        let session = accounts(ctx)
+            .register(&input.email, &input.display_name, SecretString::from(input.password))
+            .await
+            .map_err(account_error)?;
+        Ok(session.into())
+    }
+
+    /// Signs in. Wrong e-mail and wrong password give the same UNAUTHENTICATED error; repeated
+    /// failures back off and then answer RATE_LIMITED with `retryAfterSeconds`.
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<SessionPayload> {
+        let client = ctx.data_unchecked::<ClientAddress>().0;
+        let session = accounts(ctx)
+            .login(&input.email, SecretString::from(input.password), client)
+            .await
+            .map_err(account_error)?;
+        Ok(session.into())
+    }
+
+    /// Exchanges a refresh token for a new token pair; the old refresh token is spent.
+    /// Presenting a spent token ends the whole session (it means the token was copied).
+    async fn refresh_session(&self, ctx: &Context<'_>, input: RefreshSessionInput) -> Result<SessionPayload> {
+        Ok(accounts(ctx).refresh(&input.refresh_token).await.map_err(account_error)?.into())
+    }
+
+    /// Ends the session the refresh token belongs to.
+    async fn logout(&self, ctx: &Context<'_>, input: LogoutInput) -> Result<LogoutPayload> {
+        accounts(ctx).logout(&input.refresh_token).await.map_err(account_error)?;
+        Ok(LogoutPayload { logged_out: true })
+    }
+
+    /// Changes the signed-in user's password. Every other session and access token of the
+    /// user stops working; the answer is a fresh session.
+    async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> Result<SessionPayload> {
+        let principal = ctx.data_unchecked::<RequestContext>().principal;
+        let session = accounts(ctx)
+            .change_password(
+                principal,
+                SecretString::from(input.current_password),
+                SecretString::from(input.new_password),
+            )
+            .await
+            .map_err(account_error)?;
+        Ok(session.into())
+    }
+}
