@@ -98,6 +98,21 @@ impl TestApp {
         (status, response.json().await.expect("a JSON body"))
     }
 
+    /// POSTs a query with `Authorization: Bearer <token>` and returns the parsed body.
+    pub async fn with_bearer(&self, token: &str, query: &str) -> Value {
+        self.client
+            .post(format!("{}/graphql", self.address))
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {token}"))
+            .body(json!({ "query": query }).to_string())
+            .send()
+            .await
+            .expect("the server answers")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
     /// The `data` of a response that must have no errors.
     pub async fn query_ok(&self, query: &str, variables: Value) -> Value {
         let body = self.graphql(query, variables).await;

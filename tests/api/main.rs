@@ -10,5 +10,6 @@ mod bad_input;
 mod batching;
 mod dataset;
 mod http_protocol;
+mod policy;
 mod read_api;
 mod schema_file;

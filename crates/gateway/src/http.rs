@@ -33,6 +33,7 @@ use crate::config::Config;
 use crate::graphql::account::ClientAddress;
 use crate::graphql::error::{Code, has_code};
 use crate::graphql::executor::request_tasks;
+use crate::graphql::policy::FieldErrors;
 use crate::graphql::{CareerGraphSchema, RequestContext, loaders};
 use crate::store::Store;
 
@@ -378,14 +379,19 @@ fn read_request(value: Value) -> Result<Request, String> {
 /// Runs one request with its own loaders, on the request's own task (see `graphql::executor`).
 async fn execute(state: &AppState, caller: Caller, request: Request) -> Response {
     let context = RequestContext::for_principal(caller.principal);
+    let visibility = context.visibility;
     let (spawner, tasks) = request_tasks();
     let request = request
-        .data(loaders::for_request(state.store.clone(), context.visibility, spawner))
         .data(context)
+        .data(loaders::for_request(state.store.clone(), visibility, spawner))
         .data(ClientAddress(Some(caller.address.ip())))
         .data(state.accounts.clone())
         .data(state.store.clone());
-    tasks.run(state.schema.execute(request)).await
+    let field_errors = Arc::new(FieldErrors::default());
+    let request = request.data(field_errors.clone());
+    let mut response = tasks.run(state.schema.execute(request)).await;
+    response.errors.extend(field_errors.take());
+    response
 }
 
 fn single_response(format: Format, response: Response, request_id: &str) -> axum::response::Response {

@@ -10,13 +10,14 @@ use chrono::{DateTime, TimeZone, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::error::{Code, coded, from_domain, internal_error, on_field};
-use crate::accounts::{AccountError, Accounts, Session};
+use super::policy::{RoleValue, auth};
+use crate::accounts::{AccountError, Accounts, Principal, Session, role_of};
 use crate::graphql::RequestContext;
 
 /// What a signed-in user may do, from least to most.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(name = "Role", remote = "UserRole")]
-pub enum RoleValue {
+#[graphql(name = "UserRole", remote = "UserRole")]
+pub enum UserRoleValue {
     /// Any signed-in user: reads published content and salary details.
     Viewer,
     /// Also curates content, drafts included.
@@ -28,16 +29,30 @@ pub enum RoleValue {
 /// Someone who can sign in.
 pub struct User(pub app_user::Model);
 
-#[Object]
+/// Personal fields are for the account's owner and for admins only.
+fn owner_or_admin(ctx: &Context<'_>, user: &app_user::Model) -> Result<()> {
+    let principal = ctx.data_unchecked::<RequestContext>().principal();
+    if principal.user_id == Some(user.id) || principal.role.satisfies(careergraph_auth::Role::Admin) {
+        Ok(())
+    } else {
+        Err(coded(Code::Forbidden, "Only the account's owner and admins can read this"))
+    }
+}
+
+/// A `User` is only reachable through fields that are themselves gated (`me`, the sign-in
+/// payloads), so its identity fields are open and its personal fields carry their own rule.
+#[Object(directive = auth::apply(RoleValue::Anonymous))]
 impl User {
     /// Stable identifier.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 
-    /// E-mail address, lowercased.
-    async fn email(&self) -> &str {
-        &self.0.email
+    /// E-mail address, lowercased. Requires VIEWER, and only the owner and admins see it.
+    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    async fn email(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        owner_or_admin(ctx, &self.0)?;
+        Ok(Some(&self.0.email))
     }
 
     /// Name shown to others.
@@ -45,14 +60,18 @@ impl User {
         &self.0.display_name
     }
 
-    /// What the user may do.
-    async fn role(&self) -> RoleValue {
-        self.0.role.into()
+    /// What the user may do. Requires VIEWER, and only the owner and admins see it.
+    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    async fn role(&self, ctx: &Context<'_>) -> Result<Option<UserRoleValue>> {
+        owner_or_admin(ctx, &self.0)?;
+        Ok(Some(self.0.role.into()))
     }
 
-    /// Whether the account is disabled (it cannot sign in).
-    async fn disabled(&self) -> bool {
-        self.0.disabled
+    /// Whether the account is disabled. Requires VIEWER, and only the owner and admins see it.
+    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    async fn disabled(&self, ctx: &Context<'_>) -> Result<Option<bool>> {
+        owner_or_admin(ctx, &self.0)?;
+        Ok(Some(self.0.disabled))
     }
 
     /// When the account was created.
@@ -60,15 +79,19 @@ impl User {
         self.0.created_at
     }
 
-    /// When the user last signed in with their password.
-    async fn last_login_at(&self) -> Option<DateTime<Utc>> {
-        self.0.last_login_at
+    /// When the user last signed in with their password. Requires VIEWER, and only the owner
+    /// and admins see it.
+    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    async fn last_login_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+        owner_or_admin(ctx, &self.0)?;
+        Ok(self.0.last_login_at)
     }
 }
 
 /// A signed-in session: send `accessToken` as `Authorization: Bearer …`; exchange
 /// `refreshToken` with `refreshSession` before the access token expires.
 #[derive(SimpleObject)]
+#[graphql(directive = auth::apply(RoleValue::Anonymous))]
 pub struct SessionPayload {
     /// A JWT, valid for 15 minutes.
     pub access_token: String,
@@ -82,6 +105,13 @@ pub struct SessionPayload {
     pub refresh_token_expires_at: DateTime<Utc>,
     /// Who is signed in.
     pub user: User,
+}
+
+/// Makes the rest of the request speak for the user who just signed in, and builds the payload.
+fn signed_in(ctx: &Context<'_>, session: Session) -> SessionPayload {
+    let principal = Principal { user_id: Some(session.user.id), role: role_of(session.user.role) };
+    ctx.data_unchecked::<RequestContext>().signed_in(principal);
+    session.into()
 }
 
 impl From<Session> for SessionPayload {
@@ -101,6 +131,7 @@ impl From<Session> for SessionPayload {
 
 /// The result of `logout`.
 #[derive(SimpleObject)]
+#[graphql(directive = auth::apply(RoleValue::Anonymous))]
 pub struct LogoutPayload {
     /// Always true: the session, if the token belonged to one, has ended.
     pub logged_out: bool,
@@ -190,9 +221,10 @@ pub struct AccountQuery;
 
 #[Object]
 impl AccountQuery {
-    /// The signed-in user. Requires a token (any role).
+    /// The signed-in user. Requires VIEWER.
+    #[graphql(directive = auth::apply(RoleValue::Viewer))]
     async fn me(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let Some(user_id) = ctx.data_unchecked::<RequestContext>().principal.user_id else {
+        let Some(user_id) = ctx.data_unchecked::<RequestContext>().principal().user_id else {
             return Err(coded(Code::Unauthenticated, "Sign in to see your account"));
         };
         let user = careergraph_domain::accounts::user_by_id(ctx.data_unchecked::<crate::store::Store>().db(), user_id)
@@ -210,41 +242,47 @@ pub struct AccountMutation;
 impl AccountMutation {
     /// Creates a VIEWER account and signs it in. Can be turned off by the operator
     /// (`CAREERGRAPH_OPEN_REGISTRATION=false`), and then answers FORBIDDEN.
+    #[graphql(directive = auth::apply(RoleValue::Anonymous))]
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<SessionPayload> {
         let session = accounts(ctx)
             .register(&input.email, &input.display_name, SecretString::from(input.password))
             .await
             .map_err(account_error)?;
-        Ok(session.into())
+        Ok(signed_in(ctx, session))
     }
 
     /// Signs in. Wrong e-mail and wrong password give the same UNAUTHENTICATED error; repeated
     /// failures back off and then answer RATE_LIMITED with `retryAfterSeconds`.
+    #[graphql(directive = auth::apply(RoleValue::Anonymous))]
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<SessionPayload> {
         let client = ctx.data_unchecked::<ClientAddress>().0;
         let session = accounts(ctx)
             .login(&input.email, SecretString::from(input.password), client)
             .await
             .map_err(account_error)?;
-        Ok(session.into())
+        Ok(signed_in(ctx, session))
     }
 
     /// Exchanges a refresh token for a new token pair; the old refresh token is spent.
     /// Presenting a spent token ends the whole session (it means the token was copied).
+    #[graphql(directive = auth::apply(RoleValue::Anonymous))]
     async fn refresh_session(&self, ctx: &Context<'_>, input: RefreshSessionInput) -> Result<SessionPayload> {
-        Ok(accounts(ctx).refresh(&input.refresh_token).await.map_err(account_error)?.into())
+        let session = accounts(ctx).refresh(&input.refresh_token).await.map_err(account_error)?;
+        Ok(signed_in(ctx, session))
     }
 
     /// Ends the session the refresh token belongs to.
+    #[graphql(directive = auth::apply(RoleValue::Anonymous))]
     async fn logout(&self, ctx: &Context<'_>, input: LogoutInput) -> Result<LogoutPayload> {
         accounts(ctx).logout(&input.refresh_token).await.map_err(account_error)?;
         Ok(LogoutPayload { logged_out: true })
     }
 
-    /// Changes the signed-in user's password. Every other session and access token of the
+    /// Changes the signed-in user's password. Requires VIEWER. Every other session and access token of the
     /// user stops working; the answer is a fresh session.
-    async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> Result<SessionPayload> {
-        let principal = ctx.data_unchecked::<RequestContext>().principal;
+    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> Result<Option<SessionPayload>> {
+        let principal = ctx.data_unchecked::<RequestContext>().principal();
         let session = accounts(ctx)
             .change_password(
                 principal,
@@ -253,6 +291,6 @@ impl AccountMutation {
             )
             .await
             .map_err(account_error)?;
-        Ok(session.into())
+        Ok(Some(signed_in(ctx, session)))
     }
 }

@@ -13,7 +13,8 @@ use super::loaders::{
     BenefitsOfPath, IndustriesOfPath, RelatedOfPath, ResourcesOfStep, ResponsibilitiesOfPath, RoadmapOfPath,
     SalariesOfPath, SkillsOfPath, SkillsOfStep, TechnologiesOfSkill,
 };
-use super::salary::SalarySummary;
+use super::policy::{RoleValue, auth};
+use super::salary::{SalaryRecord, SalarySummary};
 use super::{RequestContext, loaders::Loaders};
 use crate::store::Store;
 
@@ -27,6 +28,16 @@ pub enum Demand {
     Moderate,
     /// Many openings, more than there are candidates.
     High,
+}
+
+/// Whether a career path is visible to readers.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "enums::PublicationStatus")]
+pub enum PublicationStatus {
+    /// Seen only by editors and admins.
+    Draft,
+    /// Seen by everyone.
+    Published,
 }
 
 /// How much a career path relies on a skill, from most to least.
@@ -78,6 +89,7 @@ pub struct CareerPath(pub career_path::Model);
 
 /// Hiring demand for a career path, and why.
 #[derive(SimpleObject)]
+#[graphql(directive = auth::apply(RoleValue::Anonymous))]
 pub struct Outlook {
     /// How strongly employers are hiring.
     pub demand: Demand,
@@ -87,7 +99,7 @@ pub struct Outlook {
 
 /// A skill as one career path needs it.
 #[derive(SimpleObject)]
-#[graphql(complex)]
+#[graphql(complex, directive = auth::apply(RoleValue::Anonymous))]
 pub struct CareerPathSkill {
     /// How much the path relies on the skill.
     pub importance: Importance,
@@ -105,7 +117,7 @@ impl CareerPathSkill {
     }
 }
 
-#[Object]
+#[Object(directive = auth::apply(RoleValue::Anonymous))]
 impl CareerPath {
     /// Stable identifier.
     async fn id(&self) -> ID {
@@ -210,6 +222,30 @@ impl CareerPath {
         Ok(career_paths::headline_salary(&records, country.as_deref()).cloned().map(SalarySummary))
     }
 
+    /// Every salary record of the career, by country, newest first. The summary fields are
+    /// public; the detail fields require VIEWER.
+    async fn salary_records(&self, ctx: &Context<'_>) -> Result<Vec<SalaryRecord>> {
+        let records = loaders(ctx).load_one(SalariesOfPath(self.0.id)).await.api()?.unwrap_or_default();
+        Ok(records.into_iter().map(SalaryRecord).collect())
+    }
+
+    /// Whether the path is a draft or published. Requires EDITOR.
+    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    async fn status(&self) -> Option<PublicationStatus> {
+        Some(self.0.status.into())
+    }
+
+    /// Notes for editors, never shown to readers. Requires EDITOR.
+    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    async fn internal_notes(&self) -> Option<&str> {
+        self.0.internal_notes.as_deref()
+    }
+
+    /// When the path was last published, if it is.
+    async fn published_at(&self) -> Option<DateTime<Utc>> {
+        self.0.published_at
+    }
+
     /// Incremented on every change; updates must name the version they saw.
     async fn version(&self) -> i32 {
         self.0.version
@@ -229,7 +265,7 @@ impl CareerPath {
 /// One thing people in a career do at work.
 pub struct Responsibility(pub responsibility::Model);
 
-#[Object]
+#[Object(directive = auth::apply(RoleValue::Anonymous))]
 impl Responsibility {
     /// Stable identifier.
     async fn id(&self) -> ID {
@@ -255,7 +291,7 @@ impl Responsibility {
 /// One step on the way into a career.
 pub struct RoadmapStep(pub roadmap_step::Model);
 
-#[Object]
+#[Object(directive = auth::apply(RoleValue::Anonymous))]
 impl RoadmapStep {
     /// Stable identifier.
     async fn id(&self) -> ID {
@@ -298,7 +334,7 @@ impl RoadmapStep {
 /// Where to learn what a roadmap step asks for.
 pub struct LearningResource(pub learning_resource::Model);
 
-#[Object]
+#[Object(directive = auth::apply(RoleValue::Anonymous))]
 impl LearningResource {
     /// Stable identifier.
     async fn id(&self) -> ID {
@@ -415,6 +451,7 @@ pub struct CareerPathQuery;
 #[Object]
 impl CareerPathQuery {
     /// One career path by `slug` or by `id` (give exactly one); null when there is none.
+    #[graphql(directive = auth::apply(RoleValue::Anonymous))]
     async fn career_path(&self, ctx: &Context<'_>, slug: Option<String>, id: Option<ID>) -> Result<Option<CareerPath>> {
         let visibility = request(ctx).visibility;
         let found = match one_key(slug.as_deref(), id.as_ref())? {
@@ -428,7 +465,7 @@ impl CareerPathQuery {
     }
 
     /// Career paths, a page at a time (at most 100 per page; 20 unless `first` says otherwise).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity", directive = auth::apply(RoleValue::Anonymous))]
     async fn career_paths(
         &self,
         ctx: &Context<'_>,

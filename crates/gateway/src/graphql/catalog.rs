@@ -9,6 +9,7 @@ use super::career_path::{CareerPath, Importance, LookupKey, OrderDirection, load
 use super::connection::{Paged, connection, page_request};
 use super::error::ApiResult;
 use super::loaders::{One, PathsOfSkill, SkillsOfTechnology, TechnologiesOfSkill, TechnologyById};
+use super::policy::{RoleValue, auth};
 
 /// Whether a skill is technical or interpersonal.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +48,7 @@ pub enum TechnologyKind {
 /// A capability careers ask for.
 pub struct Skill(pub skill::Model);
 
-#[Object]
+#[Object(directive = auth::apply(RoleValue::Anonymous))]
 impl Skill {
     /// Stable identifier.
     async fn id(&self) -> ID {
@@ -101,7 +102,7 @@ pub struct SkillUse {
     career_path: careergraph_domain::entities::career_path::Model,
 }
 
-#[Object]
+#[Object(directive = auth::apply(RoleValue::Anonymous))]
 impl SkillUse {
     /// How much the career relies on the skill.
     async fn importance(&self) -> Importance {
@@ -117,7 +118,7 @@ impl SkillUse {
 /// A language, framework, database, server, API style or data format.
 pub struct Technology(pub technology::Model);
 
-#[Object]
+#[Object(directive = auth::apply(RoleValue::Anonymous))]
 impl Technology {
     /// Stable identifier.
     async fn id(&self) -> ID {
@@ -166,7 +167,7 @@ impl Technology {
 /// A sector that employs people in a career.
 pub struct Industry(pub industry::Model);
 
-#[Object]
+#[Object(directive = auth::apply(RoleValue::Anonymous))]
 impl Industry {
     /// Stable identifier.
     async fn id(&self) -> ID {
@@ -187,7 +188,7 @@ impl Industry {
 /// Something employers commonly offer alongside pay.
 pub struct Benefit(pub benefit::Model);
 
-#[Object]
+#[Object(directive = auth::apply(RoleValue::Anonymous))]
 impl Benefit {
     /// Stable identifier.
     async fn id(&self) -> ID {
@@ -230,6 +231,7 @@ pub struct CatalogQuery;
 #[Object]
 impl CatalogQuery {
     /// One skill by `slug` or by `id` (give exactly one); null when there is none.
+    #[graphql(directive = auth::apply(RoleValue::Anonymous))]
     async fn skill(&self, ctx: &Context<'_>, slug: Option<String>, id: Option<ID>) -> Result<Option<Skill>> {
         let found = match one_key(slug.as_deref(), id.as_ref())? {
             LookupKey::Slug(slug) => skills::by_slug(store(ctx).db(), slug).await.api()?,
@@ -242,7 +244,10 @@ impl CatalogQuery {
     }
 
     /// Skills by name, a page at a time (at most 100 per page).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    #[graphql(
+        complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity",
+        directive = auth::apply(RoleValue::Anonymous)
+    )]
     async fn skills(
         &self,
         ctx: &Context<'_>,
@@ -259,6 +264,7 @@ impl CatalogQuery {
     }
 
     /// One technology by `slug` or by `id` (give exactly one); null when there is none.
+    #[graphql(directive = auth::apply(RoleValue::Anonymous))]
     async fn technology(&self, ctx: &Context<'_>, slug: Option<String>, id: Option<ID>) -> Result<Option<Technology>> {
         let found = match one_key(slug.as_deref(), id.as_ref())? {
             LookupKey::Slug(slug) => technologies::by_slug(store(ctx).db(), slug).await.api()?,
@@ -271,7 +277,10 @@ impl CatalogQuery {
     }
 
     /// Technologies by name, a page at a time (at most 100 per page).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    #[graphql(
+        complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity",
+        directive = auth::apply(RoleValue::Anonymous)
+    )]
     async fn technologies(
         &self,
         ctx: &Context<'_>,
@@ -288,11 +297,13 @@ impl CatalogQuery {
     }
 
     /// Every industry, by name.
+    #[graphql(directive = auth::apply(RoleValue::Anonymous))]
     async fn industries(&self, ctx: &Context<'_>) -> Result<Vec<Industry>> {
         Ok(sectors::industries(store(ctx).db()).await.api()?.into_iter().map(Industry).collect())
     }
 
     /// Every benefit, by name.
+    #[graphql(directive = auth::apply(RoleValue::Anonymous))]
     async fn benefits(&self, ctx: &Context<'_>) -> Result<Vec<Benefit>> {
         Ok(sectors::benefits(store(ctx).db()).await.api()?.into_iter().map(Benefit).collect())
     }

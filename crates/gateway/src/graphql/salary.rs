@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use super::career_path::{request, store};
 use super::catalog::Industry;
 use super::error::{ApiResult, bad_input};
+use super::policy::{RoleValue, auth};
 
 /// The span of time a salary amount covers.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +40,7 @@ pub enum ExperienceLevel {
 /// A career's pay in one country, across all experience levels, industries and locations.
 pub struct SalarySummary(pub salary_record::Model);
 
-#[Object]
+#[Object(directive = auth::apply(RoleValue::Anonymous))]
 impl SalarySummary {
     /// Identifier of the salary record this summary comes from.
     async fn id(&self) -> ID {
@@ -87,6 +88,125 @@ impl SalarySummary {
     }
 }
 
+/// One salary record of a career: the summary is public, the detail requires VIEWER.
+pub struct SalaryRecord(pub salary_record::Model);
+
+#[Object(directive = auth::apply(RoleValue::Anonymous))]
+impl SalaryRecord {
+    /// Stable identifier.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// ISO 3166-1 alpha-2 country code.
+    async fn country(&self) -> &str {
+        &self.0.country
+    }
+
+    /// ISO 4217 currency code of every amount.
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+
+    /// The span of time the amounts cover.
+    async fn period(&self) -> PayPeriod {
+        self.0.period.into()
+    }
+
+    /// Average base pay.
+    async fn average(&self) -> Result<i32> {
+        amount(self.0.average)
+    }
+
+    /// Low end of the usual range.
+    async fn minimum(&self) -> Result<i32> {
+        amount(self.0.minimum)
+    }
+
+    /// High end of the usual range.
+    async fn maximum(&self) -> Result<i32> {
+        amount(self.0.maximum)
+    }
+
+    /// The date the figures describe.
+    async fn as_of(&self) -> NaiveDate {
+        self.0.as_of
+    }
+
+    /// Who published the figures.
+    async fn source(&self) -> &str {
+        &self.0.source
+    }
+
+    /// Seniority the record describes; null for all levels together. Requires VIEWER.
+    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    async fn experience_level(&self) -> Option<ExperienceLevel> {
+        self.0.experience_level.map(Into::into)
+    }
+
+    /// The industry the record describes; null for all industries. Requires VIEWER.
+    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    async fn industry(&self, ctx: &Context<'_>) -> Result<Option<Industry>> {
+        let Some(id) = self.0.industry_id else { return Ok(None) };
+        let industries = careergraph_domain::queries::sectors::industries(store(ctx).db()).await.api()?;
+        Ok(industries.into_iter().find(|industry| industry.id == id).map(Industry))
+    }
+
+    /// The place within the country; null for the whole country. Requires VIEWER.
+    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    async fn location(&self) -> Option<&str> {
+        self.0.location.as_deref()
+    }
+
+    /// 10th percentile of base pay, when known. Requires VIEWER.
+    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    async fn percentile10(&self) -> Result<Option<i32>> {
+        self.0.percentile_10.map(amount).transpose()
+    }
+
+    /// 25th percentile of base pay, when known. Requires VIEWER.
+    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    async fn percentile25(&self) -> Result<Option<i32>> {
+        self.0.percentile_25.map(amount).transpose()
+    }
+
+    /// Median base pay, when known. Requires VIEWER.
+    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    async fn median(&self) -> Result<Option<i32>> {
+        self.0.median.map(amount).transpose()
+    }
+
+    /// 75th percentile of base pay, when known. Requires VIEWER.
+    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    async fn percentile75(&self) -> Result<Option<i32>> {
+        self.0.percentile_75.map(amount).transpose()
+    }
+
+    /// 90th percentile of base pay, when known. Requires VIEWER.
+    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    async fn percentile90(&self) -> Result<Option<i32>> {
+        self.0.percentile_90.map(amount).transpose()
+    }
+
+    /// How many salaries the figures rest on, when known. Requires VIEWER.
+    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    async fn sample_size(&self) -> Option<i32> {
+        self.0.sample_size
+    }
+
+    /// Where the figures were published, when known. Requires VIEWER.
+    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    async fn source_url(&self) -> Option<&str> {
+        self.0.source_url.as_deref()
+    }
+
+    /// What the figures mean and where they stop. Requires VIEWER.
+    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    async fn notes(&self) -> Option<&str> {
+        self.0.notes.as_deref()
+    }
+}
+
 /// Amounts are stored as 64-bit integers but exposed as GraphQL `Int`, which is 32-bit; the
 /// write path refuses amounts that do not fit, so this only fails on corrupt data.
 fn amount(value: i64) -> Result<i32> {
@@ -117,7 +237,7 @@ pub struct SalaryStatsFilter {
 /// periods are never combined: each group has one currency and one period.
 pub struct SalaryStat(salaries::SalaryStat);
 
-#[Object]
+#[Object(directive = auth::apply(RoleValue::Anonymous))]
 impl SalaryStat {
     /// The group's country, when grouped by country.
     async fn country(&self) -> Option<&str> {
@@ -175,6 +295,7 @@ pub struct SalaryQuery;
 impl SalaryQuery {
     /// Salary records aggregated by the dimensions in `groupBy` (none: one group per currency
     /// and period). Only published career paths count, unless the caller may see drafts.
+    #[graphql(directive = auth::apply(RoleValue::Anonymous))]
     async fn salary_stats(
         &self,
         ctx: &Context<'_>,

@@ -1,0 +1,234 @@
+//! The field policy: who may read each field.
+//!
+//! A field's rule is declared once, as the `@auth(requires: ROLE)` directive on it (or on its
+//! type, for every field the type does not override), so it shows in `schema.graphql` and in
+//! the playground. At start-up the rules are read back from the schema's own SDL into a table,
+//! and one schema extension checks that table before every field resolves. The check runs in
+//! the executor for every field however it is reached (through fragments, aliases or nested
+//! lists), and denies by default: a field of one of our types without a rule is refused.
+//!
+//! Generated container types (`…Connection`, `…Edge`, `PageInfo`) carry no rule of their own:
+//! they are only reachable through a field that has one, whose rule they inherit.
+//!
+//! The same extension makes failed nullable fields `null`, as the GraphQL specification asks:
+//! async-graphql 7.2 leaves a failed field out of `data` altogether. The error is kept in the
+//! request's [`FieldErrors`] and added to the response by the HTTP layer.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo};
+use async_graphql::parser::types::{ServiceDocument, TypeKind, TypeSystemDefinition};
+use async_graphql::{
+    Enum, PathSegment, QueryPathNode, QueryPathSegment, ServerError, ServerResult, TypeDirective, Value,
+};
+use careergraph_auth::Role;
+
+use super::RequestContext;
+use super::error::Code;
+
+/// Who may read a field, as the schema declares it.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+#[graphql(name = "Role", remote = "Role")]
+pub enum RoleValue {
+    /// Anyone, without a token.
+    Anonymous,
+    /// Any signed-in user.
+    Viewer,
+    /// Editors and admins.
+    Editor,
+    /// Admins only.
+    Admin,
+}
+
+/// `@auth(requires: ROLE)`: the least role that may read this field (or every field of this
+/// type that does not say otherwise).
+#[TypeDirective(location = "FieldDefinition", location = "Object")]
+pub fn auth(requires: RoleValue) {}
+
+/// The rules of one object type.
+#[derive(Debug, Default, Clone)]
+struct TypeRules {
+    default: Option<Role>,
+    fields: HashMap<String, Role>,
+}
+
+/// Every rule of the schema, read from its SDL.
+#[derive(Debug, Default, Clone)]
+pub struct FieldPolicy {
+    types: HashMap<String, TypeRules>,
+}
+
+fn role_named(name: &str) -> Option<Role> {
+    match name {
+        "ANONYMOUS" => Some(Role::Anonymous),
+        "VIEWER" => Some(Role::Viewer),
+        "EDITOR" => Some(Role::Editor),
+        "ADMIN" => Some(Role::Admin),
+        _ => None,
+    }
+}
+
+fn auth_rule(directives: &[async_graphql::Positioned<async_graphql::parser::types::ConstDirective>]) -> Option<Role> {
+    directives.iter().find(|d| d.node.name.node == "auth").and_then(|directive| {
+        directive.node.get_argument("requires").and_then(|value| match &value.node {
+            async_graphql::Value::Enum(name) => role_named(name.as_str()),
+            _ => None,
+        })
+    })
+}
+
+/// Whether a type is a generated container that inherits the rule of the field returning it.
+pub fn is_structural(type_name: &str) -> bool {
+    type_name == "PageInfo" || type_name.ends_with("Connection") || type_name.ends_with("Edge")
+}
+
+impl FieldPolicy {
+    /// Reads every `@auth` rule from a schema's SDL.
+    pub fn from_sdl(sdl: &str) -> Result<Self, String> {
+        let document: ServiceDocument = async_graphql::parser::parse_schema(sdl).map_err(|error| error.to_string())?;
+        let mut types = HashMap::new();
+        for definition in document.definitions {
+            let TypeSystemDefinition::Type(definition) = definition else { continue };
+            let TypeKind::Object(object) = &definition.node.kind else { continue };
+            let rules = TypeRules {
+                default: auth_rule(&definition.node.directives),
+                fields: object
+                    .fields
+                    .iter()
+                    .filter_map(|field| Some((field.node.name.node.to_string(), auth_rule(&field.node.directives)?)))
+                    .collect(),
+            };
+            types.insert(definition.node.name.node.to_string(), rules);
+        }
+        Ok(Self { types })
+    }
+
+    /// The least role that may read `type_name.field`, or `None` when no rule covers it.
+    pub fn required(&self, type_name: &str, field: &str) -> Option<Role> {
+        let rules = self.types.get(type_name)?;
+        rules.fields.get(field).copied().or(rules.default)
+    }
+
+    /// Every object type the policy knows, with its fields' rules (for tests and docs).
+    pub fn object_types(&self) -> impl Iterator<Item = &str> {
+        self.types.keys().map(String::as_str)
+    }
+}
+
+/// The error for a field the caller may not read: UNAUTHENTICATED without a token, FORBIDDEN
+/// with one whose role is too low.
+pub fn denied(caller: Role, required: Role) -> async_graphql::Error {
+    if caller == Role::Anonymous {
+        super::error::coded(
+            Code::Unauthenticated,
+            format!("Sign in to see this field (requires {})", required.as_str()),
+        )
+    } else {
+        super::error::coded(Code::Forbidden, format!("Requires {}", required.as_str()))
+    }
+}
+
+/// Enforces the [`FieldPolicy`] on every field.
+pub struct PolicyEnforcement {
+    policy: Arc<FieldPolicy>,
+}
+
+impl PolicyEnforcement {
+    /// Enforces `policy`.
+    pub fn new(policy: FieldPolicy) -> Self {
+        Self { policy: Arc::new(policy) }
+    }
+}
+
+impl ExtensionFactory for PolicyEnforcement {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Enforcer { policy: self.policy.clone() })
+    }
+}
+
+struct Enforcer {
+    policy: Arc<FieldPolicy>,
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for Enforcer {
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        // List elements pass through here too, with the list as their parent: the field that
+        // returned the list has been checked already.
+        if info.is_for_introspection
+            || info.name.starts_with("__")
+            || info.parent_type.starts_with("__")
+            || info.parent_type.starts_with('[')
+            || is_structural(info.parent_type)
+        {
+            return next.run(ctx, info).await;
+        }
+        let caller = ctx.data_opt::<RequestContext>().map_or(Role::Anonymous, |request| request.principal().role);
+        let allowed = match self.policy.required(info.parent_type, info.name) {
+            Some(required) if caller.satisfies(required) => Ok(()),
+            Some(required) => Err(denied(caller, required)),
+            // Deny by default: a field nobody wrote a rule for is nobody's to read.
+            None => {
+                tracing::error!(parent = info.parent_type, field = info.name, "field without a policy");
+                Err(super::error::coded(Code::Forbidden, "This field has no access rule"))
+            }
+        };
+        let path_node = info.path_node;
+        let path = || error_path(path_node);
+        let nullable = !info.return_type.ends_with('!');
+        let position = info.field.name.pos;
+        let result = match allowed {
+            Ok(()) => next.run(ctx, info).await,
+            Err(error) => Err(error.into_server_error(position).with_path(path())),
+        };
+        match result {
+            Err(mut error) if nullable => match ctx.data_opt::<Arc<FieldErrors>>() {
+                Some(collected) => {
+                    if error.path.is_empty() {
+                        error.path = path();
+                    }
+                    collected.push(error);
+                    Ok(Some(Value::Null))
+                }
+                None => Err(error),
+            },
+            other => other,
+        }
+    }
+}
+
+/// The response path of a field, as errors carry it.
+fn error_path(node: &QueryPathNode<'_>) -> Vec<PathSegment> {
+    let mut path: Vec<PathSegment> = std::iter::once(node)
+        .chain(node.parents())
+        .map(|node| match node.segment {
+            QueryPathSegment::Name(name) => PathSegment::Field(name.to_owned()),
+            QueryPathSegment::Index(index) => PathSegment::Index(index),
+        })
+        .collect();
+    path.reverse();
+    path
+}
+
+/// Errors of nullable fields that resolved to `null`, to be added to the response.
+#[derive(Default)]
+pub struct FieldErrors(Mutex<Vec<ServerError>>);
+
+impl FieldErrors {
+    fn push(&self, error: ServerError) {
+        if let Ok(mut errors) = self.0.lock() {
+            errors.push(error);
+        }
+    }
+
+    /// The collected errors, in the order they happened.
+    pub fn take(&self) -> Vec<ServerError> {
+        self.0.lock().map(|mut errors| std::mem::take(&mut *errors)).unwrap_or_default()
+    }
+}

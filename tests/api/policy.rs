@@ -1,0 +1,287 @@
+//! The field policy: declared on every field, visible in the schema, enforced for every role.
+
+use serde_json::{Value, json};
+
+use careergraph_gateway::Config;
+use careergraph_gateway::graphql::field_policy;
+use careergraph_gateway::graphql::policy::{FieldPolicy, is_structural};
+
+use crate::helpers::{TestApp, first_error_code};
+use crate::on_both_backends;
+
+const INTROSPECTION: &str = r#"{ __schema { types { name kind fields { name description
+  type { kind name ofType { kind name ofType { kind name } } } } } } }"#;
+
+fn policy() -> FieldPolicy {
+    let config = Config::new("127.0.0.1:0".parse().expect("address"), None, std::env::temp_dir());
+    field_policy(&config)
+}
+
+/// The name of the object type a field returns, through lists and non-nulls.
+fn named_type(field_type: &Value) -> (String, String) {
+    let mut current = field_type;
+    while current["name"].is_null() {
+        current = &current["ofType"];
+    }
+    (current["kind"].as_str().unwrap_or_default().to_owned(), current["name"].as_str().unwrap_or_default().to_owned())
+}
+
+/// Every signed-in role, with an access token for each (the admin made by the domain directly).
+async fn tokens(app: &TestApp) -> Vec<(&'static str, Option<String>)> {
+    let mut tokens = vec![("ANONYMOUS", None)];
+    for (role, email) in
+        [("VIEWER", "viewer@example.com"), ("EDITOR", "editor@example.com"), ("ADMIN", "admin@example.com")]
+    {
+        let password = "violet staircase 42";
+        let register = "mutation ($e: String!, $p: String!) { register(input: { email: $e, password: $p, displayName: \"T\" }) { user { id } } }";
+        let data = app.query_ok(register, json!({ "e": email, "p": password })).await;
+        let id = data["register"]["user"]["id"].as_str().expect("id").parse().expect("uuid");
+        let user_role = match role {
+            "EDITOR" => careergraph_domain::enums::UserRole::Editor,
+            "ADMIN" => careergraph_domain::enums::UserRole::Admin,
+            _ => careergraph_domain::enums::UserRole::Viewer,
+        };
+        careergraph_domain::accounts::set_role(app.db(), id, user_role).await.expect("role");
+        let login = "mutation ($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }";
+        let data = app.query_ok(login, json!({ "e": email, "p": password })).await;
+        tokens.push((role, Some(data["login"]["accessToken"].as_str().expect("token").to_owned())));
+    }
+    tokens
+}
+
+/// How to reach one object of each type that has protected fields. A type with protected
+/// fields and no entry here fails the matrix test, so a new protected type cannot go untested.
+fn access_path(type_name: &str) -> Option<(&'static str, &'static str)> {
+    match type_name {
+        "Query" => Some(("{ ", " }")),
+        "Mutation" => None,
+        "CareerPath" => Some(("{ careerPath(slug: \"backend-developer\") { ", " } }")),
+        "SalaryRecord" => Some(("{ careerPath(slug: \"backend-developer\") { salaryRecords { ", " } } }")),
+        "User" => Some(("{ me { ", " } }")),
+        _ => None,
+    }
+}
+
+#[test]
+fn every_field_of_every_type_has_a_policy_and_protected_fields_say_so() {
+    let policy = policy();
+    let config = Config::new("127.0.0.1:0".parse().expect("address"), None, std::env::temp_dir());
+    let schema = careergraph_gateway::graphql::build_schema(&config);
+    let response = futures::executor::block_on(schema.execute(INTROSPECTION));
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    let data = response.data.into_json().expect("json");
+    let mut checked = 0;
+    for object in data["__schema"]["types"].as_array().expect("types") {
+        let type_name = object["name"].as_str().unwrap_or_default();
+        if object["kind"] != "OBJECT" || type_name.starts_with("__") || is_structural(type_name) {
+            continue;
+        }
+        for field in object["fields"].as_array().expect("fields") {
+            let name = field["name"].as_str().unwrap_or_default();
+            let required = policy.required(type_name, name);
+            let Some(required) = required else { panic!("{type_name}.{name} has no policy") };
+            checked += 1;
+            if required != careergraph_auth_role_anonymous() {
+                let description = field["description"].as_str().unwrap_or_default();
+                assert!(
+                    description.contains(&format!("Requires {}", required.as_str())),
+                    "{type_name}.{name} needs {} but its description does not say so: {description:?}",
+                    required.as_str()
+                );
+                assert_ne!(
+                    field["type"]["kind"], "NON_NULL",
+                    "{type_name}.{name} is protected, so it must be nullable"
+                );
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} fields walked");
+}
+
+fn careergraph_auth_role_anonymous() -> careergraph_auth::Role {
+    careergraph_auth::Role::Anonymous
+}
+
+on_both_backends! {
+    async fn every_protected_field_answers_each_role_as_the_policy_says(app) {
+        let policy = policy();
+        let introspection = app.query_ok(INTROSPECTION, json!({})).await;
+        let tokens = tokens(&app).await;
+        let mut rows = 0;
+        for object in introspection["__schema"]["types"].as_array().expect("types") {
+            let type_name = object["name"].as_str().unwrap_or_default();
+            if object["kind"] != "OBJECT" || type_name.starts_with("__") || is_structural(type_name) {
+                continue;
+            }
+            for field in object["fields"].as_array().expect("fields") {
+                let name = field["name"].as_str().unwrap_or_default();
+                let required = policy.required(type_name, name).expect("a policy (see the walk test)");
+                if required == careergraph_auth::Role::Anonymous || type_name == "Mutation" {
+                    continue;
+                }
+                let (prefix, suffix) = access_path(type_name).unwrap_or_else(|| panic!("no access path for {type_name}: add one"));
+                let (kind, _) = named_type(&field["type"]);
+                let selection = if kind == "OBJECT" { format!("{name} {{ __typename }}") } else { name.to_owned() };
+                let query = format!("{prefix}{selection}{suffix}");
+                for (role, token) in &tokens {
+                    let body = match token {
+                        Some(token) => app.with_bearer(token, &query).await,
+                        None => app.graphql(&query, json!({})).await,
+                    };
+                    let allowed = match *role {
+                        "ANONYMOUS" => false,
+                        "VIEWER" => required == careergraph_auth::Role::Viewer,
+                        "EDITOR" => required <= careergraph_auth::Role::Editor,
+                        _ => true,
+                    };
+                    let errors = body["errors"].as_array().cloned().unwrap_or_default();
+                    if allowed {
+                        assert!(errors.is_empty(), "{role} reading {type_name}.{name}: {body}");
+                    } else if type_name == "User" && *role == "ANONYMOUS" {
+                        // `me` itself is refused first, which nulls the whole branch.
+                        assert_eq!(first_error_code(&body), "UNAUTHENTICATED", "{role} {type_name}.{name}: {body}");
+                    } else {
+                        let expected = if *role == "ANONYMOUS" { "UNAUTHENTICATED" } else { "FORBIDDEN" };
+                        assert_eq!(first_error_code(&body), expected, "{role} reading {type_name}.{name}: {body}");
+                        let path: Vec<String> = body["errors"][0]["path"].as_array().expect("path").iter().map(|s| s.to_string().trim_matches('"').to_owned()).collect();
+                        assert_eq!(path.last().map(String::as_str), Some(name), "the error sits at the field: {body}");
+                        assert!(lookup(&body["data"], &path).is_some_and(Value::is_null), "{type_name}.{name} is null, not missing: {body}");
+                    }
+                    rows += 1;
+                }
+            }
+        }
+        assert!(rows >= 4 * 14, "only {rows} rows");
+    }
+
+    async fn a_denied_field_leaves_its_siblings_and_parents_intact(app) {
+        let body = app.graphql("{ careerPath(slug: \"backend-developer\") { title status internalNotes salaryRecords { average notes } } }", json!({})).await;
+        let path = &body["data"]["careerPath"];
+        assert_eq!(path["title"], "Backend Developer");
+        assert_eq!(path["status"], Value::Null);
+        assert!(path.as_object().expect("object").contains_key("internalNotes"));
+        assert_eq!(path["salaryRecords"][0]["average"], 93000);
+        assert_eq!(path["salaryRecords"][0]["notes"], Value::Null);
+        assert_eq!(body["errors"].as_array().expect("errors").len(), 3, "{body}");
+    }
+}
+
+fn lookup<'a>(data: &'a Value, path: &[String]) -> Option<&'a Value> {
+    path.iter().try_fold(data, |value, segment| match segment.parse::<usize>() {
+        Ok(index) => value.get(index),
+        Err(_) => value.get(segment.as_str()),
+    })
+}
+
+/// Inserts a draft career path (with a skill and a salary in its own currency) straight into the
+/// database: the editing API arrives with the editor mutations.
+async fn insert_draft(app: &TestApp) {
+    use careergraph_domain::entities::{career_path, career_path_skill, salary_record, skill};
+    use careergraph_domain::enums::{Demand, Importance, PayPeriod, PublicationStatus};
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+    let now = chrono::Utc::now();
+    let id = uuid::Uuid::now_v7();
+    career_path::ActiveModel {
+        id: Set(id),
+        slug: Set("secret-draft".into()),
+        title: Set("Secret Draft".into()),
+        summary: Set("A draft (test data).".into()),
+        description: Set("A draft (test data).".into()),
+        outlook_demand: Set(Demand::Moderate),
+        outlook_summary: Set("Test data.".into()),
+        status: Set(PublicationStatus::Draft),
+        internal_notes: Set(Some("not for readers".into())),
+        onet_soc_code: Set(None),
+        published_at: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(app.db())
+    .await
+    .expect("draft");
+    let security = skill::Entity::find()
+        .filter(skill::Column::Slug.eq("security"))
+        .one(app.db())
+        .await
+        .expect("db")
+        .expect("skill");
+    career_path_skill::ActiveModel {
+        career_path_id: Set(id),
+        skill_id: Set(security.id),
+        importance: Set(Importance::Essential),
+        position: Set(0),
+    }
+    .insert(app.db())
+    .await
+    .expect("link");
+    salary_record::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        career_path_id: Set(id),
+        country: Set("ZZ".into()),
+        currency: Set("XTS".into()),
+        period: Set(PayPeriod::Year),
+        experience_level: Set(None),
+        industry_id: Set(None),
+        location: Set(None),
+        average: Set(2),
+        minimum: Set(1),
+        maximum: Set(3),
+        percentile_10: Set(None),
+        percentile_25: Set(None),
+        median: Set(None),
+        percentile_75: Set(None),
+        percentile_90: Set(None),
+        sample_size: Set(None),
+        source: Set("test data".into()),
+        source_url: Set(None),
+        as_of: Set(chrono::NaiveDate::from_ymd_opt(2020, 1, 1).expect("date")),
+        notes: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(app.db())
+    .await
+    .expect("salary");
+}
+
+const DRAFT_PROBE: &str = r#"{
+  lookup: careerPath(slug: "secret-draft") { title status }
+  list: careerPaths(first: 100) { totalCount nodes { slug } }
+  bySkill: careerPaths(filter: { skill: "security" }) { totalCount }
+  gap: skillGap(careerPath: "secret-draft", have: []) { coverage }
+  stats: salaryStats { currency }
+  users: skill(slug: "security") { careerPaths { careerPath { slug } } }
+}"#;
+
+on_both_backends! {
+    async fn drafts_are_invisible_to_anonymous_callers_and_viewers_everywhere(app) {
+        insert_draft(&app).await;
+        let tokens = tokens(&app).await;
+        for (role, token) in &tokens {
+            let body = match token {
+                Some(token) => app.with_bearer(token, DRAFT_PROBE).await,
+                None => app.graphql(DRAFT_PROBE, json!({})).await,
+            };
+            let data = &body["data"];
+            let sees_drafts = matches!(*role, "EDITOR" | "ADMIN");
+            let slugs: Vec<&str> = data["list"]["nodes"].as_array().expect("nodes").iter().filter_map(|n| n["slug"].as_str()).collect();
+            let currencies: Vec<&str> = data["stats"].as_array().expect("stats").iter().filter_map(|s| s["currency"].as_str()).collect();
+            let users: Vec<&str> = data["users"]["careerPaths"].as_array().expect("paths").iter().filter_map(|p| p["careerPath"]["slug"].as_str()).collect();
+            assert_eq!(data["lookup"].is_null(), !sees_drafts, "{role} lookup: {body}");
+            assert_eq!(slugs.contains(&"secret-draft"), sees_drafts, "{role} list: {body}");
+            assert_eq!(data["list"]["totalCount"], if sees_drafts { 2 } else { 1 }, "{role} totalCount");
+            assert_eq!(data["bySkill"]["totalCount"], if sees_drafts { 2 } else { 1 }, "{role} skill filter");
+            assert_eq!(data["gap"].is_null(), !sees_drafts, "{role} skillGap: {body}");
+            assert_eq!(currencies.contains(&"XTS"), sees_drafts, "{role} salaryStats: {body}");
+            assert_eq!(users.contains(&"secret-draft"), sees_drafts, "{role} skill.careerPaths: {body}");
+            if sees_drafts {
+                assert_eq!(data["lookup"]["status"], "DRAFT");
+            }
+            // Invisible rows are simply absent: no error leaks their existence.
+            let errors = body["errors"].as_array().map(|errors| errors.len()).unwrap_or_default();
+            assert_eq!(errors, 0, "{role}: {body}");
+        }
+    }
+}
