@@ -232,7 +232,9 @@ async fn disabled_users_can_neither_sign_in_nor_refresh(backend: Backend) {
     let session = app.register("ada@example.com").await;
     let user =
         careergraph_domain::accounts::user_by_email(app.db(), "ada@example.com").await.expect("db").expect("user");
-    careergraph_domain::accounts::disable(app.db(), user.id).await.expect("disable");
+    careergraph_domain::accounts::disable(app.db(), &careergraph_domain::audit::Actor::default(), user.id)
+        .await
+        .expect("disable");
     assert_eq!(first_error_code(&app.login("ada@example.com", PASSWORD).await), "UNAUTHENTICATED");
     assert_eq!(first_error_code(&app.refresh(&session["refreshToken"]).await), "UNAUTHENTICATED");
     assert_eq!(app.me(&token(&session, "accessToken")).await.0, StatusCode::UNAUTHORIZED);

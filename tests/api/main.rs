@@ -9,6 +9,7 @@ mod accounts;
 mod bad_input;
 mod batching;
 mod dataset;
+mod editing;
 mod http_protocol;
 mod policy;
 mod read_api;

@@ -41,7 +41,9 @@ async fn tokens(app: &TestApp) -> Vec<(&'static str, Option<String>)> {
             "ADMIN" => careergraph_domain::enums::UserRole::Admin,
             _ => careergraph_domain::enums::UserRole::Viewer,
         };
-        careergraph_domain::accounts::set_role(app.db(), id, user_role).await.expect("role");
+        careergraph_domain::accounts::set_role(app.db(), &careergraph_domain::audit::Actor::default(), id, user_role)
+            .await
+            .expect("role");
         let login = "mutation ($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }";
         let data = app.query_ok(login, json!({ "e": email, "p": password })).await;
         tokens.push((role, Some(data["login"]["accessToken"].as_str().expect("token").to_owned())));

@@ -15,6 +15,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::audit::{self, Actor};
 use crate::entities::{app_user, login_throttle, refresh_token};
 use crate::enums::UserRole;
 use crate::{Db, Error, Result};
@@ -156,7 +157,7 @@ pub async fn set_password_hash(db: &Db, user_id: Uuid, hash: String, revoke: boo
 
 /// Changes a user's role, ending their sessions so the new role takes effect. The last active
 /// admin cannot be demoted.
-pub async fn set_role(db: &Db, user_id: Uuid, role: UserRole) -> Result<app_user::Model> {
+pub async fn set_role(db: &Db, actor: &Actor, user_id: Uuid, role: UserRole) -> Result<app_user::Model> {
     let txn = db.begin().await?;
     let user = user_by_id(&txn, user_id).await?.ok_or_else(|| Error::NotFound("user".into()))?;
     if user.role == role {
@@ -167,16 +168,19 @@ pub async fn set_role(db: &Db, user_id: Uuid, role: UserRole) -> Result<app_user
         return Err(Error::conflict("role", "the last active admin cannot be demoted"));
     }
     let now = Utc::now();
+    let before = user.clone();
     let mut row: app_user::ActiveModel = user.into();
     row.role = Set(role);
+    row.version = Set(before.version + 1);
     let user = revoke_everything(&txn, row.update(&txn).await?, now).await?;
+    audit::record(&txn, actor, "set_role", "User", user.id, Some(&before), Some(&user)).await?;
     txn.commit().await?;
     Ok(user)
 }
 
 /// Disables a user: they can no longer sign in or refresh, and their tokens stop working. The
 /// last active admin cannot be disabled.
-pub async fn disable(db: &Db, user_id: Uuid) -> Result<app_user::Model> {
+pub async fn disable(db: &Db, actor: &Actor, user_id: Uuid) -> Result<app_user::Model> {
     let txn = db.begin().await?;
     let user = user_by_id(&txn, user_id).await?.ok_or_else(|| Error::NotFound("user".into()))?;
     if user.disabled {
@@ -187,11 +191,29 @@ pub async fn disable(db: &Db, user_id: Uuid) -> Result<app_user::Model> {
         return Err(Error::conflict("user", "the last active admin cannot be disabled"));
     }
     let now = Utc::now();
+    let before = user.clone();
     let mut row: app_user::ActiveModel = user.into();
     row.disabled = Set(true);
+    row.version = Set(before.version + 1);
     let user = revoke_everything(&txn, row.update(&txn).await?, now).await?;
+    audit::record(&txn, actor, "disable", "User", user.id, Some(&before), Some(&user)).await?;
     txn.commit().await?;
     Ok(user)
+}
+
+/// A page of users, by e-mail address.
+pub async fn list_users(
+    db: &impl ConnectionTrait,
+    page: crate::page::PageRequest,
+) -> Result<crate::page::Page<app_user::Model>> {
+    use sea_orm::QueryOrder;
+    let select = app_user::Entity::find().order_by_asc(app_user::Column::Email).order_by_asc(app_user::Column::Id);
+    crate::page::fetch(db, select, page).await
+}
+
+/// The users among `ids`.
+pub async fn users_by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<app_user::Model>> {
+    Ok(app_user::Entity::find().filter(app_user::Column::Id.is_in(ids.iter().copied())).all(db).await?)
 }
 
 /// Notes a successful sign-in.

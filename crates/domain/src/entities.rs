@@ -1,6 +1,7 @@
 //! One module per table. Relations are declared only where a query joins through them.
 
 pub mod app_user;
+pub mod audit_event;
 pub mod benefit;
 pub mod career_path;
 pub mod career_path_benefit;

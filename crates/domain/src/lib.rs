@@ -3,7 +3,9 @@
 //! HTTP or GraphQL, so the same functions serve the server, the CLI and the tests.
 
 pub mod accounts;
+pub mod audit;
 pub mod dataset;
+pub mod editing;
 pub mod entities;
 pub mod enums;
 pub mod error;

@@ -3,6 +3,7 @@
 use std::io::Read;
 
 use anyhow::Context;
+use careergraph_domain::audit::Actor;
 use careergraph_domain::enums::UserRole;
 use clap::{Parser, Subcommand, ValueEnum};
 use secrecy::SecretString;
@@ -141,14 +142,14 @@ async fn run_user_command(config: &Config, command: UserCommand) -> anyhow::Resu
         }
         UserCommand::SetRole { email, role } => {
             let user = find(email).await?;
-            let user = careergraph_domain::accounts::set_role(store.db(), user.id, role.into())
+            let user = careergraph_domain::accounts::set_role(store.db(), &Actor::default(), user.id, role.into())
                 .await
                 .map_err(|error| describe(error.into()))?;
             println!("{} is now {}", user.email, user.role.as_str().to_lowercase());
         }
         UserCommand::Disable { email } => {
             let user = find(email).await?;
-            let user = careergraph_domain::accounts::disable(store.db(), user.id)
+            let user = careergraph_domain::accounts::disable(store.db(), &Actor::default(), user.id)
                 .await
                 .map_err(|error| describe(error.into()))?;
             println!("disabled {}", user.email);

@@ -5,6 +5,7 @@ pub mod account;
 mod career_path;
 mod catalog;
 pub mod connection;
+pub mod editing;
 pub mod error;
 pub mod executor;
 pub mod limits;
@@ -29,11 +30,12 @@ pub struct Query(
     salary::SalaryQuery,
     skill_gap::SkillGapQuery,
     account::AccountQuery,
+    editing::EditingQuery,
 );
 
 /// The root mutation: every area's mutations merged.
 #[derive(MergedObject, Default)]
-pub struct Mutation(account::AccountMutation);
+pub struct Mutation(account::AccountMutation, editing::EditingMutation);
 
 /// The executable schema.
 pub type CareerGraphSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -31,6 +31,7 @@ use tower_http::trace::TraceLayer;
 use crate::accounts::{Accounts, Principal};
 use crate::config::Config;
 use crate::graphql::account::ClientAddress;
+use crate::graphql::editing::RequestId;
 use crate::graphql::error::{Code, has_code};
 use crate::graphql::executor::request_tasks;
 use crate::graphql::policy::FieldErrors;
@@ -278,7 +279,7 @@ async fn graphql_get(
     };
     let id = request_id(&headers);
     let caller = Caller { principal, address: peer };
-    let response = execute(&state, caller, request).await;
+    let response = execute(&state, caller, &id, request).await;
     single_response(format, response, &id)
 }
 
@@ -329,13 +330,14 @@ async fn graphql_post(
                 }
             }
             let responses =
-                futures::future::join_all(requests.into_iter().map(|request| execute(&state, caller, request))).await;
+                futures::future::join_all(requests.into_iter().map(|request| execute(&state, caller, &id, request)))
+                    .await;
             let bodies: Vec<Value> = responses.into_iter().map(|response| render(response, &id).1).collect();
             (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], Value::Array(bodies).to_string())
                 .into_response()
         }
         single => match read_request(single) {
-            Ok(request) => single_response(format, execute(&state, caller, request).await, &id),
+            Ok(request) => single_response(format, execute(&state, caller, &id, request).await, &id),
             Err(message) => reject(StatusCode::BAD_REQUEST, format, &message),
         },
     }
@@ -377,7 +379,7 @@ fn read_request(value: Value) -> Result<Request, String> {
 }
 
 /// Runs one request with its own loaders, on the request's own task (see `graphql::executor`).
-async fn execute(state: &AppState, caller: Caller, request: Request) -> Response {
+async fn execute(state: &AppState, caller: Caller, request_id: &str, request: Request) -> Response {
     let context = RequestContext::for_principal(caller.principal);
     let visibility = context.visibility;
     let (spawner, tasks) = request_tasks();
@@ -385,6 +387,7 @@ async fn execute(state: &AppState, caller: Caller, request: Request) -> Response
         .data(context)
         .data(loaders::for_request(state.store.clone(), visibility, spawner))
         .data(ClientAddress(Some(caller.address.ip())))
+        .data(RequestId(request_id.to_owned()))
         .data(state.accounts.clone())
         .data(state.store.clone());
     let field_errors = Arc::new(FieldErrors::default());

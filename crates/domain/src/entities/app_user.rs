@@ -4,7 +4,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::enums::UserRole;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "app_user")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -14,7 +14,8 @@ pub struct Model {
     pub email: String,
     pub display_name: String,
     pub role: UserRole,
-    /// argon2id, as a PHC string.
+    /// argon2id, as a PHC string. Never serialised, so never in an audit event.
+    #[serde(skip)]
     pub password_hash: String,
     pub disabled: bool,
     /// Access tokens issued before this instant (to the second) are no longer accepted.

@@ -241,6 +241,12 @@ impl CareerPath {
         self.0.internal_notes.as_deref()
     }
 
+    /// Every recorded change to the path, newest first. Requires EDITOR.
+    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::editing::AuditEvent>>> {
+        super::editing::career_path_history(ctx, self.0.id).await
+    }
+
     /// When the path was last published, if it is.
     async fn published_at(&self) -> Option<DateTime<Utc>> {
         self.0.published_at

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use careergraph_domain::entities::{
-    benefit, career_path, career_path_skill, industry, learning_resource, responsibility, roadmap_step, salary_record,
-    skill, technology,
+    app_user, audit_event, benefit, career_path, career_path_skill, industry, learning_resource, responsibility,
+    roadmap_step, salary_record, skill, technology,
 };
 use careergraph_domain::queries::{career_paths, skills, technologies};
 use careergraph_domain::{Error as DomainError, Visibility};
@@ -70,6 +70,10 @@ relation_keys! {
     PathsOfSkill;
     /// The skills that use a technology.
     SkillsOfTechnology;
+    /// A user by id (the actor of an audit event).
+    UserById;
+    /// The audit events of a career path.
+    HistoryOfCareerPath;
 }
 
 /// A loader error: cheap to clone, as every waiting field receives it.
@@ -161,3 +165,7 @@ batch!(PathsOfSkill => Vec<(career_path_skill::Model, career_path::Model)>,
     |b, ids| skills::career_paths(b.store.db(), b.visibility, &ids), |row: &(career_path_skill::Model, career_path::Model)| row.0.skill_id);
 batch!(SkillsOfTechnology => Vec<(Uuid, skill::Model)>,
     |b, ids| technologies::skills(b.store.db(), &ids), |row: &(Uuid, skill::Model)| row.0);
+batch!(UserById => One<app_user::Model>,
+    |b, ids| careergraph_domain::accounts::users_by_ids(b.store.db(), &ids), |row: &app_user::Model| row.id);
+batch!(HistoryOfCareerPath => Vec<audit_event::Model>,
+    |b, ids| careergraph_domain::audit::history(b.store.db(), "CareerPath", &ids), |row: &audit_event::Model| row.entity_id);

@@ -1,0 +1,101 @@
+//! The audit log: every change, written in the transaction that makes it.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::entities::audit_event;
+use crate::page::{self, Page, PageRequest};
+use crate::{Error, Result};
+
+/// Who makes a change, and in which request.
+#[derive(Clone, Debug, Default)]
+pub struct Actor {
+    /// The signed-in user; `None` for the command line.
+    pub user_id: Option<Uuid>,
+    /// The HTTP request id, to match the logs.
+    pub request_id: Option<String>,
+}
+
+fn json(value: Option<&impl Serialize>) -> Result<Option<serde_json::Value>> {
+    value.map(serde_json::to_value).transpose().map_err(|error| Error::invalid("audit", error.to_string()))
+}
+
+/// Records one change. Call it inside the transaction that makes the change.
+pub async fn record<T: Serialize>(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    action: &str,
+    entity_type: &str,
+    entity_id: Uuid,
+    before: Option<&T>,
+    after: Option<&T>,
+) -> Result<()> {
+    audit_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        actor_id: Set(actor.user_id),
+        action: Set(action.to_owned()),
+        entity_type: Set(entity_type.to_owned()),
+        entity_id: Set(entity_id),
+        before: Set(json(before)?),
+        after: Set(json(after)?),
+        occurred_at: Set(Utc::now()),
+        request_id: Set(actor.request_id.clone()),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Narrows the audit log.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Only changes by this user.
+    pub actor_id: Option<Uuid>,
+    /// Only changes to rows of this type (`CareerPath`, `User`, …).
+    pub entity_type: Option<String>,
+    /// Only changes to this row.
+    pub entity_id: Option<Uuid>,
+    /// Only changes at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only changes before this time.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A page of the audit log, newest first.
+pub async fn log(db: &impl ConnectionTrait, filter: &Filter, page: PageRequest) -> Result<Page<audit_event::Model>> {
+    let mut select = audit_event::Entity::find();
+    if let Some(actor) = filter.actor_id {
+        select = select.filter(audit_event::Column::ActorId.eq(actor));
+    }
+    if let Some(entity_type) = &filter.entity_type {
+        select = select.filter(audit_event::Column::EntityType.eq(entity_type.as_str()));
+    }
+    if let Some(entity_id) = filter.entity_id {
+        select = select.filter(audit_event::Column::EntityId.eq(entity_id));
+    }
+    if let Some(since) = filter.since {
+        select = select.filter(audit_event::Column::OccurredAt.gte(since));
+    }
+    if let Some(until) = filter.until {
+        select = select.filter(audit_event::Column::OccurredAt.lt(until));
+    }
+    let select = select.order_by_desc(audit_event::Column::OccurredAt).order_by_desc(audit_event::Column::Id);
+    page::fetch(db, select, page).await
+}
+
+/// The changes to each of `entity_ids` (of `entity_type`), newest first.
+pub async fn history(
+    db: &impl ConnectionTrait,
+    entity_type: &str,
+    entity_ids: &[Uuid],
+) -> Result<Vec<audit_event::Model>> {
+    Ok(audit_event::Entity::find()
+        .filter(audit_event::Column::EntityType.eq(entity_type))
+        .filter(audit_event::Column::EntityId.is_in(entity_ids.iter().copied()))
+        .order_by_desc(audit_event::Column::OccurredAt)
+        .order_by_desc(audit_event::Column::Id)
+        .all(db)
+        .await?)
+}

@@ -1,0 +1,247 @@
+//! Editor mutations: authorization, validation, optimistic concurrency and the audit trail.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, first_error_code};
+use crate::on_both_backends;
+
+const PASSWORD: &str = "violet staircase 42";
+
+/// Signs up `email` with `role` (set straight in the database) and returns an access token.
+async fn token_for(app: &TestApp, email: &str, role: careergraph_domain::enums::UserRole) -> String {
+    let register = "mutation ($e: String!, $p: String!) { register(input: { email: $e, password: $p, displayName: \"T\" }) { user { id } } }";
+    let data = app.query_ok(register, json!({ "e": email, "p": PASSWORD })).await;
+    let id = data["register"]["user"]["id"].as_str().expect("id").parse().expect("uuid");
+    careergraph_domain::accounts::set_role(app.db(), &careergraph_domain::audit::Actor::default(), id, role)
+        .await
+        .expect("role");
+    let login = "mutation ($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }";
+    let data = app.query_ok(login, json!({ "e": email, "p": PASSWORD })).await;
+    data["login"]["accessToken"].as_str().expect("token").to_owned()
+}
+
+async fn as_user(app: &TestApp, token: &str, query: &str, variables: Value) -> Value {
+    app.client
+        .post(format!("{}/graphql", app.address))
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {token}"))
+        .body(json!({ "query": query, "variables": variables }).to_string())
+        .send()
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json")
+}
+
+const CREATE: &str = r#"mutation ($input: CreateCareerPathInput!) {
+  createCareerPath(input: $input) { careerPath { id slug version status } } }"#;
+
+fn new_path(slug: &str) -> Value {
+    json!({ "input": { "slug": slug, "title": "Data Engineer", "summary": "Builds data pipelines.",
+        "description": "Designs and runs the systems that move data.",
+        "outlook": { "demand": "HIGH", "summary": "Wanted." } } })
+}
+
+async fn create_path(app: &TestApp, editor: &str, slug: &str) -> (String, i64) {
+    let body = as_user(app, editor, CREATE, new_path(slug)).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let path = &body["data"]["createCareerPath"]["careerPath"];
+    (path["id"].as_str().expect("id").to_owned(), path["version"].as_i64().expect("version"))
+}
+
+async fn audit_count(app: &TestApp, admin: &str) -> i64 {
+    let body = as_user(app, admin, "{ auditLog(first: 1) { totalCount } }", json!({})).await;
+    body["data"]["auditLog"]["totalCount"].as_i64().unwrap_or_else(|| panic!("{body}"))
+}
+
+on_both_backends! {
+    async fn an_editor_drafts_publishes_and_the_history_tells_who_did_what(app) {
+        use careergraph_domain::enums::UserRole;
+        let editor = token_for(&app, "editor@example.com", UserRole::Editor).await;
+        let (id, version) = create_path(&app, &editor, "data-engineer").await;
+        assert_eq!(version, 1);
+        let lookup = "{ careerPath(slug: \"data-engineer\") { title } }";
+        assert_eq!(app.graphql(lookup, json!({})).await["data"]["careerPath"], Value::Null, "drafts are hidden");
+
+        let publish = "mutation ($id: ID!, $v: Int!) { publishCareerPath(input: { id: $id, expectedVersion: $v }) { careerPath { status version publishedAt } } }";
+        let body = as_user(&app, &editor, publish, json!({ "id": id, "v": version })).await;
+        assert_eq!(body["data"]["publishCareerPath"]["careerPath"]["status"], "PUBLISHED", "{body}");
+        assert_eq!(body["data"]["publishCareerPath"]["careerPath"]["version"], 2);
+        assert_eq!(app.graphql(lookup, json!({})).await["data"]["careerPath"]["title"], "Data Engineer");
+
+        let history = "{ careerPath(slug: \"data-engineer\") { history { action actor { displayName email } before after requestId } } }";
+        let body = as_user(&app, &editor, history, json!({})).await;
+        let events = body["data"]["careerPath"]["history"].as_array().expect("history").clone();
+        let actions: Vec<&str> = events.iter().filter_map(|e| e["action"].as_str()).collect();
+        assert_eq!(actions, ["publish", "create"]);
+        assert_eq!(events[0]["actor"]["email"], "editor@example.com");
+        assert_eq!(events[0]["before"]["status"], "DRAFT");
+        assert_eq!(events[0]["after"]["status"], "PUBLISHED");
+        assert_eq!(events[1]["before"], Value::Null);
+        assert!(events[0]["requestId"].as_str().is_some_and(|id| !id.is_empty()));
+    }
+
+    async fn every_mutation_needs_its_role_and_is_audited(app) {
+        use careergraph_domain::enums::UserRole;
+        let viewer = token_for(&app, "viewer@example.com", UserRole::Viewer).await;
+        let editor = token_for(&app, "editor@example.com", UserRole::Editor).await;
+        let admin = token_for(&app, "admin@example.com", UserRole::Admin).await;
+        let (id, _) = create_path(&app, &editor, "target").await;
+        // The admin cases change someone else, so the viewer's token stays valid throughout.
+        token_for(&app, "target@example.com", UserRole::Viewer).await;
+        let user = careergraph_domain::accounts::user_by_email(app.db(), "target@example.com").await.expect("db").expect("user");
+        let user_id = user.id.to_string();
+
+        // (mutation, variables at each attempt given the path's current version, required role)
+        type Case = (&'static str, Box<dyn Fn(i64) -> Value>, &'static str);
+        let path_id = id.clone();
+        let cases: Vec<Case> = vec![
+            ("mutation ($input: CreateCareerPathInput!) { createCareerPath(input: $input) { careerPath { id } } }",
+             Box::new(|_| new_path("another-path")), "EDITOR"),
+            ("mutation ($id: ID!, $v: Int!) { updateCareerPath(input: { id: $id, expectedVersion: $v, title: \"Renamed\" }) { careerPath { title } } }",
+             Box::new({ let id = path_id.clone(); move |v| json!({ "id": id, "v": v }) }), "EDITOR"),
+            ("mutation ($id: ID!, $v: Int!) { setCareerPathSkills(input: { id: $id, expectedVersion: $v, skills: [{ skill: \"security\", importance: ESSENTIAL }] }) { careerPath { version } } }",
+             Box::new({ let id = path_id.clone(); move |v| json!({ "id": id, "v": v }) }), "EDITOR"),
+            ("mutation ($id: ID!, $v: Int!) { publishCareerPath(input: { id: $id, expectedVersion: $v }) { careerPath { version } } }",
+             Box::new({ let id = path_id.clone(); move |v| json!({ "id": id, "v": v }) }), "EDITOR"),
+            ("mutation ($id: ID!, $v: Int!) { unpublishCareerPath(input: { id: $id, expectedVersion: $v }) { careerPath { version } } }",
+             Box::new({ let id = path_id.clone(); move |v| json!({ "id": id, "v": v }) }), "EDITOR"),
+            ("mutation ($id: ID!) { setUserRole(input: { userId: $id, role: EDITOR }) { user { role } } }",
+             Box::new({ let id = user_id.clone(); move |_| json!({ "id": id }) }), "ADMIN"),
+            ("mutation ($id: ID!) { disableUser(input: { userId: $id }) { user { disabled } } }",
+             Box::new({ let id = user_id.clone(); move |_| json!({ "id": id }) }), "ADMIN"),
+            ("mutation ($id: ID!, $v: Int!) { deleteCareerPath(input: { id: $id, expectedVersion: $v }) { deletedId } }",
+             Box::new({ let id = path_id.clone(); move |v| json!({ "id": id, "v": v }) }), "EDITOR"),
+        ];
+        for (query, variables, required) in cases {
+            let name = query.split('{').nth(1).unwrap_or_default().split('(').next().unwrap_or_default().trim().to_owned();
+            let version_query = format!("{{ careerPath(id: \"{id}\") {{ version }} }}");
+            let version = as_user(&app, &admin, &version_query, json!({})).await["data"]["careerPath"]["version"].as_i64().unwrap_or(1);
+            let anonymous = app.graphql(query, variables(version)).await;
+            assert_eq!(first_error_code(&anonymous), "UNAUTHENTICATED", "anonymous {name}: {anonymous}");
+            assert!(anonymous["data"].get(&name).is_some_and(Value::is_null), "anonymous {name} is null: {anonymous}");
+            let low = if required == "ADMIN" { &editor } else { &viewer };
+            let forbidden = as_user(&app, low, query, variables(version)).await;
+            assert_eq!(first_error_code(&forbidden), "FORBIDDEN", "{name} below {required}: {forbidden}");
+            let before = audit_count(&app, &admin).await;
+            let allowed = if required == "ADMIN" { &admin } else { &editor };
+            let body = as_user(&app, allowed, query, variables(version)).await;
+            assert!(body.get("errors").is_none(), "{required} {name}: {body}");
+            assert_eq!(audit_count(&app, &admin).await, before + 1, "{name} writes exactly one audit event");
+        }
+    }
+
+    async fn bad_input_is_refused_with_the_field_named_and_nothing_written(app) {
+        use careergraph_domain::enums::UserRole;
+        let editor = token_for(&app, "editor@example.com", UserRole::Editor).await;
+        let admin = token_for(&app, "admin@example.com", UserRole::Admin).await;
+        let (id, version) = create_path(&app, &editor, "data-engineer").await;
+        let before = audit_count(&app, &admin).await;
+        let bad_creates = [
+            (json!({ "slug": "Not A Slug" }), "slug"),
+            (json!({ "slug": "data-engineer" }), "slug"),
+            (json!({ "title": "   " }), "title"),
+            (json!({ "summary": "x".repeat(501) }), "summary"),
+            (json!({ "onetSocCode": "fifteen" }), "onetSocCode"),
+        ];
+        for (change, field) in bad_creates {
+            let mut variables = new_path("fresh-path");
+            for (key, value) in change.as_object().expect("object") {
+                variables["input"][key] = value.clone();
+            }
+            let body = as_user(&app, &editor, CREATE, variables).await;
+            assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{change}: {body}");
+            assert_eq!(body["errors"][0]["extensions"]["field"], field, "{change}: {body}");
+        }
+        let update = "mutation ($input: UpdateCareerPathInput!) { updateCareerPath(input: $input) { careerPath { title } } }";
+        let body = as_user(&app, &editor, update, json!({ "input": { "id": id, "expectedVersion": version, "title": "" } })).await;
+        assert_eq!(body["errors"][0]["extensions"]["field"], "title", "{body}");
+        let skills = "mutation ($input: SetCareerPathSkillsInput!) { setCareerPathSkills(input: $input) { careerPath { version } } }";
+        let body = as_user(&app, &editor, skills, json!({ "input": { "id": id, "expectedVersion": version, "skills": [{ "skill": "juggling", "importance": "ESSENTIAL" }] } })).await;
+        assert_eq!(body["errors"][0]["extensions"]["field"], "skills", "{body}");
+        let body = as_user(&app, &editor, update, json!({ "input": { "id": "nope", "expectedVersion": version } })).await;
+        assert_eq!(first_error_code(&body), "BAD_USER_INPUT");
+
+        assert_eq!(audit_count(&app, &admin).await, before, "nothing was written");
+        let data = as_user(&app, &editor, "{ careerPath(slug: \"data-engineer\") { title version } careerPaths { totalCount } }", json!({})).await;
+        assert_eq!(data["data"]["careerPath"], json!({ "title": "Data Engineer", "version": version }));
+        assert_eq!(data["data"]["careerPaths"]["totalCount"], 2);
+    }
+
+    async fn parallel_updates_from_one_version_let_exactly_one_through(app) {
+        use careergraph_domain::enums::UserRole;
+        let editor = token_for(&app, "editor@example.com", UserRole::Editor).await;
+        let (id, version) = create_path(&app, &editor, "data-engineer").await;
+        let update = "mutation ($input: UpdateCareerPathInput!) { updateCareerPath(input: $input) { careerPath { title version } } }";
+        let attempts = futures::future::join_all((0..8).map(|n| {
+            as_user(&app, &editor, update, json!({ "input": { "id": id, "expectedVersion": version, "title": format!("Title {n}") } }))
+        }))
+        .await;
+        let winners: Vec<&Value> = attempts.iter().filter(|body| body.get("errors").is_none()).collect();
+        assert_eq!(winners.len(), 1, "{attempts:#?}");
+        for loser in attempts.iter().filter(|body| body.get("errors").is_some()) {
+            assert_eq!(first_error_code(loser), "CONFLICT", "{loser}");
+            assert_eq!(loser["errors"][0]["extensions"]["field"], "expectedVersion");
+        }
+        let log = as_user(&app, &editor, "query ($id: ID!) { auditLog(filter: { entityId: $id }) { nodes { action } } }", json!({ "id": id })).await;
+        let actions: Vec<&str> = log["data"]["auditLog"]["nodes"].as_array().expect("nodes").iter().filter_map(|n| n["action"].as_str()).collect();
+        assert_eq!(actions, ["update", "create"], "exactly one update was recorded");
+        let stale = as_user(&app, &editor, update, json!({ "input": { "id": id, "expectedVersion": version, "title": "Late" } })).await;
+        assert_eq!(first_error_code(&stale), "CONFLICT");
+    }
+
+    async fn a_path_others_link_to_is_deleted_only_when_detaching(app) {
+        use careergraph_domain::enums::UserRole;
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+        let editor = token_for(&app, "editor@example.com", UserRole::Editor).await;
+        let (id, version) = create_path(&app, &editor, "data-engineer").await;
+        let backend = app.query_ok("{ careerPath(slug: \"backend-developer\") { id } }", json!({})).await;
+        let backend_id = backend["careerPath"]["id"].as_str().expect("id").parse().expect("uuid");
+        careergraph_domain::entities::related_career_path::ActiveModel {
+            career_path_id: Set(backend_id),
+            related_career_path_id: Set(id.parse().expect("uuid")),
+            position: Set(0),
+        }
+        .insert(app.db())
+        .await
+        .expect("link");
+        let delete = "mutation ($id: ID!, $v: Int!, $d: Boolean!) { deleteCareerPath(input: { id: $id, expectedVersion: $v, detach: $d }) { deletedId } }";
+        let refused = as_user(&app, &editor, delete, json!({ "id": id, "v": version, "d": false })).await;
+        assert_eq!(first_error_code(&refused), "CONFLICT", "{refused}");
+        assert_eq!(refused["errors"][0]["extensions"]["field"], "detach");
+        let deleted = as_user(&app, &editor, delete, json!({ "id": id, "v": version, "d": true })).await;
+        assert_eq!(deleted["data"]["deleteCareerPath"]["deletedId"], json!(id), "{deleted}");
+        let related = as_user(&app, &editor, "{ careerPath(slug: \"backend-developer\") { relatedCareerPaths { slug } } }", json!({})).await;
+        assert_eq!(related["data"]["careerPath"]["relatedCareerPaths"], json!([]));
+    }
+
+    async fn set_career_path_skills_replaces_the_list_in_order(app) {
+        use careergraph_domain::enums::UserRole;
+        let editor = token_for(&app, "editor@example.com", UserRole::Editor).await;
+        let (id, version) = create_path(&app, &editor, "data-engineer").await;
+        let set = "mutation ($input: SetCareerPathSkillsInput!) { setCareerPathSkills(input: $input) { careerPath { skills { importance skill { slug } } } } }";
+        let skills = json!([{ "skill": "problem-solving", "importance": "IMPORTANT" }, { "skill": "database-design-and-management", "importance": "ESSENTIAL" }]);
+        let body = as_user(&app, &editor, set, json!({ "input": { "id": id, "expectedVersion": version, "skills": skills } })).await;
+        let list = &body["data"]["setCareerPathSkills"]["careerPath"]["skills"];
+        assert_eq!(list, &json!([{ "importance": "IMPORTANT", "skill": { "slug": "problem-solving" } }, { "importance": "ESSENTIAL", "skill": { "slug": "database-design-and-management" } }]), "{body}");
+        let twice = json!([{ "skill": "security", "importance": "ESSENTIAL" }, { "skill": "security", "importance": "IMPORTANT" }]);
+        let body = as_user(&app, &editor, set, json!({ "input": { "id": id, "expectedVersion": version + 1, "skills": twice } })).await;
+        assert_eq!(first_error_code(&body), "BAD_USER_INPUT");
+    }
+
+    async fn admins_list_users_and_cannot_demote_the_last_admin(app) {
+        use careergraph_domain::enums::UserRole;
+        let admin = token_for(&app, "admin@example.com", UserRole::Admin).await;
+        token_for(&app, "viewer@example.com", UserRole::Viewer).await;
+        let users = as_user(&app, &admin, "{ users { totalCount nodes { id email role } } }", json!({})).await;
+        assert_eq!(users["data"]["users"]["totalCount"], 2, "{users}");
+        let me = users["data"]["users"]["nodes"].as_array().expect("nodes").iter().find(|u| u["email"] == "admin@example.com").expect("admin")["id"].clone();
+        let demote = "mutation ($id: ID!) { setUserRole(input: { userId: $id, role: VIEWER }) { user { role } } }";
+        let body = as_user(&app, &admin, demote, json!({ "id": me })).await;
+        assert_eq!(first_error_code(&body), "CONFLICT", "{body}");
+        let disable = "mutation ($id: ID!) { disableUser(input: { userId: $id }) { user { disabled } } }";
+        let body = as_user(&app, &admin, disable, json!({ "id": me })).await;
+        assert_eq!(first_error_code(&body), "CONFLICT", "{body}");
+    }
+}
