@@ -245,3 +245,71 @@ on_both_backends! {
         assert_eq!(first_error_code(&body), "CONFLICT", "{body}");
     }
 }
+
+/// Sends `query` as anonymous, viewer and editor: the first two are refused, the editor's
+/// change succeeds with exactly one audit event. Returns the editor's `data`.
+async fn editor_only(app: &TestApp, tokens: &(String, String, String), query: &str, variables: Value) -> Value {
+    let (viewer, editor, admin) = tokens;
+    let anonymous = app.graphql(query, variables.clone()).await;
+    assert_eq!(first_error_code(&anonymous), "UNAUTHENTICATED", "{query}: {anonymous}");
+    let forbidden = as_user(app, viewer, query, variables.clone()).await;
+    assert_eq!(first_error_code(&forbidden), "FORBIDDEN", "{query}: {forbidden}");
+    let before = audit_count(app, admin).await;
+    let body = as_user(app, editor, query, variables).await;
+    assert!(body.get("errors").is_none(), "{query}: {body}");
+    assert_eq!(audit_count(app, admin).await, before + 1, "{query} writes one audit event");
+    body["data"].clone()
+}
+
+on_both_backends! {
+    async fn skills_technologies_industries_and_benefits_are_edited_by_editors_only(app) {
+        use careergraph_domain::enums::UserRole;
+        let tokens = (
+            token_for(&app, "viewer@example.com", UserRole::Viewer).await,
+            token_for(&app, "editor@example.com", UserRole::Editor).await,
+            token_for(&app, "admin@example.com", UserRole::Admin).await,
+        );
+        let data = editor_only(&app, &tokens, "mutation { createSkill(input: { slug: \"data-modelling\", name: \"Data modelling\", category: TECHNICAL, description: \"Shaping data.\" }) { skill { id version } } }", json!({})).await;
+        let skill_id = data["createSkill"]["skill"]["id"].clone();
+        let data = editor_only(&app, &tokens, "mutation ($id: ID!) { updateSkill(input: { id: $id, expectedVersion: 1, name: \"Data modeling\" }) { skill { name version } } }", json!({ "id": skill_id })).await;
+        assert_eq!(data["updateSkill"]["skill"], json!({ "name": "Data modeling", "version": 2 }));
+        let data = editor_only(&app, &tokens, "mutation ($id: ID!) { setSkillTechnologies(input: { id: $id, expectedVersion: 2, technologies: [\"sql\", \"postgresql\"] }) { skill { version technologies { slug } } } }", json!({ "id": skill_id })).await;
+        assert_eq!(data["setSkillTechnologies"]["skill"]["technologies"], json!([{ "slug": "sql" }, { "slug": "postgresql" }]));
+
+        let data = editor_only(&app, &tokens, "mutation { createTechnology(input: { slug: \"fastapi\", name: \"FastAPI\", kind: FRAMEWORK, builtOn: \"python\" }) { technology { id builtOn { slug } } } }", json!({})).await;
+        assert_eq!(data["createTechnology"]["technology"]["builtOn"]["slug"], "python");
+        let technology_id = data["createTechnology"]["technology"]["id"].clone();
+        editor_only(&app, &tokens, "mutation ($id: ID!) { updateTechnology(input: { id: $id, expectedVersion: 1, builtOn: \"\" }) { technology { builtOn { slug } } } }", json!({ "id": technology_id })).await;
+        editor_only(&app, &tokens, "mutation ($id: ID!) { deleteTechnology(input: { id: $id, expectedVersion: 2 }) { deletedId } }", json!({ "id": technology_id })).await;
+
+        let data = editor_only(&app, &tokens, "mutation { createIndustry(input: { slug: \"gaming\", name: \"Gaming\" }) { industry { id } } }", json!({})).await;
+        let industry_id = data["createIndustry"]["industry"]["id"].clone();
+        editor_only(&app, &tokens, "mutation ($id: ID!) { updateIndustry(input: { id: $id, expectedVersion: 1, name: \"Games\" }) { industry { name } } }", json!({ "id": industry_id })).await;
+        editor_only(&app, &tokens, "mutation ($id: ID!) { deleteIndustry(input: { id: $id, expectedVersion: 2 }) { deletedId } }", json!({ "id": industry_id })).await;
+
+        let data = editor_only(&app, &tokens, "mutation { createBenefit(input: { slug: \"remote-work\", name: \"Remote work\" }) { benefit { id } } }", json!({})).await;
+        let benefit_id = data["createBenefit"]["benefit"]["id"].clone();
+        editor_only(&app, &tokens, "mutation ($id: ID!) { updateBenefit(input: { id: $id, expectedVersion: 1, slug: \"remote\" }) { benefit { slug } } }", json!({ "id": benefit_id })).await;
+        editor_only(&app, &tokens, "mutation ($id: ID!) { deleteBenefit(input: { id: $id, expectedVersion: 2 }) { deletedId } }", json!({ "id": benefit_id })).await;
+
+        let history = as_user(&app, &tokens.1, "query ($id: ID!) { skill(id: $id) { history { action } } }", json!({ "id": skill_id })).await;
+        let actions: Vec<&str> = history["data"]["skill"]["history"].as_array().expect("history").iter().filter_map(|e| e["action"].as_str()).collect();
+        assert_eq!(actions, ["set_technologies", "update", "create"]);
+        editor_only(&app, &tokens, "mutation ($id: ID!) { deleteSkill(input: { id: $id, expectedVersion: 3 }) { deletedId } }", json!({ "id": skill_id })).await;
+    }
+
+    async fn a_skill_career_paths_need_is_deleted_only_when_detaching(app) {
+        use careergraph_domain::enums::UserRole;
+        let editor = token_for(&app, "editor@example.com", UserRole::Editor).await;
+        let skill = app.query_ok("{ skill(slug: \"security\") { id version } }", json!({})).await;
+        let delete = "mutation ($id: ID!, $v: Int!, $d: Boolean!) { deleteSkill(input: { id: $id, expectedVersion: $v, detach: $d }) { deletedId } }";
+        let variables = |detach: bool| json!({ "id": skill["skill"]["id"], "v": skill["skill"]["version"], "d": detach });
+        let refused = as_user(&app, &editor, delete, variables(false)).await;
+        assert_eq!(first_error_code(&refused), "CONFLICT", "{refused}");
+        let slugs = "{ careerPath(slug: \"backend-developer\") { skills { skill { slug } } } }";
+        assert_eq!(app.query_ok(slugs, json!({})).await["careerPath"]["skills"].as_array().expect("skills").len(), 9, "nothing changed");
+        let deleted = as_user(&app, &editor, delete, variables(true)).await;
+        assert!(deleted.get("errors").is_none(), "{deleted}");
+        assert_eq!(app.query_ok(slugs, json!({})).await["careerPath"]["skills"].as_array().expect("skills").len(), 8);
+    }
+}

@@ -60,6 +60,10 @@ fn access_path(type_name: &str) -> Option<(&'static str, &'static str)> {
         "CareerPath" => Some(("{ careerPath(slug: \"backend-developer\") { ", " } }")),
         "SalaryRecord" => Some(("{ careerPath(slug: \"backend-developer\") { salaryRecords { ", " } } }")),
         "User" => Some(("{ me { ", " } }")),
+        "Skill" => Some(("{ skill(slug: \"security\") { ", " } }")),
+        "Technology" => Some(("{ technology(slug: \"python\") { ", " } }")),
+        "Industry" => Some(("{ careerPath(slug: \"backend-developer\") { industries { ", " } } }")),
+        "Benefit" => Some(("{ careerPath(slug: \"backend-developer\") { benefits { ", " } } }")),
         _ => None,
     }
 }

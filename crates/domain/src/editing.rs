@@ -9,6 +9,8 @@
 //! than wait for.
 
 pub mod career_paths;
+pub mod catalog;
+pub mod rows;
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};

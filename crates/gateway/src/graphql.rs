@@ -6,6 +6,7 @@ mod career_path;
 mod catalog;
 pub mod connection;
 pub mod editing;
+mod editing_catalog;
 pub mod error;
 pub mod executor;
 pub mod limits;
@@ -35,7 +36,7 @@ pub struct Query(
 
 /// The root mutation: every area's mutations merged.
 #[derive(MergedObject, Default)]
-pub struct Mutation(account::AccountMutation, editing::EditingMutation);
+pub struct Mutation(account::AccountMutation, editing::EditingMutation, editing_catalog::CatalogMutation);
 
 /// The executable schema.
 pub type CareerGraphSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -244,7 +244,7 @@ impl CareerPath {
     /// Every recorded change to the path, newest first. Requires EDITOR.
     #[graphql(directive = auth::apply(RoleValue::Editor))]
     async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::editing::AuditEvent>>> {
-        super::editing::career_path_history(ctx, self.0.id).await
+        super::editing::history(ctx, "CareerPath", self.0.id).await
     }
 
     /// When the path was last published, if it is.

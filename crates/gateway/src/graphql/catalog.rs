@@ -55,6 +55,17 @@ impl Skill {
         ID(self.0.id.to_string())
     }
 
+    /// Every recorded change to the skill, newest first. Requires EDITOR.
+    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::editing::AuditEvent>>> {
+        super::editing::history(ctx, "Skill", self.0.id).await
+    }
+
+    /// Incremented on every change; updates must name the version they saw.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
     /// Unique, lowercase, human-readable handle.
     async fn slug(&self) -> &str {
         &self.0.slug
@@ -89,11 +100,6 @@ impl Skill {
             .map(|(link, path)| SkillUse { importance: link.importance.into(), career_path: path })
             .collect())
     }
-
-    /// Incremented on every change.
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
 }
 
 /// A career that needs a skill, and how much.
@@ -123,6 +129,17 @@ impl Technology {
     /// Stable identifier.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
+    }
+
+    /// Every recorded change to the technology, newest first. Requires EDITOR.
+    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::editing::AuditEvent>>> {
+        super::editing::history(ctx, "Technology", self.0.id).await
+    }
+
+    /// Incremented on every change; updates must name the version they saw.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
 
     /// Unique, lowercase, human-readable handle.
@@ -157,11 +174,6 @@ impl Technology {
         let rows = loaders(ctx).load_one(SkillsOfTechnology(self.0.id)).await.api()?.unwrap_or_default();
         Ok(rows.into_iter().map(|(_, row)| Skill(row)).collect())
     }
-
-    /// Incremented on every change.
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
 }
 
 /// A sector that employs people in a career.
@@ -172,6 +184,17 @@ impl Industry {
     /// Stable identifier.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
+    }
+
+    /// Every recorded change to the industry, newest first. Requires EDITOR.
+    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::editing::AuditEvent>>> {
+        super::editing::history(ctx, "Industry", self.0.id).await
+    }
+
+    /// Incremented on every change; updates must name the version they saw.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
 
     /// Unique, lowercase, human-readable handle.
@@ -193,6 +216,17 @@ impl Benefit {
     /// Stable identifier.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
+    }
+
+    /// Every recorded change to the benefit, newest first. Requires EDITOR.
+    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::editing::AuditEvent>>> {
+        super::editing::history(ctx, "Benefit", self.0.id).await
+    }
+
+    /// Incremented on every change; updates must name the version they saw.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
 
     /// Unique, lowercase, human-readable handle.

@@ -13,7 +13,7 @@ use super::account::{User, UserRoleValue};
 use super::career_path::{CareerPath, Demand, Importance, loaders, parse_id, request, store};
 use super::connection::{Paged, connection, page_request};
 use super::error::{ApiResult, bad_input};
-use super::loaders::{HistoryOfCareerPath, One, UserById};
+use super::loaders::{HistoryOf, One, UserById};
 use super::policy::{RoleValue, auth};
 use crate::accounts::Accounts;
 
@@ -22,12 +22,12 @@ use crate::accounts::Accounts;
 pub struct RequestId(pub String);
 
 /// Who is making a change in this request.
-fn actor(ctx: &Context<'_>) -> Actor {
+pub(super) fn actor(ctx: &Context<'_>) -> Actor {
     Actor { user_id: request(ctx).principal().user_id, request_id: ctx.data_opt::<RequestId>().map(|id| id.0.clone()) }
 }
 
 /// Parses an id argument; `field` names it in the error.
-fn id_of(field: &str, id: &ID) -> Result<Uuid> {
+pub(super) fn id_of(field: &str, id: &ID) -> Result<Uuid> {
     parse_id(id).ok_or_else(|| bad_input(field, "is not an id this API gave out"))
 }
 
@@ -84,9 +84,9 @@ impl AuditEvent {
     }
 }
 
-/// History of a career path: its changes, newest first. Requires EDITOR.
-pub async fn career_path_history(ctx: &Context<'_>, id: Uuid) -> Result<Option<Vec<AuditEvent>>> {
-    let events = loaders(ctx).load_one(HistoryOfCareerPath(id)).await.api()?.unwrap_or_default();
+/// The changes to the object `id` of type `entity_type`, newest first.
+pub async fn history(ctx: &Context<'_>, entity_type: &'static str, id: Uuid) -> Result<Option<Vec<AuditEvent>>> {
+    let events = loaders(ctx).load_one(HistoryOf(entity_type, id)).await.api()?.unwrap_or_default();
     Ok(Some(events.into_iter().map(AuditEvent).collect()))
 }
 

@@ -72,8 +72,6 @@ relation_keys! {
     SkillsOfTechnology;
     /// A user by id (the actor of an audit event).
     UserById;
-    /// The audit events of a career path.
-    HistoryOfCareerPath;
 }
 
 /// A loader error: cheap to clone, as every waiting field receives it.
@@ -167,5 +165,29 @@ batch!(SkillsOfTechnology => Vec<(Uuid, skill::Model)>,
     |b, ids| technologies::skills(b.store.db(), &ids), |row: &(Uuid, skill::Model)| row.0);
 batch!(UserById => One<app_user::Model>,
     |b, ids| careergraph_domain::accounts::users_by_ids(b.store.db(), &ids), |row: &app_user::Model| row.id);
-batch!(HistoryOfCareerPath => Vec<audit_event::Model>,
-    |b, ids| careergraph_domain::audit::history(b.store.db(), "CareerPath", &ids), |row: &audit_event::Model| row.entity_id);
+
+/// The audit events of one object, named by its GraphQL type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HistoryOf(pub &'static str, pub Uuid);
+
+impl Loader<HistoryOf> for Batcher {
+    type Value = Vec<audit_event::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[HistoryOf]) -> Result<HashMap<HistoryOf, Self::Value>, Self::Error> {
+        // One statement per type in the batch: a batch rarely mixes more than one.
+        let mut by_type: HashMap<&'static str, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            by_type.entry(key.0).or_default().push(key.1);
+        }
+        let mut events: HashMap<HistoryOf, Self::Value> = HashMap::new();
+        for (entity_type, ids) in by_type {
+            for event in
+                careergraph_domain::audit::history(self.store.db(), entity_type, &ids).await.map_err(Arc::new)?
+            {
+                events.entry(HistoryOf(entity_type, event.entity_id)).or_default().push(event);
+            }
+        }
+        Ok(events)
+    }
+}

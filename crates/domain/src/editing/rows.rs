@@ -1,0 +1,189 @@
+//! The shape every versioned change shares, written once: validate, claim the version inside
+//! the transaction, write, record the audit event, commit.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, QueryFilter, TransactionTrait,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{claim_version, stale};
+use crate::audit::{self, Actor};
+use crate::{Db, Error, Result};
+
+/// A table whose rows carry `id`, `version` and `updated_at`, and are audited under a name.
+pub trait Editable: EntityTrait
+where
+    Self::Model: Serialize + Clone + Send + Sync + IntoActiveModel<Self::ActiveModel>,
+    Self::ActiveModel: ActiveModelTrait<Entity = Self> + ActiveModelBehavior + Send,
+{
+    /// The GraphQL type name, as audit events record it.
+    const NAME: &'static str;
+    /// How error messages name a row ("skill").
+    const NOUN: &'static str;
+    /// The primary key column.
+    fn id_column() -> Self::Column;
+    /// The version column.
+    fn version_column() -> Self::Column;
+    /// A row's id.
+    fn id(model: &Self::Model) -> Uuid;
+    /// A row's version.
+    fn version(model: &Self::Model) -> i32;
+    /// Sets the version and the time of change on a row being written.
+    fn touch(row: &mut Self::ActiveModel, version: i32);
+}
+
+/// The row `id`, checked against the version a change is based on.
+pub async fn current<E: Editable>(db: &Db, id: Uuid, expected_version: i32) -> Result<E::Model>
+where
+    E::Model: Serialize + Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+{
+    let row = E::find().filter(E::id_column().eq(id)).one(db).await?.ok_or_else(|| Error::NotFound(E::NOUN.into()))?;
+    if E::version(&row) != expected_version {
+        return Err(stale(E::NAME, expected_version, E::version(&row)));
+    }
+    Ok(row)
+}
+
+/// Inserts `row` with its audit event.
+pub async fn insert<E: Editable>(db: &Db, actor: &Actor, row: E::ActiveModel) -> Result<E::Model>
+where
+    E::Model: Serialize + Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+{
+    let txn = db.begin().await?;
+    let created = row.insert(&txn).await.map_err(unique_violation)?;
+    audit::record(&txn, actor, "create", E::NAME, E::id(&created), None, Some(&created)).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// What the audit event of a change shows, when the row alone does not tell it (a replaced
+/// list of links, say): the state before, and a function of the row after.
+pub type Snapshot<M> = (serde_json::Value, Box<dyn FnOnce(&M) -> serde_json::Value + Send>);
+
+/// Writes `row` over `before` (which is at the expected version): claims the version, runs
+/// `also` in the same transaction (to replace links, say), records one audit event (the rows,
+/// or the snapshot `also` returns), commits.
+pub async fn update<E: Editable, F>(
+    db: &Db,
+    actor: &Actor,
+    action: &str,
+    before: E::Model,
+    mut row: E::ActiveModel,
+    also: F,
+) -> Result<E::Model>
+where
+    E::Model: Serialize + Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+    F: AsyncFnOnce(&DatabaseTransaction) -> Result<Option<Snapshot<E::Model>>>,
+{
+    let (id, version) = (E::id(&before), E::version(&before));
+    let txn = db.begin().await?;
+    if !claim_version::<E, _>(&txn, E::id_column(), E::version_column(), id, version).await? {
+        return Err(lost_race::<E>(db, id, version).await);
+    }
+    let snapshot = also(&txn).await?;
+    E::touch(&mut row, version + 1);
+    let after = row.update(&txn).await.map_err(unique_violation)?;
+    match snapshot {
+        Some((old, new)) => audit::record(&txn, actor, action, E::NAME, id, Some(&old), Some(&new(&after))).await?,
+        None => audit::record(&txn, actor, action, E::NAME, id, Some(&before), Some(&after)).await?,
+    }
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Deletes `before` (which is at the expected version), running `detach` first in the same
+/// transaction, and records the audit event.
+pub async fn delete<E: Editable, F>(db: &Db, actor: &Actor, before: E::Model, detach: F) -> Result<()>
+where
+    E::Model: Serialize + Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+    F: AsyncFnOnce(&DatabaseTransaction) -> Result<()>,
+{
+    let (id, version) = (E::id(&before), E::version(&before));
+    let txn = db.begin().await?;
+    if !claim_version::<E, _>(&txn, E::id_column(), E::version_column(), id, version).await? {
+        return Err(lost_race::<E>(db, id, version).await);
+    }
+    detach(&txn).await?;
+    E::delete_many().filter(E::id_column().eq(id)).exec(&txn).await?;
+    audit::record(&txn, actor, "delete", E::NAME, id, Some(&before), None::<&E::Model>).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Refuses a deletion that would leave `count` references dangling, unless detaching.
+pub fn refuse_if_referenced(count: usize, what: &str, detach: bool) -> Result<()> {
+    if count > 0 && !detach {
+        return Err(Error::conflict(
+            "detach",
+            format!("{count} {what} still refer to it; pass detach: true to remove those links"),
+        ));
+    }
+    Ok(())
+}
+
+async fn lost_race<E: Editable>(db: &impl ConnectionTrait, id: Uuid, expected: i32) -> Error
+where
+    E::Model: Serialize + Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+{
+    match E::find().filter(E::id_column().eq(id)).one(db).await {
+        Ok(Some(row)) => stale(E::NAME, expected, E::version(&row)),
+        Ok(None) => Error::NotFound(E::NOUN.into()),
+        Err(error) => error.into(),
+    }
+}
+
+/// Unique-key violations are input errors on the slug, the only unique input column.
+fn unique_violation(error: sea_orm::DbErr) -> Error {
+    match error.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Error::invalid("slug", "is already in use"),
+        _ => error.into(),
+    }
+}
+
+/// Implements [`Editable`] for an entity module with `id`, `version` and `updated_at` columns.
+macro_rules! editable {
+    ($module:ident, $name:literal, $noun:literal) => {
+        impl $crate::editing::rows::Editable for $crate::entities::$module::Entity {
+            const NAME: &'static str = $name;
+            const NOUN: &'static str = $noun;
+            fn id_column() -> Self::Column {
+                $crate::entities::$module::Column::Id
+            }
+            fn version_column() -> Self::Column {
+                $crate::entities::$module::Column::Version
+            }
+            fn id(model: &Self::Model) -> uuid::Uuid {
+                model.id
+            }
+            fn version(model: &Self::Model) -> i32 {
+                model.version
+            }
+            fn touch(row: &mut Self::ActiveModel, version: i32) {
+                row.version = sea_orm::ActiveValue::Set(version);
+                row.updated_at = sea_orm::ActiveValue::Set(chrono::Utc::now());
+            }
+        }
+    };
+}
+
+editable!(skill, "Skill", "skill");
+editable!(technology, "Technology", "technology");
+editable!(industry, "Industry", "industry");
+editable!(benefit, "Benefit", "benefit");
+editable!(responsibility, "Responsibility", "responsibility");
+editable!(roadmap_step, "RoadmapStep", "roadmap step");
+editable!(learning_resource, "LearningResource", "learning resource");
+editable!(salary_record, "SalaryRecord", "salary record");
+
+/// The time of a change, for new rows.
+pub fn now() -> chrono::DateTime<Utc> {
+    Utc::now()
+}
