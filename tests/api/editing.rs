@@ -313,3 +313,76 @@ on_both_backends! {
         assert_eq!(app.query_ok(slugs, json!({})).await["careerPath"]["skills"].as_array().expect("skills").len(), 8);
     }
 }
+
+on_both_backends! {
+    async fn responsibilities_roadmap_steps_resources_and_salaries_are_edited_by_editors_only(app) {
+        use careergraph_domain::enums::UserRole;
+        let tokens = (
+            token_for(&app, "viewer@example.com", UserRole::Viewer).await,
+            token_for(&app, "editor@example.com", UserRole::Editor).await,
+            token_for(&app, "admin@example.com", UserRole::Admin).await,
+        );
+        let path = app.query_ok("{ careerPath(slug: \"backend-developer\") { id } }", json!({})).await["careerPath"]["id"].clone();
+        let data = editor_only(&app, &tokens, "mutation ($p: ID!) { createResponsibility(input: { careerPathId: $p, title: \"Review code\", description: \"Reads others' changes.\" }) { responsibility { id position version } } }", json!({ "p": path })).await;
+        let responsibility = &data["createResponsibility"]["responsibility"];
+        assert_eq!(responsibility["position"], 8, "appended after the eight of the seed");
+        editor_only(&app, &tokens, "mutation ($id: ID!) { updateResponsibility(input: { id: $id, expectedVersion: 1, position: 0 }) { responsibility { position } } }", json!({ "id": responsibility["id"] })).await;
+        editor_only(&app, &tokens, "mutation ($id: ID!) { deleteResponsibility(input: { id: $id, expectedVersion: 2 }) { deletedId } }", json!({ "id": responsibility["id"] })).await;
+
+        let data = editor_only(&app, &tokens, "mutation ($p: ID!) { createRoadmapStep(input: { careerPathId: $p, title: \"Learn Rust\", description: \"A systems language.\", recommendation: OPTIONAL }) { roadmapStep { id position } } }", json!({ "p": path })).await;
+        let step = data["createRoadmapStep"]["roadmapStep"]["id"].clone();
+        let data = editor_only(&app, &tokens, "mutation ($s: ID!) { createLearningResource(input: { roadmapStepId: $s, name: \"The Rust Book\", kind: BOOK, url: \"https://doc.rust-lang.org/book/\" }) { learningResource { id url } } }", json!({ "s": step })).await;
+        let resource = data["createLearningResource"]["learningResource"]["id"].clone();
+        editor_only(&app, &tokens, "mutation ($id: ID!) { updateLearningResource(input: { id: $id, expectedVersion: 1, url: null }) { learningResource { url } } }", json!({ "id": resource })).await;
+        editor_only(&app, &tokens, "mutation ($id: ID!) { updateRoadmapStep(input: { id: $id, expectedVersion: 1, recommendation: RECOMMENDED }) { roadmapStep { recommendation } } }", json!({ "id": step })).await;
+        editor_only(&app, &tokens, "mutation ($id: ID!) { deleteLearningResource(input: { id: $id, expectedVersion: 2 }) { deletedId } }", json!({ "id": resource })).await;
+        editor_only(&app, &tokens, "mutation ($id: ID!) { deleteRoadmapStep(input: { id: $id, expectedVersion: 2 }) { deletedId } }", json!({ "id": step })).await;
+
+        let data = editor_only(&app, &tokens, "mutation ($p: ID!) { createSalaryRecord(input: { careerPathId: $p, country: \"de\", currency: \"eur\", period: YEAR, experienceLevel: SENIOR, industry: \"finance\", average: 80000, minimum: 60000, maximum: 100000, median: 79000, source: \"Test data\", asOf: \"2024-01-01\" }) { salaryRecord { id country currency experienceLevel industry { slug } } } }", json!({ "p": path })).await;
+        let record = &data["createSalaryRecord"]["salaryRecord"];
+        assert_eq!((record["country"].as_str(), record["currency"].as_str()), (Some("DE"), Some("EUR")));
+        assert_eq!(record["industry"]["slug"], "finance");
+        editor_only(&app, &tokens, "mutation ($id: ID!) { updateSalaryRecord(input: { id: $id, expectedVersion: 1, industry: null, median: null }) { salaryRecord { industry { slug } median } } }", json!({ "id": record["id"] })).await;
+        let stats = app.query_ok("{ salaryStats(groupBy: [COUNTRY]) { country currency } }", json!({})).await;
+        assert_eq!(stats["salaryStats"].as_array().expect("stats").len(), 2);
+        editor_only(&app, &tokens, "mutation ($id: ID!) { deleteSalaryRecord(input: { id: $id, expectedVersion: 2 }) { deletedId } }", json!({ "id": record["id"] })).await;
+    }
+
+    async fn salary_records_are_checked_before_anything_is_written(app) {
+        use careergraph_domain::enums::UserRole;
+        let editor = token_for(&app, "editor@example.com", UserRole::Editor).await;
+        let admin = token_for(&app, "admin@example.com", UserRole::Admin).await;
+        let path = app.query_ok("{ careerPath(slug: \"backend-developer\") { id } }", json!({})).await["careerPath"]["id"].clone();
+        let before = audit_count(&app, &admin).await;
+        let create = "mutation ($input: CreateSalaryRecordInput!) { createSalaryRecord(input: $input) { salaryRecord { id } } }";
+        let valid = json!({ "careerPathId": path, "country": "US", "currency": "USD", "period": "YEAR", "average": 90000,
+                            "minimum": 60000, "maximum": 120000, "source": "Test data", "asOf": "2024-01-01" });
+        let tomorrow = (chrono::Utc::now().date_naive() + chrono::Duration::days(2)).to_string();
+        let cases = [
+            (json!({ "currency": "ABC" }), "currency"),
+            (json!({ "country": "XX" }), "country"),
+            (json!({ "minimum": 95000 }), "average"),
+            (json!({ "maximum": 80000 }), "maximum"),
+            (json!({ "percentile25": 70000, "median": 65000 }), "median"),
+            (json!({ "asOf": tomorrow }), "asOf"),
+            (json!({ "sampleSize": 0 }), "sampleSize"),
+            (json!({ "sourceUrl": "ftp://example.com" }), "sourceUrl"),
+            (json!({ "industry": "farming" }), "industry"),
+            (json!({ "source": " " }), "source"),
+        ];
+        for (change, field) in cases {
+            let mut input = valid.clone();
+            for (key, value) in change.as_object().expect("object") {
+                input[key] = value.clone();
+            }
+            let body = as_user(&app, &editor, create, json!({ "input": input })).await;
+            assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{change}: {body}");
+            assert_eq!(body["errors"][0]["extensions"]["field"], field, "{change}: {body}");
+        }
+        assert_eq!(audit_count(&app, &admin).await, before, "nothing was written");
+        let records = app.query_ok("{ careerPath(slug: \"backend-developer\") { salaryRecords { id } } }", json!({})).await;
+        assert_eq!(records["careerPath"]["salaryRecords"].as_array().expect("records").len(), 1);
+        let body = as_user(&app, &editor, create, json!({ "input": valid })).await;
+        assert!(body.get("errors").is_none(), "the valid record is accepted: {body}");
+    }
+}

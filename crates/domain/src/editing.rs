@@ -10,6 +10,7 @@
 
 pub mod career_paths;
 pub mod catalog;
+pub mod path_content;
 pub mod rows;
 
 use sea_orm::sea_query::{Expr, ExprTrait};

@@ -7,6 +7,7 @@ mod catalog;
 pub mod connection;
 pub mod editing;
 mod editing_catalog;
+mod editing_content;
 pub mod error;
 pub mod executor;
 pub mod limits;
@@ -36,7 +37,12 @@ pub struct Query(
 
 /// The root mutation: every area's mutations merged.
 #[derive(MergedObject, Default)]
-pub struct Mutation(account::AccountMutation, editing::EditingMutation, editing_catalog::CatalogMutation);
+pub struct Mutation(
+    account::AccountMutation,
+    editing::EditingMutation,
+    editing_catalog::CatalogMutation,
+    editing_content::ContentMutation,
+);
 
 /// The executable schema.
 pub type CareerGraphSchema = Schema<Query, Mutation, EmptySubscription>;

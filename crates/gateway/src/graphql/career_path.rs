@@ -278,6 +278,17 @@ impl Responsibility {
         ID(self.0.id.to_string())
     }
 
+    /// Incremented on every change; updates must name the version they saw.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// Every recorded change to the responsibility, newest first. Requires EDITOR.
+    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::editing::AuditEvent>>> {
+        super::editing::history(ctx, "Responsibility", self.0.id).await
+    }
+
     /// Place in the career's list, from 0.
     async fn position(&self) -> i32 {
         self.0.position
@@ -302,6 +313,17 @@ impl RoadmapStep {
     /// Stable identifier.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
+    }
+
+    /// Incremented on every change; updates must name the version they saw.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// Every recorded change to the roadmap step, newest first. Requires EDITOR.
+    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::editing::AuditEvent>>> {
+        super::editing::history(ctx, "RoadmapStep", self.0.id).await
     }
 
     /// Place in the roadmap, from 0.
@@ -345,6 +367,17 @@ impl LearningResource {
     /// Stable identifier.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
+    }
+
+    /// Incremented on every change; updates must name the version they saw.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// Every recorded change to the learning resource, newest first. Requires EDITOR.
+    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::editing::AuditEvent>>> {
+        super::editing::history(ctx, "LearningResource", self.0.id).await
     }
 
     /// Name, e.g. "Coursera".

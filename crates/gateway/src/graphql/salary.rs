@@ -98,6 +98,17 @@ impl SalaryRecord {
         ID(self.0.id.to_string())
     }
 
+    /// Incremented on every change; updates must name the version they saw.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// Every recorded change to the record, newest first. Requires EDITOR.
+    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::editing::AuditEvent>>> {
+        super::editing::history(ctx, "SalaryRecord", self.0.id).await
+    }
+
     /// ISO 3166-1 alpha-2 country code.
     async fn country(&self) -> &str {
         &self.0.country
