@@ -70,8 +70,9 @@ on_both_backends! {
         assert_eq!(body["data"]["publishCareerPath"]["careerPath"]["version"], 2);
         assert_eq!(app.graphql(lookup, json!({})).await["data"]["careerPath"]["title"], "Data Engineer");
 
-        let history = "{ careerPath(slug: \"data-engineer\") { history { action actor { displayName email } before after requestId } } }";
+        let history = "{ careerPath(slug: \"data-engineer\") { updatedBy { displayName } history { action actor { displayName email } before after requestId } } }";
         let body = as_user(&app, &editor, history, json!({})).await;
+        assert_eq!(body["data"]["careerPath"]["updatedBy"]["displayName"], "T", "{body}");
         let events = body["data"]["careerPath"]["history"].as_array().expect("history").clone();
         let actions: Vec<&str> = events.iter().filter_map(|e| e["action"].as_str()).collect();
         assert_eq!(actions, ["publish", "create"]);

@@ -294,3 +294,26 @@ on_both_backends! {
         }
     }
 }
+
+on_both_backends! {
+    async fn fragments_and_aliases_cannot_reach_around_the_policy(app) {
+        let query = r#"{ careerPath(slug: "backend-developer") {
+            title
+            ...Editorial
+            ... on CareerPath { notes: internalNotes }
+            renamed: status
+            salaryRecords { ... on SalaryRecord { hidden: sourceUrl } }
+          } }
+          fragment Editorial on CareerPath { s: status history { action } }"#;
+        let body = app.graphql(query, json!({})).await;
+        let path = &body["data"]["careerPath"];
+        assert_eq!(path["title"], "Backend Developer");
+        for field in ["s", "history", "notes", "renamed"] {
+            assert!(path.get(field).is_some_and(Value::is_null), "{field} must be null: {body}");
+        }
+        assert!(path["salaryRecords"][0].get("hidden").is_some_and(Value::is_null), "{body}");
+        let codes: Vec<&str> = body["errors"].as_array().expect("errors").iter().filter_map(|e| e["extensions"]["code"].as_str()).collect();
+        assert_eq!(codes.len(), 5, "{body}");
+        assert!(codes.iter().all(|code| *code == "UNAUTHENTICATED"), "{body}");
+    }
+}

@@ -247,6 +247,12 @@ impl CareerPath {
         super::editing::history(ctx, "CareerPath", self.0.id).await
     }
 
+    /// Who made the latest change through the API. Requires EDITOR.
+    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    async fn updated_by(&self, ctx: &Context<'_>) -> Result<Option<super::account::User>> {
+        super::editing::updated_by(ctx, "CareerPath", self.0.id).await
+    }
+
     /// When the path was last published, if it is.
     async fn published_at(&self) -> Option<DateTime<Utc>> {
         self.0.published_at
@@ -289,6 +295,12 @@ impl Responsibility {
         super::editing::history(ctx, "Responsibility", self.0.id).await
     }
 
+    /// Who made the latest change through the API. Requires EDITOR.
+    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    async fn updated_by(&self, ctx: &Context<'_>) -> Result<Option<super::account::User>> {
+        super::editing::updated_by(ctx, "Responsibility", self.0.id).await
+    }
+
     /// Place in the career's list, from 0.
     async fn position(&self) -> i32 {
         self.0.position
@@ -324,6 +336,12 @@ impl RoadmapStep {
     #[graphql(directive = auth::apply(RoleValue::Editor))]
     async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::editing::AuditEvent>>> {
         super::editing::history(ctx, "RoadmapStep", self.0.id).await
+    }
+
+    /// Who made the latest change through the API. Requires EDITOR.
+    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    async fn updated_by(&self, ctx: &Context<'_>) -> Result<Option<super::account::User>> {
+        super::editing::updated_by(ctx, "RoadmapStep", self.0.id).await
     }
 
     /// Place in the roadmap, from 0.
@@ -378,6 +396,12 @@ impl LearningResource {
     #[graphql(directive = auth::apply(RoleValue::Editor))]
     async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::editing::AuditEvent>>> {
         super::editing::history(ctx, "LearningResource", self.0.id).await
+    }
+
+    /// Who made the latest change through the API. Requires EDITOR.
+    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    async fn updated_by(&self, ctx: &Context<'_>) -> Result<Option<super::account::User>> {
+        super::editing::updated_by(ctx, "LearningResource", self.0.id).await
     }
 
     /// Name, e.g. "Coursera".

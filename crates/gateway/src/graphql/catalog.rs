@@ -61,6 +61,12 @@ impl Skill {
         super::editing::history(ctx, "Skill", self.0.id).await
     }
 
+    /// Who made the latest change through the API. Requires EDITOR.
+    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    async fn updated_by(&self, ctx: &Context<'_>) -> Result<Option<super::account::User>> {
+        super::editing::updated_by(ctx, "Skill", self.0.id).await
+    }
+
     /// Incremented on every change; updates must name the version they saw.
     async fn version(&self) -> i32 {
         self.0.version
@@ -137,6 +143,12 @@ impl Technology {
         super::editing::history(ctx, "Technology", self.0.id).await
     }
 
+    /// Who made the latest change through the API. Requires EDITOR.
+    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    async fn updated_by(&self, ctx: &Context<'_>) -> Result<Option<super::account::User>> {
+        super::editing::updated_by(ctx, "Technology", self.0.id).await
+    }
+
     /// Incremented on every change; updates must name the version they saw.
     async fn version(&self) -> i32 {
         self.0.version
@@ -192,6 +204,12 @@ impl Industry {
         super::editing::history(ctx, "Industry", self.0.id).await
     }
 
+    /// Who made the latest change through the API. Requires EDITOR.
+    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    async fn updated_by(&self, ctx: &Context<'_>) -> Result<Option<super::account::User>> {
+        super::editing::updated_by(ctx, "Industry", self.0.id).await
+    }
+
     /// Incremented on every change; updates must name the version they saw.
     async fn version(&self) -> i32 {
         self.0.version
@@ -222,6 +240,12 @@ impl Benefit {
     #[graphql(directive = auth::apply(RoleValue::Editor))]
     async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::editing::AuditEvent>>> {
         super::editing::history(ctx, "Benefit", self.0.id).await
+    }
+
+    /// Who made the latest change through the API. Requires EDITOR.
+    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    async fn updated_by(&self, ctx: &Context<'_>) -> Result<Option<super::account::User>> {
+        super::editing::updated_by(ctx, "Benefit", self.0.id).await
     }
 
     /// Incremented on every change; updates must name the version they saw.

@@ -90,6 +90,15 @@ pub async fn history(ctx: &Context<'_>, entity_type: &'static str, id: Uuid) -> 
     Ok(Some(events.into_iter().map(AuditEvent).collect()))
 }
 
+/// Who made the latest recorded change to the object; null for rows no one has changed
+/// through the API (the bundled dataset).
+pub async fn updated_by(ctx: &Context<'_>, entity_type: &'static str, id: Uuid) -> Result<Option<User>> {
+    let events = loaders(ctx).load_one(HistoryOf(entity_type, id)).await.api()?.unwrap_or_default();
+    let Some(actor) = events.first().and_then(|event| event.actor_id) else { return Ok(None) };
+    let user: Option<One<_>> = loaders(ctx).load_one(UserById(actor)).await.api()?;
+    Ok(user.map(|One(user)| User(user)))
+}
+
 /// Narrows `auditLog`.
 #[derive(InputObject, Default)]
 pub struct AuditLogFilter {

@@ -109,6 +109,12 @@ impl SalaryRecord {
         super::editing::history(ctx, "SalaryRecord", self.0.id).await
     }
 
+    /// Who made the latest change through the API. Requires EDITOR.
+    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    async fn updated_by(&self, ctx: &Context<'_>) -> Result<Option<super::account::User>> {
+        super::editing::updated_by(ctx, "SalaryRecord", self.0.id).await
+    }
+
     /// ISO 3166-1 alpha-2 country code.
     async fn country(&self) -> &str {
         &self.0.country
