@@ -387,3 +387,57 @@ on_both_backends! {
         assert!(body.get("errors").is_none(), "the valid record is accepted: {body}");
     }
 }
+
+on_both_backends! {
+    async fn every_mutation_refuses_bad_input_naming_the_field_and_writes_nothing(app) {
+        use careergraph_domain::enums::UserRole;
+        let editor = token_for(&app, "editor@example.com", UserRole::Editor).await;
+        let admin = token_for(&app, "admin@example.com", UserRole::Admin).await;
+        let ids = app
+            .query_ok(
+                "{ skill(slug: \"security\") { id version } technology(slug: \"python\") { id version }
+                   careerPath(slug: \"backend-developer\") { id version industries { id version } benefits { id version }
+                     responsibilities { id version } roadmap { id version resources { id version } } salaryRecords { id version } } }",
+                json!({}),
+            )
+            .await;
+        let path = &ids["careerPath"];
+        let (skill, technology) = (&ids["skill"], &ids["technology"]);
+        let (industry, benefit, responsibility) = (&path["industries"][0], &path["benefits"][0], &path["responsibilities"][0]);
+        let (step, resource, salary) = (&path["roadmap"][0], &path["roadmap"][0]["resources"][0], &path["salaryRecords"][0]);
+        let cases: Vec<(String, &str)> = vec![
+            ("createSkill(input: { slug: \"Bad Slug\", name: \"X\", category: SOFT, description: \"d\" }) { skill { id } }".into(), "slug"),
+            (format!("updateSkill(input: {{ id: \"{}\", expectedVersion: {}, name: \" \" }}) {{ skill {{ id }} }}", skill["id"].as_str().unwrap_or_default(), skill["version"]), "name"),
+            (format!("setSkillTechnologies(input: {{ id: \"{}\", expectedVersion: {}, technologies: [\"cobol\"] }}) {{ skill {{ id }} }}", skill["id"].as_str().unwrap_or_default(), skill["version"]), "technologies"),
+            ("deleteSkill(input: { id: \"nope\", expectedVersion: 1 }) { deletedId }".into(), "id"),
+            ("createTechnology(input: { slug: \"fastapi\", name: \"FastAPI\", kind: FRAMEWORK, builtOn: \"cobol\" }) { technology { id } }".into(), "builtOn"),
+            (format!("updateTechnology(input: {{ id: \"{}\", expectedVersion: {}, builtOn: \"python\" }}) {{ technology {{ id }} }}", technology["id"].as_str().unwrap_or_default(), technology["version"]), "builtOn"),
+            ("createIndustry(input: { slug: \"finance\", name: \"Finance again\" }) { industry { id } }".into(), "slug"),
+            (format!("updateIndustry(input: {{ id: \"{}\", expectedVersion: {}, name: \"\" }}) {{ industry {{ id }} }}", industry["id"].as_str().unwrap_or_default(), industry["version"]), "name"),
+            ("createBenefit(input: { slug: \"-bad\", name: \"B\" }) { benefit { id } }".into(), "slug"),
+            (format!("updateBenefit(input: {{ id: \"{}\", expectedVersion: {}, name: \"{}\" }}) {{ benefit {{ id }} }}", benefit["id"].as_str().unwrap_or_default(), benefit["version"], "n".repeat(121)), "name"),
+            (format!("createResponsibility(input: {{ careerPathId: \"{}\", title: \"\", description: \"d\" }}) {{ responsibility {{ id }} }}", path["id"].as_str().unwrap_or_default()), "title"),
+            (format!("updateResponsibility(input: {{ id: \"{}\", expectedVersion: {}, position: -1 }}) {{ responsibility {{ id }} }}", responsibility["id"].as_str().unwrap_or_default(), responsibility["version"]), "position"),
+            (format!("createRoadmapStep(input: {{ careerPathId: \"{}\", title: \"t\", description: \"d\" }}) {{ roadmapStep {{ id }} }}", uuid::Uuid::now_v7()), "careerPathId"),
+            (format!("updateRoadmapStep(input: {{ id: \"{}\", expectedVersion: {}, title: \"{}\" }}) {{ roadmapStep {{ id }} }}", step["id"].as_str().unwrap_or_default(), step["version"], "t".repeat(201)), "title"),
+            (format!("createLearningResource(input: {{ roadmapStepId: \"{}\", name: \"n\", kind: BOOK, url: \"not a url\" }}) {{ learningResource {{ id }} }}", step["id"].as_str().unwrap_or_default()), "url"),
+            (format!("updateLearningResource(input: {{ id: \"{}\", expectedVersion: {}, name: \"\" }}) {{ learningResource {{ id }} }}", resource["id"].as_str().unwrap_or_default(), resource["version"]), "name"),
+            (format!("updateSalaryRecord(input: {{ id: \"{}\", expectedVersion: {}, maximum: 1000 }}) {{ salaryRecord {{ id }} }}", salary["id"].as_str().unwrap_or_default(), salary["version"]), "maximum"),
+            ("deleteSalaryRecord(input: { id: \"nope\", expectedVersion: 1 }) { deletedId }".into(), "id"),
+            ("publishCareerPath(input: { id: \"nope\", expectedVersion: 1 }) { careerPath { id } }".into(), "id"),
+            ("setUserRole(input: { userId: \"nope\", role: EDITOR }) { user { id } }".into(), "userId"),
+        ];
+        let before = audit_count(&app, &admin).await;
+        let snapshot = "{ skills { totalCount } technologies { totalCount } industries { name } benefits { name }
+            careerPath(slug: \"backend-developer\") { version responsibilities { title position } roadmap { title resources { name url } } salaryRecords { maximum } } }";
+        let state = app.query_ok(snapshot, json!({})).await;
+        for (mutation, field) in cases {
+            let token = if mutation.starts_with("setUserRole") { &admin } else { &editor };
+            let body = as_user(&app, token, &format!("mutation {{ {mutation} }}"), json!({})).await;
+            assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{mutation}: {body}");
+            assert_eq!(body["errors"][0]["extensions"]["field"], field, "{mutation}: {body}");
+        }
+        assert_eq!(audit_count(&app, &admin).await, before, "no audit event");
+        assert_eq!(app.query_ok(snapshot, json!({})).await, state, "no change");
+    }
+}
