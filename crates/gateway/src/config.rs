@@ -12,6 +12,30 @@ pub const MAX_PAGE_SIZE: usize = 100;
 /// The page size when `first` is not given.
 pub const DEFAULT_PAGE_SIZE: usize = 20;
 
+/// Default of `max_depth`.
+pub const DEFAULT_MAX_DEPTH: usize = 12;
+/// Default of `max_complexity`.
+pub const DEFAULT_MAX_COMPLEXITY: usize = 20_000;
+/// Default of `max_aliases`.
+pub const DEFAULT_MAX_ALIASES: usize = 30;
+/// Default of `max_body_bytes`.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+/// Default of `max_batch`.
+pub const DEFAULT_MAX_BATCH: usize = 10;
+/// Default of `request_timeout_secs`.
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;
+/// Default of `login_free_failures`.
+pub const DEFAULT_LOGIN_FREE_FAILURES: u32 = 5;
+/// Default of `login_free_failures_per_address`.
+pub const DEFAULT_LOGIN_FREE_FAILURES_PER_ADDRESS: u32 = 20;
+/// Default of `user_cache_secs`.
+pub const DEFAULT_USER_CACHE_SECS: u64 = 30;
+
+/// Default `iss` of access tokens.
+pub const DEFAULT_JWT_ISSUER: &str = "careergraph";
+/// Default `aud` of access tokens.
+pub const DEFAULT_JWT_AUDIENCE: &str = "careergraph-api";
+
 /// How the server runs.
 #[derive(Args, Clone, Debug)]
 pub struct Config {
@@ -28,27 +52,27 @@ pub struct Config {
     pub data_dir: PathBuf,
 
     /// Deepest selection nesting a query may have.
-    #[arg(long, env = "CAREERGRAPH_MAX_DEPTH", default_value_t = 12, global = true)]
+    #[arg(long, env = "CAREERGRAPH_MAX_DEPTH", default_value_t = DEFAULT_MAX_DEPTH, global = true)]
     pub max_depth: usize,
 
     /// Highest complexity (fields, multiplied by page sizes) a query may have.
-    #[arg(long, env = "CAREERGRAPH_MAX_COMPLEXITY", default_value_t = 20_000, global = true)]
+    #[arg(long, env = "CAREERGRAPH_MAX_COMPLEXITY", default_value_t = DEFAULT_MAX_COMPLEXITY, global = true)]
     pub max_complexity: usize,
 
     /// Most aliased fields one operation may have.
-    #[arg(long, env = "CAREERGRAPH_MAX_ALIASES", default_value_t = 30, global = true)]
+    #[arg(long, env = "CAREERGRAPH_MAX_ALIASES", default_value_t = DEFAULT_MAX_ALIASES, global = true)]
     pub max_aliases: usize,
 
     /// Largest request body, in bytes.
-    #[arg(long, env = "CAREERGRAPH_MAX_BODY_BYTES", default_value_t = 256 * 1024, global = true)]
+    #[arg(long, env = "CAREERGRAPH_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES, global = true)]
     pub max_body_bytes: usize,
 
     /// Most operations one batched request may carry.
-    #[arg(long, env = "CAREERGRAPH_MAX_BATCH", default_value_t = 10, global = true)]
+    #[arg(long, env = "CAREERGRAPH_MAX_BATCH", default_value_t = DEFAULT_MAX_BATCH, global = true)]
     pub max_batch: usize,
 
     /// Seconds a request may take before it is answered with 408.
-    #[arg(long, env = "CAREERGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30, global = true)]
+    #[arg(long, env = "CAREERGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = DEFAULT_REQUEST_TIMEOUT_SECS, global = true)]
     pub request_timeout_secs: u64,
 
     /// PEM file (PKCS#8) of the Ed25519 key that signs access tokens. Default: a key created
@@ -62,11 +86,11 @@ pub struct Config {
     pub jwt_verify_key_files: Vec<PathBuf>,
 
     /// The `iss` of access tokens.
-    #[arg(long, env = "CAREERGRAPH_JWT_ISSUER", default_value = "careergraph", global = true)]
+    #[arg(long, env = "CAREERGRAPH_JWT_ISSUER", default_value = DEFAULT_JWT_ISSUER, global = true)]
     pub jwt_issuer: String,
 
     /// The `aud` of access tokens.
-    #[arg(long, env = "CAREERGRAPH_JWT_AUDIENCE", default_value = "careergraph-api", global = true)]
+    #[arg(long, env = "CAREERGRAPH_JWT_AUDIENCE", default_value = DEFAULT_JWT_AUDIENCE, global = true)]
     pub jwt_audience: String,
 
     /// Whether anyone may create a VIEWER account with the `register` mutation.
@@ -75,11 +99,11 @@ pub struct Config {
 
     /// Failed sign-ins per account allowed within 15 minutes before each further one locks the
     /// account for twice as long (1 s, 2 s, 4 s … up to 15 minutes).
-    #[arg(long, env = "CAREERGRAPH_LOGIN_FREE_FAILURES", default_value_t = 5, global = true)]
+    #[arg(long, env = "CAREERGRAPH_LOGIN_FREE_FAILURES", default_value_t = DEFAULT_LOGIN_FREE_FAILURES, global = true)]
     pub login_free_failures: u32,
 
     /// The same, per client address.
-    #[arg(long, env = "CAREERGRAPH_LOGIN_FREE_FAILURES_PER_ADDRESS", default_value_t = 20, global = true)]
+    #[arg(long, env = "CAREERGRAPH_LOGIN_FREE_FAILURES_PER_ADDRESS", default_value_t = DEFAULT_LOGIN_FREE_FAILURES_PER_ADDRESS, global = true)]
     pub login_free_failures_per_address: u32,
 
     /// Password hashes computed at once; further sign-ins wait (up to 5 s), so a flood of
@@ -89,7 +113,7 @@ pub struct Config {
 
     /// Seconds a server may keep trusting what it knows about a user (role, disabled, password
     /// changes made through another replica). Bounds how long a revoked access token still works.
-    #[arg(long, env = "CAREERGRAPH_USER_CACHE_SECS", default_value_t = 30, global = true)]
+    #[arg(long, env = "CAREERGRAPH_USER_CACHE_SECS", default_value_t = DEFAULT_USER_CACHE_SECS, global = true)]
     pub user_cache_secs: u64,
 }
 
@@ -119,21 +143,21 @@ impl Config {
             listen,
             database_url,
             data_dir,
-            max_depth: 12,
-            max_complexity: 20_000,
-            max_aliases: 30,
-            max_body_bytes: 256 * 1024,
-            max_batch: 10,
-            request_timeout_secs: 30,
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_complexity: DEFAULT_MAX_COMPLEXITY,
+            max_aliases: DEFAULT_MAX_ALIASES,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_batch: DEFAULT_MAX_BATCH,
+            request_timeout_secs: DEFAULT_REQUEST_TIMEOUT_SECS,
             jwt_key_file: None,
             jwt_verify_key_files: Vec::new(),
-            jwt_issuer: "careergraph".into(),
-            jwt_audience: "careergraph-api".into(),
+            jwt_issuer: DEFAULT_JWT_ISSUER.into(),
+            jwt_audience: DEFAULT_JWT_AUDIENCE.into(),
             open_registration: true,
-            login_free_failures: 5,
-            login_free_failures_per_address: 20,
+            login_free_failures: DEFAULT_LOGIN_FREE_FAILURES,
+            login_free_failures_per_address: DEFAULT_LOGIN_FREE_FAILURES_PER_ADDRESS,
             password_hash_concurrency: None,
-            user_cache_secs: 30,
+            user_cache_secs: DEFAULT_USER_CACHE_SECS,
         }
     }
 
