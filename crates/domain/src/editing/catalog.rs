@@ -289,43 +289,51 @@ pub struct NamedFields {
     pub name: Option<String>,
 }
 
-/// Creates an industry.
-pub async fn create_industry(db: &Db, actor: &Actor, fields: NamedFields) -> Result<industry::Model> {
-    let slug = check_slug("slug", &required("slug", fields.slug)?)?;
-    let name = check_text("name", &required("name", fields.name)?, 1, MAX_NAME)?;
-    slug_free::<industry::Entity>(db, industry::Column::Slug, &slug, None, |i| i.id).await?;
-    let now = rows::now();
-    let row = industry::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        slug: Set(slug),
-        name: Set(name),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
+/// Create and update for a vocabulary that is just a slug and a name.
+macro_rules! named_vocabulary {
+    ($module:ident, $create:ident, $update:ident, $noun:literal) => {
+        #[doc = concat!("Creates ", $noun, ".")]
+        pub async fn $create(db: &Db, actor: &Actor, fields: NamedFields) -> Result<$module::Model> {
+            let slug = check_slug("slug", &required("slug", fields.slug)?)?;
+            let name = check_text("name", &required("name", fields.name)?, 1, MAX_NAME)?;
+            slug_free::<$module::Entity>(db, $module::Column::Slug, &slug, None, |row| row.id).await?;
+            let now = rows::now();
+            let row = $module::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                slug: Set(slug),
+                name: Set(name),
+                version: Set(1),
+                created_at: Set(now),
+                updated_at: Set(now),
+            };
+            rows::insert::<$module::Entity>(db, actor, row).await
+        }
+
+        #[doc = concat!("Changes ", $noun, "; `None` fields stay.")]
+        pub async fn $update(
+            db: &Db,
+            actor: &Actor,
+            id: Uuid,
+            expected_version: i32,
+            fields: NamedFields,
+        ) -> Result<$module::Model> {
+            let before = rows::current::<$module::Entity>(db, id, expected_version).await?;
+            let mut row = before.clone().into_active_model();
+            if let Some(slug) = &fields.slug {
+                let slug = check_slug("slug", slug)?;
+                slug_free::<$module::Entity>(db, $module::Column::Slug, &slug, Some(id), |row| row.id).await?;
+                row.slug = Set(slug);
+            }
+            if let Some(name) = &fields.name {
+                row.name = Set(check_text("name", name, 1, MAX_NAME)?);
+            }
+            rows::update::<$module::Entity, _>(db, actor, "update", before, row, async |_| Ok(None)).await
+        }
     };
-    rows::insert::<industry::Entity>(db, actor, row).await
 }
 
-/// Changes an industry.
-pub async fn update_industry(
-    db: &Db,
-    actor: &Actor,
-    id: Uuid,
-    expected_version: i32,
-    fields: NamedFields,
-) -> Result<industry::Model> {
-    let before = rows::current::<industry::Entity>(db, id, expected_version).await?;
-    let mut row = before.clone().into_active_model();
-    if let Some(slug) = &fields.slug {
-        let slug = check_slug("slug", slug)?;
-        slug_free::<industry::Entity>(db, industry::Column::Slug, &slug, Some(id), |i| i.id).await?;
-        row.slug = Set(slug);
-    }
-    if let Some(name) = &fields.name {
-        row.name = Set(check_text("name", name, 1, MAX_NAME)?);
-    }
-    rows::update::<industry::Entity, _>(db, actor, "update", before, row, async |_| Ok(None)).await
-}
+named_vocabulary!(industry, create_industry, update_industry, "an industry");
+named_vocabulary!(benefit, create_benefit, update_benefit, "a benefit");
 
 /// Deletes an industry. Career paths and salary records that name it keep it unless `detach`
 /// drops those links (salary records then cover all industries).
@@ -352,44 +360,6 @@ pub async fn delete_industry(db: &Db, actor: &Actor, id: Uuid, expected_version:
         Ok(())
     })
     .await
-}
-
-/// Creates a benefit.
-pub async fn create_benefit(db: &Db, actor: &Actor, fields: NamedFields) -> Result<benefit::Model> {
-    let slug = check_slug("slug", &required("slug", fields.slug)?)?;
-    let name = check_text("name", &required("name", fields.name)?, 1, MAX_NAME)?;
-    slug_free::<benefit::Entity>(db, benefit::Column::Slug, &slug, None, |b| b.id).await?;
-    let now = rows::now();
-    let row = benefit::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        slug: Set(slug),
-        name: Set(name),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-    };
-    rows::insert::<benefit::Entity>(db, actor, row).await
-}
-
-/// Changes a benefit.
-pub async fn update_benefit(
-    db: &Db,
-    actor: &Actor,
-    id: Uuid,
-    expected_version: i32,
-    fields: NamedFields,
-) -> Result<benefit::Model> {
-    let before = rows::current::<benefit::Entity>(db, id, expected_version).await?;
-    let mut row = before.clone().into_active_model();
-    if let Some(slug) = &fields.slug {
-        let slug = check_slug("slug", slug)?;
-        slug_free::<benefit::Entity>(db, benefit::Column::Slug, &slug, Some(id), |b| b.id).await?;
-        row.slug = Set(slug);
-    }
-    if let Some(name) = &fields.name {
-        row.name = Set(check_text("name", name, 1, MAX_NAME)?);
-    }
-    rows::update::<benefit::Entity, _>(db, actor, "update", before, row, async |_| Ok(None)).await
 }
 
 /// Deletes a benefit. Career paths that offer it keep it unless `detach` drops those links.

@@ -42,9 +42,20 @@ fn check_position(position: i32) -> Result<i32> {
     }
 }
 
-/// The position after the last of `rows`, for an item added without one.
-fn next_position(last: Option<i32>) -> i32 {
-    last.map_or(0, |last| last.saturating_add(1))
+/// Where an item goes: the given position (checked), or after the last sibling under `parent`.
+async fn position_for<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    given: Option<i32>,
+    parent_column: E::Column,
+    parent: Uuid,
+    position_column: E::Column,
+    position_of: impl Fn(&E::Model) -> i32,
+) -> Result<i32> {
+    if let Some(position) = given {
+        return check_position(position);
+    }
+    let last = E::find().filter(parent_column.eq(parent)).order_by_desc(position_column).one(db).await?;
+    Ok(last.map_or(0, |last| position_of(&last).saturating_add(1)))
 }
 
 /// A responsibility as created or changed.
@@ -68,17 +79,15 @@ pub async fn create_responsibility(
     path_exists(db, career_path_id).await?;
     let title = check_text("title", &required("title", fields.title)?, 1, MAX_TITLE)?;
     let description = check_text("description", &required("description", fields.description)?, 1, MAX_TEXT)?;
-    let position = match fields.position {
-        Some(position) => check_position(position)?,
-        None => {
-            let last = responsibility::Entity::find()
-                .filter(responsibility::Column::CareerPathId.eq(career_path_id))
-                .order_by_desc(responsibility::Column::Position)
-                .one(db)
-                .await?;
-            next_position(last.map(|r| r.position))
-        }
-    };
+    let position = position_for::<responsibility::Entity>(
+        db,
+        fields.position,
+        responsibility::Column::CareerPathId,
+        career_path_id,
+        responsibility::Column::Position,
+        |r| r.position,
+    )
+    .await?;
     let now = Utc::now();
     let row = responsibility::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -144,17 +153,15 @@ pub async fn create_roadmap_step(
     path_exists(db, career_path_id).await?;
     let title = check_text("title", &required("title", fields.title)?, 1, MAX_TITLE)?;
     let description = check_text("description", &required("description", fields.description)?, 1, MAX_TEXT)?;
-    let position = match fields.position {
-        Some(position) => check_position(position)?,
-        None => {
-            let last = roadmap_step::Entity::find()
-                .filter(roadmap_step::Column::CareerPathId.eq(career_path_id))
-                .order_by_desc(roadmap_step::Column::Position)
-                .one(db)
-                .await?;
-            next_position(last.map(|s| s.position))
-        }
-    };
+    let position = position_for::<roadmap_step::Entity>(
+        db,
+        fields.position,
+        roadmap_step::Column::CareerPathId,
+        career_path_id,
+        roadmap_step::Column::Position,
+        |s| s.position,
+    )
+    .await?;
     let now = Utc::now();
     let row = roadmap_step::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -235,17 +242,15 @@ pub async fn create_resource(
         .ok_or_else(|| Error::invalid("roadmapStepId", "no roadmap step has this id"))?;
     let name = check_text("name", &required("name", fields.name)?, 1, MAX_TITLE)?;
     let url = check_url(fields.url.flatten().as_deref())?;
-    let position = match fields.position {
-        Some(position) => check_position(position)?,
-        None => {
-            let last = learning_resource::Entity::find()
-                .filter(learning_resource::Column::RoadmapStepId.eq(roadmap_step_id))
-                .order_by_desc(learning_resource::Column::Position)
-                .one(db)
-                .await?;
-            next_position(last.map(|r| r.position))
-        }
-    };
+    let position = position_for::<learning_resource::Entity>(
+        db,
+        fields.position,
+        learning_resource::Column::RoadmapStepId,
+        roadmap_step_id,
+        learning_resource::Column::Position,
+        |r| r.position,
+    )
+    .await?;
     let now = Utc::now();
     let row = learning_resource::ActiveModel {
         id: Set(Uuid::now_v7()),
