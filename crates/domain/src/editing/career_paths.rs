@@ -1,20 +1,16 @@
 //! Creating, changing, publishing and deleting career paths.
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{check_optional_text, check_slug, check_text, claim_version, stale};
-use crate::audit::{self, Actor};
+use super::rows;
+use super::{check_optional_text, check_slug, check_text};
+use crate::audit::Actor;
 use crate::entities::{career_path, career_path_skill, related_career_path, skill};
 use crate::enums::{Demand, Importance, PublicationStatus};
 use crate::{Db, Error, Result};
-
-const ENTITY: &str = "CareerPath";
 
 /// Longest title.
 pub const MAX_TITLE: usize = 120;
@@ -86,45 +82,6 @@ async fn ensure_slug_free(db: &impl sea_orm::ConnectionTrait, slug: &str, except
     }
 }
 
-fn unique_slug_violation(error: sea_orm::DbErr) -> Error {
-    match error.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            Error::invalid("slug", "is already used by another career path")
-        }
-        _ => error.into(),
-    }
-}
-
-/// The row to change, checked against the version the change is based on.
-async fn current(db: &Db, id: Uuid, expected_version: i32) -> Result<career_path::Model> {
-    let path =
-        career_path::Entity::find_by_id(id).one(db).await?.ok_or_else(|| Error::NotFound("career path".into()))?;
-    if path.version != expected_version {
-        return Err(stale(ENTITY, expected_version, path.version));
-    }
-    Ok(path)
-}
-
-async fn claim(txn: &impl sea_orm::ConnectionTrait, id: Uuid, expected_version: i32) -> Result<bool> {
-    claim_version::<career_path::Entity, _>(
-        txn,
-        career_path::Column::Id,
-        career_path::Column::Version,
-        id,
-        expected_version,
-    )
-    .await
-}
-
-/// The error for a change that lost a race with another one, naming the version that won.
-async fn lost_race(db: &Db, id: Uuid, expected_version: i32) -> Error {
-    match career_path::Entity::find_by_id(id).one(db).await {
-        Ok(Some(path)) => stale(ENTITY, expected_version, path.version),
-        Ok(None) => Error::NotFound("career path".into()),
-        Err(error) => error.into(),
-    }
-}
-
 /// Creates a draft career path.
 pub async fn create(db: &Db, actor: &Actor, new: NewCareerPath) -> Result<career_path::Model> {
     let slug = check_slug("slug", &new.slug)?;
@@ -136,8 +93,7 @@ pub async fn create(db: &Db, actor: &Actor, new: NewCareerPath) -> Result<career
     let onet_soc_code = check_onet(new.onet_soc_code.as_deref())?;
     ensure_slug_free(db, &slug, None).await?;
     let now = Utc::now();
-    let txn = db.begin().await?;
-    let path = career_path::ActiveModel {
+    let row = career_path::ActiveModel {
         id: Set(Uuid::now_v7()),
         slug: Set(slug),
         title: Set(title),
@@ -152,13 +108,8 @@ pub async fn create(db: &Db, actor: &Actor, new: NewCareerPath) -> Result<career
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(&txn)
-    .await
-    .map_err(unique_slug_violation)?;
-    audit::record(&txn, actor, "create", ENTITY, path.id, None, Some(&path)).await?;
-    txn.commit().await?;
-    Ok(path)
+    };
+    rows::insert::<career_path::Entity>(db, actor, row).await
 }
 
 /// Applies `changes` to the path `id`, if it is still at `expected_version`.
@@ -169,7 +120,7 @@ pub async fn update(
     expected_version: i32,
     changes: CareerPathChanges,
 ) -> Result<career_path::Model> {
-    let before = current(db, id, expected_version).await?;
+    let before = rows::current::<career_path::Entity>(db, id, expected_version).await?;
     let mut row = before.clone().into_active_model();
     if let Some(slug) = &changes.slug {
         let slug = check_slug("slug", slug)?;
@@ -197,7 +148,7 @@ pub async fn update(
     if let Some(code) = &changes.onet_soc_code {
         row.onet_soc_code = Set(check_onet(code.as_deref())?);
     }
-    change(db, actor, "update", before, row).await
+    rows::update::<career_path::Entity, _>(db, actor, "update", before, row, async |_| Ok(None)).await
 }
 
 /// Publishes or unpublishes the path `id`.
@@ -208,34 +159,14 @@ pub async fn set_status(
     expected_version: i32,
     status: PublicationStatus,
 ) -> Result<career_path::Model> {
-    let before = current(db, id, expected_version).await?;
+    let before = rows::current::<career_path::Entity>(db, id, expected_version).await?;
     let mut row = before.clone().into_active_model();
     row.status = Set(status);
     if status == PublicationStatus::Published {
         row.published_at = Set(Some(Utc::now()));
     }
     let action = if status == PublicationStatus::Published { "publish" } else { "unpublish" };
-    change(db, actor, action, before, row).await
-}
-
-/// Writes `row` over `before` in one transaction with its audit event, claiming the version.
-async fn change(
-    db: &Db,
-    actor: &Actor,
-    action: &str,
-    before: career_path::Model,
-    mut row: career_path::ActiveModel,
-) -> Result<career_path::Model> {
-    let txn = db.begin().await?;
-    if !claim(&txn, before.id, before.version).await? {
-        return Err(lost_race(db, before.id, before.version).await);
-    }
-    row.version = Set(before.version + 1);
-    row.updated_at = Set(Utc::now());
-    let after = row.update(&txn).await.map_err(unique_slug_violation)?;
-    audit::record(&txn, actor, action, ENTITY, after.id, Some(&before), Some(&after)).await?;
-    txn.commit().await?;
-    Ok(after)
+    rows::update::<career_path::Entity, _>(db, actor, action, before, row, async |_| Ok(None)).await
 }
 
 /// One skill of a path, as `set_skills` takes it.
@@ -261,7 +192,7 @@ pub async fn set_skills(
     expected_version: i32,
     skills: Vec<SkillRequirement>,
 ) -> Result<career_path::Model> {
-    let before = current(db, id, expected_version).await?;
+    let before = rows::current::<career_path::Entity>(db, id, expected_version).await?;
     let slugs: Vec<String> = skills.iter().map(|s| s.skill.trim().to_lowercase()).collect();
     let mut unique = slugs.clone();
     unique.sort();
@@ -287,11 +218,6 @@ pub async fn set_skills(
         .filter_map(|link| old_rows.iter().find(|s| s.id == link.skill_id).map(|s| (s.slug.clone(), link.importance)))
         .collect();
 
-    let txn = db.begin().await?;
-    if !claim(&txn, id, expected_version).await? {
-        return Err(lost_race(db, id, expected_version).await);
-    }
-    career_path_skill::Entity::delete_many().filter(career_path_skill::Column::CareerPathId.eq(id)).exec(&txn).await?;
     let links: Vec<career_path_skill::ActiveModel> = (0..)
         .zip(&skills)
         .filter_map(|(position, requirement)| {
@@ -304,33 +230,36 @@ pub async fn set_skills(
             })
         })
         .collect();
-    if !links.is_empty() {
-        career_path_skill::Entity::insert_many(links).exec(&txn).await?;
-    }
-    let mut row = before.clone().into_active_model();
-    row.version = Set(expected_version + 1);
-    row.updated_at = Set(Utc::now());
-    let after = row.update(&txn).await?;
-    let new_skills = skills.iter().map(|s| (s.skill.trim().to_lowercase(), s.importance)).collect();
-    audit::record(
-        &txn,
-        actor,
-        "set_skills",
-        ENTITY,
-        id,
-        Some(&SkillsSnapshot { career_path: &before, skills: old_skills }),
-        Some(&SkillsSnapshot { career_path: &after, skills: new_skills }),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(after)
+    let new_skills: Vec<(String, Importance)> =
+        skills.iter().map(|s| (s.skill.trim().to_lowercase(), s.importance)).collect();
+    let old_snapshot = json(&SkillsSnapshot { career_path: &before, skills: old_skills })?;
+    let row = before.clone().into_active_model();
+    rows::update::<career_path::Entity, _>(db, actor, "set_skills", before, row, async |txn| {
+        career_path_skill::Entity::delete_many()
+            .filter(career_path_skill::Column::CareerPathId.eq(id))
+            .exec(txn)
+            .await?;
+        if !links.is_empty() {
+            career_path_skill::Entity::insert_many(links).exec(txn).await?;
+        }
+        let after = move |path: &career_path::Model| {
+            json(&SkillsSnapshot { career_path: path, skills: new_skills }).unwrap_or(serde_json::Value::Null)
+        };
+        let snapshot: rows::Snapshot<career_path::Model> = (old_snapshot, Box::new(after));
+        Ok(Some(snapshot))
+    })
+    .await
+}
+
+fn json(value: &impl Serialize) -> Result<serde_json::Value> {
+    serde_json::to_value(value).map_err(|error| Error::invalid("audit", error.to_string()))
 }
 
 /// Deletes the path `id` with everything it owns (its skills list, responsibilities, roadmap
 /// and salary records). Other paths that list it as related keep it unless `detach` says to
 /// drop those links; without it the delete is refused, so nothing is left dangling.
 pub async fn delete(db: &Db, actor: &Actor, id: Uuid, expected_version: i32, detach: bool) -> Result<()> {
-    let before = current(db, id, expected_version).await?;
+    let before = rows::current::<career_path::Entity>(db, id, expected_version).await?;
     let referencing = related_career_path::Entity::find()
         .filter(related_career_path::Column::RelatedCareerPathId.eq(id))
         .filter(related_career_path::Column::CareerPathId.ne(id))
@@ -345,16 +274,12 @@ pub async fn delete(db: &Db, actor: &Actor, id: Uuid, expected_version: i32, det
             ),
         ));
     }
-    let txn = db.begin().await?;
-    if !claim(&txn, id, expected_version).await? {
-        return Err(lost_race(db, id, expected_version).await);
-    }
-    related_career_path::Entity::delete_many()
-        .filter(related_career_path::Column::RelatedCareerPathId.eq(id))
-        .exec(&txn)
-        .await?;
-    career_path::Entity::delete_by_id(id).exec(&txn).await?;
-    audit::record(&txn, actor, "delete", ENTITY, id, Some(&before), None).await?;
-    txn.commit().await?;
-    Ok(())
+    rows::delete::<career_path::Entity, _>(db, actor, before, async |txn| {
+        related_career_path::Entity::delete_many()
+            .filter(related_career_path::Column::RelatedCareerPathId.eq(id))
+            .exec(txn)
+            .await?;
+        Ok(())
+    })
+    .await
 }

@@ -60,7 +60,7 @@ pub async fn create_skill(db: &Db, actor: &Actor, fields: SkillFields) -> Result
     let name = check_text("name", &required("name", fields.name)?, 1, MAX_NAME)?;
     let description = check_text("description", &required("description", fields.description)?, 1, MAX_DESCRIPTION)?;
     slug_free::<skill::Entity>(db, skill::Column::Slug, &slug, None, |s| s.id).await?;
-    let now = rows::now();
+    let now = chrono::Utc::now();
     let row = skill::ActiveModel {
         id: Set(Uuid::now_v7()),
         slug: Set(slug),
@@ -215,7 +215,7 @@ pub async fn create_technology(db: &Db, actor: &Actor, fields: TechnologyFields)
     let description = check_optional_text("description", fields.description.flatten().as_deref(), MAX_DESCRIPTION)?;
     slug_free::<technology::Entity>(db, technology::Column::Slug, &slug, None, |t| t.id).await?;
     let built_on = built_on_id(db, fields.built_on.flatten().as_deref(), None).await?;
-    let now = rows::now();
+    let now = chrono::Utc::now();
     let row = technology::ActiveModel {
         id: Set(Uuid::now_v7()),
         slug: Set(slug),
@@ -297,7 +297,7 @@ macro_rules! named_vocabulary {
             let slug = check_slug("slug", &required("slug", fields.slug)?)?;
             let name = check_text("name", &required("name", fields.name)?, 1, MAX_NAME)?;
             slug_free::<$module::Entity>(db, $module::Column::Slug, &slug, None, |row| row.id).await?;
-            let now = rows::now();
+            let now = chrono::Utc::now();
             let row = $module::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 slug: Set(slug),

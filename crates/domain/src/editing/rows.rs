@@ -1,7 +1,6 @@
 //! The shape every versioned change shares, written once: validate, claim the version inside
 //! the transaction, write, record the audit event, commit.
 
-use chrono::Utc;
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     IntoActiveModel, QueryFilter, TransactionTrait,
@@ -174,6 +173,7 @@ macro_rules! editable {
     };
 }
 
+editable!(career_path, "CareerPath", "career path");
 editable!(skill, "Skill", "skill");
 editable!(technology, "Technology", "technology");
 editable!(industry, "Industry", "industry");
@@ -182,8 +182,3 @@ editable!(responsibility, "Responsibility", "responsibility");
 editable!(roadmap_step, "RoadmapStep", "roadmap step");
 editable!(learning_resource, "LearningResource", "learning resource");
 editable!(salary_record, "SalaryRecord", "salary record");
-
-/// The time of a change, for new rows.
-pub fn now() -> chrono::DateTime<Utc> {
-    Utc::now()
-}
