@@ -6,34 +6,50 @@ use serde_json::json;
 use crate::helpers::TestApp;
 use crate::on_both_backends;
 
-const NESTED: &str = r#"
-query ($first: Int!) {
-  careerPaths(first: $first) {
-    totalCount
-    nodes {
-      slug
-      skills { importance skill { slug technologies { slug } } }
-      salary { average currency }
-      roadmap { title resources { name } }
-    }
-  }
-}"#;
+/// The nested query over the first `first` synthetic paths (their salary records name an
+/// industry, which only a viewer may read).
+fn nested(first: usize) -> String {
+    format!(
+        r#"{{ careerPaths(first: {first}, filter: {{ search: "synthetic" }}) {{
+  totalCount
+  nodes {{
+    slug
+    skills {{ importance skill {{ slug technologies {{ slug }} }} }}
+    salary {{ average currency }}
+    salaryRecords {{ industry {{ slug }} }}
+    roadmap {{ title resources {{ name }} }}
+  }}
+}} }}"#
+    )
+}
 
-async fn statements_for_page(app: &TestApp, first: usize) -> u64 {
+/// Signs up a viewer (salary detail needs one) and makes one request with the token, so the
+/// server's user cache is warm and only the query itself is counted.
+async fn viewer_token(app: &TestApp) -> String {
+    let register = "mutation { register(input: { email: \"viewer@example.com\", password: \"violet staircase 42\", displayName: \"V\" }) { accessToken } }";
+    let token = app.query_ok(register, json!({})).await["register"]["accessToken"].as_str().expect("token").to_owned();
+    app.with_bearer(&token, "{ me { id } }").await;
+    token
+}
+
+async fn statements_for_page(app: &TestApp, token: &str, first: usize) -> u64 {
     let before = app.statement_count();
-    let data = app.query_ok(NESTED, json!({ "first": first })).await;
+    let body = app.with_bearer(token, &nested(first)).await;
     let after = app.statement_count();
-    assert_eq!(data["careerPaths"]["nodes"].as_array().expect("nodes").len(), first);
+    assert!(body.get("errors").is_none(), "{body}");
+    assert_eq!(body["data"]["careerPaths"]["nodes"].as_array().expect("nodes").len(), first);
     after - before
 }
 
 on_both_backends! {
     async fn a_nested_query_issues_as_many_statements_for_fifty_paths_as_for_one(app) {
         careergraph_domain::synthetic::insert_career_paths(app.db(), 60).await.expect("synthetic paths");
-        let one = statements_for_page(&app, 1).await;
-        let fifty = statements_for_page(&app, 50).await;
-        // count + page, then one batch each: skills, technologies, salaries, roadmap, resources.
-        assert_eq!(one, 7, "statements for one path");
+        let token = viewer_token(&app).await;
+        let one = statements_for_page(&app, &token, 1).await;
+        let fifty = statements_for_page(&app, &token, 50).await;
+        // count + page, then one batch each: skills, technologies, salaries (shared by `salary`
+        // and `salaryRecords`), industries of the records, roadmap, resources.
+        assert_eq!(one, 8, "statements for one path");
         assert_eq!(fifty, one, "statements for fifty paths");
     }
 }

@@ -6,17 +6,21 @@ use chrono::{NaiveDate, Utc};
 use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
 use uuid::Uuid;
 
-use crate::entities::{career_path, career_path_skill, learning_resource, roadmap_step, salary_record, skill};
+use crate::entities::{
+    career_path, career_path_skill, industry, learning_resource, roadmap_step, salary_record, skill,
+};
 use crate::enums::{Demand, Importance, PayPeriod, PublicationStatus, Recommendation, ResourceKind};
 use crate::{Db, Error, Result};
 
 /// Inserts `count` published synthetic paths, each needing the first three existing skills,
-/// with two roadmap steps (one resource each) and one salary record. Returns their slugs.
+/// with two roadmap steps (one resource each) and one salary record (naming an industry). Returns their slugs.
 pub async fn insert_career_paths(db: &Db, count: usize) -> Result<Vec<String>> {
     let skills = skill::Entity::find().all(db).await?;
     if skills.len() < 3 {
         return Err(Error::invalid("skills", "synthetic paths need at least three skills to link"));
     }
+    // Salary records name an industry, so the records' industries are part of what is batched.
+    let industry_id = industry::Entity::find().one(db).await?.map(|industry| industry.id);
     let now = Utc::now();
     let as_of = NaiveDate::from_ymd_opt(2000, 1, 1).ok_or_else(|| Error::invalid("as_of", "bad date"))?;
     let txn = db.begin().await?;
@@ -81,7 +85,7 @@ pub async fn insert_career_paths(db: &Db, count: usize) -> Result<Vec<String>> {
             currency: Set("XXX".into()),
             period: Set(PayPeriod::Year),
             experience_level: Set(None),
-            industry_id: Set(None),
+            industry_id: Set(industry_id),
             location: Set(None),
             average: Set(2),
             minimum: Set(1),

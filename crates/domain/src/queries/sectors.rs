@@ -1,6 +1,7 @@
 //! Industries and benefits: short lists, returned whole.
 
-use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
 
 use crate::Result;
 use crate::entities::{benefit, industry};
@@ -8,6 +9,11 @@ use crate::entities::{benefit, industry};
 /// Every industry, by name.
 pub async fn industries(db: &impl ConnectionTrait) -> Result<Vec<industry::Model>> {
     Ok(industry::Entity::find().order_by_asc(industry::Column::Name).all(db).await?)
+}
+
+/// The industries among `ids`.
+pub async fn industries_by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<industry::Model>> {
+    Ok(industry::Entity::find().filter(industry::Column::Id.is_in(ids.iter().copied())).all(db).await?)
 }
 
 /// Every benefit, by name.

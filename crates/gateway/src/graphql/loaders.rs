@@ -72,6 +72,8 @@ relation_keys! {
     SkillsOfTechnology;
     /// A user by id (the actor of an audit event).
     UserById;
+    /// An industry by id (the industry of a salary record).
+    IndustryById;
 }
 
 /// A loader error: cheap to clone, as every waiting field receives it.
@@ -163,6 +165,8 @@ batch!(PathsOfSkill => Vec<(career_path_skill::Model, career_path::Model)>,
     |b, ids| skills::career_paths(b.store.db(), b.visibility, &ids), |row: &(career_path_skill::Model, career_path::Model)| row.0.skill_id);
 batch!(SkillsOfTechnology => Vec<(Uuid, skill::Model)>,
     |b, ids| technologies::skills(b.store.db(), &ids), |row: &(Uuid, skill::Model)| row.0);
+batch!(IndustryById => One<industry::Model>,
+    |b, ids| careergraph_domain::queries::sectors::industries_by_ids(b.store.db(), &ids), |row: &industry::Model| row.id);
 batch!(UserById => One<app_user::Model>,
     |b, ids| careergraph_domain::accounts::users_by_ids(b.store.db(), &ids), |row: &app_user::Model| row.id);
 

@@ -6,9 +6,10 @@ use careergraph_domain::enums;
 use careergraph_domain::queries::{career_paths, salaries};
 use chrono::NaiveDate;
 
-use super::career_path::{request, store};
+use super::career_path::{loaders, request, store};
 use super::catalog::Industry;
 use super::error::{ApiResult, bad_input};
+use super::loaders::{IndustryById, One};
 use super::policy::{RoleValue, auth};
 
 /// The span of time a salary amount covers.
@@ -164,9 +165,7 @@ impl SalaryRecord {
     /// The industry the record describes; null for all industries. Requires VIEWER.
     #[graphql(directive = auth::apply(RoleValue::Viewer))]
     async fn industry(&self, ctx: &Context<'_>) -> Result<Option<Industry>> {
-        let Some(id) = self.0.industry_id else { return Ok(None) };
-        let industries = careergraph_domain::queries::sectors::industries(store(ctx).db()).await.api()?;
-        Ok(industries.into_iter().find(|industry| industry.id == id).map(Industry))
+        industry(ctx, self.0.industry_id).await
     }
 
     /// The place within the country; null for the whole country. Requires VIEWER.
@@ -224,6 +223,13 @@ impl SalaryRecord {
     }
 }
 
+/// The industry a record or group names, batched across the response.
+async fn industry(ctx: &Context<'_>, id: Option<uuid::Uuid>) -> Result<Option<Industry>> {
+    let Some(id) = id else { return Ok(None) };
+    let row: Option<One<_>> = loaders(ctx).load_one(IndustryById(id)).await.api()?;
+    Ok(row.map(|One(row)| Industry(row)))
+}
+
 /// Amounts are stored as 64-bit integers but exposed as GraphQL `Int`, which is 32-bit; the
 /// write path refuses amounts that do not fit, so this only fails on corrupt data.
 fn amount(value: i64) -> Result<i32> {
@@ -268,9 +274,7 @@ impl SalaryStat {
 
     /// The group's industry, when grouped by it (null: records for all industries).
     async fn industry(&self, ctx: &Context<'_>) -> Result<Option<Industry>> {
-        let Some(id) = self.0.industry_id else { return Ok(None) };
-        let industries = careergraph_domain::queries::sectors::industries(store(ctx).db()).await.api()?;
-        Ok(industries.into_iter().find(|industry| industry.id == id).map(Industry))
+        industry(ctx, self.0.industry_id).await
     }
 
     /// ISO 4217 currency code of every amount in the group.
@@ -319,8 +323,13 @@ impl SalaryQuery {
         filter: Option<SalaryStatsFilter>,
         #[graphql(default)] group_by: Vec<SalaryDimension>,
     ) -> Result<Vec<SalaryStat>> {
-        let visibility = request(ctx).visibility;
         let filter = filter.unwrap_or_default();
+        if let Some(country) = &filter.country
+            && (country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()))
+        {
+            return Err(bad_input("filter.country", "must be an ISO 3166-1 alpha-2 code such as US"));
+        }
+        let visibility = request(ctx).visibility;
         let career_path_id = match &filter.career_path {
             None => None,
             Some(slug) => match career_paths::by_slug(store(ctx).db(), visibility, slug).await.api()? {
@@ -329,11 +338,6 @@ impl SalaryQuery {
                 None => return Ok(Vec::new()),
             },
         };
-        if let Some(country) = &filter.country
-            && (country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()))
-        {
-            return Err(bad_input("filter.country", "must be an ISO 3166-1 alpha-2 code such as US"));
-        }
         let group_by = salaries::GroupBy {
             country: group_by.contains(&SalaryDimension::Country),
             experience_level: group_by.contains(&SalaryDimension::ExperienceLevel),
