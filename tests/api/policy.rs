@@ -90,7 +90,7 @@ fn every_field_of_every_type_has_a_policy_and_protected_fields_say_so() {
             let required = policy.required(type_name, name);
             let Some(required) = required else { panic!("{type_name}.{name} has no policy") };
             checked += 1;
-            if required != careergraph_auth_role_anonymous() {
+            if required != careergraph_auth::Role::Anonymous {
                 let description = field["description"].as_str().unwrap_or_default();
                 assert!(
                     description.contains(&format!("Requires {}", required.as_str())),
@@ -105,10 +105,6 @@ fn every_field_of_every_type_has_a_policy_and_protected_fields_say_so() {
         }
     }
     assert!(checked > 100, "only {checked} fields walked");
-}
-
-fn careergraph_auth_role_anonymous() -> careergraph_auth::Role {
-    careergraph_auth::Role::Anonymous
 }
 
 on_both_backends! {

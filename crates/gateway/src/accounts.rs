@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -456,6 +456,3 @@ pub fn command_line_passwords() -> Result<Passwords, AccountError> {
 pub fn password_rules() -> String {
     format!("{} to {} characters, not a common password", password::MIN_CHARS, password::MAX_CHARS)
 }
-
-/// Shared handle to the accounts service.
-pub type SharedAccounts = Arc<Accounts>;

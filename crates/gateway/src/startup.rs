@@ -47,11 +47,6 @@ impl Application {
         self.address.port()
     }
 
-    /// The address the server is bound to.
-    pub fn address(&self) -> SocketAddr {
-        self.address
-    }
-
     /// The server's database.
     pub fn store(&self) -> &Store {
         &self.store

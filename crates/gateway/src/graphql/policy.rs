@@ -109,11 +109,6 @@ impl FieldPolicy {
         let rules = self.types.get(type_name)?;
         rules.fields.get(field).copied().or(rules.default)
     }
-
-    /// Every object type the policy knows, with its fields' rules (for tests and docs).
-    pub fn object_types(&self) -> impl Iterator<Item = &str> {
-        self.types.keys().map(String::as_str)
-    }
 }
 
 /// The error for a field the caller may not read: UNAUTHENTICATED without a token, FORBIDDEN
