@@ -1,6 +1,7 @@
 //! Nested queries are batched: the number of SQL statements depends on the query's depth, not
 //! on how many rows each level returns.
 
+use careergraph_domain::enums::PublicationStatus;
 use serde_json::json;
 
 use crate::helpers::TestApp;
@@ -43,7 +44,7 @@ async fn statements_for_page(app: &TestApp, token: &str, first: usize) -> u64 {
 
 on_both_backends! {
     async fn a_nested_query_issues_as_many_statements_for_fifty_paths_as_for_one(app) {
-        careergraph_domain::synthetic::insert_career_paths(app.db(), 60).await.expect("synthetic paths");
+        careergraph_domain::synthetic::insert_career_paths(app.db(), 60, PublicationStatus::Published).await.expect("synthetic paths");
         let token = viewer_token(&app).await;
         let one = statements_for_page(&app, &token, 1).await;
         let fifty = statements_for_page(&app, &token, 50).await;

@@ -178,96 +178,41 @@ fn lookup<'a>(data: &'a Value, path: &[String]) -> Option<&'a Value> {
     })
 }
 
-/// Inserts a draft career path (with a skill and a salary in its own currency) straight into the
-/// database: the editing API arrives with the editor mutations.
-async fn insert_draft(app: &TestApp) {
-    use careergraph_domain::entities::{career_path, career_path_skill, salary_record, skill};
-    use careergraph_domain::enums::{Demand, Importance, PayPeriod, PublicationStatus};
-    use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
-    let now = chrono::Utc::now();
-    let id = uuid::Uuid::now_v7();
-    career_path::ActiveModel {
-        id: Set(id),
-        slug: Set("secret-draft".into()),
-        title: Set("Secret Draft".into()),
-        summary: Set("A draft (test data).".into()),
-        description: Set("A draft (test data).".into()),
-        outlook_demand: Set(Demand::Moderate),
-        outlook_summary: Set("Test data.".into()),
-        status: Set(PublicationStatus::Draft),
-        internal_notes: Set(Some("not for readers".into())),
-        onet_soc_code: Set(None),
-        published_at: Set(None),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(app.db())
+/// Inserts one synthetic draft career path (it needs `collaboration` among its skills and pays
+/// in the test currency XXX) and returns its slug: the editing API is tested elsewhere.
+async fn insert_draft(app: &TestApp) -> String {
+    let slugs = careergraph_domain::synthetic::insert_career_paths(
+        app.db(),
+        1,
+        careergraph_domain::enums::PublicationStatus::Draft,
+    )
     .await
-    .expect("draft");
-    let security = skill::Entity::find()
-        .filter(skill::Column::Slug.eq("security"))
-        .one(app.db())
-        .await
-        .expect("db")
-        .expect("skill");
-    career_path_skill::ActiveModel {
-        career_path_id: Set(id),
-        skill_id: Set(security.id),
-        importance: Set(Importance::Essential),
-        position: Set(0),
-    }
-    .insert(app.db())
-    .await
-    .expect("link");
-    salary_record::ActiveModel {
-        id: Set(uuid::Uuid::now_v7()),
-        career_path_id: Set(id),
-        country: Set("ZZ".into()),
-        currency: Set("XTS".into()),
-        period: Set(PayPeriod::Year),
-        experience_level: Set(None),
-        industry_id: Set(None),
-        location: Set(None),
-        average: Set(2),
-        minimum: Set(1),
-        maximum: Set(3),
-        percentile_10: Set(None),
-        percentile_25: Set(None),
-        median: Set(None),
-        percentile_75: Set(None),
-        percentile_90: Set(None),
-        sample_size: Set(None),
-        source: Set("test data".into()),
-        source_url: Set(None),
-        as_of: Set(chrono::NaiveDate::from_ymd_opt(2020, 1, 1).expect("date")),
-        notes: Set(None),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(app.db())
-    .await
-    .expect("salary");
+    .expect("a draft");
+    slugs.into_iter().next().expect("one slug")
 }
 
-const DRAFT_PROBE: &str = r#"{
-  lookup: careerPath(slug: "secret-draft") { title status }
-  list: careerPaths(first: 100) { totalCount nodes { slug } }
-  bySkill: careerPaths(filter: { skill: "security" }) { totalCount }
-  gap: skillGap(careerPath: "secret-draft", have: []) { coverage }
-  stats: salaryStats { currency }
-  users: skill(slug: "security") { careerPaths { careerPath { slug } } }
-}"#;
+fn draft_probe(slug: &str) -> String {
+    format!(
+        r#"{{
+  lookup: careerPath(slug: "{slug}") {{ title status }}
+  list: careerPaths(first: 100) {{ totalCount nodes {{ slug }} }}
+  bySkill: careerPaths(filter: {{ skill: "collaboration" }}) {{ totalCount }}
+  gap: skillGap(careerPath: "{slug}", have: []) {{ coverage }}
+  stats: salaryStats {{ currency }}
+  users: skill(slug: "collaboration") {{ careerPaths {{ careerPath {{ slug }} }} }}
+}}"#
+    )
+}
 
 on_both_backends! {
     async fn drafts_are_invisible_to_anonymous_callers_and_viewers_everywhere(app) {
-        insert_draft(&app).await;
+        let draft = insert_draft(&app).await;
+        let probe = draft_probe(&draft);
         let tokens = tokens(&app).await;
         for (role, token) in &tokens {
             let body = match token {
-                Some(token) => app.with_bearer(token, DRAFT_PROBE).await,
-                None => app.graphql(DRAFT_PROBE, json!({})).await,
+                Some(token) => app.with_bearer(token, &probe).await,
+                None => app.graphql(&probe, json!({})).await,
             };
             let data = &body["data"];
             let sees_drafts = matches!(*role, "EDITOR" | "ADMIN");
@@ -275,12 +220,12 @@ on_both_backends! {
             let currencies: Vec<&str> = data["stats"].as_array().expect("stats").iter().filter_map(|s| s["currency"].as_str()).collect();
             let users: Vec<&str> = data["users"]["careerPaths"].as_array().expect("paths").iter().filter_map(|p| p["careerPath"]["slug"].as_str()).collect();
             assert_eq!(data["lookup"].is_null(), !sees_drafts, "{role} lookup: {body}");
-            assert_eq!(slugs.contains(&"secret-draft"), sees_drafts, "{role} list: {body}");
+            assert_eq!(slugs.contains(&draft.as_str()), sees_drafts, "{role} list: {body}");
             assert_eq!(data["list"]["totalCount"], if sees_drafts { 2 } else { 1 }, "{role} totalCount");
             assert_eq!(data["bySkill"]["totalCount"], if sees_drafts { 2 } else { 1 }, "{role} skill filter");
             assert_eq!(data["gap"].is_null(), !sees_drafts, "{role} skillGap: {body}");
-            assert_eq!(currencies.contains(&"XTS"), sees_drafts, "{role} salaryStats: {body}");
-            assert_eq!(users.contains(&"secret-draft"), sees_drafts, "{role} skill.careerPaths: {body}");
+            assert_eq!(currencies.contains(&"XXX"), sees_drafts, "{role} salaryStats: {body}");
+            assert_eq!(users.contains(&draft.as_str()), sees_drafts, "{role} skill.careerPaths: {body}");
             if sees_drafts {
                 assert_eq!(data["lookup"]["status"], "DRAFT");
             }

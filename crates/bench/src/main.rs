@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
-use careergraph_domain::enums::UserRole;
+use careergraph_domain::enums::{PublicationStatus, UserRole};
 use careergraph_gateway::accounts;
 use careergraph_gateway::{Application, Config};
 use clap::Parser;
@@ -161,7 +161,12 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(application.run_until(std::future::pending()));
 
     if args.synthetic_paths > 0 {
-        careergraph_domain::synthetic::insert_career_paths(store.db(), args.synthetic_paths).await?;
+        careergraph_domain::synthetic::insert_career_paths(
+            store.db(),
+            args.synthetic_paths,
+            PublicationStatus::Published,
+        )
+        .await?;
     }
     let passwords = accounts::command_line_passwords().map_err(|e| anyhow::anyhow!("{e}"))?;
     accounts::create_user(

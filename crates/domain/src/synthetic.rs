@@ -3,7 +3,7 @@
 //! is "synthetic", so they can never be mistaken for facts.
 
 use chrono::{NaiveDate, Utc};
-use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait, QueryOrder, TransactionTrait};
 use uuid::Uuid;
 
 use crate::entities::{
@@ -12,10 +12,10 @@ use crate::entities::{
 use crate::enums::{Demand, Importance, PayPeriod, PublicationStatus, Recommendation, ResourceKind};
 use crate::{Db, Error, Result};
 
-/// Inserts `count` published synthetic paths, each needing the first three existing skills,
+/// Inserts `count` synthetic paths with `status`, each needing the first three skills by slug,
 /// with two roadmap steps (one resource each) and one salary record (naming an industry). Returns their slugs.
-pub async fn insert_career_paths(db: &Db, count: usize) -> Result<Vec<String>> {
-    let skills = skill::Entity::find().all(db).await?;
+pub async fn insert_career_paths(db: &Db, count: usize, status: PublicationStatus) -> Result<Vec<String>> {
+    let skills = skill::Entity::find().order_by_asc(skill::Column::Slug).all(db).await?;
     if skills.len() < 3 {
         return Err(Error::invalid("skills", "synthetic paths need at least three skills to link"));
     }
@@ -37,10 +37,10 @@ pub async fn insert_career_paths(db: &Db, count: usize) -> Result<Vec<String>> {
             description: Set("Synthetic data for benchmarks and tests.".into()),
             outlook_demand: Set(Demand::Moderate),
             outlook_summary: Set("Synthetic.".into()),
-            status: Set(PublicationStatus::Published),
+            status: Set(status),
             internal_notes: Set(None),
             onet_soc_code: Set(None),
-            published_at: Set(Some(now)),
+            published_at: Set((status == PublicationStatus::Published).then_some(now)),
             version: Set(1),
             created_at: Set(now),
             updated_at: Set(now),
