@@ -293,6 +293,16 @@ fn payload(path: careergraph_domain::entities::career_path::Model) -> Option<Car
     Some(CareerPathPayload { path })
 }
 
+async fn set_status(
+    ctx: &Context<'_>,
+    input: CareerPathVersionInput,
+    status: PublicationStatus,
+) -> Result<Option<CareerPathPayload>> {
+    let id = id_of("id", &input.id)?;
+    let path = career_paths::set_status(store(ctx).db(), &actor(ctx), id, input.expected_version, status).await;
+    Ok(payload(path.api()?))
+}
+
 /// Mutations for editors and admins.
 #[derive(Default)]
 pub struct EditingMutation;
@@ -350,11 +360,7 @@ impl EditingMutation {
         ctx: &Context<'_>,
         input: CareerPathVersionInput,
     ) -> Result<Option<CareerPathPayload>> {
-        let id = id_of("id", &input.id)?;
-        let actor = actor(ctx);
-        let path =
-            career_paths::set_status(store(ctx).db(), &actor, id, input.expected_version, PublicationStatus::Published);
-        Ok(payload(path.await.api()?))
+        set_status(ctx, input, PublicationStatus::Published).await
     }
 
     /// Unpublishes a career path: only editors and admins can see it. Requires EDITOR.
@@ -364,11 +370,7 @@ impl EditingMutation {
         ctx: &Context<'_>,
         input: CareerPathVersionInput,
     ) -> Result<Option<CareerPathPayload>> {
-        let id = id_of("id", &input.id)?;
-        let actor = actor(ctx);
-        let path =
-            career_paths::set_status(store(ctx).db(), &actor, id, input.expected_version, PublicationStatus::Draft);
-        Ok(payload(path.await.api()?))
+        set_status(ctx, input, PublicationStatus::Draft).await
     }
 
     /// Replaces a career path's skills (with importance, in order) as one change. Requires EDITOR.
