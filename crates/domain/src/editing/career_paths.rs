@@ -232,7 +232,7 @@ pub async fn set_skills(
         .collect();
     let new_skills: Vec<(String, Importance)> =
         skills.iter().map(|s| (s.skill.trim().to_lowercase(), s.importance)).collect();
-    let old_snapshot = json(&SkillsSnapshot { career_path: &before, skills: old_skills })?;
+    let old_snapshot = rows::to_json(&SkillsSnapshot { career_path: &before, skills: old_skills })?;
     let row = before.clone().into_active_model();
     rows::update::<career_path::Entity, _>(db, actor, "set_skills", before, row, async |txn| {
         career_path_skill::Entity::delete_many()
@@ -243,16 +243,12 @@ pub async fn set_skills(
             career_path_skill::Entity::insert_many(links).exec(txn).await?;
         }
         let after = move |path: &career_path::Model| {
-            json(&SkillsSnapshot { career_path: path, skills: new_skills }).unwrap_or(serde_json::Value::Null)
+            rows::to_json(&SkillsSnapshot { career_path: path, skills: new_skills }).unwrap_or(serde_json::Value::Null)
         };
         let snapshot: rows::Snapshot<career_path::Model> = (old_snapshot, Box::new(after));
         Ok(Some(snapshot))
     })
     .await
-}
-
-fn json(value: &impl Serialize) -> Result<serde_json::Value> {
-    serde_json::to_value(value).map_err(|error| Error::invalid("audit", error.to_string()))
 }
 
 /// Deletes the path `id` with everything it owns (its skills list, responsibilities, roadmap

@@ -142,23 +142,19 @@ pub async fn set_skill_technologies(
         })
         .collect();
     let row = before.clone().into_active_model();
-    let old_snapshot = json(&TechnologiesSnapshot { skill: &before, technologies: old })?;
+    let old_snapshot = rows::to_json(&TechnologiesSnapshot { skill: &before, technologies: old })?;
     rows::update::<skill::Entity, _>(db, actor, "set_technologies", before, row, async |txn| {
         skill_technology::Entity::delete_many().filter(skill_technology::Column::SkillId.eq(id)).exec(txn).await?;
         if !links.is_empty() {
             skill_technology::Entity::insert_many(links).exec(txn).await?;
         }
         let after = move |skill: &skill::Model| {
-            json(&TechnologiesSnapshot { skill, technologies: slugs }).unwrap_or(serde_json::Value::Null)
+            rows::to_json(&TechnologiesSnapshot { skill, technologies: slugs }).unwrap_or(serde_json::Value::Null)
         };
         let snapshot: rows::Snapshot<skill::Model> = (old_snapshot, Box::new(after));
         Ok(Some(snapshot))
     })
     .await
-}
-
-fn json(value: &impl Serialize) -> Result<serde_json::Value> {
-    serde_json::to_value(value).map_err(|error| Error::invalid("audit", error.to_string()))
 }
 
 /// Deletes a skill and its technology links. Career paths that need it and roadmap steps that

@@ -64,6 +64,11 @@ where
 /// list of links, say): the state before, and a function of the row after.
 pub type Snapshot<M> = (serde_json::Value, Box<dyn FnOnce(&M) -> serde_json::Value + Send>);
 
+/// A value as audit JSON, for building a [`Snapshot`].
+pub fn to_json(value: &impl Serialize) -> Result<serde_json::Value> {
+    serde_json::to_value(value).map_err(|error| Error::invalid("audit", error.to_string()))
+}
+
 /// Writes `row` over `before` (which is at the expected version): claims the version, runs
 /// `also` in the same transaction (to replace links, say), records one audit event (the rows,
 /// or the snapshot `also` returns), commits.
