@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     TransactionTrait,
@@ -353,6 +353,13 @@ pub async fn record_failure(db: &Db, key: &str, policy: ThrottlePolicy) -> Resul
     } else {
         row.insert(&txn).await?;
     }
+    // Forget keys whose window has passed and that hold no lock, so sign-ins sprayed across
+    // made-up addresses cannot grow the table without bound.
+    login_throttle::Entity::delete_many()
+        .filter(login_throttle::Column::WindowStartedAt.lt(now - window))
+        .filter(login_throttle::Column::LockedUntil.is_null().or(login_throttle::Column::LockedUntil.lt(now)))
+        .exec(&txn)
+        .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -366,6 +373,24 @@ pub async fn clear_failures(db: &impl ConnectionTrait, key: &str) -> Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn throttle_rows_are_forgotten_once_their_window_has_passed() -> Result<()> {
+        let db = crate::connect("sqlite::memory:").await?;
+        crate::migrate(&db).await?;
+        let policy = ThrottlePolicy {
+            free_failures: 5,
+            window: Duration::from_millis(200),
+            base_lock: Duration::from_secs(1),
+            max_lock: Duration::from_secs(1),
+        };
+        record_failure(&db, "account:old@example.com", policy).await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        record_failure(&db, "account:new@example.com", policy).await?;
+        let keys: Vec<String> = login_throttle::Entity::find().all(&db).await?.into_iter().map(|row| row.key).collect();
+        assert_eq!(keys, ["account:new@example.com"]);
+        Ok(())
+    }
 
     #[test]
     fn emails_are_normalised_and_checked() -> Result<()> {
