@@ -7,10 +7,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, first_error_code, spawn_app_with};
+use crate::helpers::{PASSWORD, TestApp, first_error_code, spawn_app_with};
 use crate::on_both_backends;
-
-const PASSWORD: &str = "violet staircase 42";
 
 const SESSION_FIELDS: &str =
     "accessToken tokenType accessTokenExpiresAt refreshToken refreshTokenExpiresAt user { id email role }";
@@ -36,28 +34,8 @@ impl TestApp {
         self.graphql(&query, json!({ "t": refresh_token })).await
     }
 
-    /// POSTs a query with `Authorization: Bearer <token>`.
-    async fn with_token(
-        &self,
-        token: &str,
-        query: &str,
-        variables: Value,
-    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-        let response = self
-            .client
-            .post(format!("{}/graphql", self.address))
-            .header("content-type", "application/json")
-            .header("authorization", format!("Bearer {token}"))
-            .body(json!({ "query": query, "variables": variables }).to_string())
-            .send()
-            .await
-            .expect("the server answers");
-        let (status, headers) = (response.status(), response.headers().clone());
-        (status, headers, response.json().await.expect("a JSON body"))
-    }
-
     async fn me(&self, token: &str) -> (StatusCode, Value) {
-        let (status, _, body) = self.with_token(token, "{ me { email role displayName } }", json!({})).await;
+        let (status, _, body) = self.post_bearer(token, "{ me { email role displayName } }", json!({})).await;
         (status, body)
     }
 }
@@ -160,7 +138,7 @@ on_both_backends! {
         let query = format!("mutation ($input: ChangePasswordInput!) {{ changePassword(input: $input) {{ {SESSION_FIELDS} }} }}");
         let new_password = "amber lighthouse 77";
         let (status, _, changed) = app
-            .with_token(&token(&first, "accessToken"), &query, json!({ "input": { "currentPassword": PASSWORD, "newPassword": new_password } }))
+            .post_bearer(&token(&first, "accessToken"), &query, json!({ "input": { "currentPassword": PASSWORD, "newPassword": new_password } }))
             .await;
         assert_eq!(status, StatusCode::OK);
         assert!(changed.get("errors").is_none(), "{changed}");
@@ -181,9 +159,9 @@ on_both_backends! {
         let session = app.register("ada@example.com").await;
         let query = "mutation ($input: ChangePasswordInput!) { changePassword(input: $input) { accessToken } }";
         let access = token(&session, "accessToken");
-        let (_, _, wrong) = app.with_token(&access, query, json!({ "input": { "currentPassword": "nope nope 1", "newPassword": "amber lighthouse 77" } })).await;
+        let (_, _, wrong) = app.post_bearer(&access, query, json!({ "input": { "currentPassword": "nope nope 1", "newPassword": "amber lighthouse 77" } })).await;
         assert_eq!(first_error_code(&wrong), "UNAUTHENTICATED");
-        let (_, _, weak) = app.with_token(&access, query, json!({ "input": { "currentPassword": PASSWORD, "newPassword": "password1" } })).await;
+        let (_, _, weak) = app.post_bearer(&access, query, json!({ "input": { "currentPassword": PASSWORD, "newPassword": "password1" } })).await;
         assert_eq!(first_error_code(&weak), "BAD_USER_INPUT");
         assert_eq!(weak["errors"][0]["extensions"]["field"], "newPassword");
         let anonymous = app.graphql(query, json!({ "input": { "currentPassword": PASSWORD, "newPassword": "amber lighthouse 77" } })).await;
@@ -194,7 +172,7 @@ on_both_backends! {
         let session = app.register("ada@example.com").await;
         let refresh_as_access = token(&session, "refreshToken");
         for bad in ["garbage", "a.b.c", refresh_as_access.as_str()] {
-            let (status, headers, body) = app.with_token(bad, "{ careerPaths { totalCount } }", json!({})).await;
+            let (status, headers, body) = app.post_bearer(bad, "{ careerPaths { totalCount } }", json!({})).await;
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{bad}");
             let challenge = headers["www-authenticate"].to_str().expect("ascii");
             assert!(challenge.starts_with("Bearer") && challenge.contains("error=\"invalid_token\""), "{challenge}");
@@ -226,65 +204,44 @@ on_both_backends! {
     }
 }
 
-async fn disabled_users_can_neither_sign_in_nor_refresh(backend: Backend) {
-    // No user cache: a change made straight in the database applies to the next request.
-    let app = spawn_app_with(backend, |config| config.user_cache_secs = 0).await;
-    let session = app.register("ada@example.com").await;
-    let user =
-        careergraph_domain::accounts::user_by_email(app.db(), "ada@example.com").await.expect("db").expect("user");
-    careergraph_domain::accounts::disable(app.db(), &careergraph_domain::audit::Actor::default(), user.id)
-        .await
-        .expect("disable");
-    assert_eq!(first_error_code(&app.login("ada@example.com", PASSWORD).await), "UNAUTHENTICATED");
-    assert_eq!(first_error_code(&app.refresh(&session["refreshToken"]).await), "UNAUTHENTICATED");
-    assert_eq!(app.me(&token(&session, "accessToken")).await.0, StatusCode::UNAUTHORIZED);
-}
-
-async fn failed_sign_ins_back_off_then_recover(backend: Backend) {
-    let app = spawn_app_with(backend, |config| config.login_free_failures = 2).await;
-    app.register("ada@example.com").await;
-    for _ in 0..3 {
-        assert_eq!(first_error_code(&app.login("ada@example.com", "wrong password 1").await), "UNAUTHENTICATED");
+on_both_backends! {
+    async fn disabled_users_can_neither_sign_in_nor_refresh(backend: Backend) {
+        // No user cache: a change made straight in the database applies to the next request.
+        let app = spawn_app_with(backend, |config| config.user_cache_secs = 0).await;
+        let session = app.register("ada@example.com").await;
+        let user =
+            careergraph_domain::accounts::user_by_email(app.db(), "ada@example.com").await.expect("db").expect("user");
+        careergraph_domain::accounts::disable(app.db(), &careergraph_domain::audit::Actor::default(), user.id)
+            .await
+            .expect("disable");
+        assert_eq!(first_error_code(&app.login("ada@example.com", PASSWORD).await), "UNAUTHENTICATED");
+        assert_eq!(first_error_code(&app.refresh(&session["refreshToken"]).await), "UNAUTHENTICATED");
+        assert_eq!(app.me(&token(&session, "accessToken")).await.0, StatusCode::UNAUTHORIZED);
     }
-    // The third failure locked the account for one second: even the right password waits.
-    let limited = app.login("ada@example.com", PASSWORD).await;
-    assert_eq!(first_error_code(&limited), "RATE_LIMITED");
-    assert!(limited["errors"][0]["extensions"]["retryAfterSeconds"].as_u64().is_some_and(|secs| secs >= 1));
-    tokio::time::sleep(Duration::from_millis(1_200)).await;
-    let recovered = app.login("ada@example.com", PASSWORD).await;
-    assert!(recovered.get("errors").is_none(), "the owner gets back in: {recovered}");
-}
 
-async fn closed_registration_is_forbidden(backend: Backend) {
-    let app = spawn_app_with(backend, |config| config.open_registration = false).await;
-    let body = app
-        .graphql(
-            "mutation { register(input: { email: \"ada@example.com\", password: \"violet staircase 42\", displayName: \"Ada\" }) { accessToken } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(first_error_code(&body), "FORBIDDEN");
-}
-
-macro_rules! with_config_on_both_backends {
-    ($($name:ident),*) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(crate::helpers::Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL skipped")]
-            async fn postgres() {
-                super::$name(crate::helpers::Backend::Postgres).await;
-            }
+    async fn failed_sign_ins_back_off_then_recover(backend: Backend) {
+        let app = spawn_app_with(backend, |config| config.login_free_failures = 2).await;
+        app.register("ada@example.com").await;
+        for _ in 0..3 {
+            assert_eq!(first_error_code(&app.login("ada@example.com", "wrong password 1").await), "UNAUTHENTICATED");
         }
-    )*};
-}
+        // The third failure locked the account for one second: even the right password waits.
+        let limited = app.login("ada@example.com", PASSWORD).await;
+        assert_eq!(first_error_code(&limited), "RATE_LIMITED");
+        assert!(limited["errors"][0]["extensions"]["retryAfterSeconds"].as_u64().is_some_and(|secs| secs >= 1));
+        tokio::time::sleep(Duration::from_millis(1_200)).await;
+        let recovered = app.login("ada@example.com", PASSWORD).await;
+        assert!(recovered.get("errors").is_none(), "the owner gets back in: {recovered}");
+    }
 
-with_config_on_both_backends!(
-    disabled_users_can_neither_sign_in_nor_refresh,
-    failed_sign_ins_back_off_then_recover,
-    closed_registration_is_forbidden
-);
+    async fn closed_registration_is_forbidden(backend: Backend) {
+        let app = spawn_app_with(backend, |config| config.open_registration = false).await;
+        let body = app
+            .graphql(
+                "mutation { register(input: { email: \"ada@example.com\", password: \"violet staircase 42\", displayName: \"Ada\" }) { accessToken } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(first_error_code(&body), "FORBIDDEN");
+    }
+}

@@ -29,13 +29,13 @@ fn nested(first: usize) -> String {
 async fn viewer_token(app: &TestApp) -> String {
     let register = "mutation { register(input: { email: \"viewer@example.com\", password: \"violet staircase 42\", displayName: \"V\" }) { accessToken } }";
     let token = app.query_ok(register, json!({})).await["register"]["accessToken"].as_str().expect("token").to_owned();
-    app.with_bearer(&token, "{ me { id } }").await;
+    app.as_user(&token, "{ me { id } }", json!({})).await;
     token
 }
 
 async fn statements_for_page(app: &TestApp, token: &str, first: usize) -> u64 {
     let before = app.statement_count();
-    let body = app.with_bearer(token, &nested(first)).await;
+    let body = app.as_user(token, &nested(first), json!({})).await;
     let after = app.statement_count();
     assert!(body.get("errors").is_none(), "{body}");
     assert_eq!(body["data"]["careerPaths"]["nodes"].as_array().expect("nodes").len(), first);

@@ -2,37 +2,10 @@
 
 use serde_json::{Value, json};
 
+use careergraph_auth::Role;
+
 use crate::helpers::{TestApp, first_error_code};
 use crate::on_both_backends;
-
-const PASSWORD: &str = "violet staircase 42";
-
-/// Signs up `email` with `role` (set straight in the database) and returns an access token.
-async fn token_for(app: &TestApp, email: &str, role: careergraph_domain::enums::UserRole) -> String {
-    let register = "mutation ($e: String!, $p: String!) { register(input: { email: $e, password: $p, displayName: \"T\" }) { user { id } } }";
-    let data = app.query_ok(register, json!({ "e": email, "p": PASSWORD })).await;
-    let id = data["register"]["user"]["id"].as_str().expect("id").parse().expect("uuid");
-    careergraph_domain::accounts::set_role(app.db(), &careergraph_domain::audit::Actor::default(), id, role)
-        .await
-        .expect("role");
-    let login = "mutation ($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }";
-    let data = app.query_ok(login, json!({ "e": email, "p": PASSWORD })).await;
-    data["login"]["accessToken"].as_str().expect("token").to_owned()
-}
-
-async fn as_user(app: &TestApp, token: &str, query: &str, variables: Value) -> Value {
-    app.client
-        .post(format!("{}/graphql", app.address))
-        .header("content-type", "application/json")
-        .header("authorization", format!("Bearer {token}"))
-        .body(json!({ "query": query, "variables": variables }).to_string())
-        .send()
-        .await
-        .expect("answer")
-        .json()
-        .await
-        .expect("json")
-}
 
 const CREATE: &str = r#"mutation ($input: CreateCareerPathInput!) {
   createCareerPath(input: $input) { careerPath { id slug version status } } }"#;
@@ -44,34 +17,33 @@ fn new_path(slug: &str) -> Value {
 }
 
 async fn create_path(app: &TestApp, editor: &str, slug: &str) -> (String, i64) {
-    let body = as_user(app, editor, CREATE, new_path(slug)).await;
+    let body = app.as_user(editor, CREATE, new_path(slug)).await;
     assert!(body.get("errors").is_none(), "{body}");
     let path = &body["data"]["createCareerPath"]["careerPath"];
     (path["id"].as_str().expect("id").to_owned(), path["version"].as_i64().expect("version"))
 }
 
 async fn audit_count(app: &TestApp, admin: &str) -> i64 {
-    let body = as_user(app, admin, "{ auditLog(first: 1) { totalCount } }", json!({})).await;
+    let body = app.as_user(admin, "{ auditLog(first: 1) { totalCount } }", json!({})).await;
     body["data"]["auditLog"]["totalCount"].as_i64().unwrap_or_else(|| panic!("{body}"))
 }
 
 on_both_backends! {
     async fn an_editor_drafts_publishes_and_the_history_tells_who_did_what(app) {
-        use careergraph_domain::enums::UserRole;
-        let editor = token_for(&app, "editor@example.com", UserRole::Editor).await;
+        let editor = app.token_for("editor@example.com", Role::Editor).await;
         let (id, version) = create_path(&app, &editor, "data-engineer").await;
         assert_eq!(version, 1);
         let lookup = "{ careerPath(slug: \"data-engineer\") { title } }";
         assert_eq!(app.graphql(lookup, json!({})).await["data"]["careerPath"], Value::Null, "drafts are hidden");
 
         let publish = "mutation ($id: ID!, $v: Int!) { publishCareerPath(input: { id: $id, expectedVersion: $v }) { careerPath { status version publishedAt } } }";
-        let body = as_user(&app, &editor, publish, json!({ "id": id, "v": version })).await;
+        let body = app.as_user(&editor, publish, json!({ "id": id, "v": version })).await;
         assert_eq!(body["data"]["publishCareerPath"]["careerPath"]["status"], "PUBLISHED", "{body}");
         assert_eq!(body["data"]["publishCareerPath"]["careerPath"]["version"], 2);
         assert_eq!(app.graphql(lookup, json!({})).await["data"]["careerPath"]["title"], "Data Engineer");
 
         let history = "{ careerPath(slug: \"data-engineer\") { updatedBy { displayName } history { action actor { displayName email } before after requestId } } }";
-        let body = as_user(&app, &editor, history, json!({})).await;
+        let body = app.as_user(&editor, history, json!({})).await;
         assert_eq!(body["data"]["careerPath"]["updatedBy"]["displayName"], "T", "{body}");
         let events = body["data"]["careerPath"]["history"].as_array().expect("history").clone();
         let actions: Vec<&str> = events.iter().filter_map(|e| e["action"].as_str()).collect();
@@ -84,13 +56,12 @@ on_both_backends! {
     }
 
     async fn every_mutation_needs_its_role_and_is_audited(app) {
-        use careergraph_domain::enums::UserRole;
-        let viewer = token_for(&app, "viewer@example.com", UserRole::Viewer).await;
-        let editor = token_for(&app, "editor@example.com", UserRole::Editor).await;
-        let admin = token_for(&app, "admin@example.com", UserRole::Admin).await;
+        let viewer = app.token_for("viewer@example.com", Role::Viewer).await;
+        let editor = app.token_for("editor@example.com", Role::Editor).await;
+        let admin = app.token_for("admin@example.com", Role::Admin).await;
         let (id, _) = create_path(&app, &editor, "target").await;
         // The admin cases change someone else, so the viewer's token stays valid throughout.
-        token_for(&app, "target@example.com", UserRole::Viewer).await;
+        app.token_for("target@example.com", Role::Viewer).await;
         let user = careergraph_domain::accounts::user_by_email(app.db(), "target@example.com").await.expect("db").expect("user");
         let user_id = user.id.to_string();
 
@@ -118,25 +89,24 @@ on_both_backends! {
         for (query, variables, required) in cases {
             let name = query.split('{').nth(1).unwrap_or_default().split('(').next().unwrap_or_default().trim().to_owned();
             let version_query = format!("{{ careerPath(id: \"{id}\") {{ version }} }}");
-            let version = as_user(&app, &admin, &version_query, json!({})).await["data"]["careerPath"]["version"].as_i64().unwrap_or(1);
+            let version = app.as_user(&admin, &version_query, json!({})).await["data"]["careerPath"]["version"].as_i64().unwrap_or(1);
             let anonymous = app.graphql(query, variables(version)).await;
             assert_eq!(first_error_code(&anonymous), "UNAUTHENTICATED", "anonymous {name}: {anonymous}");
             assert!(anonymous["data"].get(&name).is_some_and(Value::is_null), "anonymous {name} is null: {anonymous}");
             let low = if required == "ADMIN" { &editor } else { &viewer };
-            let forbidden = as_user(&app, low, query, variables(version)).await;
+            let forbidden = app.as_user(low, query, variables(version)).await;
             assert_eq!(first_error_code(&forbidden), "FORBIDDEN", "{name} below {required}: {forbidden}");
             let before = audit_count(&app, &admin).await;
             let allowed = if required == "ADMIN" { &admin } else { &editor };
-            let body = as_user(&app, allowed, query, variables(version)).await;
+            let body = app.as_user(allowed, query, variables(version)).await;
             assert!(body.get("errors").is_none(), "{required} {name}: {body}");
             assert_eq!(audit_count(&app, &admin).await, before + 1, "{name} writes exactly one audit event");
         }
     }
 
     async fn bad_input_is_refused_with_the_field_named_and_nothing_written(app) {
-        use careergraph_domain::enums::UserRole;
-        let editor = token_for(&app, "editor@example.com", UserRole::Editor).await;
-        let admin = token_for(&app, "admin@example.com", UserRole::Admin).await;
+        let editor = app.token_for("editor@example.com", Role::Editor).await;
+        let admin = app.token_for("admin@example.com", Role::Admin).await;
         let (id, version) = create_path(&app, &editor, "data-engineer").await;
         let before = audit_count(&app, &admin).await;
         let bad_creates = [
@@ -151,32 +121,31 @@ on_both_backends! {
             for (key, value) in change.as_object().expect("object") {
                 variables["input"][key] = value.clone();
             }
-            let body = as_user(&app, &editor, CREATE, variables).await;
+            let body = app.as_user(&editor, CREATE, variables).await;
             assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{change}: {body}");
             assert_eq!(body["errors"][0]["extensions"]["field"], field, "{change}: {body}");
         }
         let update = "mutation ($input: UpdateCareerPathInput!) { updateCareerPath(input: $input) { careerPath { title } } }";
-        let body = as_user(&app, &editor, update, json!({ "input": { "id": id, "expectedVersion": version, "title": "" } })).await;
+        let body = app.as_user(&editor, update, json!({ "input": { "id": id, "expectedVersion": version, "title": "" } })).await;
         assert_eq!(body["errors"][0]["extensions"]["field"], "title", "{body}");
         let skills = "mutation ($input: SetCareerPathSkillsInput!) { setCareerPathSkills(input: $input) { careerPath { version } } }";
-        let body = as_user(&app, &editor, skills, json!({ "input": { "id": id, "expectedVersion": version, "skills": [{ "skill": "juggling", "importance": "ESSENTIAL" }] } })).await;
+        let body = app.as_user(&editor, skills, json!({ "input": { "id": id, "expectedVersion": version, "skills": [{ "skill": "juggling", "importance": "ESSENTIAL" }] } })).await;
         assert_eq!(body["errors"][0]["extensions"]["field"], "skills", "{body}");
-        let body = as_user(&app, &editor, update, json!({ "input": { "id": "nope", "expectedVersion": version } })).await;
+        let body = app.as_user(&editor, update, json!({ "input": { "id": "nope", "expectedVersion": version } })).await;
         assert_eq!(first_error_code(&body), "BAD_USER_INPUT");
 
         assert_eq!(audit_count(&app, &admin).await, before, "nothing was written");
-        let data = as_user(&app, &editor, "{ careerPath(slug: \"data-engineer\") { title version } careerPaths { totalCount } }", json!({})).await;
+        let data = app.as_user(&editor, "{ careerPath(slug: \"data-engineer\") { title version } careerPaths { totalCount } }", json!({})).await;
         assert_eq!(data["data"]["careerPath"], json!({ "title": "Data Engineer", "version": version }));
         assert_eq!(data["data"]["careerPaths"]["totalCount"], 2);
     }
 
     async fn parallel_updates_from_one_version_let_exactly_one_through(app) {
-        use careergraph_domain::enums::UserRole;
-        let editor = token_for(&app, "editor@example.com", UserRole::Editor).await;
+        let editor = app.token_for("editor@example.com", Role::Editor).await;
         let (id, version) = create_path(&app, &editor, "data-engineer").await;
         let update = "mutation ($input: UpdateCareerPathInput!) { updateCareerPath(input: $input) { careerPath { title version } } }";
         let attempts = futures::future::join_all((0..8).map(|n| {
-            as_user(&app, &editor, update, json!({ "input": { "id": id, "expectedVersion": version, "title": format!("Title {n}") } }))
+            app.as_user(&editor, update, json!({ "input": { "id": id, "expectedVersion": version, "title": format!("Title {n}") } }))
         }))
         .await;
         let winners: Vec<&Value> = attempts.iter().filter(|body| body.get("errors").is_none()).collect();
@@ -185,17 +154,16 @@ on_both_backends! {
             assert_eq!(first_error_code(loser), "CONFLICT", "{loser}");
             assert_eq!(loser["errors"][0]["extensions"]["field"], "expectedVersion");
         }
-        let log = as_user(&app, &editor, "query ($id: ID!) { auditLog(filter: { entityId: $id }) { nodes { action } } }", json!({ "id": id })).await;
+        let log = app.as_user(&editor, "query ($id: ID!) { auditLog(filter: { entityId: $id }) { nodes { action } } }", json!({ "id": id })).await;
         let actions: Vec<&str> = log["data"]["auditLog"]["nodes"].as_array().expect("nodes").iter().filter_map(|n| n["action"].as_str()).collect();
         assert_eq!(actions, ["update", "create"], "exactly one update was recorded");
-        let stale = as_user(&app, &editor, update, json!({ "input": { "id": id, "expectedVersion": version, "title": "Late" } })).await;
+        let stale = app.as_user(&editor, update, json!({ "input": { "id": id, "expectedVersion": version, "title": "Late" } })).await;
         assert_eq!(first_error_code(&stale), "CONFLICT");
     }
 
     async fn a_path_others_link_to_is_deleted_only_when_detaching(app) {
-        use careergraph_domain::enums::UserRole;
         use sea_orm::{ActiveModelTrait, ActiveValue::Set};
-        let editor = token_for(&app, "editor@example.com", UserRole::Editor).await;
+        let editor = app.token_for("editor@example.com", Role::Editor).await;
         let (id, version) = create_path(&app, &editor, "data-engineer").await;
         let backend = app.query_ok("{ careerPath(slug: \"backend-developer\") { id } }", json!({})).await;
         let backend_id = backend["careerPath"]["id"].as_str().expect("id").parse().expect("uuid");
@@ -208,41 +176,39 @@ on_both_backends! {
         .await
         .expect("link");
         let delete = "mutation ($id: ID!, $v: Int!, $d: Boolean!) { deleteCareerPath(input: { id: $id, expectedVersion: $v, detach: $d }) { deletedId } }";
-        let refused = as_user(&app, &editor, delete, json!({ "id": id, "v": version, "d": false })).await;
+        let refused = app.as_user(&editor, delete, json!({ "id": id, "v": version, "d": false })).await;
         assert_eq!(first_error_code(&refused), "CONFLICT", "{refused}");
         assert_eq!(refused["errors"][0]["extensions"]["field"], "detach");
-        let deleted = as_user(&app, &editor, delete, json!({ "id": id, "v": version, "d": true })).await;
+        let deleted = app.as_user(&editor, delete, json!({ "id": id, "v": version, "d": true })).await;
         assert_eq!(deleted["data"]["deleteCareerPath"]["deletedId"], json!(id), "{deleted}");
-        let related = as_user(&app, &editor, "{ careerPath(slug: \"backend-developer\") { relatedCareerPaths { slug } } }", json!({})).await;
+        let related = app.as_user(&editor, "{ careerPath(slug: \"backend-developer\") { relatedCareerPaths { slug } } }", json!({})).await;
         assert_eq!(related["data"]["careerPath"]["relatedCareerPaths"], json!([]));
     }
 
     async fn set_career_path_skills_replaces_the_list_in_order(app) {
-        use careergraph_domain::enums::UserRole;
-        let editor = token_for(&app, "editor@example.com", UserRole::Editor).await;
+        let editor = app.token_for("editor@example.com", Role::Editor).await;
         let (id, version) = create_path(&app, &editor, "data-engineer").await;
         let set = "mutation ($input: SetCareerPathSkillsInput!) { setCareerPathSkills(input: $input) { careerPath { skills { importance skill { slug } } } } }";
         let skills = json!([{ "skill": "problem-solving", "importance": "IMPORTANT" }, { "skill": "database-design-and-management", "importance": "ESSENTIAL" }]);
-        let body = as_user(&app, &editor, set, json!({ "input": { "id": id, "expectedVersion": version, "skills": skills } })).await;
+        let body = app.as_user(&editor, set, json!({ "input": { "id": id, "expectedVersion": version, "skills": skills } })).await;
         let list = &body["data"]["setCareerPathSkills"]["careerPath"]["skills"];
         assert_eq!(list, &json!([{ "importance": "IMPORTANT", "skill": { "slug": "problem-solving" } }, { "importance": "ESSENTIAL", "skill": { "slug": "database-design-and-management" } }]), "{body}");
         let twice = json!([{ "skill": "security", "importance": "ESSENTIAL" }, { "skill": "security", "importance": "IMPORTANT" }]);
-        let body = as_user(&app, &editor, set, json!({ "input": { "id": id, "expectedVersion": version + 1, "skills": twice } })).await;
+        let body = app.as_user(&editor, set, json!({ "input": { "id": id, "expectedVersion": version + 1, "skills": twice } })).await;
         assert_eq!(first_error_code(&body), "BAD_USER_INPUT");
     }
 
     async fn admins_list_users_and_cannot_demote_the_last_admin(app) {
-        use careergraph_domain::enums::UserRole;
-        let admin = token_for(&app, "admin@example.com", UserRole::Admin).await;
-        token_for(&app, "viewer@example.com", UserRole::Viewer).await;
-        let users = as_user(&app, &admin, "{ users { totalCount nodes { id email role } } }", json!({})).await;
+        let admin = app.token_for("admin@example.com", Role::Admin).await;
+        app.token_for("viewer@example.com", Role::Viewer).await;
+        let users = app.as_user(&admin, "{ users { totalCount nodes { id email role } } }", json!({})).await;
         assert_eq!(users["data"]["users"]["totalCount"], 2, "{users}");
         let me = users["data"]["users"]["nodes"].as_array().expect("nodes").iter().find(|u| u["email"] == "admin@example.com").expect("admin")["id"].clone();
         let demote = "mutation ($id: ID!) { setUserRole(input: { userId: $id, role: VIEWER }) { user { role } } }";
-        let body = as_user(&app, &admin, demote, json!({ "id": me })).await;
+        let body = app.as_user(&admin, demote, json!({ "id": me })).await;
         assert_eq!(first_error_code(&body), "CONFLICT", "{body}");
         let disable = "mutation ($id: ID!) { disableUser(input: { userId: $id }) { user { disabled } } }";
-        let body = as_user(&app, &admin, disable, json!({ "id": me })).await;
+        let body = app.as_user(&admin, disable, json!({ "id": me })).await;
         assert_eq!(first_error_code(&body), "CONFLICT", "{body}");
     }
 }
@@ -253,10 +219,10 @@ async fn editor_only(app: &TestApp, tokens: &(String, String, String), query: &s
     let (viewer, editor, admin) = tokens;
     let anonymous = app.graphql(query, variables.clone()).await;
     assert_eq!(first_error_code(&anonymous), "UNAUTHENTICATED", "{query}: {anonymous}");
-    let forbidden = as_user(app, viewer, query, variables.clone()).await;
+    let forbidden = app.as_user(viewer, query, variables.clone()).await;
     assert_eq!(first_error_code(&forbidden), "FORBIDDEN", "{query}: {forbidden}");
     let before = audit_count(app, admin).await;
-    let body = as_user(app, editor, query, variables).await;
+    let body = app.as_user(editor, query, variables).await;
     assert!(body.get("errors").is_none(), "{query}: {body}");
     assert_eq!(audit_count(app, admin).await, before + 1, "{query} writes one audit event");
     body["data"].clone()
@@ -264,11 +230,10 @@ async fn editor_only(app: &TestApp, tokens: &(String, String, String), query: &s
 
 on_both_backends! {
     async fn skills_technologies_industries_and_benefits_are_edited_by_editors_only(app) {
-        use careergraph_domain::enums::UserRole;
         let tokens = (
-            token_for(&app, "viewer@example.com", UserRole::Viewer).await,
-            token_for(&app, "editor@example.com", UserRole::Editor).await,
-            token_for(&app, "admin@example.com", UserRole::Admin).await,
+            app.token_for("viewer@example.com", Role::Viewer).await,
+            app.token_for("editor@example.com", Role::Editor).await,
+            app.token_for("admin@example.com", Role::Admin).await,
         );
         let data = editor_only(&app, &tokens, "mutation { createSkill(input: { slug: \"data-modelling\", name: \"Data modelling\", category: TECHNICAL, description: \"Shaping data.\" }) { skill { id version } } }", json!({})).await;
         let skill_id = data["createSkill"]["skill"]["id"].clone();
@@ -293,23 +258,22 @@ on_both_backends! {
         editor_only(&app, &tokens, "mutation ($id: ID!) { updateBenefit(input: { id: $id, expectedVersion: 1, slug: \"remote\" }) { benefit { slug } } }", json!({ "id": benefit_id })).await;
         editor_only(&app, &tokens, "mutation ($id: ID!) { deleteBenefit(input: { id: $id, expectedVersion: 2 }) { deletedId } }", json!({ "id": benefit_id })).await;
 
-        let history = as_user(&app, &tokens.1, "query ($id: ID!) { skill(id: $id) { history { action } } }", json!({ "id": skill_id })).await;
+        let history = app.as_user(&tokens.1, "query ($id: ID!) { skill(id: $id) { history { action } } }", json!({ "id": skill_id })).await;
         let actions: Vec<&str> = history["data"]["skill"]["history"].as_array().expect("history").iter().filter_map(|e| e["action"].as_str()).collect();
         assert_eq!(actions, ["set_technologies", "update", "create"]);
         editor_only(&app, &tokens, "mutation ($id: ID!) { deleteSkill(input: { id: $id, expectedVersion: 3 }) { deletedId } }", json!({ "id": skill_id })).await;
     }
 
     async fn a_skill_career_paths_need_is_deleted_only_when_detaching(app) {
-        use careergraph_domain::enums::UserRole;
-        let editor = token_for(&app, "editor@example.com", UserRole::Editor).await;
+        let editor = app.token_for("editor@example.com", Role::Editor).await;
         let skill = app.query_ok("{ skill(slug: \"security\") { id version } }", json!({})).await;
         let delete = "mutation ($id: ID!, $v: Int!, $d: Boolean!) { deleteSkill(input: { id: $id, expectedVersion: $v, detach: $d }) { deletedId } }";
         let variables = |detach: bool| json!({ "id": skill["skill"]["id"], "v": skill["skill"]["version"], "d": detach });
-        let refused = as_user(&app, &editor, delete, variables(false)).await;
+        let refused = app.as_user(&editor, delete, variables(false)).await;
         assert_eq!(first_error_code(&refused), "CONFLICT", "{refused}");
         let slugs = "{ careerPath(slug: \"backend-developer\") { skills { skill { slug } } } }";
         assert_eq!(app.query_ok(slugs, json!({})).await["careerPath"]["skills"].as_array().expect("skills").len(), 9, "nothing changed");
-        let deleted = as_user(&app, &editor, delete, variables(true)).await;
+        let deleted = app.as_user(&editor, delete, variables(true)).await;
         assert!(deleted.get("errors").is_none(), "{deleted}");
         assert_eq!(app.query_ok(slugs, json!({})).await["careerPath"]["skills"].as_array().expect("skills").len(), 8);
     }
@@ -317,11 +281,10 @@ on_both_backends! {
 
 on_both_backends! {
     async fn responsibilities_roadmap_steps_resources_and_salaries_are_edited_by_editors_only(app) {
-        use careergraph_domain::enums::UserRole;
         let tokens = (
-            token_for(&app, "viewer@example.com", UserRole::Viewer).await,
-            token_for(&app, "editor@example.com", UserRole::Editor).await,
-            token_for(&app, "admin@example.com", UserRole::Admin).await,
+            app.token_for("viewer@example.com", Role::Viewer).await,
+            app.token_for("editor@example.com", Role::Editor).await,
+            app.token_for("admin@example.com", Role::Admin).await,
         );
         let path = app.query_ok("{ careerPath(slug: \"backend-developer\") { id } }", json!({})).await["careerPath"]["id"].clone();
         let data = editor_only(&app, &tokens, "mutation ($p: ID!) { createResponsibility(input: { careerPathId: $p, title: \"Review code\", description: \"Reads others' changes.\" }) { responsibility { id position version } } }", json!({ "p": path })).await;
@@ -350,9 +313,8 @@ on_both_backends! {
     }
 
     async fn salary_records_are_checked_before_anything_is_written(app) {
-        use careergraph_domain::enums::UserRole;
-        let editor = token_for(&app, "editor@example.com", UserRole::Editor).await;
-        let admin = token_for(&app, "admin@example.com", UserRole::Admin).await;
+        let editor = app.token_for("editor@example.com", Role::Editor).await;
+        let admin = app.token_for("admin@example.com", Role::Admin).await;
         let path = app.query_ok("{ careerPath(slug: \"backend-developer\") { id } }", json!({})).await["careerPath"]["id"].clone();
         let before = audit_count(&app, &admin).await;
         let create = "mutation ($input: CreateSalaryRecordInput!) { createSalaryRecord(input: $input) { salaryRecord { id } } }";
@@ -376,23 +338,22 @@ on_both_backends! {
             for (key, value) in change.as_object().expect("object") {
                 input[key] = value.clone();
             }
-            let body = as_user(&app, &editor, create, json!({ "input": input })).await;
+            let body = app.as_user(&editor, create, json!({ "input": input })).await;
             assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{change}: {body}");
             assert_eq!(body["errors"][0]["extensions"]["field"], field, "{change}: {body}");
         }
         assert_eq!(audit_count(&app, &admin).await, before, "nothing was written");
         let records = app.query_ok("{ careerPath(slug: \"backend-developer\") { salaryRecords { id } } }", json!({})).await;
         assert_eq!(records["careerPath"]["salaryRecords"].as_array().expect("records").len(), 1);
-        let body = as_user(&app, &editor, create, json!({ "input": valid })).await;
+        let body = app.as_user(&editor, create, json!({ "input": valid })).await;
         assert!(body.get("errors").is_none(), "the valid record is accepted: {body}");
     }
 }
 
 on_both_backends! {
     async fn every_mutation_refuses_bad_input_naming_the_field_and_writes_nothing(app) {
-        use careergraph_domain::enums::UserRole;
-        let editor = token_for(&app, "editor@example.com", UserRole::Editor).await;
-        let admin = token_for(&app, "admin@example.com", UserRole::Admin).await;
+        let editor = app.token_for("editor@example.com", Role::Editor).await;
+        let admin = app.token_for("admin@example.com", Role::Admin).await;
         let ids = app
             .query_ok(
                 "{ skill(slug: \"security\") { id version } technology(slug: \"python\") { id version }
@@ -433,11 +394,114 @@ on_both_backends! {
         let state = app.query_ok(snapshot, json!({})).await;
         for (mutation, field) in cases {
             let token = if mutation.starts_with("setUserRole") { &admin } else { &editor };
-            let body = as_user(&app, token, &format!("mutation {{ {mutation} }}"), json!({})).await;
+            let body = app.as_user(token, &format!("mutation {{ {mutation} }}"), json!({})).await;
             assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{mutation}: {body}");
             assert_eq!(body["errors"][0]["extensions"]["field"], field, "{mutation}: {body}");
         }
         assert_eq!(audit_count(&app, &admin).await, before, "no audit event");
         assert_eq!(app.query_ok(snapshot, json!({})).await, state, "no change");
+    }
+}
+
+/// The `data` of a response that must have no errors.
+fn data_of(body: Value) -> Value {
+    assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+    body["data"].clone()
+}
+
+on_both_backends! {
+    async fn in_an_update_null_clears_an_optional_field_and_an_omitted_field_stays(app) {
+        let editor = app.token_for("editor@example.com", Role::Editor).await;
+        let create = r#"mutation { createCareerPath(input: { slug: "data-engineer", title: "Data Engineer",
+            summary: "Builds data pipelines.", description: "Moves data.", outlook: { demand: HIGH, summary: "Wanted." },
+            internalNotes: "Check the pay figures.", onetSocCode: "15-1252.00" }) { careerPath { id } } }"#;
+        let id = data_of(app.as_user(&editor, create, json!({})).await)["createCareerPath"]["careerPath"]["id"].clone();
+        let update = "mutation ($input: UpdateCareerPathInput!) { updateCareerPath(input: $input) {
+            careerPath { title internalNotes onetSocCode version } } }";
+
+        let renamed = data_of(app.as_user(&editor, update, json!({ "input": { "id": id, "expectedVersion": 1, "title": "Data Engineer II" } })).await);
+        let path = &renamed["updateCareerPath"]["careerPath"];
+        assert_eq!((&path["title"], &path["internalNotes"], &path["onetSocCode"]), (&json!("Data Engineer II"), &json!("Check the pay figures."), &json!("15-1252.00")), "omitted fields stay");
+
+        let cleared = data_of(app.as_user(&editor, update, json!({ "input": { "id": id, "expectedVersion": 2, "internalNotes": null } })).await);
+        let path = &cleared["updateCareerPath"]["careerPath"];
+        assert_eq!((&path["internalNotes"], &path["onetSocCode"]), (&Value::Null, &json!("15-1252.00")), "null clears only what it names");
+
+        let django = data_of(app.as_user(&editor, "{ technology(slug: \"django\") { id version builtOn { slug } } }", json!({})).await);
+        assert_eq!(django["technology"]["builtOn"]["slug"], "python");
+        let update = "mutation ($input: UpdateTechnologyInput!) { updateTechnology(input: $input) { technology { builtOn { slug } description name } } }";
+        let input = json!({ "input": { "id": django["technology"]["id"], "expectedVersion": django["technology"]["version"], "builtOn": null, "description": null } });
+        let technology = data_of(app.as_user(&editor, update, input).await)["updateTechnology"]["technology"].clone();
+        assert_eq!(technology, json!({ "builtOn": null, "description": null, "name": "Django" }));
+    }
+
+    async fn null_for_a_required_field_of_an_update_is_refused_and_changes_nothing(app) {
+        let editor = app.token_for("editor@example.com", Role::Editor).await;
+        let admin = app.token_for("admin@example.com", Role::Admin).await;
+        let snapshot = "{ careerPath(slug: \"backend-developer\") { id version title outlook { demand }
+            responsibilities { id version title } salaryRecords { id version average } }
+            skill(slug: \"collaboration\") { id version name } industries { id version slug } }";
+        let state = app.query_ok(snapshot, json!({})).await;
+        let path = &state["careerPath"];
+        let (skill, industry) = (&state["skill"], &state["industries"][0]);
+        let (responsibility, salary) = (&path["responsibilities"][0], &path["salaryRecords"][0]);
+        let cases = [
+            ("updateCareerPath", "UpdateCareerPathInput", "careerPath { id }", path, "title"),
+            ("updateCareerPath", "UpdateCareerPathInput", "careerPath { id }", path, "outlook"),
+            ("updateSkill", "UpdateSkillInput", "skill { id }", skill, "name"),
+            ("updateIndustry", "UpdateNamedInput", "industry { id }", industry, "slug"),
+            ("updateResponsibility", "UpdateResponsibilityInput", "responsibility { id }", responsibility, "position"),
+            ("updateSalaryRecord", "UpdateSalaryRecordInput", "salaryRecord { id }", salary, "average"),
+        ];
+        let before = audit_count(&app, &admin).await;
+        for (mutation, input_type, selection, object, field) in cases {
+            let query = format!("mutation ($input: {input_type}!) {{ {mutation}(input: $input) {{ {selection} }} }}");
+            let mut input = json!({ "id": object["id"], "expectedVersion": object["version"] });
+            input[field] = Value::Null;
+            let body = app.as_user(&editor, &query, json!({ "input": input })).await;
+            assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{mutation} {field}: null: {body}");
+            assert_eq!(body["errors"][0]["extensions"]["field"], field, "{mutation}: {body}");
+        }
+        assert_eq!(audit_count(&app, &admin).await, before, "no audit event");
+        assert_eq!(app.query_ok(snapshot, json!({})).await, state, "no change");
+    }
+
+    async fn every_deletion_takes_the_one_delete_input(app) {
+        let mutation = app.query_ok("{ __type(name: \"Mutation\") { fields { name args { name type { kind ofType { name } } } } } }", json!({})).await;
+        let deletions: Vec<(String, Value)> = mutation["__type"]["fields"].as_array().expect("fields").iter()
+            .filter(|field| field["name"].as_str().is_some_and(|name| name.starts_with("delete")))
+            .map(|field| (field["name"].as_str().unwrap_or_default().to_owned(), field["args"].clone()))
+            .collect();
+        assert_eq!(deletions.len(), 9, "{deletions:?}");
+        for (name, args) in &deletions {
+            assert_eq!(args, &json!([{ "name": "input", "type": { "kind": "NON_NULL", "ofType": { "name": "DeleteInput" } } }]), "{name}");
+        }
+        // `detach` is accepted, and harmless, for what nothing refers to.
+        let editor = app.token_for("editor@example.com", Role::Editor).await;
+        let item = app.query_ok("{ careerPath(slug: \"backend-developer\") { responsibilities { id version } } }", json!({})).await;
+        let item = &item["careerPath"]["responsibilities"][0];
+        let delete = "mutation ($id: ID!, $v: Int!) { deleteResponsibility(input: { id: $id, expectedVersion: $v, detach: true }) { deletedId } }";
+        let body = app.as_user(&editor, delete, json!({ "id": item["id"], "v": item["version"] })).await;
+        assert_eq!(data_of(body)["deleteResponsibility"]["deletedId"], item["id"]);
+    }
+
+    async fn roles_are_one_enum_and_no_user_can_be_made_anonymous(app) {
+        let admin = app.token_for("admin@example.com", Role::Admin).await;
+        let viewer = app.token_for("viewer@example.com", Role::Viewer).await;
+        let types = app.query_ok("{ role: __type(name: \"Role\") { enumValues { name } } userRole: __type(name: \"UserRole\") { name }
+            user: __type(name: \"User\") { fields { name type { name } } } }", json!({})).await;
+        assert_eq!(types["role"]["enumValues"], json!([{ "name": "ANONYMOUS" }, { "name": "VIEWER" }, { "name": "EDITOR" }, { "name": "ADMIN" }]));
+        assert_eq!(types["userRole"], Value::Null, "no second role enum");
+        let role_field = types["user"]["fields"].as_array().expect("fields").iter().find(|field| field["name"] == "role").cloned();
+        assert_eq!(role_field.map(|field| field["type"]["name"].clone()), Some(json!("Role")));
+
+        let me = data_of(app.as_user(&viewer, "{ me { id role } }", json!({})).await);
+        let set = "mutation ($id: ID!, $role: Role!) { setUserRole(input: { userId: $id, role: $role }) { user { role } } }";
+        let body = app.as_user(&admin, set, json!({ "id": me["me"]["id"], "role": "ANONYMOUS" })).await;
+        assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], "role");
+        assert_eq!(data_of(app.as_user(&viewer, "{ me { role } }", json!({})).await)["me"]["role"], "VIEWER", "unchanged, still signed in");
+        let promoted = data_of(app.as_user(&admin, set, json!({ "id": me["me"]["id"], "role": "EDITOR" })).await);
+        assert_eq!(promoted["setUserRole"]["user"]["role"], "EDITOR");
     }
 }

@@ -2,9 +2,15 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
+use careergraph_auth::Role;
 use careergraph_gateway::{Application, Config};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
+
+/// The password of every account a test creates: long enough, and not a common one.
+pub const PASSWORD: &str = "violet staircase 42";
 
 /// The database a test runs against.
 #[derive(Clone, Copy, Debug)]
@@ -27,9 +33,12 @@ pub struct TestApp {
 
 /// Runs each listed test body once on SQLite and once on PostgreSQL, as `NAME::sqlite` and
 /// `NAME::postgres`. Without `TEST_DATABASE_URL` the PostgreSQL variant is reported as ignored.
+/// A test written `async fn name(app)` gets a server started with the defaults; one written
+/// `async fn name(backend: Backend)` gets the backend and starts its own (with other settings).
 #[macro_export]
 macro_rules! on_both_backends {
-    ($($(#[$meta:meta])* async fn $name:ident($app:ident) $body:block)*) => {$(
+    () => {};
+    ($(#[$meta:meta])* async fn $name:ident($backend:ident: Backend) $body:block $($rest:tt)*) => {
         $(#[$meta])*
         mod $name {
             #[allow(unused_imports)]
@@ -37,18 +46,29 @@ macro_rules! on_both_backends {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let $app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await;
+                let $backend = $crate::helpers::Backend::Sqlite;
                 $body
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL skipped")]
             async fn postgres() {
-                let $app = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await;
+                let $backend = $crate::helpers::Backend::Postgres;
                 $body
             }
         }
-    )*};
+        $crate::on_both_backends!($($rest)*);
+    };
+    ($(#[$meta:meta])* async fn $name:ident($app:ident) $body:block $($rest:tt)*) => {
+        $crate::on_both_backends! {
+            $(#[$meta])*
+            async fn $name(backend: Backend) {
+                let $app = $crate::helpers::spawn_app(backend).await;
+                $body
+            }
+        }
+        $crate::on_both_backends!($($rest)*);
+    };
 }
 
 /// Starts the real server, as `careergraph serve` would, on a fresh database and a free port.
@@ -98,19 +118,39 @@ impl TestApp {
         (status, response.json().await.expect("a JSON body"))
     }
 
-    /// POSTs a query with `Authorization: Bearer <token>` and returns the parsed body.
-    pub async fn with_bearer(&self, token: &str, query: &str) -> Value {
-        self.client
+    /// POSTs a query with `Authorization: Bearer <token>`; returns the status, the headers and
+    /// the parsed body.
+    pub async fn post_bearer(&self, token: &str, query: &str, variables: Value) -> (StatusCode, HeaderMap, Value) {
+        let response = self
+            .client
             .post(format!("{}/graphql", self.address))
             .header("content-type", "application/json")
             .header("authorization", format!("Bearer {token}"))
-            .body(json!({ "query": query }).to_string())
+            .body(json!({ "query": query, "variables": variables }).to_string())
             .send()
             .await
-            .expect("the server answers")
-            .json()
+            .expect("the server answers");
+        let (status, headers) = (response.status(), response.headers().clone());
+        (status, headers, response.json().await.expect("a JSON body"))
+    }
+
+    /// POSTs a query with `Authorization: Bearer <token>` and returns the parsed body.
+    pub async fn as_user(&self, token: &str, query: &str, variables: Value) -> Value {
+        self.post_bearer(token, query, variables).await.2
+    }
+
+    /// Registers `email` (password [`PASSWORD`]), gives it `role` straight in the database, signs
+    /// in, and returns the access token.
+    pub async fn token_for(&self, email: &str, role: Role) -> String {
+        let register = "mutation ($e: String!, $p: String!) { register(input: { email: $e, password: $p, displayName: \"T\" }) { user { id } } }";
+        let data = self.query_ok(register, json!({ "e": email, "p": PASSWORD })).await;
+        let id = data["register"]["user"]["id"].as_str().expect("an id").parse().expect("a UUID");
+        careergraph_domain::accounts::set_role(self.db(), &careergraph_domain::audit::Actor::default(), id, role)
             .await
-            .expect("a JSON body")
+            .expect("the role is set");
+        let login = "mutation ($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }";
+        let data = self.query_ok(login, json!({ "e": email, "p": PASSWORD })).await;
+        data["login"]["accessToken"].as_str().expect("an access token").to_owned()
     }
 
     /// The `data` of a response that must have no errors.

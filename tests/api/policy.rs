@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use careergraph_auth::Role;
 use careergraph_gateway::Config;
 use careergraph_gateway::graphql::field_policy;
 use careergraph_gateway::graphql::policy::{FieldPolicy, is_structural};
@@ -26,27 +27,12 @@ fn named_type(field_type: &Value) -> (String, String) {
     (current["kind"].as_str().unwrap_or_default().to_owned(), current["name"].as_str().unwrap_or_default().to_owned())
 }
 
-/// Every signed-in role, with an access token for each (the admin made by the domain directly).
+/// Every role, with an access token for each signed-in one.
 async fn tokens(app: &TestApp) -> Vec<(&'static str, Option<String>)> {
     let mut tokens = vec![("ANONYMOUS", None)];
-    for (role, email) in
-        [("VIEWER", "viewer@example.com"), ("EDITOR", "editor@example.com"), ("ADMIN", "admin@example.com")]
-    {
-        let password = "violet staircase 42";
-        let register = "mutation ($e: String!, $p: String!) { register(input: { email: $e, password: $p, displayName: \"T\" }) { user { id } } }";
-        let data = app.query_ok(register, json!({ "e": email, "p": password })).await;
-        let id = data["register"]["user"]["id"].as_str().expect("id").parse().expect("uuid");
-        let user_role = match role {
-            "EDITOR" => careergraph_domain::enums::UserRole::Editor,
-            "ADMIN" => careergraph_domain::enums::UserRole::Admin,
-            _ => careergraph_domain::enums::UserRole::Viewer,
-        };
-        careergraph_domain::accounts::set_role(app.db(), &careergraph_domain::audit::Actor::default(), id, user_role)
-            .await
-            .expect("role");
-        let login = "mutation ($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }";
-        let data = app.query_ok(login, json!({ "e": email, "p": password })).await;
-        tokens.push((role, Some(data["login"]["accessToken"].as_str().expect("token").to_owned())));
+    for role in [Role::Viewer, Role::Editor, Role::Admin] {
+        let email = format!("{}@example.com", role.as_str().to_lowercase());
+        tokens.push((role.as_str(), Some(app.token_for(&email, role).await)));
     }
     tokens
 }
@@ -130,7 +116,7 @@ on_both_backends! {
                 let query = format!("{prefix}{selection}{suffix}");
                 for (role, token) in &tokens {
                     let body = match token {
-                        Some(token) => app.with_bearer(token, &query).await,
+                        Some(token) => app.as_user(token, &query, json!({})).await,
                         None => app.graphql(&query, json!({})).await,
                     };
                     let allowed = match *role {
@@ -211,7 +197,7 @@ on_both_backends! {
         let tokens = tokens(&app).await;
         for (role, token) in &tokens {
             let body = match token {
-                Some(token) => app.with_bearer(token, &probe).await,
+                Some(token) => app.as_user(token, &probe, json!({})).await,
                 None => app.graphql(&probe, json!({})).await,
             };
             let data = &body["data"];

@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
-use careergraph_domain::enums::{PublicationStatus, UserRole};
-use careergraph_gateway::accounts;
+use careergraph_auth::Role;
+use careergraph_domain::enums::PublicationStatus;
+use careergraph_gateway::authentication as accounts;
 use careergraph_gateway::{Application, Config};
 use clap::Parser;
 use secrecy::SecretString;
@@ -169,17 +170,9 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     }
     let passwords = accounts::command_line_passwords().map_err(|e| anyhow::anyhow!("{e}"))?;
-    accounts::create_user(
-        &store,
-        &passwords,
-        EMAIL,
-        "Bench",
-        UserRole::Viewer,
-        SecretString::from(PASSWORD),
-        "password",
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    accounts::create_user(&store, &passwords, EMAIL, "Bench", Role::Viewer, SecretString::from(PASSWORD), "password")
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
 
     let read = json!({ "query": READ_QUERY });
     let login = json!({

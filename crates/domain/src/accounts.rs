@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use careergraph_auth::Role;
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -15,9 +16,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, EntityKind};
 use crate::entities::{app_user, login_throttle, refresh_token};
-use crate::enums::UserRole;
 use crate::{Db, Error, Result};
 
 /// Longest e-mail address accepted (RFC 5321's path limit).
@@ -44,10 +44,10 @@ pub fn normalize_email(raw: &str) -> Result<String> {
 pub fn normalize_display_name(raw: &str) -> Result<String> {
     let name = raw.trim();
     if name.is_empty() {
-        return Err(Error::invalid("displayName", "must not be empty"));
+        return Err(Error::invalid("display_name", "must not be empty"));
     }
     if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
-        return Err(Error::invalid("displayName", format!("must be at most {MAX_DISPLAY_NAME_CHARS} characters")));
+        return Err(Error::invalid("display_name", format!("must be at most {MAX_DISPLAY_NAME_CHARS} characters")));
     }
     Ok(name.to_owned())
 }
@@ -60,7 +60,7 @@ pub struct NewUser {
     /// Trimmed on insert.
     pub display_name: String,
     /// The user's role.
-    pub role: UserRole,
+    pub role: Role,
     /// argon2id PHC string.
     pub password_hash: String,
 }
@@ -69,12 +69,12 @@ pub struct NewUser {
 pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> Result<app_user::Model> {
     let email = normalize_email(&new.email)?;
     let display_name = normalize_display_name(&new.display_name)?;
+    check_role(new.role)?;
     if user_by_email(db, &email).await?.is_some() {
         return Err(Error::conflict("email", "is already registered"));
     }
     let now = Utc::now();
     let inserted = app_user::ActiveModel {
-        id: Set(Uuid::now_v7()),
         email: Set(email),
         display_name: Set(display_name),
         role: Set(new.role),
@@ -82,9 +82,7 @@ pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> Result<app_
         disabled: Set(false),
         tokens_valid_after: Set(now.trunc_subsecs(0)),
         last_login_at: Set(None),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
+        ..Default::default()
     }
     .insert(db)
     .await;
@@ -94,6 +92,14 @@ pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> Result<app_
         Err(error) if is_unique_violation(&error) => Err(Error::conflict("email", "is already registered")),
         Err(error) => Err(error.into()),
     }
+}
+
+/// A stored user is never anonymous: that is the role of a caller without a token.
+fn check_role(role: Role) -> Result<()> {
+    if role == Role::Anonymous {
+        return Err(Error::invalid("role", "must be VIEWER, EDITOR or ADMIN: a user cannot be anonymous"));
+    }
+    Ok(())
 }
 
 fn is_unique_violation(error: &sea_orm::DbErr) -> bool {
@@ -112,7 +118,7 @@ pub async fn user_by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<ap
 
 async fn active_admins(db: &impl ConnectionTrait) -> Result<u64> {
     Ok(app_user::Entity::find()
-        .filter(app_user::Column::Role.eq(UserRole::Admin))
+        .filter(app_user::Column::Role.eq(Role::Admin))
         .filter(app_user::Column::Disabled.eq(false))
         .count(db)
         .await?)
@@ -157,14 +163,15 @@ pub async fn set_password_hash(db: &Db, user_id: Uuid, hash: String, revoke: boo
 
 /// Changes a user's role, ending their sessions so the new role takes effect. The last active
 /// admin cannot be demoted.
-pub async fn set_role(db: &Db, actor: &Actor, user_id: Uuid, role: UserRole) -> Result<app_user::Model> {
+pub async fn set_role(db: &Db, actor: &Actor, user_id: Uuid, role: Role) -> Result<app_user::Model> {
+    check_role(role)?;
     let txn = db.begin().await?;
     let user = user_by_id(&txn, user_id).await?.ok_or_else(|| Error::NotFound("user".into()))?;
     if user.role == role {
         txn.commit().await?;
         return Ok(user);
     }
-    if user.role == UserRole::Admin && !user.disabled && active_admins(&txn).await? <= 1 {
+    if user.role == Role::Admin && !user.disabled && active_admins(&txn).await? <= 1 {
         return Err(Error::conflict("role", "the last active admin cannot be demoted"));
     }
     let now = Utc::now();
@@ -173,7 +180,7 @@ pub async fn set_role(db: &Db, actor: &Actor, user_id: Uuid, role: UserRole) -> 
     row.role = Set(role);
     row.version = Set(before.version + 1);
     let user = revoke_everything(&txn, row.update(&txn).await?, now).await?;
-    audit::record(&txn, actor, "set_role", "User", user.id, Some(&before), Some(&user)).await?;
+    audit::record(&txn, actor, "set_role", EntityKind::User, user.id, Some(&before), Some(&user)).await?;
     txn.commit().await?;
     Ok(user)
 }
@@ -187,7 +194,7 @@ pub async fn disable(db: &Db, actor: &Actor, user_id: Uuid) -> Result<app_user::
         txn.commit().await?;
         return Ok(user);
     }
-    if user.role == UserRole::Admin && active_admins(&txn).await? <= 1 {
+    if user.role == Role::Admin && active_admins(&txn).await? <= 1 {
         return Err(Error::conflict("user", "the last active admin cannot be disabled"));
     }
     let now = Utc::now();
@@ -196,7 +203,7 @@ pub async fn disable(db: &Db, actor: &Actor, user_id: Uuid) -> Result<app_user::
     row.disabled = Set(true);
     row.version = Set(before.version + 1);
     let user = revoke_everything(&txn, row.update(&txn).await?, now).await?;
-    audit::record(&txn, actor, "disable", "User", user.id, Some(&before), Some(&user)).await?;
+    audit::record(&txn, actor, "disable", EntityKind::User, user.id, Some(&before), Some(&user)).await?;
     txn.commit().await?;
     Ok(user)
 }
@@ -237,7 +244,10 @@ pub async fn store_refresh_token(
     let now = Utc::now();
     let expires_at = match family {
         Some(previous) => previous.expires_at,
-        None => now + chrono::Duration::from_std(lifetime).map_err(|_| Error::invalid("lifetime", "out of range"))?,
+        None => {
+            now + chrono::Duration::from_std(lifetime)
+                .map_err(|_| Error::Internal("a refresh-token lifetime out of range".into()))?
+        }
     };
     Ok(refresh_token::ActiveModel {
         id: Set(Uuid::now_v7()),

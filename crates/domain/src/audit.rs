@@ -18,8 +18,90 @@ pub struct Actor {
     pub request_id: Option<String>,
 }
 
+/// The kinds of object whose changes are audited. Stored in each event by [`EntityKind::name`],
+/// which is also the object's GraphQL type name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EntityKind {
+    /// A career path.
+    CareerPath,
+    /// A skill.
+    Skill,
+    /// A technology.
+    Technology,
+    /// An industry.
+    Industry,
+    /// A benefit.
+    Benefit,
+    /// A responsibility of a career path.
+    Responsibility,
+    /// A roadmap step of a career path.
+    RoadmapStep,
+    /// A learning resource of a roadmap step.
+    LearningResource,
+    /// A salary record of a career path.
+    SalaryRecord,
+    /// A user account.
+    User,
+}
+
+impl EntityKind {
+    /// Every kind.
+    pub const ALL: [Self; 10] = [
+        Self::CareerPath,
+        Self::Skill,
+        Self::Technology,
+        Self::Industry,
+        Self::Benefit,
+        Self::Responsibility,
+        Self::RoadmapStep,
+        Self::LearningResource,
+        Self::SalaryRecord,
+        Self::User,
+    ];
+
+    /// The stored name, e.g. `CareerPath`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CareerPath => "CareerPath",
+            Self::Skill => "Skill",
+            Self::Technology => "Technology",
+            Self::Industry => "Industry",
+            Self::Benefit => "Benefit",
+            Self::Responsibility => "Responsibility",
+            Self::RoadmapStep => "RoadmapStep",
+            Self::LearningResource => "LearningResource",
+            Self::SalaryRecord => "SalaryRecord",
+            Self::User => "User",
+        }
+    }
+
+    /// How messages name one, e.g. "career path".
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::CareerPath => "career path",
+            Self::Skill => "skill",
+            Self::Technology => "technology",
+            Self::Industry => "industry",
+            Self::Benefit => "benefit",
+            Self::Responsibility => "responsibility",
+            Self::RoadmapStep => "roadmap step",
+            Self::LearningResource => "learning resource",
+            Self::SalaryRecord => "salary record",
+            Self::User => "user",
+        }
+    }
+
+    /// The kind stored as `name`, if any.
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+}
+
 fn json(value: Option<&impl Serialize>) -> Result<Option<serde_json::Value>> {
-    value.map(serde_json::to_value).transpose().map_err(|error| Error::invalid("audit", error.to_string()))
+    value
+        .map(serde_json::to_value)
+        .transpose()
+        .map_err(|error| Error::Internal(format!("cannot record the change: {error}")))
 }
 
 /// Records one change. Call it inside the transaction that makes the change.
@@ -27,7 +109,7 @@ pub async fn record<T: Serialize>(
     db: &impl ConnectionTrait,
     actor: &Actor,
     action: &str,
-    entity_type: &str,
+    entity: EntityKind,
     entity_id: Uuid,
     before: Option<&T>,
     after: Option<&T>,
@@ -36,7 +118,7 @@ pub async fn record<T: Serialize>(
         id: Set(Uuid::now_v7()),
         actor_id: Set(actor.user_id),
         action: Set(action.to_owned()),
-        entity_type: Set(entity_type.to_owned()),
+        entity_type: Set(entity.name().to_owned()),
         entity_id: Set(entity_id),
         before: Set(json(before)?),
         after: Set(json(after)?),
@@ -53,8 +135,8 @@ pub async fn record<T: Serialize>(
 pub struct Filter {
     /// Only changes by this user.
     pub actor_id: Option<Uuid>,
-    /// Only changes to rows of this type (`CareerPath`, `User`, …).
-    pub entity_type: Option<String>,
+    /// Only changes to rows of this kind.
+    pub entity_type: Option<EntityKind>,
     /// Only changes to this row.
     pub entity_id: Option<Uuid>,
     /// Only changes at or after this time.
@@ -69,8 +151,8 @@ pub async fn log(db: &impl ConnectionTrait, filter: &Filter, page: PageRequest) 
     if let Some(actor) = filter.actor_id {
         select = select.filter(audit_event::Column::ActorId.eq(actor));
     }
-    if let Some(entity_type) = &filter.entity_type {
-        select = select.filter(audit_event::Column::EntityType.eq(entity_type.as_str()));
+    if let Some(entity_type) = filter.entity_type {
+        select = select.filter(audit_event::Column::EntityType.eq(entity_type.name()));
     }
     if let Some(entity_id) = filter.entity_id {
         select = select.filter(audit_event::Column::EntityId.eq(entity_id));
@@ -85,14 +167,14 @@ pub async fn log(db: &impl ConnectionTrait, filter: &Filter, page: PageRequest) 
     page::fetch(db, select, page).await
 }
 
-/// The changes to each of `entity_ids` (of `entity_type`), newest first.
+/// The changes to each of `entity_ids` (of kind `entity`), newest first.
 pub async fn history(
     db: &impl ConnectionTrait,
-    entity_type: &str,
+    entity: EntityKind,
     entity_ids: &[Uuid],
 ) -> Result<Vec<audit_event::Model>> {
     Ok(audit_event::Entity::find()
-        .filter(audit_event::Column::EntityType.eq(entity_type))
+        .filter(audit_event::Column::EntityType.eq(entity.name()))
         .filter(audit_event::Column::EntityId.is_in(entity_ids.iter().copied()))
         .order_by_desc(audit_event::Column::OccurredAt)
         .order_by_desc(audit_event::Column::Id)

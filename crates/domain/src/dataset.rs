@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    PaginatorTrait, TransactionTrait,
+    ActiveModelBehavior, ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, PaginatorTrait, TransactionTrait,
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -27,6 +27,10 @@ use crate::{Error, Result};
 
 /// The bundled dataset's source text, compiled into the binary so the first run needs no files.
 pub const BUNDLED: &str = include_str!("../data/backend-developer.toml");
+
+/// The document every fact of the bundled dataset comes from, word for word, as the dataset's
+/// header names it.
+pub const SOURCE_DOCUMENT: &str = include_str!("../data/backend-developer.source.txt");
 
 /// A whole dataset: shared vocabularies first, then the career paths that use them.
 #[derive(Debug, Deserialize)]
@@ -208,31 +212,25 @@ pub async fn load(db: &DatabaseConnection, dataset: &Dataset) -> Result<LoadRepo
     let mut report = LoadReport::default();
 
     let mut technologies = slugs(technology::Entity::find().all(&txn).await?, |t| (t.slug, t.id));
-    let mut newly_added = Vec::new();
-    for data in &dataset.technologies {
-        if technologies.contains_key(&data.slug) {
-            continue;
-        }
-        let id = Uuid::now_v7();
-        technology::ActiveModel {
+    let added = ensure_by_slug(
+        &txn,
+        &mut technologies,
+        &dataset.technologies,
+        |data| &data.slug,
+        |data, id| technology::ActiveModel {
             id: Set(id),
             slug: Set(data.slug.clone()),
             name: Set(data.name.clone()),
             kind: Set(data.kind),
             description: Set(data.description.clone()),
             built_on_id: Set(None),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-        technologies.insert(data.slug.clone(), id);
-        newly_added.push(data);
-        report.technologies += 1;
-    }
+            ..Default::default()
+        },
+    )
+    .await?;
+    report.technologies = added.len();
     // Second pass: a framework may be listed before the language it is built on.
-    for data in newly_added {
+    for data in added {
         if let Some(language) = &data.built_on {
             let mut row = technology::Entity::find_by_id(technologies[&data.slug])
                 .one(&txn)
@@ -245,75 +243,65 @@ pub async fn load(db: &DatabaseConnection, dataset: &Dataset) -> Result<LoadRepo
     }
 
     let mut skills = slugs(skill::Entity::find().all(&txn).await?, |s| (s.slug, s.id));
-    for data in &dataset.skills {
-        if skills.contains_key(&data.slug) {
-            continue;
-        }
-        let id = Uuid::now_v7();
-        skill::ActiveModel {
+    let added = ensure_by_slug(
+        &txn,
+        &mut skills,
+        &dataset.skills,
+        |data| &data.slug,
+        |data, id| skill::ActiveModel {
             id: Set(id),
             slug: Set(data.slug.clone()),
             name: Set(data.name.clone()),
             category: Set(data.category),
             description: Set(data.description.clone()),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
+            ..Default::default()
+        },
+    )
+    .await?;
+    report.skills = added.len();
+    for data in added {
         for (position, technology_slug) in (0..).zip(&data.technologies) {
             skill_technology::ActiveModel {
-                skill_id: Set(id),
+                skill_id: Set(skills[&data.slug]),
                 technology_id: Set(lookup(&technologies, "technology", technology_slug)?),
                 position: Set(position),
             }
             .insert(&txn)
             .await?;
         }
-        skills.insert(data.slug.clone(), id);
-        report.skills += 1;
     }
 
     let mut industries = slugs(industry::Entity::find().all(&txn).await?, |i| (i.slug, i.id));
-    for data in &dataset.industries {
-        if industries.contains_key(&data.slug) {
-            continue;
-        }
-        let id = Uuid::now_v7();
-        industry::ActiveModel {
+    report.industries = ensure_by_slug(
+        &txn,
+        &mut industries,
+        &dataset.industries,
+        |data| &data.slug,
+        |data, id| industry::ActiveModel {
             id: Set(id),
             slug: Set(data.slug.clone()),
             name: Set(data.name.clone()),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-        industries.insert(data.slug.clone(), id);
-        report.industries += 1;
-    }
+            ..Default::default()
+        },
+    )
+    .await?
+    .len();
 
     let mut benefits = slugs(benefit::Entity::find().all(&txn).await?, |b| (b.slug, b.id));
-    for data in &dataset.benefits {
-        if benefits.contains_key(&data.slug) {
-            continue;
-        }
-        let id = Uuid::now_v7();
-        benefit::ActiveModel {
+    report.benefits = ensure_by_slug(
+        &txn,
+        &mut benefits,
+        &dataset.benefits,
+        |data| &data.slug,
+        |data, id| benefit::ActiveModel {
             id: Set(id),
             slug: Set(data.slug.clone()),
             name: Set(data.name.clone()),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-        benefits.insert(data.slug.clone(), id);
-        report.benefits += 1;
-    }
+            ..Default::default()
+        },
+    )
+    .await?
+    .len();
 
     let existing_paths = slugs(career_path::Entity::find().all(&txn).await?, |p| (p.slug, p.id));
     let vocabularies = Vocabularies { skills: &skills, industries: &industries, benefits: &benefits };
@@ -355,9 +343,7 @@ async fn insert_career_path(
         internal_notes: Set(None),
         onet_soc_code: Set(None),
         published_at: Set((data.status == PublicationStatus::Published).then_some(now)),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
+        ..Default::default()
     }
     .insert(txn)
     .await?;
@@ -392,14 +378,11 @@ async fn insert_career_path(
     }
     for (position, item) in (0..).zip(&data.responsibilities) {
         responsibility::ActiveModel {
-            id: Set(Uuid::now_v7()),
             career_path_id: Set(path_id),
             position: Set(position),
             title: Set(item.title.clone()),
             description: Set(item.description.clone()),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
+            ..Default::default()
         }
         .insert(txn)
         .await?;
@@ -413,9 +396,7 @@ async fn insert_career_path(
             title: Set(step.title.clone()),
             description: Set(step.description.clone()),
             recommendation: Set(step.recommendation),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
+            ..Default::default()
         }
         .insert(txn)
         .await?;
@@ -430,15 +411,12 @@ async fn insert_career_path(
         }
         for (position, resource) in (0..).zip(&step.resources) {
             learning_resource::ActiveModel {
-                id: Set(Uuid::now_v7()),
                 roadmap_step_id: Set(step_id),
                 position: Set(position),
                 name: Set(resource.name.clone()),
                 kind: Set(resource.kind),
                 url: Set(resource.url.clone()),
-                version: Set(1),
-                created_at: Set(now),
-                updated_at: Set(now),
+                ..Default::default()
             }
             .insert(txn)
             .await?;
@@ -446,7 +424,6 @@ async fn insert_career_path(
     }
     for salary in &data.salaries {
         salary_record::ActiveModel {
-            id: Set(Uuid::now_v7()),
             career_path_id: Set(path_id),
             country: Set(salary.country.clone()),
             currency: Set(salary.currency.clone()),
@@ -467,14 +444,38 @@ async fn insert_career_path(
             source_url: Set(salary.source_url.clone()),
             as_of: Set(salary.as_of),
             notes: Set(salary.notes.clone()),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
+            ..Default::default()
         }
         .insert(txn)
         .await?;
     }
     Ok(())
+}
+
+/// Inserts each of `items` whose slug `ids` does not know yet, as the row `row` builds for it
+/// with a fresh id, and records that id in `ids`. Returns the items it inserted.
+async fn ensure_by_slug<'a, T, A>(
+    txn: &impl ConnectionTrait,
+    ids: &mut HashMap<String, Uuid>,
+    items: &'a [T],
+    slug: impl Fn(&T) -> &String,
+    row: impl Fn(&T, Uuid) -> A,
+) -> Result<Vec<&'a T>>
+where
+    A: ActiveModelTrait + ActiveModelBehavior + Send,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
+    let mut added = Vec::new();
+    for item in items {
+        if ids.contains_key(slug(item)) {
+            continue;
+        }
+        let id = Uuid::now_v7();
+        row(item, id).insert(txn).await?;
+        ids.insert(slug(item).clone(), id);
+        added.push(item);
+    }
+    Ok(added)
 }
 
 fn slugs<M>(rows: Vec<M>, key: impl Fn(M) -> (String, Uuid)) -> HashMap<String, Uuid> {
@@ -504,6 +505,32 @@ mod tests {
         assert_eq!((salary.currency.as_str(), salary.source.as_str()), ("USD", "Glassdoor"));
         assert_eq!(salary.as_of, NaiveDate::from_ymd_opt(2023, 3, 1).ok_or_else(|| Error::Dataset("date".into()))?);
         Ok(())
+    }
+
+    #[test]
+    fn the_source_document_beside_the_dataset_states_its_facts() {
+        // The header names the document kept beside it; the figures the dataset takes from it
+        // must be in it, word for word.
+        assert!(BUNDLED.lines().take(10).any(|line| line.contains("backend-developer.source.txt")));
+        for fact in ["What is a backend developer?", "as of March 2023", "$93,000", "$65,000", "$130,000", "Glassdoor"]
+        {
+            assert!(SOURCE_DOCUMENT.contains(fact), "the source document lacks {fact:?}");
+        }
+        // Generic resources ("Developer communities") paraphrase the source; named platforms
+        // must be spelt as it spells them.
+        let dataset = Dataset::bundled().ok();
+        let path = dataset.as_ref().and_then(|dataset| dataset.career_paths.first());
+        let steps = path.map(|path| path.roadmap.as_slice()).unwrap_or_default();
+        let platforms: Vec<&str> = steps
+            .iter()
+            .flat_map(|step| &step.resources)
+            .filter(|resource| resource.kind == ResourceKind::CoursePlatform)
+            .map(|resource| resource.name.as_str())
+            .collect();
+        assert_eq!(platforms, ["Codecademy", "Udemy", "Coursera"]);
+        for platform in platforms {
+            assert!(SOURCE_DOCUMENT.contains(platform), "{platform} is not in the source");
+        }
     }
 
     #[test]

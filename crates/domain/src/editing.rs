@@ -12,6 +12,7 @@ pub mod career_paths;
 pub mod catalog;
 pub mod path_content;
 pub mod rows;
+pub mod salaries;
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -66,10 +67,36 @@ pub fn check_optional_text(field: &str, value: Option<&str>, max: usize) -> Resu
     }
 }
 
+/// Longest URL accepted.
+pub const MAX_URL: usize = 2_000;
+
+/// A value a creation needs; `field` names it when it is missing.
+pub(crate) fn required<T>(field: &str, value: Option<T>) -> Result<T> {
+    value.ok_or_else(|| Error::invalid(field, "is required"))
+}
+
+/// Checks that the career path a new item belongs to exists.
+pub(crate) async fn path_exists(db: &impl ConnectionTrait, id: Uuid) -> Result<()> {
+    crate::entities::career_path::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| Error::invalid("career_path_id", "no career path has this id"))
+}
+
+/// Checks an optional URL: http or https, with a host, at most [`MAX_URL`] characters.
+pub(crate) fn check_url(field: &str, url: Option<&str>) -> Result<Option<String>> {
+    let Some(url) = check_optional_text(field, url, MAX_URL)? else { return Ok(None) };
+    match url::Url::parse(&url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => Ok(Some(url)),
+        _ => Err(Error::invalid(field, "must be an http or https URL")),
+    }
+}
+
 /// The conflict for a change based on `expected` when the row is at `current`.
 pub fn stale(entity: &str, expected: i32, current: i32) -> Error {
     Error::conflict(
-        "expectedVersion",
+        "expected_version",
         format!("is {expected}, but the {entity} is at version {current}: someone else changed it; reload and retry"),
     )
 }

@@ -1,5 +1,39 @@
 //! One module per table. Relations are declared only where a query joins through them.
 
+/// Gives a versioned table (one with `id`, `version`, `created_at` and `updated_at`) the
+/// behaviour every insert needs, so no caller writes it out: a new row gets a UUID v7 id,
+/// version 1 and both timestamps, unless the caller set them. Bulk `insert_many` bypasses
+/// sea-orm's hooks, so its callers still set these columns themselves.
+macro_rules! versioned_row {
+    () => {
+        #[async_trait::async_trait]
+        impl ActiveModelBehavior for ActiveModel {
+            async fn before_save<C>(mut self, _db: &C, insert: bool) -> Result<Self, DbErr>
+            where
+                C: ConnectionTrait,
+            {
+                use sea_orm::ActiveValue::Set;
+                if insert {
+                    let now = chrono::Utc::now();
+                    if self.id.is_not_set() {
+                        self.id = Set(Uuid::now_v7());
+                    }
+                    if self.version.is_not_set() {
+                        self.version = Set(1);
+                    }
+                    if self.created_at.is_not_set() {
+                        self.created_at = Set(now);
+                    }
+                    if self.updated_at.is_not_set() {
+                        self.updated_at = Set(now);
+                    }
+                }
+                Ok(self)
+            }
+        }
+    };
+}
+
 pub mod app_user;
 pub mod audit_event;
 pub mod benefit;

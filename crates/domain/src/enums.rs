@@ -96,8 +96,3 @@ string_enum! {
     /// Seniority that a salary record describes.
     ExperienceLevel { Entry = "ENTRY", Mid = "MID", Senior = "SENIOR", Lead = "LEAD" }
 }
-
-string_enum! {
-    /// What a signed-in user may do. Anonymous callers have no user row, so no value here.
-    UserRole { Viewer = "VIEWER", Editor = "EDITOR", Admin = "ADMIN" }
-}

@@ -8,7 +8,8 @@ pub enum Error {
     /// The caller supplied a value that breaks a rule; `field` names the input that was wrong.
     #[error("{field}: {message}")]
     InvalidInput {
-        /// The input field at fault, as the API names it.
+        /// The field at fault, as the domain names it (`expected_version`, `onet_soc_code`); the
+        /// gateway maps it to the input path its clients know.
         field: String,
         /// What is wrong with it, fit to show to a person.
         message: String,
@@ -16,7 +17,7 @@ pub enum Error {
     /// The change clashes with the current state (a taken e-mail, the last admin, a stale version).
     #[error("{field}: {message}")]
     Conflict {
-        /// The input field at fault, as the API names it.
+        /// The field at fault, as the domain names it.
         field: String,
         /// What clashes, fit to show to a person.
         message: String,
@@ -27,6 +28,9 @@ pub enum Error {
     /// The bundled dataset does not hold together (a dangling slug, say): a build defect.
     #[error("the bundled dataset is inconsistent: {0}")]
     Dataset(String),
+    /// Something failed on our side that is not the database's doing; never shown to a client.
+    #[error("{0}")]
+    Internal(String),
     /// The database failed or refused; never shown to a client verbatim.
     #[error(transparent)]
     Database(#[from] DbErr),

@@ -41,7 +41,7 @@ pub const MAX_SEARCH_LENGTH: usize = 200;
 pub(crate) fn search_condition<C: ColumnTrait>(search: &str, columns: &[C]) -> Result<Option<SimpleExpr>> {
     let needle = search.trim().to_lowercase();
     if needle.chars().count() > MAX_SEARCH_LENGTH {
-        return Err(Error::invalid("filter.search", format!("must be at most {MAX_SEARCH_LENGTH} characters")));
+        return Err(Error::invalid("search", format!("must be at most {MAX_SEARCH_LENGTH} characters")));
     }
     if needle.is_empty() {
         return Ok(None);

@@ -4,11 +4,12 @@ use std::io::Read;
 
 use anyhow::Context;
 use careergraph_domain::audit::Actor;
-use careergraph_domain::enums::UserRole;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 
-use crate::accounts::{self, AccountError, password_rules};
+use careergraph_auth::Role;
+
+use crate::authentication::{self as accounts, AccountError, password_rules};
 use crate::config::Config;
 use crate::graphql::{build_schema, sdl};
 use crate::startup::{Application, open_store};
@@ -49,8 +50,8 @@ enum UserCommand {
         #[arg(long)]
         email: String,
         /// What the user may do.
-        #[arg(long, value_enum, default_value_t = RoleArg::Viewer)]
-        role: RoleArg,
+        #[arg(long, value_enum, default_value_t = Role::Viewer)]
+        role: Role,
         /// Name shown to others (default: the part of the e-mail before the @).
         #[arg(long)]
         display_name: Option<String>,
@@ -65,7 +66,7 @@ enum UserCommand {
         email: String,
         /// The new role.
         #[arg(long, value_enum)]
-        role: RoleArg,
+        role: Role,
     },
     /// Disable a user: they cannot sign in, and their sessions and tokens stop working.
     Disable {
@@ -73,24 +74,6 @@ enum UserCommand {
         #[arg(long)]
         email: String,
     },
-}
-
-/// A role as the command line names it.
-#[derive(ValueEnum, Debug, Clone, Copy)]
-enum RoleArg {
-    Viewer,
-    Editor,
-    Admin,
-}
-
-impl From<RoleArg> for UserRole {
-    fn from(role: RoleArg) -> Self {
-        match role {
-            RoleArg::Viewer => UserRole::Viewer,
-            RoleArg::Editor => UserRole::Editor,
-            RoleArg::Admin => UserRole::Admin,
-        }
-    }
 }
 
 fn read_password(from_stdin: bool) -> anyhow::Result<SecretString> {
@@ -134,15 +117,14 @@ async fn run_user_command(config: &Config, command: UserCommand) -> anyhow::Resu
                 display_name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().trim().to_owned());
             let password = read_password(password_stdin)?;
             let passwords = accounts::command_line_passwords().map_err(describe)?;
-            let user =
-                accounts::create_user(&store, &passwords, &email, &display_name, role.into(), password, "password")
-                    .await
-                    .map_err(describe)?;
+            let user = accounts::create_user(&store, &passwords, &email, &display_name, role, password, "password")
+                .await
+                .map_err(describe)?;
             println!("created {} {} ({})", user.role.as_str().to_lowercase(), user.email, user.id);
         }
         UserCommand::SetRole { email, role } => {
             let user = find(email).await?;
-            let user = careergraph_domain::accounts::set_role(store.db(), &Actor::default(), user.id, role.into())
+            let user = careergraph_domain::accounts::set_role(store.db(), &Actor::default(), user.id, role)
                 .await
                 .map_err(|error| describe(error.into()))?;
             println!("{} is now {}", user.email, user.role.as_str().to_lowercase());

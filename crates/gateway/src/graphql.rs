@@ -1,26 +1,31 @@
-//! The GraphQL schema: one query object per area merged into the root, thin resolvers over the
-//! domain, and one DataLoader batch per relation.
+//! The GraphQL schema: one query and one mutation object per area merged into the root, thin
+//! resolvers over the domain, one DataLoader batch per relation, and the field policy.
+//!
+//! - [`request`]: what every resolver gets from the HTTP layer (caller, loaders, database).
+//! - [`error`]: every conversion of a failure into a coded error, and the response renderer.
+//! - [`policy`], [`limits`]: who may read what, and the limits async-graphql lacks.
+//! - [`loaders`], [`executor`], [`connection`]: batching, and Relay connections.
+//! - The areas: [`career_path`], [`catalog`], [`salary`], [`skill_gap`] (reading); [`accounts`]
+//!   (signing in), [`users`] (user administration), [`audit`] (the audit trail), [`editing`]
+//!   (editor mutations, one module per area as in the domain).
 
-pub mod account;
-mod career_path;
-mod catalog;
+pub mod accounts;
+pub mod audit;
+pub mod career_path;
+pub mod catalog;
 pub mod connection;
 pub mod editing;
-mod editing_catalog;
-mod editing_content;
 pub mod error;
 pub mod executor;
 pub mod limits;
 pub mod loaders;
 pub mod policy;
-mod salary;
-mod skill_gap;
+pub mod request;
+pub mod salary;
+pub mod skill_gap;
+pub mod users;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
-use careergraph_auth::Role;
-use careergraph_domain::Visibility;
-
-use crate::accounts::Principal;
 
 use crate::config::Config;
 
@@ -31,52 +36,17 @@ pub struct Query(
     catalog::CatalogQuery,
     salary::SalaryQuery,
     skill_gap::SkillGapQuery,
-    account::AccountQuery,
-    editing::EditingQuery,
+    accounts::AccountQuery,
+    audit::AuditQuery,
+    users::UsersQuery,
 );
 
 /// The root mutation: every area's mutations merged.
 #[derive(MergedObject, Default)]
-pub struct Mutation(
-    account::AccountMutation,
-    editing::EditingMutation,
-    editing_catalog::CatalogMutation,
-    editing_content::ContentMutation,
-);
+pub struct Mutation(accounts::AccountMutation, editing::EditingMutation, users::UsersMutation);
 
 /// The executable schema.
 pub type CareerGraphSchema = Schema<Query, Mutation, EmptySubscription>;
-
-/// What a request carries into every resolver besides its loaders.
-#[derive(Debug)]
-pub struct RequestContext {
-    /// Who is asking; a sign-in mutation replaces it for the rest of the request.
-    principal: std::sync::Mutex<Principal>,
-    /// Which career paths exist for this caller (fixed when the request starts).
-    pub visibility: Visibility,
-}
-
-impl RequestContext {
-    /// The context for `principal`: editors and admins see drafts, nobody else does.
-    pub fn for_principal(principal: Principal) -> Self {
-        let visibility =
-            if principal.role.satisfies(Role::Editor) { Visibility::IncludeDrafts } else { Visibility::PublishedOnly };
-        Self { principal: std::sync::Mutex::new(principal), visibility }
-    }
-
-    /// Who is asking.
-    pub fn principal(&self) -> Principal {
-        self.principal.lock().map_or(Principal::ANONYMOUS, |principal| *principal)
-    }
-
-    /// After a successful sign-in, the rest of the request speaks for the signed-in user, so the
-    /// mutation's payload can show them their own account.
-    pub fn signed_in(&self, principal: Principal) {
-        if let Ok(mut current) = self.principal.lock() {
-            *current = principal;
-        }
-    }
-}
 
 fn schema_builder(config: &Config) -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)

@@ -13,14 +13,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::parser::types::OperationType;
-use async_graphql::{ErrorExtensionValues, PathSegment, Request, Response, ServerError, Variables};
+use async_graphql::{Request, Response, Variables};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
@@ -28,14 +28,13 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::accounts::{Accounts, Principal};
+use crate::authentication::{Accounts, Principal};
 use crate::config::Config;
-use crate::graphql::account::ClientAddress;
-use crate::graphql::editing::RequestId;
-use crate::graphql::error::{Code, has_code};
+use crate::graphql::error::{Code, refusal_body, render};
 use crate::graphql::executor::request_tasks;
 use crate::graphql::policy::FieldErrors;
-use crate::graphql::{CareerGraphSchema, RequestContext, loaders};
+use crate::graphql::request::RequestContext;
+use crate::graphql::{CareerGraphSchema, loaders};
 use crate::store::Store;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
@@ -161,7 +160,7 @@ fn request_id(headers: &HeaderMap) -> String {
 
 /// A response for a request the server could not even read as GraphQL.
 fn reject(status: StatusCode, format: Format, message: &str) -> axum::response::Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": Code::BadUserInput.as_str() } }] });
+    let body = refusal_body(Code::BadUserInput, message);
     (status, [(header::CONTENT_TYPE, format.content_type())], body.to_string()).into_response()
 }
 
@@ -204,7 +203,7 @@ async fn authenticate(
 }
 
 fn unauthenticated(format: Format, error: &str, message: &str) -> axum::response::Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": Code::Unauthenticated.as_str() } }] });
+    let body = refusal_body(Code::Unauthenticated, message);
     let challenge = format!("Bearer realm=\"careergraph\", error=\"{error}\"");
     let mut response =
         (StatusCode::UNAUTHORIZED, [(header::CONTENT_TYPE, format.content_type())], body.to_string()).into_response();
@@ -380,14 +379,12 @@ fn read_request(value: Value) -> Result<Request, String> {
 
 /// Runs one request with its own loaders, on the request's own task (see `graphql::executor`).
 async fn execute(state: &AppState, caller: Caller, request_id: &str, request: Request) -> Response {
-    let context = RequestContext::for_principal(caller.principal);
+    let context = RequestContext::new(caller.principal, Some(caller.address.ip()), request_id.to_owned());
     let visibility = context.visibility;
     let (spawner, tasks) = request_tasks();
     let request = request
         .data(context)
         .data(loaders::for_request(state.store.clone(), visibility, spawner))
-        .data(ClientAddress(Some(caller.address.ip())))
-        .data(RequestId(request_id.to_owned()))
         .data(state.accounts.clone())
         .data(state.store.clone());
     let field_errors = Arc::new(FieldErrors::default());
@@ -404,50 +401,10 @@ fn single_response(format: Format, response: Response, request_id: &str) -> axum
     (status, [(header::CONTENT_TYPE, format.content_type())], body.to_string()).into_response()
 }
 
-/// Serialises a response, giving every error a code and masking internal ones. Returns whether
-/// the request failed before execution (a parse or validation error: no `data` at all).
-fn render(mut response: Response, request_id: &str) -> (bool, Value) {
-    let request_error = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|error| error.path.is_empty());
-    for error in &mut response.errors {
-        classify(error, request_error, request_id);
-    }
-    let mut body = serde_json::to_value(&response)
-        .unwrap_or_else(|_| json!({ "errors": [{ "message": "Internal server error" }] }));
-    if request_error && let Value::Object(fields) = &mut body {
-        fields.remove("data");
-    }
-    (request_error, body)
-}
-
-fn classify(error: &mut ServerError, request_error: bool, request_id: &str) {
-    let extensions = error.extensions.get_or_insert_with(ErrorExtensionValues::default);
-    if extensions.get("code").is_none() {
-        if request_error {
-            extensions.set("code", Code::BadUserInput.as_str());
-        } else {
-            // An error nobody classified may carry internals: log it, show nothing of it.
-            tracing::error!(message = %error.message, path = ?error.path.iter().map(segment).collect::<Vec<_>>(), "unclassified error");
-            extensions.set("code", Code::Internal.as_str());
-        }
-    }
-    if has_code(error.extensions.as_ref(), Code::Internal) {
-        error.message = format!("Internal server error (request id {request_id})");
-        error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("requestId", request_id);
-    }
-}
-
-fn segment(segment: &PathSegment) -> String {
-    match segment {
-        PathSegment::Field(name) => name.clone(),
-        PathSegment::Index(index) => index.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn accept(value: &'static str) -> HeaderMap {
         let mut headers = HeaderMap::new();

@@ -1,7 +1,7 @@
 //! careergraph's gateway: the GraphQL schema over the domain, the HTTP server around it, its
 //! configuration, and the `careergraph` command line.
 
-pub mod accounts;
+pub mod authentication;
 pub mod cli;
 pub mod config;
 pub mod graphql;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::accounts::Accounts;
+use crate::authentication::Accounts;
 use crate::config::Config;
 use crate::graphql::build_schema;
 use crate::http;

@@ -210,3 +210,23 @@ fn user_commands_refuse_what_would_break_the_rules() {
     let unknown = careergraph(&["user", "disable", "--email", "nobody@example.com"], dir.path());
     assert!(stderr(&unknown).contains("no user has the e-mail address nobody@example.com"), "{}", stderr(&unknown));
 }
+
+#[test]
+fn the_role_flags_offer_the_roles_a_user_can_have() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let help = careergraph(&["user", "add", "--help"], dir.path());
+    let help = stdout(&help);
+    let roles = help.split("--role").nth(1).and_then(|rest| rest.split("[default: viewer]").next()).unwrap_or_default();
+    for role in ["- viewer:", "- editor:", "- admin:"] {
+        assert!(roles.contains(role), "{role} missing from {roles}");
+    }
+    assert!(!roles.contains("anonymous"), "{roles}");
+    for command in [
+        &["user", "add", "--email", "ada@example.com", "--role", "anonymous", "--password-stdin"][..],
+        &["user", "set-role", "--email", "ada@example.com", "--role", "anonymous"],
+    ] {
+        let refused = careergraph(command, dir.path());
+        assert_eq!(refused.status.code(), Some(2), "{command:?}: {}", stderr(&refused));
+        assert!(stderr(&refused).contains("invalid value 'anonymous'"), "{}", stderr(&refused));
+    }
+}

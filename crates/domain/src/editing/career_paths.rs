@@ -70,7 +70,7 @@ fn check_onet(code: Option<&str>) -> Result<Option<String>> {
     if shaped {
         Ok(Some(code.to_owned()))
     } else {
-        Err(Error::invalid("onetSocCode", "must look like 15-1252 or 15-1252.00"))
+        Err(Error::invalid("onet_soc_code", "must look like 15-1252 or 15-1252.00"))
     }
 }
 
@@ -89,12 +89,10 @@ pub async fn create(db: &Db, actor: &Actor, new: NewCareerPath) -> Result<career
     let summary = check_text("summary", &new.summary, 1, MAX_SUMMARY)?;
     let description = check_text("description", &new.description, 1, MAX_LONG_TEXT)?;
     let outlook_summary = check_text("outlook.summary", &new.outlook_summary, 1, MAX_LONG_TEXT)?;
-    let internal_notes = check_optional_text("internalNotes", new.internal_notes.as_deref(), MAX_LONG_TEXT)?;
+    let internal_notes = check_optional_text("internal_notes", new.internal_notes.as_deref(), MAX_LONG_TEXT)?;
     let onet_soc_code = check_onet(new.onet_soc_code.as_deref())?;
     ensure_slug_free(db, &slug, None).await?;
-    let now = Utc::now();
     let row = career_path::ActiveModel {
-        id: Set(Uuid::now_v7()),
         slug: Set(slug),
         title: Set(title),
         summary: Set(summary),
@@ -105,9 +103,7 @@ pub async fn create(db: &Db, actor: &Actor, new: NewCareerPath) -> Result<career
         internal_notes: Set(internal_notes),
         onet_soc_code: Set(onet_soc_code),
         published_at: Set(None),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
+        ..Default::default()
     };
     rows::insert::<career_path::Entity>(db, actor, row).await
 }
@@ -143,7 +139,7 @@ pub async fn update(
         row.outlook_summary = Set(check_text("outlook.summary", outlook, 1, MAX_LONG_TEXT)?);
     }
     if let Some(notes) = &changes.internal_notes {
-        row.internal_notes = Set(check_optional_text("internalNotes", notes.as_deref(), MAX_LONG_TEXT)?);
+        row.internal_notes = Set(check_optional_text("internal_notes", notes.as_deref(), MAX_LONG_TEXT)?);
     }
     if let Some(code) = &changes.onet_soc_code {
         row.onet_soc_code = Set(check_onet(code.as_deref())?);

@@ -7,7 +7,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::rows::{self, refuse_if_referenced};
-use super::{check_optional_text, check_slug, check_text};
+use super::{check_optional_text, check_slug, check_text, required};
 use crate::audit::Actor;
 use crate::entities::{
     benefit, career_path_benefit, career_path_industry, career_path_skill, industry, roadmap_step_skill, salary_record,
@@ -50,26 +50,18 @@ pub struct SkillFields {
     pub description: Option<String>,
 }
 
-fn required<T>(field: &str, value: Option<T>) -> Result<T> {
-    value.ok_or_else(|| Error::invalid(field, "is required"))
-}
-
 /// Creates a skill.
 pub async fn create_skill(db: &Db, actor: &Actor, fields: SkillFields) -> Result<skill::Model> {
     let slug = check_slug("slug", &required("slug", fields.slug)?)?;
     let name = check_text("name", &required("name", fields.name)?, 1, MAX_NAME)?;
     let description = check_text("description", &required("description", fields.description)?, 1, MAX_DESCRIPTION)?;
     slug_free::<skill::Entity>(db, skill::Column::Slug, &slug, None, |s| s.id).await?;
-    let now = chrono::Utc::now();
     let row = skill::ActiveModel {
-        id: Set(Uuid::now_v7()),
         slug: Set(slug),
         name: Set(name),
         category: Set(required("category", fields.category)?),
         description: Set(description),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
+        ..Default::default()
     };
     rows::insert::<skill::Entity>(db, actor, row).await
 }
@@ -197,9 +189,9 @@ async fn built_on_id(db: &Db, slug: Option<&str>, this: Option<Uuid>) -> Result<
         .filter(technology::Column::Slug.eq(slug.to_lowercase()))
         .one(db)
         .await?
-        .ok_or_else(|| Error::invalid("builtOn", format!("no technology has the slug {slug}")))?;
+        .ok_or_else(|| Error::invalid("built_on", format!("no technology has the slug {slug}")))?;
     if Some(language.id) == this {
-        return Err(Error::invalid("builtOn", "a technology cannot be built on itself"));
+        return Err(Error::invalid("built_on", "a technology cannot be built on itself"));
     }
     Ok(Some(language.id))
 }
@@ -211,17 +203,13 @@ pub async fn create_technology(db: &Db, actor: &Actor, fields: TechnologyFields)
     let description = check_optional_text("description", fields.description.flatten().as_deref(), MAX_DESCRIPTION)?;
     slug_free::<technology::Entity>(db, technology::Column::Slug, &slug, None, |t| t.id).await?;
     let built_on = built_on_id(db, fields.built_on.flatten().as_deref(), None).await?;
-    let now = chrono::Utc::now();
     let row = technology::ActiveModel {
-        id: Set(Uuid::now_v7()),
         slug: Set(slug),
         name: Set(name),
         kind: Set(required("kind", fields.kind)?),
         description: Set(description),
         built_on_id: Set(built_on),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
+        ..Default::default()
     };
     rows::insert::<technology::Entity>(db, actor, row).await
 }
@@ -293,15 +281,7 @@ macro_rules! named_vocabulary {
             let slug = check_slug("slug", &required("slug", fields.slug)?)?;
             let name = check_text("name", &required("name", fields.name)?, 1, MAX_NAME)?;
             slug_free::<$module::Entity>(db, $module::Column::Slug, &slug, None, |row| row.id).await?;
-            let now = chrono::Utc::now();
-            let row = $module::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                slug: Set(slug),
-                name: Set(name),
-                version: Set(1),
-                created_at: Set(now),
-                updated_at: Set(now),
-            };
+            let row = $module::ActiveModel { slug: Set(slug), name: Set(name), ..Default::default() };
             rows::insert::<$module::Entity>(db, actor, row).await
         }
 

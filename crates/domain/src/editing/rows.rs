@@ -9,7 +9,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{claim_version, stale};
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, EntityKind};
 use crate::{Db, Error, Result};
 
 /// A table whose rows carry `id`, `version` and `updated_at`, and are audited under a name.
@@ -18,10 +18,8 @@ where
     Self::Model: Serialize + Clone + Send + Sync + IntoActiveModel<Self::ActiveModel>,
     Self::ActiveModel: ActiveModelTrait<Entity = Self> + ActiveModelBehavior + Send,
 {
-    /// The GraphQL type name, as audit events record it.
-    const NAME: &'static str;
-    /// How error messages name a row ("skill").
-    const NOUN: &'static str;
+    /// What audit events and error messages call a row.
+    const KIND: EntityKind;
     /// The primary key column.
     fn id_column() -> Self::Column;
     /// The version column.
@@ -40,9 +38,10 @@ where
     E::Model: Serialize + Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
     E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
 {
-    let row = E::find().filter(E::id_column().eq(id)).one(db).await?.ok_or_else(|| Error::NotFound(E::NOUN.into()))?;
+    let row =
+        E::find().filter(E::id_column().eq(id)).one(db).await?.ok_or_else(|| Error::NotFound(E::KIND.noun().into()))?;
     if E::version(&row) != expected_version {
-        return Err(stale(E::NAME, expected_version, E::version(&row)));
+        return Err(stale(E::KIND.noun(), expected_version, E::version(&row)));
     }
     Ok(row)
 }
@@ -55,7 +54,7 @@ where
 {
     let txn = db.begin().await?;
     let created = row.insert(&txn).await.map_err(unique_violation)?;
-    audit::record(&txn, actor, "create", E::NAME, E::id(&created), None, Some(&created)).await?;
+    audit::record(&txn, actor, "create", E::KIND, E::id(&created), None, Some(&created)).await?;
     txn.commit().await?;
     Ok(created)
 }
@@ -66,7 +65,7 @@ pub type Snapshot<M> = (serde_json::Value, Box<dyn FnOnce(&M) -> serde_json::Val
 
 /// A value as audit JSON, for building a [`Snapshot`].
 pub fn to_json(value: &impl Serialize) -> Result<serde_json::Value> {
-    serde_json::to_value(value).map_err(|error| Error::invalid("audit", error.to_string()))
+    serde_json::to_value(value).map_err(|error| Error::Internal(format!("cannot record the change: {error}")))
 }
 
 /// Writes `row` over `before` (which is at the expected version): claims the version, runs
@@ -94,8 +93,8 @@ where
     E::touch(&mut row, version + 1);
     let after = row.update(&txn).await.map_err(unique_violation)?;
     match snapshot {
-        Some((old, new)) => audit::record(&txn, actor, action, E::NAME, id, Some(&old), Some(&new(&after))).await?,
-        None => audit::record(&txn, actor, action, E::NAME, id, Some(&before), Some(&after)).await?,
+        Some((old, new)) => audit::record(&txn, actor, action, E::KIND, id, Some(&old), Some(&new(&after))).await?,
+        None => audit::record(&txn, actor, action, E::KIND, id, Some(&before), Some(&after)).await?,
     }
     txn.commit().await?;
     Ok(after)
@@ -116,7 +115,7 @@ where
     }
     detach(&txn).await?;
     E::delete_many().filter(E::id_column().eq(id)).exec(&txn).await?;
-    audit::record(&txn, actor, "delete", E::NAME, id, Some(&before), None::<&E::Model>).await?;
+    audit::record(&txn, actor, "delete", E::KIND, id, Some(&before), None::<&E::Model>).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -138,8 +137,8 @@ where
     E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
 {
     match E::find().filter(E::id_column().eq(id)).one(db).await {
-        Ok(Some(row)) => stale(E::NAME, expected, E::version(&row)),
-        Ok(None) => Error::NotFound(E::NOUN.into()),
+        Ok(Some(row)) => stale(E::KIND.noun(), expected, E::version(&row)),
+        Ok(None) => Error::NotFound(E::KIND.noun().into()),
         Err(error) => error.into(),
     }
 }
@@ -154,10 +153,9 @@ fn unique_violation(error: sea_orm::DbErr) -> Error {
 
 /// Implements [`Editable`] for an entity module with `id`, `version` and `updated_at` columns.
 macro_rules! editable {
-    ($module:ident, $name:literal, $noun:literal) => {
+    ($module:ident, $kind:ident) => {
         impl $crate::editing::rows::Editable for $crate::entities::$module::Entity {
-            const NAME: &'static str = $name;
-            const NOUN: &'static str = $noun;
+            const KIND: EntityKind = EntityKind::$kind;
             fn id_column() -> Self::Column {
                 $crate::entities::$module::Column::Id
             }
@@ -178,12 +176,12 @@ macro_rules! editable {
     };
 }
 
-editable!(career_path, "CareerPath", "career path");
-editable!(skill, "Skill", "skill");
-editable!(technology, "Technology", "technology");
-editable!(industry, "Industry", "industry");
-editable!(benefit, "Benefit", "benefit");
-editable!(responsibility, "Responsibility", "responsibility");
-editable!(roadmap_step, "RoadmapStep", "roadmap step");
-editable!(learning_resource, "LearningResource", "learning resource");
-editable!(salary_record, "SalaryRecord", "salary record");
+editable!(career_path, CareerPath);
+editable!(skill, Skill);
+editable!(technology, Technology);
+editable!(industry, Industry);
+editable!(benefit, Benefit);
+editable!(responsibility, Responsibility);
+editable!(roadmap_step, RoadmapStep);
+editable!(learning_resource, LearningResource);
+editable!(salary_record, SalaryRecord);

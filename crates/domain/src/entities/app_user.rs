@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::enums::UserRole;
+use careergraph_auth::Role;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "app_user")]
@@ -13,7 +13,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub email: String,
     pub display_name: String,
-    pub role: UserRole,
+    pub role: Role,
     /// argon2id, as a PHC string. Never serialised, so never in an audit event.
     #[serde(skip)]
     pub password_hash: String,
@@ -29,4 +29,4 @@ pub struct Model {
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 
-impl ActiveModelBehavior for ActiveModel {}
+versioned_row!();

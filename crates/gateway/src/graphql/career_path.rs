@@ -1,22 +1,23 @@
 //! Career paths: the lookups, the list, and each path's relations.
 
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use careergraph_auth::Role;
 use careergraph_domain::entities::{career_path, learning_resource, responsibility, roadmap_step};
 use careergraph_domain::enums;
 use careergraph_domain::queries::{Direction, career_paths};
 use chrono::{DateTime, Utc};
 
+use super::audit::editable_object;
 use super::catalog::{Benefit, Industry, Skill, Technology};
-use super::connection::{Paged, connection, page_request};
-use super::error::{ApiResult, bad_input};
+use super::connection::{OrderDirection, Paged, connection, page_request};
+use super::error::ApiResult;
 use super::loaders::{
     BenefitsOfPath, IndustriesOfPath, RelatedOfPath, ResourcesOfStep, ResponsibilitiesOfPath, RoadmapOfPath,
     SalariesOfPath, SkillsOfPath, SkillsOfStep, TechnologiesOfSkill,
 };
-use super::policy::{RoleValue, auth};
+use super::policy::auth;
+use super::request::{LookupKey, loaders, one_key, request, store};
 use super::salary::{SalaryRecord, SalarySummary};
-use super::{RequestContext, loaders::Loaders};
-use crate::store::Store;
 
 /// How strongly employers are hiring.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -84,12 +85,9 @@ pub enum ResourceKind {
     Podcast,
 }
 
-/// A career someone can pursue, such as "Backend Developer".
-pub struct CareerPath(pub career_path::Model);
-
 /// Hiring demand for a career path, and why.
 #[derive(SimpleObject)]
-#[graphql(directive = auth::apply(RoleValue::Anonymous))]
+#[graphql(directive = auth::apply(Role::Anonymous))]
 pub struct Outlook {
     /// How strongly employers are hiring.
     pub demand: Demand,
@@ -99,7 +97,7 @@ pub struct Outlook {
 
 /// A skill as one career path needs it.
 #[derive(SimpleObject)]
-#[graphql(complex, directive = auth::apply(RoleValue::Anonymous))]
+#[graphql(complex, directive = auth::apply(Role::Anonymous))]
 pub struct CareerPathSkill {
     /// How much the path relies on the skill.
     pub importance: Importance,
@@ -117,12 +115,9 @@ impl CareerPathSkill {
     }
 }
 
-#[Object(directive = auth::apply(RoleValue::Anonymous))]
-impl CareerPath {
-    /// Stable identifier.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
+editable_object! {
+    /// A career someone can pursue, such as "Backend Developer".
+    CareerPath(career_path::Model), CareerPath, "path";
 
     /// Unique, lowercase, human-readable handle, e.g. `backend-developer`.
     async fn slug(&self) -> &str {
@@ -230,37 +225,20 @@ impl CareerPath {
     }
 
     /// Whether the path is a draft or published. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    #[graphql(directive = auth::apply(Role::Editor))]
     async fn status(&self) -> Option<PublicationStatus> {
         Some(self.0.status.into())
     }
 
     /// Notes for editors, never shown to readers. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    #[graphql(directive = auth::apply(Role::Editor))]
     async fn internal_notes(&self) -> Option<&str> {
         self.0.internal_notes.as_deref()
-    }
-
-    /// Every recorded change to the path, newest first. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
-    async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::editing::AuditEvent>>> {
-        super::editing::history(ctx, "CareerPath", self.0.id).await
-    }
-
-    /// Who made the latest change through the API. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
-    async fn updated_by(&self, ctx: &Context<'_>) -> Result<Option<super::account::User>> {
-        super::editing::updated_by(ctx, "CareerPath", self.0.id).await
     }
 
     /// When the path was last published, if it is.
     async fn published_at(&self) -> Option<DateTime<Utc>> {
         self.0.published_at
-    }
-
-    /// Incremented on every change; updates must name the version they saw.
-    async fn version(&self) -> i32 {
-        self.0.version
     }
 
     /// When the path was created.
@@ -274,32 +252,9 @@ impl CareerPath {
     }
 }
 
-/// One thing people in a career do at work.
-pub struct Responsibility(pub responsibility::Model);
-
-#[Object(directive = auth::apply(RoleValue::Anonymous))]
-impl Responsibility {
-    /// Stable identifier.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-
-    /// Incremented on every change; updates must name the version they saw.
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
-
-    /// Every recorded change to the responsibility, newest first. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
-    async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::editing::AuditEvent>>> {
-        super::editing::history(ctx, "Responsibility", self.0.id).await
-    }
-
-    /// Who made the latest change through the API. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
-    async fn updated_by(&self, ctx: &Context<'_>) -> Result<Option<super::account::User>> {
-        super::editing::updated_by(ctx, "Responsibility", self.0.id).await
-    }
+editable_object! {
+    /// One thing people in a career do at work.
+    Responsibility(responsibility::Model), Responsibility, "responsibility";
 
     /// Place in the career's list, from 0.
     async fn position(&self) -> i32 {
@@ -317,32 +272,9 @@ impl Responsibility {
     }
 }
 
-/// One step on the way into a career.
-pub struct RoadmapStep(pub roadmap_step::Model);
-
-#[Object(directive = auth::apply(RoleValue::Anonymous))]
-impl RoadmapStep {
-    /// Stable identifier.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-
-    /// Incremented on every change; updates must name the version they saw.
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
-
-    /// Every recorded change to the roadmap step, newest first. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
-    async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::editing::AuditEvent>>> {
-        super::editing::history(ctx, "RoadmapStep", self.0.id).await
-    }
-
-    /// Who made the latest change through the API. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
-    async fn updated_by(&self, ctx: &Context<'_>) -> Result<Option<super::account::User>> {
-        super::editing::updated_by(ctx, "RoadmapStep", self.0.id).await
-    }
+editable_object! {
+    /// One step on the way into a career.
+    RoadmapStep(roadmap_step::Model), RoadmapStep, "roadmap step";
 
     /// Place in the roadmap, from 0.
     async fn position(&self) -> i32 {
@@ -377,32 +309,9 @@ impl RoadmapStep {
     }
 }
 
-/// Where to learn what a roadmap step asks for.
-pub struct LearningResource(pub learning_resource::Model);
-
-#[Object(directive = auth::apply(RoleValue::Anonymous))]
-impl LearningResource {
-    /// Stable identifier.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-
-    /// Incremented on every change; updates must name the version they saw.
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
-
-    /// Every recorded change to the learning resource, newest first. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
-    async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::editing::AuditEvent>>> {
-        super::editing::history(ctx, "LearningResource", self.0.id).await
-    }
-
-    /// Who made the latest change through the API. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
-    async fn updated_by(&self, ctx: &Context<'_>) -> Result<Option<super::account::User>> {
-        super::editing::updated_by(ctx, "LearningResource", self.0.id).await
-    }
+editable_object! {
+    /// Where to learn what a roadmap step asks for.
+    LearningResource(learning_resource::Model), LearningResource, "learning resource";
 
     /// Name, e.g. "Coursera".
     async fn name(&self) -> &str {
@@ -441,25 +350,6 @@ pub enum CareerPathOrderField {
     UpdatedAt,
 }
 
-/// Sort direction.
-#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OrderDirection {
-    /// A to Z, oldest first.
-    #[default]
-    Asc,
-    /// Z to A, newest first.
-    Desc,
-}
-
-impl From<OrderDirection> for Direction {
-    fn from(direction: OrderDirection) -> Self {
-        match direction {
-            OrderDirection::Asc => Direction::Asc,
-            OrderDirection::Desc => Direction::Desc,
-        }
-    }
-}
-
 /// How to sort `careerPaths`.
 #[derive(InputObject)]
 pub struct CareerPathOrder {
@@ -470,43 +360,6 @@ pub struct CareerPathOrder {
     pub direction: OrderDirection,
 }
 
-/// The request's loaders.
-pub(super) fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
-    ctx.data_unchecked::<Loaders>()
-}
-
-/// The request's caller context.
-pub(super) fn request<'a>(ctx: &Context<'a>) -> &'a RequestContext {
-    ctx.data_unchecked::<RequestContext>()
-}
-
-/// The database.
-pub(super) fn store<'a>(ctx: &Context<'a>) -> &'a Store {
-    ctx.data_unchecked::<Store>()
-}
-
-/// Parses an `ID` argument as a UUID; an id that is not one cannot exist.
-pub(super) fn parse_id(id: &ID) -> Option<uuid::Uuid> {
-    uuid::Uuid::parse_str(id.as_str()).ok()
-}
-
-/// Checks that exactly one of `slug` and `id` was given.
-pub(super) fn one_key<'a>(slug: Option<&'a str>, id: Option<&'a ID>) -> Result<LookupKey<'a>> {
-    match (slug, id) {
-        (Some(slug), None) => Ok(LookupKey::Slug(slug)),
-        (None, Some(id)) => Ok(LookupKey::Id(id)),
-        _ => Err(bad_input("slug", "give exactly one of `slug` and `id`")),
-    }
-}
-
-/// How a single object is looked up.
-pub(super) enum LookupKey<'a> {
-    /// By its slug.
-    Slug(&'a str),
-    /// By its id.
-    Id(&'a ID),
-}
-
 /// Career path queries.
 #[derive(Default)]
 pub struct CareerPathQuery;
@@ -514,21 +367,19 @@ pub struct CareerPathQuery;
 #[Object]
 impl CareerPathQuery {
     /// One career path by `slug` or by `id` (give exactly one); null when there is none.
-    #[graphql(directive = auth::apply(RoleValue::Anonymous))]
+    #[graphql(directive = auth::apply(Role::Anonymous))]
     async fn career_path(&self, ctx: &Context<'_>, slug: Option<String>, id: Option<ID>) -> Result<Option<CareerPath>> {
         let visibility = request(ctx).visibility;
         let found = match one_key(slug.as_deref(), id.as_ref())? {
             LookupKey::Slug(slug) => career_paths::by_slug(store(ctx).db(), visibility, slug).await.api()?,
-            LookupKey::Id(id) => match parse_id(id) {
-                Some(id) => career_paths::by_ids(store(ctx).db(), visibility, &[id]).await.api()?.pop(),
-                None => None,
-            },
+            LookupKey::Id(Some(id)) => career_paths::by_ids(store(ctx).db(), visibility, &[id]).await.api()?.pop(),
+            LookupKey::Id(None) => None,
         };
         Ok(found.map(CareerPath))
     }
 
     /// Career paths, a page at a time (at most 100 per page; 20 unless `first` says otherwise).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity", directive = auth::apply(RoleValue::Anonymous))]
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity", directive = auth::apply(Role::Anonymous))]
     async fn career_paths(
         &self,
         ctx: &Context<'_>,
@@ -548,8 +399,9 @@ impl CareerPathQuery {
             };
             (field, order.direction.into())
         });
-        let rows =
-            career_paths::list(store(ctx).db(), request(ctx).visibility, &domain_filter, order, page).await.api()?;
+        let rows = career_paths::list(store(ctx).db(), request(ctx).visibility, &domain_filter, order, page)
+            .await
+            .api_in("filter")?;
         Ok(connection(page, rows, CareerPath))
     }
 }

@@ -1,15 +1,18 @@
 //! The shared vocabularies career paths draw on: skills, technologies, industries, benefits.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use careergraph_auth::Role;
 use careergraph_domain::entities::{benefit, industry, skill, technology};
 use careergraph_domain::enums;
 use careergraph_domain::queries::{Direction, sectors, skills, technologies};
 
-use super::career_path::{CareerPath, Importance, LookupKey, OrderDirection, loaders, one_key, parse_id, store};
-use super::connection::{Paged, connection, page_request};
+use super::audit::editable_object;
+use super::career_path::{CareerPath, Importance};
+use super::connection::{OrderDirection, Paged, connection, page_request};
 use super::error::ApiResult;
 use super::loaders::{One, PathsOfSkill, SkillsOfTechnology, TechnologiesOfSkill, TechnologyById};
-use super::policy::{RoleValue, auth};
+use super::policy::auth;
+use super::request::{LookupKey, loaders, one_key, store};
 
 /// Whether a skill is technical or interpersonal.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -45,32 +48,9 @@ pub enum TechnologyKind {
     Tool,
 }
 
-/// A capability careers ask for.
-pub struct Skill(pub skill::Model);
-
-#[Object(directive = auth::apply(RoleValue::Anonymous))]
-impl Skill {
-    /// Stable identifier.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-
-    /// Every recorded change to the skill, newest first. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
-    async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::editing::AuditEvent>>> {
-        super::editing::history(ctx, "Skill", self.0.id).await
-    }
-
-    /// Who made the latest change through the API. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
-    async fn updated_by(&self, ctx: &Context<'_>) -> Result<Option<super::account::User>> {
-        super::editing::updated_by(ctx, "Skill", self.0.id).await
-    }
-
-    /// Incremented on every change; updates must name the version they saw.
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
+editable_object! {
+    /// A capability careers ask for.
+    Skill(skill::Model), Skill, "skill";
 
     /// Unique, lowercase, human-readable handle.
     async fn slug(&self) -> &str {
@@ -114,7 +94,7 @@ pub struct SkillUse {
     career_path: careergraph_domain::entities::career_path::Model,
 }
 
-#[Object(directive = auth::apply(RoleValue::Anonymous))]
+#[Object(directive = auth::apply(Role::Anonymous))]
 impl SkillUse {
     /// How much the career relies on the skill.
     async fn importance(&self) -> Importance {
@@ -127,32 +107,9 @@ impl SkillUse {
     }
 }
 
-/// A language, framework, database, server, API style or data format.
-pub struct Technology(pub technology::Model);
-
-#[Object(directive = auth::apply(RoleValue::Anonymous))]
-impl Technology {
-    /// Stable identifier.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-
-    /// Every recorded change to the technology, newest first. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
-    async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::editing::AuditEvent>>> {
-        super::editing::history(ctx, "Technology", self.0.id).await
-    }
-
-    /// Who made the latest change through the API. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
-    async fn updated_by(&self, ctx: &Context<'_>) -> Result<Option<super::account::User>> {
-        super::editing::updated_by(ctx, "Technology", self.0.id).await
-    }
-
-    /// Incremented on every change; updates must name the version they saw.
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
+editable_object! {
+    /// A language, framework, database, server, API style or data format.
+    Technology(technology::Model), Technology, "technology";
 
     /// Unique, lowercase, human-readable handle.
     async fn slug(&self) -> &str {
@@ -188,32 +145,9 @@ impl Technology {
     }
 }
 
-/// A sector that employs people in a career.
-pub struct Industry(pub industry::Model);
-
-#[Object(directive = auth::apply(RoleValue::Anonymous))]
-impl Industry {
-    /// Stable identifier.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-
-    /// Every recorded change to the industry, newest first. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
-    async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::editing::AuditEvent>>> {
-        super::editing::history(ctx, "Industry", self.0.id).await
-    }
-
-    /// Who made the latest change through the API. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
-    async fn updated_by(&self, ctx: &Context<'_>) -> Result<Option<super::account::User>> {
-        super::editing::updated_by(ctx, "Industry", self.0.id).await
-    }
-
-    /// Incremented on every change; updates must name the version they saw.
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
+editable_object! {
+    /// A sector that employs people in a career.
+    Industry(industry::Model), Industry, "industry";
 
     /// Unique, lowercase, human-readable handle.
     async fn slug(&self) -> &str {
@@ -226,32 +160,9 @@ impl Industry {
     }
 }
 
-/// Something employers commonly offer alongside pay.
-pub struct Benefit(pub benefit::Model);
-
-#[Object(directive = auth::apply(RoleValue::Anonymous))]
-impl Benefit {
-    /// Stable identifier.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-
-    /// Every recorded change to the benefit, newest first. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
-    async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::editing::AuditEvent>>> {
-        super::editing::history(ctx, "Benefit", self.0.id).await
-    }
-
-    /// Who made the latest change through the API. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
-    async fn updated_by(&self, ctx: &Context<'_>) -> Result<Option<super::account::User>> {
-        super::editing::updated_by(ctx, "Benefit", self.0.id).await
-    }
-
-    /// Incremented on every change; updates must name the version they saw.
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
+editable_object! {
+    /// Something employers commonly offer alongside pay.
+    Benefit(benefit::Model), Benefit, "benefit";
 
     /// Unique, lowercase, human-readable handle.
     async fn slug(&self) -> &str {
@@ -289,14 +200,12 @@ pub struct CatalogQuery;
 #[Object]
 impl CatalogQuery {
     /// One skill by `slug` or by `id` (give exactly one); null when there is none.
-    #[graphql(directive = auth::apply(RoleValue::Anonymous))]
+    #[graphql(directive = auth::apply(Role::Anonymous))]
     async fn skill(&self, ctx: &Context<'_>, slug: Option<String>, id: Option<ID>) -> Result<Option<Skill>> {
         let found = match one_key(slug.as_deref(), id.as_ref())? {
             LookupKey::Slug(slug) => skills::by_slug(store(ctx).db(), slug).await.api()?,
-            LookupKey::Id(id) => match parse_id(id) {
-                Some(id) => skills::by_ids(store(ctx).db(), &[id]).await.api()?.pop(),
-                None => None,
-            },
+            LookupKey::Id(Some(id)) => skills::by_ids(store(ctx).db(), &[id]).await.api()?.pop(),
+            LookupKey::Id(None) => None,
         };
         Ok(found.map(Skill))
     }
@@ -304,7 +213,7 @@ impl CatalogQuery {
     /// Skills by name, a page at a time (at most 100 per page).
     #[graphql(
         complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity",
-        directive = auth::apply(RoleValue::Anonymous)
+        directive = auth::apply(Role::Anonymous)
     )]
     async fn skills(
         &self,
@@ -317,19 +226,17 @@ impl CatalogQuery {
         let page = page_request(first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
         let filter = skills::Filter { search: filter.search, category: filter.category.map(Into::into) };
-        let rows = skills::list(store(ctx).db(), &filter, Direction::from(direction), page).await.api()?;
+        let rows = skills::list(store(ctx).db(), &filter, Direction::from(direction), page).await.api_in("filter")?;
         Ok(connection(page, rows, Skill))
     }
 
     /// One technology by `slug` or by `id` (give exactly one); null when there is none.
-    #[graphql(directive = auth::apply(RoleValue::Anonymous))]
+    #[graphql(directive = auth::apply(Role::Anonymous))]
     async fn technology(&self, ctx: &Context<'_>, slug: Option<String>, id: Option<ID>) -> Result<Option<Technology>> {
         let found = match one_key(slug.as_deref(), id.as_ref())? {
             LookupKey::Slug(slug) => technologies::by_slug(store(ctx).db(), slug).await.api()?,
-            LookupKey::Id(id) => match parse_id(id) {
-                Some(id) => technologies::by_ids(store(ctx).db(), &[id]).await.api()?.pop(),
-                None => None,
-            },
+            LookupKey::Id(Some(id)) => technologies::by_ids(store(ctx).db(), &[id]).await.api()?.pop(),
+            LookupKey::Id(None) => None,
         };
         Ok(found.map(Technology))
     }
@@ -337,7 +244,7 @@ impl CatalogQuery {
     /// Technologies by name, a page at a time (at most 100 per page).
     #[graphql(
         complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity",
-        directive = auth::apply(RoleValue::Anonymous)
+        directive = auth::apply(Role::Anonymous)
     )]
     async fn technologies(
         &self,
@@ -350,18 +257,19 @@ impl CatalogQuery {
         let page = page_request(first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
         let filter = technologies::Filter { search: filter.search, kind: filter.kind.map(Into::into) };
-        let rows = technologies::list(store(ctx).db(), &filter, Direction::from(direction), page).await.api()?;
+        let rows =
+            technologies::list(store(ctx).db(), &filter, Direction::from(direction), page).await.api_in("filter")?;
         Ok(connection(page, rows, Technology))
     }
 
     /// Every industry, by name.
-    #[graphql(directive = auth::apply(RoleValue::Anonymous))]
+    #[graphql(directive = auth::apply(Role::Anonymous))]
     async fn industries(&self, ctx: &Context<'_>) -> Result<Vec<Industry>> {
         Ok(sectors::industries(store(ctx).db()).await.api()?.into_iter().map(Industry).collect())
     }
 
     /// Every benefit, by name.
-    #[graphql(directive = auth::apply(RoleValue::Anonymous))]
+    #[graphql(directive = auth::apply(Role::Anonymous))]
     async fn benefits(&self, ctx: &Context<'_>) -> Result<Vec<Benefit>> {
         Ok(sectors::benefits(store(ctx).db()).await.api()?.into_iter().map(Benefit).collect())
     }

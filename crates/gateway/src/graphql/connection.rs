@@ -2,13 +2,33 @@
 //! the position in the sorted list), so the encoding can change without breaking them.
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{OutputType, SimpleObject};
+use async_graphql::{Enum, OutputType, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use careergraph_domain::page::{Page, PageRequest};
+use careergraph_domain::queries::Direction;
 
 use super::error::bad_input;
 use crate::config::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+
+/// Sort direction.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrderDirection {
+    /// A to Z, oldest first.
+    #[default]
+    Asc,
+    /// Z to A, newest first.
+    Desc,
+}
+
+impl From<OrderDirection> for Direction {
+    fn from(direction: OrderDirection) -> Self {
+        match direction {
+            OrderDirection::Asc => Direction::Asc,
+            OrderDirection::Desc => Direction::Desc,
+        }
+    }
+}
 
 /// Fields every connection carries besides its edges.
 #[derive(SimpleObject)]

@@ -1,9 +1,14 @@
-//! The one place where failures become GraphQL errors with a machine-readable
-//! `extensions.code`. Database and internal messages never reach a client: they are logged
-//! here and the client gets a masked error that names the request id.
+//! The one place where failures become what a client sees: every error carries a
+//! machine-readable `extensions.code`, domain and account failures are converted here, and
+//! [`render`] is the one renderer of responses. Database and internal messages never reach a
+//! client: they are logged here and the client gets a masked error that names the request id.
 
-use async_graphql::{ErrorExtensions, Value};
+use async_graphql::{ErrorExtensionValues, ErrorExtensions, PathSegment, Response, ServerError, Value};
+use careergraph_auth::Role;
 use careergraph_domain::Error as DomainError;
+use serde_json::json;
+
+use crate::authentication::AccountError;
 
 /// Machine-readable error codes, as `extensions.code` carries them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,54 +62,193 @@ pub fn bad_input(field: &str, message: impl Into<String>) -> async_graphql::Erro
     on_field(Code::BadUserInput, field, message)
 }
 
-/// Converts a domain failure into what the client sees.
-pub fn from_domain(error: DomainError) -> async_graphql::Error {
+/// The masked error for anything that failed on our side. [`render`] adds the request id.
+pub fn internal_error() -> async_graphql::Error {
+    coded(Code::Internal, "Internal server error")
+}
+
+/// The error for a field the caller may not read: UNAUTHENTICATED without a token, FORBIDDEN
+/// with one whose role is too low.
+pub fn denied(caller: Role, required: Role) -> async_graphql::Error {
+    if caller == Role::Anonymous {
+        coded(Code::Unauthenticated, format!("Sign in to see this field (requires {})", required.as_str()))
+    } else {
+        coded(Code::Forbidden, format!("Requires {}", required.as_str()))
+    }
+}
+
+/// A whole request refused before it ran (a limit, say), as the parser and validator refuse.
+pub fn request_refused(code: Code, message: impl Into<String>) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("code", code.as_str());
+    error
+}
+
+/// The body of an HTTP response that refuses a request the server could not run at all.
+pub fn refusal_body(code: Code, message: &str) -> serde_json::Value {
+    json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] })
+}
+
+/// The input path of a field the domain names: `expected_version` is `expectedVersion`, and
+/// within an argument (`prefix` = `filter`) `search` is `filter.search`.
+pub fn input_path(prefix: Option<&str>, field: &str) -> String {
+    let mut path = prefix.map(|prefix| format!("{prefix}.")).unwrap_or_default();
+    let mut words = field.split('_');
+    path.extend(words.next());
+    for word in words {
+        let mut letters = word.chars();
+        path.extend(letters.next().map(|first| first.to_ascii_uppercase()));
+        path.extend(letters);
+    }
+    path
+}
+
+/// Converts a domain failure into what the client sees; `prefix` is the argument the input
+/// came in, for failures of a query's arguments.
+pub fn from_domain(error: &DomainError, prefix: Option<&str>) -> async_graphql::Error {
     match error {
-        DomainError::InvalidInput { field, message } => bad_input(&field, message),
-        DomainError::Conflict { field, message } => on_field(Code::Conflict, &field, message),
+        DomainError::InvalidInput { field, message } => bad_input(&input_path(prefix, field), message.clone()),
+        DomainError::Conflict { field, message } => {
+            on_field(Code::Conflict, &input_path(prefix, field), message.clone())
+        }
         DomainError::NotFound(what) => coded(Code::NotFound, format!("No such {what}")),
-        internal => {
-            tracing::error!(error = %internal, "request failed");
+        DomainError::Dataset(_) | DomainError::Internal(_) | DomainError::Database(_) => {
+            tracing::error!(%error, "request failed");
             internal_error()
         }
     }
 }
 
-/// The masked error for anything that failed on our side. The HTTP layer adds the request id.
-pub fn internal_error() -> async_graphql::Error {
-    async_graphql::Error::new("Internal server error").extend_with(|_, extensions| {
-        extensions.set("code", Code::Internal.as_str());
-    })
-}
-
-/// Whether an error carries `code`.
-pub fn has_code(extensions: Option<&async_graphql::ErrorExtensionValues>, code: Code) -> bool {
-    extensions.and_then(|e| e.get("code")).is_some_and(|value| *value == Value::from(code.as_str()))
+/// Converts an account failure into what the client sees.
+pub fn from_account(error: AccountError) -> async_graphql::Error {
+    match error {
+        AccountError::InvalidCredentials
+        | AccountError::Disabled
+        | AccountError::InvalidRefreshToken
+        | AccountError::NotSignedIn => coded(Code::Unauthenticated, error.to_string()),
+        AccountError::RegistrationClosed => coded(Code::Forbidden, error.to_string()),
+        AccountError::RateLimited { retry_after_secs } => coded(Code::RateLimited, error.to_string())
+            .extend_with(|_, extensions| extensions.set("retryAfterSeconds", retry_after_secs)),
+        AccountError::WeakPassword { field, reason } => bad_input(field, format!("{field} {reason}")),
+        AccountError::Domain(error) => from_domain(&error, None),
+        AccountError::Internal(message) => {
+            tracing::error!(%message, "account operation failed");
+            internal_error()
+        }
+    }
 }
 
 /// Lets resolvers write `domain_call().await.api()?`.
 pub trait ApiResult<T> {
     /// Maps the domain error to the client-facing one.
     fn api(self) -> async_graphql::Result<T>;
+
+    /// Like [`ApiResult::api`], for a call whose input came in the argument `argument`.
+    fn api_in(self, argument: &str) -> async_graphql::Result<T>;
 }
 
 impl<T> ApiResult<T> for Result<T, DomainError> {
     fn api(self) -> async_graphql::Result<T> {
-        self.map_err(from_domain)
+        self.map_err(|error| from_domain(&error, None))
+    }
+
+    fn api_in(self, argument: &str) -> async_graphql::Result<T> {
+        self.map_err(|error| from_domain(&error, Some(argument)))
     }
 }
 
+/// Batched loads share one error among every field that waited for it.
 impl<T> ApiResult<T> for Result<T, std::sync::Arc<DomainError>> {
     fn api(self) -> async_graphql::Result<T> {
-        self.map_err(|error| match std::sync::Arc::try_unwrap(error) {
-            Ok(error) => from_domain(error),
-            Err(shared) => match &*shared {
-                DomainError::InvalidInput { field, message } => bad_input(field, message.clone()),
-                internal => {
-                    tracing::error!(error = %internal, "batched load failed");
-                    internal_error()
-                }
-            },
-        })
+        self.map_err(|error| from_domain(&error, None))
+    }
+
+    fn api_in(self, argument: &str) -> async_graphql::Result<T> {
+        self.map_err(|error| from_domain(&error, Some(argument)))
+    }
+}
+
+/// Lets account resolvers write `accounts.login(…).await.api()?`.
+impl<T> ApiResult<T> for Result<T, AccountError> {
+    fn api(self) -> async_graphql::Result<T> {
+        self.map_err(from_account)
+    }
+
+    fn api_in(self, _argument: &str) -> async_graphql::Result<T> {
+        self.api()
+    }
+}
+
+/// Serialises a response, giving every error a code and masking internal ones. Returns whether
+/// the request failed before execution (a parse or validation error: no `data` at all).
+pub fn render(mut response: Response, request_id: &str) -> (bool, serde_json::Value) {
+    let request_error = response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty());
+    for error in &mut response.errors {
+        classify(error, request_error, request_id);
+    }
+    let mut body = serde_json::to_value(&response)
+        .unwrap_or_else(|_| refusal_body(Code::Internal, &format!("Internal server error (request id {request_id})")));
+    if request_error && let serde_json::Value::Object(fields) = &mut body {
+        fields.remove("data");
+    }
+    (request_error, body)
+}
+
+/// Gives an error the code it lacks, and masks internal ones.
+fn classify(error: &mut ServerError, request_error: bool, request_id: &str) {
+    let extensions = error.extensions.get_or_insert_with(ErrorExtensionValues::default);
+    if extensions.get("code").is_none() {
+        if request_error {
+            // The parser's and validator's own errors: the document was at fault.
+            extensions.set("code", Code::BadUserInput.as_str());
+        } else {
+            // An error nobody classified may carry internals: log it, show nothing of it.
+            let path: Vec<String> = error.path.iter().map(segment).collect();
+            tracing::error!(message = %error.message, ?path, "unclassified error");
+            extensions.set("code", Code::Internal.as_str());
+        }
+    }
+    if has_code(error.extensions.as_ref(), Code::Internal) {
+        error.message = format!("Internal server error (request id {request_id})");
+        error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("requestId", request_id);
+    }
+}
+
+fn has_code(extensions: Option<&ErrorExtensionValues>, code: Code) -> bool {
+    extensions.and_then(|e| e.get("code")).is_some_and(|value| *value == Value::from(code.as_str()))
+}
+
+fn segment(segment: &PathSegment) -> String {
+    match segment {
+        PathSegment::Field(name) => name.clone(),
+        PathSegment::Index(index) => index.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domain_field_names_become_input_paths() {
+        assert_eq!(input_path(None, "expected_version"), "expectedVersion");
+        assert_eq!(input_path(None, "percentile_10"), "percentile10");
+        assert_eq!(input_path(None, "slug"), "slug");
+        assert_eq!(input_path(Some("filter"), "search"), "filter.search");
+    }
+
+    #[test]
+    fn a_shared_domain_error_keeps_its_code() {
+        let conflict = DomainError::conflict("expected_version", "is stale");
+        let error = from_domain(&conflict, None);
+        let extensions = error.extensions.as_ref();
+        assert!(has_code(extensions, Code::Conflict));
+        assert_eq!(extensions.and_then(|e| e.get("field")), Some(&Value::from("expectedVersion")));
+        assert!(has_code(
+            from_domain(&DomainError::NotFound("skill".into()), None).extensions.as_ref(),
+            Code::NotFound
+        ));
     }
 }

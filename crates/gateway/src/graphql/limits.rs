@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerError, ServerResult, Variables};
+use async_graphql::{ServerResult, Variables};
 
-use super::error::Code;
+use super::error::{Code, request_refused};
 
 /// Refuses operations with more than a set number of aliased fields, a cheap guard against
 /// alias-based amplification (the same expensive field asked for hundreds of times).
@@ -59,10 +59,8 @@ impl Extension for AliasLimitExtension {
         let fragments = document.fragments.values().map(|fragment| &fragment.node.selection_set.node);
         let aliases: usize = operations.chain(fragments).map(count_aliases).sum();
         if aliases > self.max {
-            let mut error =
-                ServerError::new(format!("Query has {aliases} aliases; at most {} are allowed", self.max), None);
-            error.extensions.get_or_insert_with(Default::default).set("code", Code::BadUserInput.as_str());
-            return Err(error);
+            let message = format!("Query has {aliases} aliases; at most {} are allowed", self.max);
+            return Err(request_refused(Code::BadUserInput, message));
         }
         Ok(document)
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
+use careergraph_domain::audit::EntityKind;
 use careergraph_domain::entities::{
     app_user, audit_event, benefit, career_path, career_path_skill, industry, learning_resource, responsibility,
     roadmap_step, salary_record, skill, technology,
@@ -170,9 +171,9 @@ batch!(IndustryById => One<industry::Model>,
 batch!(UserById => One<app_user::Model>,
     |b, ids| careergraph_domain::accounts::users_by_ids(b.store.db(), &ids), |row: &app_user::Model| row.id);
 
-/// The audit events of one object, named by its GraphQL type.
+/// The audit events of one object of a kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct HistoryOf(pub &'static str, pub Uuid);
+pub struct HistoryOf(pub EntityKind, pub Uuid);
 
 impl Loader<HistoryOf> for Batcher {
     type Value = Vec<audit_event::Model>;
@@ -180,7 +181,7 @@ impl Loader<HistoryOf> for Batcher {
 
     async fn load(&self, keys: &[HistoryOf]) -> Result<HashMap<HistoryOf, Self::Value>, Self::Error> {
         // One statement per type in the batch: a batch rarely mixes more than one.
-        let mut by_type: HashMap<&'static str, Vec<Uuid>> = HashMap::new();
+        let mut by_type: HashMap<EntityKind, Vec<Uuid>> = HashMap::new();
         for key in keys {
             by_type.entry(key.0).or_default().push(key.1);
         }

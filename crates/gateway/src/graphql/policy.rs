@@ -19,32 +19,16 @@ use std::sync::{Arc, Mutex};
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo};
 use async_graphql::parser::types::{ServiceDocument, TypeKind, TypeSystemDefinition};
-use async_graphql::{
-    Enum, PathSegment, QueryPathNode, QueryPathSegment, ServerError, ServerResult, TypeDirective, Value,
-};
+use async_graphql::{PathSegment, QueryPathNode, QueryPathSegment, ServerError, ServerResult, TypeDirective, Value};
 use careergraph_auth::Role;
 
-use super::RequestContext;
-use super::error::Code;
-
-/// Who may read a field, as the schema declares it.
-#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
-#[graphql(name = "Role", remote = "Role")]
-pub enum RoleValue {
-    /// Anyone, without a token.
-    Anonymous,
-    /// Any signed-in user.
-    Viewer,
-    /// Editors and admins.
-    Editor,
-    /// Admins only.
-    Admin,
-}
+use super::error::{Code, coded, denied};
+use super::request::RequestContext;
 
 /// `@auth(requires: ROLE)`: the least role that may read this field (or every field of this
 /// type that does not say otherwise).
 #[TypeDirective(location = "FieldDefinition", location = "Object")]
-pub fn auth(requires: RoleValue) {}
+pub fn auth(requires: Role) {}
 
 /// The rules of one object type.
 #[derive(Debug, Default, Clone)]
@@ -59,20 +43,10 @@ pub struct FieldPolicy {
     types: HashMap<String, TypeRules>,
 }
 
-fn role_named(name: &str) -> Option<Role> {
-    match name {
-        "ANONYMOUS" => Some(Role::Anonymous),
-        "VIEWER" => Some(Role::Viewer),
-        "EDITOR" => Some(Role::Editor),
-        "ADMIN" => Some(Role::Admin),
-        _ => None,
-    }
-}
-
 fn auth_rule(directives: &[async_graphql::Positioned<async_graphql::parser::types::ConstDirective>]) -> Option<Role> {
     directives.iter().find(|d| d.node.name.node == "auth").and_then(|directive| {
         directive.node.get_argument("requires").and_then(|value| match &value.node {
-            async_graphql::Value::Enum(name) => role_named(name.as_str()),
+            async_graphql::Value::Enum(name) => Role::named(name.as_str()),
             _ => None,
         })
     })
@@ -108,19 +82,6 @@ impl FieldPolicy {
     pub fn required(&self, type_name: &str, field: &str) -> Option<Role> {
         let rules = self.types.get(type_name)?;
         rules.fields.get(field).copied().or(rules.default)
-    }
-}
-
-/// The error for a field the caller may not read: UNAUTHENTICATED without a token, FORBIDDEN
-/// with one whose role is too low.
-pub fn denied(caller: Role, required: Role) -> async_graphql::Error {
-    if caller == Role::Anonymous {
-        super::error::coded(
-            Code::Unauthenticated,
-            format!("Sign in to see this field (requires {})", required.as_str()),
-        )
-    } else {
-        super::error::coded(Code::Forbidden, format!("Requires {}", required.as_str()))
     }
 }
 
@@ -171,7 +132,7 @@ impl Extension for Enforcer {
             // Deny by default: a field nobody wrote a rule for is nobody's to read.
             None => {
                 tracing::error!(parent = info.parent_type, field = info.name, "field without a policy");
-                Err(super::error::coded(Code::Forbidden, "This field has no access rule"))
+                Err(coded(Code::Forbidden, "This field has no access rule"))
             }
         };
         let path_node = info.path_node;

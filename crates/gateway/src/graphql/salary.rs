@@ -1,16 +1,18 @@
 //! What careers pay: the public summary on a career path and aggregated statistics.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use careergraph_auth::Role;
 use careergraph_domain::entities::salary_record;
 use careergraph_domain::enums;
 use careergraph_domain::queries::{career_paths, salaries};
 use chrono::NaiveDate;
 
-use super::career_path::{loaders, request, store};
+use super::audit::editable_object;
 use super::catalog::Industry;
-use super::error::{ApiResult, bad_input};
+use super::error::{ApiResult, bad_input, internal_error};
 use super::loaders::{IndustryById, One};
-use super::policy::{RoleValue, auth};
+use super::policy::auth;
+use super::request::{loaders, request, store};
 
 /// The span of time a salary amount covers.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +43,7 @@ pub enum ExperienceLevel {
 /// A career's pay in one country, across all experience levels, industries and locations.
 pub struct SalarySummary(pub salary_record::Model);
 
-#[Object(directive = auth::apply(RoleValue::Anonymous))]
+#[Object(directive = auth::apply(Role::Anonymous))]
 impl SalarySummary {
     /// Identifier of the salary record this summary comes from.
     async fn id(&self) -> ID {
@@ -89,32 +91,9 @@ impl SalarySummary {
     }
 }
 
-/// One salary record of a career: the summary is public, the detail requires VIEWER.
-pub struct SalaryRecord(pub salary_record::Model);
-
-#[Object(directive = auth::apply(RoleValue::Anonymous))]
-impl SalaryRecord {
-    /// Stable identifier.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-
-    /// Incremented on every change; updates must name the version they saw.
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
-
-    /// Every recorded change to the record, newest first. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
-    async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::editing::AuditEvent>>> {
-        super::editing::history(ctx, "SalaryRecord", self.0.id).await
-    }
-
-    /// Who made the latest change through the API. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
-    async fn updated_by(&self, ctx: &Context<'_>) -> Result<Option<super::account::User>> {
-        super::editing::updated_by(ctx, "SalaryRecord", self.0.id).await
-    }
+editable_object! {
+    /// One salary record of a career: the summary is public, the detail requires VIEWER.
+    SalaryRecord(salary_record::Model), SalaryRecord, "record";
 
     /// ISO 3166-1 alpha-2 country code.
     async fn country(&self) -> &str {
@@ -157,67 +136,67 @@ impl SalaryRecord {
     }
 
     /// Seniority the record describes; null for all levels together. Requires VIEWER.
-    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    #[graphql(directive = auth::apply(Role::Viewer))]
     async fn experience_level(&self) -> Option<ExperienceLevel> {
         self.0.experience_level.map(Into::into)
     }
 
     /// The industry the record describes; null for all industries. Requires VIEWER.
-    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    #[graphql(directive = auth::apply(Role::Viewer))]
     async fn industry(&self, ctx: &Context<'_>) -> Result<Option<Industry>> {
         industry(ctx, self.0.industry_id).await
     }
 
     /// The place within the country; null for the whole country. Requires VIEWER.
-    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    #[graphql(directive = auth::apply(Role::Viewer))]
     async fn location(&self) -> Option<&str> {
         self.0.location.as_deref()
     }
 
     /// 10th percentile of base pay, when known. Requires VIEWER.
-    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    #[graphql(directive = auth::apply(Role::Viewer))]
     async fn percentile10(&self) -> Result<Option<i32>> {
         self.0.percentile_10.map(amount).transpose()
     }
 
     /// 25th percentile of base pay, when known. Requires VIEWER.
-    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    #[graphql(directive = auth::apply(Role::Viewer))]
     async fn percentile25(&self) -> Result<Option<i32>> {
         self.0.percentile_25.map(amount).transpose()
     }
 
     /// Median base pay, when known. Requires VIEWER.
-    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    #[graphql(directive = auth::apply(Role::Viewer))]
     async fn median(&self) -> Result<Option<i32>> {
         self.0.median.map(amount).transpose()
     }
 
     /// 75th percentile of base pay, when known. Requires VIEWER.
-    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    #[graphql(directive = auth::apply(Role::Viewer))]
     async fn percentile75(&self) -> Result<Option<i32>> {
         self.0.percentile_75.map(amount).transpose()
     }
 
     /// 90th percentile of base pay, when known. Requires VIEWER.
-    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    #[graphql(directive = auth::apply(Role::Viewer))]
     async fn percentile90(&self) -> Result<Option<i32>> {
         self.0.percentile_90.map(amount).transpose()
     }
 
     /// How many salaries the figures rest on, when known. Requires VIEWER.
-    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    #[graphql(directive = auth::apply(Role::Viewer))]
     async fn sample_size(&self) -> Option<i32> {
         self.0.sample_size
     }
 
     /// Where the figures were published, when known. Requires VIEWER.
-    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    #[graphql(directive = auth::apply(Role::Viewer))]
     async fn source_url(&self) -> Option<&str> {
         self.0.source_url.as_deref()
     }
 
     /// What the figures mean and where they stop. Requires VIEWER.
-    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    #[graphql(directive = auth::apply(Role::Viewer))]
     async fn notes(&self) -> Option<&str> {
         self.0.notes.as_deref()
     }
@@ -233,7 +212,7 @@ async fn industry(ctx: &Context<'_>, id: Option<uuid::Uuid>) -> Result<Option<In
 /// Amounts are stored as 64-bit integers but exposed as GraphQL `Int`, which is 32-bit; the
 /// write path refuses amounts that do not fit, so this only fails on corrupt data.
 fn amount(value: i64) -> Result<i32> {
-    i32::try_from(value).map_err(|_| super::error::internal_error())
+    i32::try_from(value).map_err(|_| internal_error())
 }
 
 /// A dimension to group salary statistics by.
@@ -260,7 +239,7 @@ pub struct SalaryStatsFilter {
 /// periods are never combined: each group has one currency and one period.
 pub struct SalaryStat(salaries::SalaryStat);
 
-#[Object(directive = auth::apply(RoleValue::Anonymous))]
+#[Object(directive = auth::apply(Role::Anonymous))]
 impl SalaryStat {
     /// The group's country, when grouped by country.
     async fn country(&self) -> Option<&str> {
@@ -316,7 +295,7 @@ pub struct SalaryQuery;
 impl SalaryQuery {
     /// Salary records aggregated by the dimensions in `groupBy` (none: one group per currency
     /// and period). Only published career paths count, unless the caller may see drafts.
-    #[graphql(directive = auth::apply(RoleValue::Anonymous))]
+    #[graphql(directive = auth::apply(Role::Anonymous))]
     async fn salary_stats(
         &self,
         ctx: &Context<'_>,

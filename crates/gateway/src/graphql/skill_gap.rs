@@ -3,10 +3,13 @@
 use async_graphql::{Context, Object, Result};
 use careergraph_domain::queries::skill_gap;
 
-use super::career_path::{CareerPath, Importance, RoadmapStep, request, store};
+use careergraph_auth::Role;
+
+use super::career_path::{CareerPath, Importance, RoadmapStep};
 use super::catalog::{Skill, Technology};
 use super::error::ApiResult;
-use super::policy::{RoleValue, auth};
+use super::policy::auth;
+use super::request::{request, store};
 
 /// The answer to "what do I still need for this career?".
 pub struct SkillGap(skill_gap::SkillGap);
@@ -14,7 +17,7 @@ pub struct SkillGap(skill_gap::SkillGap);
 /// One skill of the career, with what teaches it.
 pub struct GapSkill(skill_gap::GapSkill);
 
-#[Object(directive = auth::apply(RoleValue::Anonymous))]
+#[Object(directive = auth::apply(Role::Anonymous))]
 impl SkillGap {
     /// The career asked about.
     async fn career_path(&self) -> CareerPath {
@@ -38,7 +41,7 @@ impl SkillGap {
     }
 }
 
-#[Object(directive = auth::apply(RoleValue::Anonymous))]
+#[Object(directive = auth::apply(Role::Anonymous))]
 impl GapSkill {
     /// The skill.
     async fn skill(&self) -> Skill {
@@ -71,7 +74,7 @@ impl SkillGapQuery {
     /// the career `careerPath` (slug). A skill counts as had when `have` names it or any
     /// technology it is practised through. Null when the career does not exist; unknown slugs
     /// in `have` are refused with BAD_USER_INPUT.
-    #[graphql(directive = auth::apply(RoleValue::Anonymous))]
+    #[graphql(directive = auth::apply(Role::Anonymous))]
     async fn skill_gap(&self, ctx: &Context<'_>, career_path: String, have: Vec<String>) -> Result<Option<SkillGap>> {
         let gap = skill_gap::compute(store(ctx).db(), request(ctx).visibility, &career_path, &have).await.api()?;
         Ok(gap.map(SkillGap))

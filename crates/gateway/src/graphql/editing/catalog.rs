@@ -1,26 +1,14 @@
 //! Editor mutations for skills, technologies, industries and benefits.
 
-use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use careergraph_auth::Role;
 use careergraph_domain::editing::catalog::{self as edit, NamedFields, SkillFields, TechnologyFields};
 
-use super::career_path::store;
-use super::catalog::{Benefit, Industry, Skill, SkillCategory, Technology, TechnologyKind};
-use super::editing::{DeletePayload, actor, id_of};
-use super::error::ApiResult;
-use super::policy::{RoleValue, auth};
-
-/// Names an object to delete, and the version the deletion is based on.
-#[derive(InputObject)]
-pub struct DeleteInput {
-    /// The object.
-    pub id: ID,
-    /// The `version` the deletion is based on; a stale one fails with CONFLICT.
-    pub expected_version: i32,
-    /// Also remove the links from whatever still refers to the object. Without it, an object
-    /// something refers to is not deleted (CONFLICT on `detach`).
-    #[graphql(default)]
-    pub detach: bool,
-}
+use super::{DeleteInput, DeletePayload, clearable, required};
+use crate::graphql::catalog::{Benefit, Industry, Skill, SkillCategory, Technology, TechnologyKind};
+use crate::graphql::error::ApiResult;
+use crate::graphql::policy::auth;
+use crate::graphql::request::{actor, id_of, store};
 
 /// A new skill.
 #[derive(InputObject)]
@@ -43,13 +31,13 @@ pub struct UpdateSkillInput {
     /// The `version` the change is based on; a stale one fails with CONFLICT.
     pub expected_version: i32,
     /// New handle.
-    pub slug: Option<String>,
+    pub slug: MaybeUndefined<String>,
     /// New name.
-    pub name: Option<String>,
+    pub name: MaybeUndefined<String>,
     /// New category.
-    pub category: Option<SkillCategory>,
+    pub category: MaybeUndefined<SkillCategory>,
     /// New description.
-    pub description: Option<String>,
+    pub description: MaybeUndefined<String>,
 }
 
 /// Replaces the technologies a skill is practised through.
@@ -86,15 +74,15 @@ pub struct UpdateTechnologyInput {
     /// The `version` the change is based on; a stale one fails with CONFLICT.
     pub expected_version: i32,
     /// New handle.
-    pub slug: Option<String>,
+    pub slug: MaybeUndefined<String>,
     /// New name.
-    pub name: Option<String>,
+    pub name: MaybeUndefined<String>,
     /// New kind.
-    pub kind: Option<TechnologyKind>,
-    /// New description; an empty string clears it.
-    pub description: Option<String>,
-    /// New language it is built on (slug); an empty string clears it.
-    pub built_on: Option<String>,
+    pub kind: MaybeUndefined<TechnologyKind>,
+    /// New description; null clears it.
+    pub description: MaybeUndefined<String>,
+    /// New language it is built on (slug); null clears it.
+    pub built_on: MaybeUndefined<String>,
 }
 
 /// A new industry or benefit.
@@ -114,14 +102,14 @@ pub struct UpdateNamedInput {
     /// The `version` the change is based on; a stale one fails with CONFLICT.
     pub expected_version: i32,
     /// New handle.
-    pub slug: Option<String>,
+    pub slug: MaybeUndefined<String>,
     /// New name.
-    pub name: Option<String>,
+    pub name: MaybeUndefined<String>,
 }
 
 /// A changed skill.
 #[derive(SimpleObject)]
-#[graphql(directive = auth::apply(RoleValue::Anonymous))]
+#[graphql(directive = auth::apply(Role::Anonymous))]
 pub struct SkillPayload {
     /// The skill as it is now.
     pub skill: Skill,
@@ -129,7 +117,7 @@ pub struct SkillPayload {
 
 /// A changed technology.
 #[derive(SimpleObject)]
-#[graphql(directive = auth::apply(RoleValue::Anonymous))]
+#[graphql(directive = auth::apply(Role::Anonymous))]
 pub struct TechnologyPayload {
     /// The technology as it is now.
     pub technology: Technology,
@@ -137,7 +125,7 @@ pub struct TechnologyPayload {
 
 /// A changed industry.
 #[derive(SimpleObject)]
-#[graphql(directive = auth::apply(RoleValue::Anonymous))]
+#[graphql(directive = auth::apply(Role::Anonymous))]
 pub struct IndustryPayload {
     /// The industry as it is now.
     pub industry: Industry,
@@ -145,19 +133,10 @@ pub struct IndustryPayload {
 
 /// A changed benefit.
 #[derive(SimpleObject)]
-#[graphql(directive = auth::apply(RoleValue::Anonymous))]
+#[graphql(directive = auth::apply(Role::Anonymous))]
 pub struct BenefitPayload {
     /// The benefit as it is now.
     pub benefit: Benefit,
-}
-
-/// An optional text input where an empty string means "clear it".
-fn clearable(value: Option<String>) -> Option<Option<String>> {
-    value.map(|v| Some(v).filter(|v| !v.trim().is_empty()))
-}
-
-fn deleted(input: DeleteInput) -> Option<DeletePayload> {
-    Some(DeletePayload { deleted_id: input.id })
 }
 
 /// Editor mutations for the vocabularies.
@@ -167,7 +146,7 @@ pub struct CatalogMutation;
 #[Object]
 impl CatalogMutation {
     /// Creates a skill. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    #[graphql(directive = auth::apply(Role::Editor))]
     async fn create_skill(&self, ctx: &Context<'_>, input: CreateSkillInput) -> Result<Option<SkillPayload>> {
         let fields = SkillFields {
             slug: Some(input.slug),
@@ -180,21 +159,21 @@ impl CatalogMutation {
     }
 
     /// Changes a skill. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    #[graphql(directive = auth::apply(Role::Editor))]
     async fn update_skill(&self, ctx: &Context<'_>, input: UpdateSkillInput) -> Result<Option<SkillPayload>> {
         let id = id_of("id", &input.id)?;
         let fields = SkillFields {
-            slug: input.slug,
-            name: input.name,
-            category: input.category.map(Into::into),
-            description: input.description,
+            slug: required("slug", input.slug)?,
+            name: required("name", input.name)?,
+            category: required("category", input.category)?.map(Into::into),
+            description: required("description", input.description)?,
         };
         let skill = edit::update_skill(store(ctx).db(), &actor(ctx), id, input.expected_version, fields).await.api()?;
         Ok(Some(SkillPayload { skill: Skill(skill) }))
     }
 
     /// Replaces the technologies a skill is practised through, as one change. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    #[graphql(directive = auth::apply(Role::Editor))]
     async fn set_skill_technologies(
         &self,
         ctx: &Context<'_>,
@@ -208,15 +187,15 @@ impl CatalogMutation {
     }
 
     /// Deletes a skill. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    #[graphql(directive = auth::apply(Role::Editor))]
     async fn delete_skill(&self, ctx: &Context<'_>, input: DeleteInput) -> Result<Option<DeletePayload>> {
         let id = id_of("id", &input.id)?;
         edit::delete_skill(store(ctx).db(), &actor(ctx), id, input.expected_version, input.detach).await.api()?;
-        Ok(deleted(input))
+        Ok(input.deleted())
     }
 
     /// Creates a technology. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    #[graphql(directive = auth::apply(Role::Editor))]
     async fn create_technology(
         &self,
         ctx: &Context<'_>,
@@ -234,7 +213,7 @@ impl CatalogMutation {
     }
 
     /// Changes a technology. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    #[graphql(directive = auth::apply(Role::Editor))]
     async fn update_technology(
         &self,
         ctx: &Context<'_>,
@@ -242,9 +221,9 @@ impl CatalogMutation {
     ) -> Result<Option<TechnologyPayload>> {
         let id = id_of("id", &input.id)?;
         let fields = TechnologyFields {
-            slug: input.slug,
-            name: input.name,
-            kind: input.kind.map(Into::into),
+            slug: required("slug", input.slug)?,
+            name: required("name", input.name)?,
+            kind: required("kind", input.kind)?.map(Into::into),
             description: clearable(input.description),
             built_on: clearable(input.built_on),
         };
@@ -255,15 +234,15 @@ impl CatalogMutation {
     }
 
     /// Deletes a technology. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    #[graphql(directive = auth::apply(Role::Editor))]
     async fn delete_technology(&self, ctx: &Context<'_>, input: DeleteInput) -> Result<Option<DeletePayload>> {
         let id = id_of("id", &input.id)?;
         edit::delete_technology(store(ctx).db(), &actor(ctx), id, input.expected_version, input.detach).await.api()?;
-        Ok(deleted(input))
+        Ok(input.deleted())
     }
 
     /// Creates an industry. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    #[graphql(directive = auth::apply(Role::Editor))]
     async fn create_industry(&self, ctx: &Context<'_>, input: CreateNamedInput) -> Result<Option<IndustryPayload>> {
         let fields = NamedFields { slug: Some(input.slug), name: Some(input.name) };
         let industry = edit::create_industry(store(ctx).db(), &actor(ctx), fields).await.api()?;
@@ -271,25 +250,25 @@ impl CatalogMutation {
     }
 
     /// Changes an industry. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    #[graphql(directive = auth::apply(Role::Editor))]
     async fn update_industry(&self, ctx: &Context<'_>, input: UpdateNamedInput) -> Result<Option<IndustryPayload>> {
         let id = id_of("id", &input.id)?;
-        let fields = NamedFields { slug: input.slug, name: input.name };
+        let fields = NamedFields { slug: required("slug", input.slug)?, name: required("name", input.name)? };
         let industry =
             edit::update_industry(store(ctx).db(), &actor(ctx), id, input.expected_version, fields).await.api()?;
         Ok(Some(IndustryPayload { industry: Industry(industry) }))
     }
 
     /// Deletes an industry. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    #[graphql(directive = auth::apply(Role::Editor))]
     async fn delete_industry(&self, ctx: &Context<'_>, input: DeleteInput) -> Result<Option<DeletePayload>> {
         let id = id_of("id", &input.id)?;
         edit::delete_industry(store(ctx).db(), &actor(ctx), id, input.expected_version, input.detach).await.api()?;
-        Ok(deleted(input))
+        Ok(input.deleted())
     }
 
     /// Creates a benefit. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    #[graphql(directive = auth::apply(Role::Editor))]
     async fn create_benefit(&self, ctx: &Context<'_>, input: CreateNamedInput) -> Result<Option<BenefitPayload>> {
         let fields = NamedFields { slug: Some(input.slug), name: Some(input.name) };
         let benefit = edit::create_benefit(store(ctx).db(), &actor(ctx), fields).await.api()?;
@@ -297,20 +276,20 @@ impl CatalogMutation {
     }
 
     /// Changes a benefit. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    #[graphql(directive = auth::apply(Role::Editor))]
     async fn update_benefit(&self, ctx: &Context<'_>, input: UpdateNamedInput) -> Result<Option<BenefitPayload>> {
         let id = id_of("id", &input.id)?;
-        let fields = NamedFields { slug: input.slug, name: input.name };
+        let fields = NamedFields { slug: required("slug", input.slug)?, name: required("name", input.name)? };
         let benefit =
             edit::update_benefit(store(ctx).db(), &actor(ctx), id, input.expected_version, fields).await.api()?;
         Ok(Some(BenefitPayload { benefit: Benefit(benefit) }))
     }
 
     /// Deletes a benefit. Requires EDITOR.
-    #[graphql(directive = auth::apply(RoleValue::Editor))]
+    #[graphql(directive = auth::apply(Role::Editor))]
     async fn delete_benefit(&self, ctx: &Context<'_>, input: DeleteInput) -> Result<Option<DeletePayload>> {
         let id = id_of("id", &input.id)?;
         edit::delete_benefit(store(ctx).db(), &actor(ctx), id, input.expected_version, input.detach).await.api()?;
-        Ok(deleted(input))
+        Ok(input.deleted())
     }
 }

@@ -1,38 +1,24 @@
 //! Accounts over GraphQL: registering, signing in and out, refreshing, changing the password,
 //! and `me`.
 
-use std::net::IpAddr;
-
-use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use careergraph_auth::Role;
 use careergraph_domain::entities::app_user;
-use careergraph_domain::enums::UserRole;
 use chrono::{DateTime, TimeZone, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::error::{Code, coded, from_domain, internal_error, on_field};
-use super::policy::{RoleValue, auth};
-use crate::accounts::{AccountError, Accounts, Principal, Session, role_of};
-use crate::graphql::RequestContext;
-
-/// What a signed-in user may do, from least to most.
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(name = "UserRole", remote = "UserRole")]
-pub enum UserRoleValue {
-    /// Any signed-in user: reads published content and salary details.
-    Viewer,
-    /// Also curates content, drafts included.
-    Editor,
-    /// Also manages people.
-    Admin,
-}
+use super::error::{ApiResult, Code, coded};
+use super::policy::auth;
+use super::request::{accounts, request, store};
+use crate::authentication::{Principal, Session};
 
 /// Someone who can sign in.
 pub struct User(pub app_user::Model);
 
 /// Personal fields are for the account's owner and for admins only.
 fn owner_or_admin(ctx: &Context<'_>, user: &app_user::Model) -> Result<()> {
-    let principal = ctx.data_unchecked::<RequestContext>().principal();
-    if principal.user_id == Some(user.id) || principal.role.satisfies(careergraph_auth::Role::Admin) {
+    let principal = request(ctx).principal();
+    if principal.user_id == Some(user.id) || principal.role.satisfies(Role::Admin) {
         Ok(())
     } else {
         Err(coded(Code::Forbidden, "Only the account's owner and admins can read this"))
@@ -41,7 +27,7 @@ fn owner_or_admin(ctx: &Context<'_>, user: &app_user::Model) -> Result<()> {
 
 /// A `User` is only reachable through fields that are themselves gated (`me`, the sign-in
 /// payloads), so its identity fields are open and its personal fields carry their own rule.
-#[Object(directive = auth::apply(RoleValue::Anonymous))]
+#[Object(directive = auth::apply(Role::Anonymous))]
 impl User {
     /// Stable identifier.
     async fn id(&self) -> ID {
@@ -49,7 +35,7 @@ impl User {
     }
 
     /// E-mail address, lowercased. Requires VIEWER, and only the owner and admins see it.
-    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    #[graphql(directive = auth::apply(Role::Viewer))]
     async fn email(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
         owner_or_admin(ctx, &self.0)?;
         Ok(Some(&self.0.email))
@@ -61,14 +47,14 @@ impl User {
     }
 
     /// What the user may do. Requires VIEWER, and only the owner and admins see it.
-    #[graphql(directive = auth::apply(RoleValue::Viewer))]
-    async fn role(&self, ctx: &Context<'_>) -> Result<Option<UserRoleValue>> {
+    #[graphql(directive = auth::apply(Role::Viewer))]
+    async fn role(&self, ctx: &Context<'_>) -> Result<Option<Role>> {
         owner_or_admin(ctx, &self.0)?;
-        Ok(Some(self.0.role.into()))
+        Ok(Some(self.0.role))
     }
 
     /// Whether the account is disabled. Requires VIEWER, and only the owner and admins see it.
-    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    #[graphql(directive = auth::apply(Role::Viewer))]
     async fn disabled(&self, ctx: &Context<'_>) -> Result<Option<bool>> {
         owner_or_admin(ctx, &self.0)?;
         Ok(Some(self.0.disabled))
@@ -81,7 +67,7 @@ impl User {
 
     /// When the user last signed in with their password. Requires VIEWER, and only the owner
     /// and admins see it.
-    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    #[graphql(directive = auth::apply(Role::Viewer))]
     async fn last_login_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
         owner_or_admin(ctx, &self.0)?;
         Ok(self.0.last_login_at)
@@ -91,7 +77,7 @@ impl User {
 /// A signed-in session: send `accessToken` as `Authorization: Bearer …`; exchange
 /// `refreshToken` with `refreshSession` before the access token expires.
 #[derive(SimpleObject)]
-#[graphql(directive = auth::apply(RoleValue::Anonymous))]
+#[graphql(directive = auth::apply(Role::Anonymous))]
 pub struct SessionPayload {
     /// A JWT, valid for 15 minutes.
     pub access_token: String,
@@ -109,8 +95,8 @@ pub struct SessionPayload {
 
 /// Makes the rest of the request speak for the user who just signed in, and builds the payload.
 fn signed_in(ctx: &Context<'_>, session: Session) -> SessionPayload {
-    let principal = Principal { user_id: Some(session.user.id), role: role_of(session.user.role) };
-    ctx.data_unchecked::<RequestContext>().signed_in(principal);
+    let principal = Principal { user_id: Some(session.user.id), role: session.user.role };
+    request(ctx).signed_in(principal);
     session.into()
 }
 
@@ -131,7 +117,7 @@ impl From<Session> for SessionPayload {
 
 /// The result of `logout`.
 #[derive(SimpleObject)]
-#[graphql(directive = auth::apply(RoleValue::Anonymous))]
+#[graphql(directive = auth::apply(Role::Anonymous))]
 pub struct LogoutPayload {
     /// Always true: the session, if the token belonged to one, has ended.
     pub logged_out: bool,
@@ -186,35 +172,6 @@ pub struct ChangePasswordInput {
     pub new_password: String,
 }
 
-/// The account error as the client sees it.
-pub fn account_error(error: AccountError) -> async_graphql::Error {
-    match error {
-        AccountError::InvalidCredentials
-        | AccountError::Disabled
-        | AccountError::InvalidRefreshToken
-        | AccountError::NotSignedIn => coded(Code::Unauthenticated, error.to_string()),
-        AccountError::RegistrationClosed => coded(Code::Forbidden, error.to_string()),
-        AccountError::RateLimited { retry_after_secs } => coded(Code::RateLimited, error.to_string())
-            .extend_with(|_, extensions| extensions.set("retryAfterSeconds", retry_after_secs)),
-        AccountError::WeakPassword { field, reason } => {
-            on_field(Code::BadUserInput, field, format!("{field} {reason}"))
-        }
-        AccountError::Domain(error) => from_domain(error),
-        AccountError::Internal(message) => {
-            tracing::error!(%message, "account operation failed");
-            internal_error()
-        }
-    }
-}
-
-/// The client's address, as the HTTP layer saw it.
-#[derive(Clone, Copy, Debug)]
-pub struct ClientAddress(pub Option<IpAddr>);
-
-fn accounts<'a>(ctx: &Context<'a>) -> &'a Accounts {
-    ctx.data_unchecked::<std::sync::Arc<Accounts>>()
-}
-
 /// `me`.
 #[derive(Default)]
 pub struct AccountQuery;
@@ -222,14 +179,12 @@ pub struct AccountQuery;
 #[Object]
 impl AccountQuery {
     /// The signed-in user. Requires VIEWER.
-    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    #[graphql(directive = auth::apply(Role::Viewer))]
     async fn me(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let Some(user_id) = ctx.data_unchecked::<RequestContext>().principal().user_id else {
+        let Some(user_id) = request(ctx).principal().user_id else {
             return Err(coded(Code::Unauthenticated, "Sign in to see your account"));
         };
-        let user = careergraph_domain::accounts::user_by_id(ctx.data_unchecked::<crate::store::Store>().db(), user_id)
-            .await
-            .map_err(from_domain)?;
+        let user = careergraph_domain::accounts::user_by_id(store(ctx).db(), user_id).await.api()?;
         Ok(user.map(User))
     }
 }
@@ -242,55 +197,46 @@ pub struct AccountMutation;
 impl AccountMutation {
     /// Creates a VIEWER account and signs it in. Can be turned off by the operator
     /// (`CAREERGRAPH_OPEN_REGISTRATION=false`), and then answers FORBIDDEN.
-    #[graphql(directive = auth::apply(RoleValue::Anonymous))]
+    #[graphql(directive = auth::apply(Role::Anonymous))]
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<SessionPayload> {
         let session = accounts(ctx)
             .register(&input.email, &input.display_name, SecretString::from(input.password))
             .await
-            .map_err(account_error)?;
+            .api()?;
         Ok(signed_in(ctx, session))
     }
 
     /// Signs in. Wrong e-mail and wrong password give the same UNAUTHENTICATED error; repeated
     /// failures back off and then answer RATE_LIMITED with `retryAfterSeconds`.
-    #[graphql(directive = auth::apply(RoleValue::Anonymous))]
+    #[graphql(directive = auth::apply(Role::Anonymous))]
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<SessionPayload> {
-        let client = ctx.data_unchecked::<ClientAddress>().0;
-        let session = accounts(ctx)
-            .login(&input.email, SecretString::from(input.password), client)
-            .await
-            .map_err(account_error)?;
+        let client = request(ctx).client_address;
+        let session = accounts(ctx).login(&input.email, SecretString::from(input.password), client).await.api()?;
         Ok(signed_in(ctx, session))
     }
 
     /// Exchanges a refresh token for a new token pair; the old refresh token is spent.
     /// Presenting a spent token ends the whole session (it means the token was copied).
-    #[graphql(directive = auth::apply(RoleValue::Anonymous))]
+    #[graphql(directive = auth::apply(Role::Anonymous))]
     async fn refresh_session(&self, ctx: &Context<'_>, input: RefreshSessionInput) -> Result<SessionPayload> {
-        let session = accounts(ctx).refresh(&input.refresh_token).await.map_err(account_error)?;
+        let session = accounts(ctx).refresh(&input.refresh_token).await.api()?;
         Ok(signed_in(ctx, session))
     }
 
     /// Ends the session the refresh token belongs to.
-    #[graphql(directive = auth::apply(RoleValue::Anonymous))]
+    #[graphql(directive = auth::apply(Role::Anonymous))]
     async fn logout(&self, ctx: &Context<'_>, input: LogoutInput) -> Result<LogoutPayload> {
-        accounts(ctx).logout(&input.refresh_token).await.map_err(account_error)?;
+        accounts(ctx).logout(&input.refresh_token).await.api()?;
         Ok(LogoutPayload { logged_out: true })
     }
 
     /// Changes the signed-in user's password. Requires VIEWER. Every other session and access token of the
     /// user stops working; the answer is a fresh session.
-    #[graphql(directive = auth::apply(RoleValue::Viewer))]
+    #[graphql(directive = auth::apply(Role::Viewer))]
     async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> Result<Option<SessionPayload>> {
-        let principal = ctx.data_unchecked::<RequestContext>().principal();
-        let session = accounts(ctx)
-            .change_password(
-                principal,
-                SecretString::from(input.current_password),
-                SecretString::from(input.new_password),
-            )
-            .await
-            .map_err(account_error)?;
+        let principal = request(ctx).principal();
+        let (current, new) = (SecretString::from(input.current_password), SecretString::from(input.new_password));
+        let session = accounts(ctx).change_password(principal, current, new).await.api()?;
         Ok(Some(signed_in(ctx, session)))
     }
 }

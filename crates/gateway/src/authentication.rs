@@ -1,5 +1,6 @@
-//! Sign-in, sessions and request authentication: the auth crate decides, the domain stores, and
-//! this module puts the two together for the GraphQL API and the command line.
+//! Authentication: sign-in, sessions, and turning a bearer token into the caller it speaks for.
+//! The auth crate decides, the domain stores, and this module puts the two together for the
+//! GraphQL API and the command line.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -14,7 +15,6 @@ use careergraph_auth::token::{Claims, Issued, TokenError, TokenKeys};
 use careergraph_auth::{Role, password};
 use careergraph_domain::accounts::{self as store, Consumed, NewUser, ThrottlePolicy};
 use careergraph_domain::entities::app_user;
-use careergraph_domain::enums::UserRole;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
@@ -103,15 +103,6 @@ pub struct Session {
     pub user: app_user::Model,
 }
 
-/// The role a stored user has, as the auth crate names it.
-pub fn role_of(role: UserRole) -> Role {
-    match role {
-        UserRole::Viewer => Role::Viewer,
-        UserRole::Editor => Role::Editor,
-        UserRole::Admin => Role::Admin,
-    }
-}
-
 /// What the server knows about a user when checking their tokens, and when it learned it.
 #[derive(Clone, Copy)]
 struct UserState {
@@ -160,7 +151,7 @@ impl AuthCache {
             map.insert(
                 user.id,
                 UserState {
-                    role: role_of(user.role),
+                    role: user.role,
                     disabled: user.disabled,
                     tokens_valid_after: user.tokens_valid_after.timestamp(),
                     fetched: Instant::now(),
@@ -260,8 +251,7 @@ impl Accounts {
             return Err(AccountError::RegistrationClosed);
         }
         let user =
-            create_user(&self.store, &self.passwords, email, display_name, UserRole::Viewer, password, "password")
-                .await?;
+            create_user(&self.store, &self.passwords, email, display_name, Role::Viewer, password, "password").await?;
         self.start_session(user, None).await
     }
 
@@ -415,7 +405,7 @@ impl Accounts {
         rotated_from: Option<&careergraph_domain::entities::refresh_token::Model>,
     ) -> Result<Session, AccountError> {
         let earliest = u64::try_from(user.tokens_valid_after.timestamp()).unwrap_or(0);
-        let access = self.tokens.issue_not_before(user.id, role_of(user.role), earliest)?;
+        let access = self.tokens.issue_not_before(user.id, user.role, earliest)?;
         let fresh = refresh::generate();
         let stored =
             store::store_refresh_token(self.store.db(), user.id, fresh.hash, rotated_from, refresh::LIFETIME).await?;
@@ -435,7 +425,7 @@ pub async fn create_user(
     passwords: &Passwords,
     email: &str,
     display_name: &str,
-    role: UserRole,
+    role: Role,
     password: SecretString,
     field: &'static str,
 ) -> Result<app_user::Model, AccountError> {

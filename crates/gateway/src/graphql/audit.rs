@@ -1,0 +1,186 @@
+//! The audit trail: every recorded change (`auditLog`), and the fields every editable object
+//! shares (`id`, `version`, `history`, `updatedBy`), declared once by [`editable_object!`].
+
+use async_graphql::{Context, ID, InputObject, Json, Object, Result};
+use careergraph_auth::Role;
+use careergraph_domain::audit::{self, EntityKind};
+use careergraph_domain::entities::audit_event;
+use careergraph_domain::page::Page;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::accounts::User;
+use super::connection::{Paged, connection, page_request};
+use super::error::ApiResult;
+use super::loaders::{HistoryOf, One, UserById};
+use super::policy::auth;
+use super::request::{id_of, loaders, store};
+
+/// Declares the GraphQL object over a versioned, audited row: the wrapper type, then one
+/// `#[Object]` impl with the fields every editable object has (`id`, `version`, `history`,
+/// `updatedBy`) ahead of the type's own. `$noun` names a row in the `history` description.
+macro_rules! editable_object {
+    (
+        $(#[$meta:meta])*
+        $name:ident($model:ty), $kind:ident, $noun:literal;
+        $($fields:tt)*
+    ) => {
+        $(#[$meta])*
+        pub struct $name(pub $model);
+
+        #[async_graphql::Object(directive = $crate::graphql::policy::auth::apply(careergraph_auth::Role::Anonymous))]
+        impl $name {
+            /// Stable identifier.
+            async fn id(&self) -> async_graphql::ID {
+                async_graphql::ID(self.0.id.to_string())
+            }
+
+            /// Incremented on every change; updates must name the version they saw.
+            async fn version(&self) -> i32 {
+                self.0.version
+            }
+
+            #[doc = concat!("Every recorded change to the ", $noun, ", newest first. Requires EDITOR.")]
+            #[graphql(directive = $crate::graphql::policy::auth::apply(careergraph_auth::Role::Editor))]
+            async fn history(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+            ) -> async_graphql::Result<Option<Vec<$crate::graphql::audit::AuditEvent>>> {
+                $crate::graphql::audit::history(ctx, careergraph_domain::audit::EntityKind::$kind, self.0.id).await
+            }
+
+            /// Who made the latest change through the API. Requires EDITOR.
+            #[graphql(directive = $crate::graphql::policy::auth::apply(careergraph_auth::Role::Editor))]
+            async fn updated_by(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+            ) -> async_graphql::Result<Option<$crate::graphql::accounts::User>> {
+                $crate::graphql::audit::updated_by(ctx, careergraph_domain::audit::EntityKind::$kind, self.0.id).await
+            }
+
+            $($fields)*
+        }
+    };
+}
+pub(crate) use editable_object;
+
+/// One recorded change.
+pub struct AuditEvent(pub audit_event::Model);
+
+#[Object(directive = auth::apply(Role::Anonymous))]
+impl AuditEvent {
+    /// Stable identifier.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// What was done: create, update, delete, publish, unpublish, set_skills, set_role, disable.
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+
+    /// The type of the changed object, e.g. `CareerPath`.
+    async fn entity_type(&self) -> &str {
+        &self.0.entity_type
+    }
+
+    /// The id of the changed object.
+    async fn entity_id(&self) -> ID {
+        ID(self.0.entity_id.to_string())
+    }
+
+    /// Who made the change; null for the command line.
+    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(id) = self.0.actor_id else { return Ok(None) };
+        user(ctx, id).await
+    }
+
+    /// The object before the change (null for a creation).
+    async fn before(&self) -> Option<Json<serde_json::Value>> {
+        self.0.before.clone().map(Json)
+    }
+
+    /// The object after the change (null for a deletion).
+    async fn after(&self) -> Option<Json<serde_json::Value>> {
+        self.0.after.clone().map(Json)
+    }
+
+    /// When the change was made.
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at
+    }
+
+    /// The HTTP request that made it, as its `x-request-id` header said.
+    async fn request_id(&self) -> Option<&str> {
+        self.0.request_id.as_deref()
+    }
+}
+
+async fn user(ctx: &Context<'_>, id: Uuid) -> Result<Option<User>> {
+    let user: Option<One<_>> = loaders(ctx).load_one(UserById(id)).await.api()?;
+    Ok(user.map(|One(user)| User(user)))
+}
+
+/// The changes to the object `id` of kind `entity`, newest first.
+pub async fn history(ctx: &Context<'_>, entity: EntityKind, id: Uuid) -> Result<Option<Vec<AuditEvent>>> {
+    let events = loaders(ctx).load_one(HistoryOf(entity, id)).await.api()?.unwrap_or_default();
+    Ok(Some(events.into_iter().map(AuditEvent).collect()))
+}
+
+/// Who made the latest recorded change to the object; null for rows no one has changed
+/// through the API (the bundled dataset).
+pub async fn updated_by(ctx: &Context<'_>, entity: EntityKind, id: Uuid) -> Result<Option<User>> {
+    let events = loaders(ctx).load_one(HistoryOf(entity, id)).await.api()?.unwrap_or_default();
+    let Some(actor) = events.first().and_then(|event| event.actor_id) else { return Ok(None) };
+    user(ctx, actor).await
+}
+
+/// Narrows `auditLog`.
+#[derive(InputObject, Default)]
+pub struct AuditLogFilter {
+    /// Only changes by this user.
+    pub actor_id: Option<ID>,
+    /// Only changes to objects of this type, e.g. `CareerPath`.
+    pub entity_type: Option<String>,
+    /// Only changes to this object.
+    pub entity_id: Option<ID>,
+    /// Only changes at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only changes before this time.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// The audit log query.
+#[derive(Default)]
+pub struct AuditQuery;
+
+#[Object]
+impl AuditQuery {
+    /// Every recorded change, newest first. Requires EDITOR.
+    #[graphql(directive = auth::apply(Role::Editor))]
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<AuditLogFilter>,
+    ) -> Result<Option<Paged<AuditEvent>>> {
+        let page = page_request(first, after.as_deref())?;
+        let filter = filter.unwrap_or_default();
+        let entity_type = match filter.entity_type.as_deref().map(EntityKind::named) {
+            None => None,
+            Some(Some(kind)) => Some(kind),
+            // No change was ever recorded for a type that has no history.
+            Some(None) => return Ok(Some(connection(page, Page { items: Vec::new(), total: 0 }, AuditEvent))),
+        };
+        let domain_filter = audit::Filter {
+            actor_id: filter.actor_id.as_ref().map(|id| id_of("filter.actorId", id)).transpose()?,
+            entity_type,
+            entity_id: filter.entity_id.as_ref().map(|id| id_of("filter.entityId", id)).transpose()?,
+            since: filter.since,
+            until: filter.until,
+        };
+        let rows = audit::log(store(ctx).db(), &domain_filter, page).await.api_in("filter")?;
+        Ok(Some(connection(page, rows, AuditEvent)))
+    }
+}

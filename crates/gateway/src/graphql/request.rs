@@ -1,0 +1,109 @@
+//! What a request carries into every resolver: who is asking and from where, which rows exist
+//! for them, the request id, and the request's loaders, database and accounts. The HTTP layer
+//! builds it once per request; resolvers reach it through the accessors here.
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use async_graphql::{Context, ID, Result};
+use careergraph_auth::Role;
+use careergraph_domain::Visibility;
+use careergraph_domain::audit::Actor;
+use uuid::Uuid;
+
+use super::error::bad_input;
+use super::loaders::Loaders;
+use crate::authentication::{Accounts, Principal};
+use crate::store::Store;
+
+/// The caller of one request.
+#[derive(Debug)]
+pub struct RequestContext {
+    /// Who is asking; a sign-in mutation replaces it for the rest of the request.
+    principal: Mutex<Principal>,
+    /// Which career paths exist for this caller (fixed when the request starts).
+    pub visibility: Visibility,
+    /// The client's address, as the HTTP layer saw it.
+    pub client_address: Option<IpAddr>,
+    /// The id of the HTTP request, recorded with every change it makes.
+    pub request_id: String,
+}
+
+impl RequestContext {
+    /// The context for `principal`: editors and admins see drafts, nobody else does.
+    pub fn new(principal: Principal, client_address: Option<IpAddr>, request_id: String) -> Self {
+        let visibility =
+            if principal.role.satisfies(Role::Editor) { Visibility::IncludeDrafts } else { Visibility::PublishedOnly };
+        Self { principal: Mutex::new(principal), visibility, client_address, request_id }
+    }
+
+    /// Who is asking.
+    pub fn principal(&self) -> Principal {
+        self.principal.lock().map_or(Principal::ANONYMOUS, |principal| *principal)
+    }
+
+    /// After a successful sign-in, the rest of the request speaks for the signed-in user, so the
+    /// mutation's payload can show them their own account.
+    pub fn signed_in(&self, principal: Principal) {
+        if let Ok(mut current) = self.principal.lock() {
+            *current = principal;
+        }
+    }
+
+    /// Who makes the changes this request asks for.
+    pub fn actor(&self) -> Actor {
+        Actor { user_id: self.principal().user_id, request_id: Some(self.request_id.clone()) }
+    }
+}
+
+/// The request's caller.
+pub fn request<'a>(ctx: &Context<'a>) -> &'a RequestContext {
+    ctx.data_unchecked::<RequestContext>()
+}
+
+/// The request's loaders.
+pub fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
+    ctx.data_unchecked::<Loaders>()
+}
+
+/// The database.
+pub fn store<'a>(ctx: &Context<'a>) -> &'a Store {
+    ctx.data_unchecked::<Store>()
+}
+
+/// Accounts and sessions.
+pub fn accounts<'a>(ctx: &Context<'a>) -> &'a Accounts {
+    ctx.data_unchecked::<Arc<Accounts>>()
+}
+
+/// Who makes the changes this request asks for.
+pub fn actor(ctx: &Context<'_>) -> Actor {
+    request(ctx).actor()
+}
+
+/// Parses an `ID` argument as a UUID; an id that is not one cannot exist.
+pub fn parse_id(id: &ID) -> Option<Uuid> {
+    Uuid::parse_str(id.as_str()).ok()
+}
+
+/// Parses an id that must name something; `field` names the input in the error.
+pub fn id_of(field: &str, id: &ID) -> Result<Uuid> {
+    parse_id(id).ok_or_else(|| bad_input(field, "is not an id this API gave out"))
+}
+
+/// How a single object is looked up.
+pub enum LookupKey<'a> {
+    /// By its slug.
+    Slug(&'a str),
+    /// By its id; `None` when the id cannot name anything.
+    Id(Option<Uuid>),
+}
+
+/// Checks that exactly one of `slug` and `id` was given.
+pub fn one_key<'a>(slug: Option<&'a str>, id: Option<&ID>) -> Result<LookupKey<'a>> {
+    match (slug, id) {
+        (Some(slug), None) => Ok(LookupKey::Slug(slug)),
+        (None, Some(id)) => Ok(LookupKey::Id(parse_id(id))),
+        _ => Err(bad_input("slug", "give exactly one of `slug` and `id`")),
+    }
+}

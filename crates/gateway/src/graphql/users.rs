@@ -1,0 +1,77 @@
+//! User administration, for admins: listing users, changing a role, disabling an account.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use careergraph_auth::Role;
+use careergraph_domain::accounts;
+
+use super::accounts::User;
+use super::connection::{Paged, connection, page_request};
+use super::error::ApiResult;
+use super::policy::auth;
+use super::request::{accounts as sessions, actor, id_of, store};
+
+/// Changes a user's role.
+#[derive(InputObject)]
+pub struct SetUserRoleInput {
+    /// The user.
+    pub user_id: ID,
+    /// The new role: VIEWER, EDITOR or ADMIN (a user cannot be ANONYMOUS).
+    pub role: Role,
+}
+
+/// Disables a user.
+#[derive(InputObject)]
+pub struct DisableUserInput {
+    /// The user.
+    pub user_id: ID,
+}
+
+/// A changed user.
+#[derive(SimpleObject)]
+#[graphql(directive = auth::apply(Role::Anonymous))]
+pub struct UserPayload {
+    /// The user as they are now.
+    pub user: User,
+}
+
+/// Queries for admins.
+#[derive(Default)]
+pub struct UsersQuery;
+
+#[Object]
+impl UsersQuery {
+    /// Every user, by e-mail address. Requires ADMIN.
+    #[graphql(directive = auth::apply(Role::Admin))]
+    async fn users(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Option<Paged<User>>> {
+        let page = page_request(first, after.as_deref())?;
+        let rows = accounts::list_users(store(ctx).db(), page).await.api()?;
+        Ok(Some(connection(page, rows, User)))
+    }
+}
+
+/// Mutations for admins.
+#[derive(Default)]
+pub struct UsersMutation;
+
+#[Object]
+impl UsersMutation {
+    /// Changes a user's role; their sessions end so it applies at once. The last active admin
+    /// cannot be demoted. Requires ADMIN.
+    #[graphql(directive = auth::apply(Role::Admin))]
+    async fn set_user_role(&self, ctx: &Context<'_>, input: SetUserRoleInput) -> Result<Option<UserPayload>> {
+        let id = id_of("userId", &input.user_id)?;
+        let user = accounts::set_role(store(ctx).db(), &actor(ctx), id, input.role).await.api()?;
+        sessions(ctx).forget_user(user.id);
+        Ok(Some(UserPayload { user: User(user) }))
+    }
+
+    /// Disables a user: they cannot sign in, and their sessions and tokens stop working. The
+    /// last active admin cannot be disabled. Requires ADMIN.
+    #[graphql(directive = auth::apply(Role::Admin))]
+    async fn disable_user(&self, ctx: &Context<'_>, input: DisableUserInput) -> Result<Option<UserPayload>> {
+        let id = id_of("userId", &input.user_id)?;
+        let user = accounts::disable(store(ctx).db(), &actor(ctx), id).await.api()?;
+        sessions(ctx).forget_user(user.id);
+        Ok(Some(UserPayload { user: User(user) }))
+    }
+}
