@@ -27,6 +27,8 @@ pub struct TestApp {
     pub address: String,
     /// An HTTP client with no default headers.
     pub client: reqwest::Client,
+    /// The server's data directory (the SQLite file and the signing key live here).
+    pub data_dir: std::path::PathBuf,
     store: careergraph_gateway::store::Store,
     _database: DatabaseGuard,
 }
@@ -87,15 +89,16 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
             (Some(fresh.url.clone()), Some(fresh))
         }
     };
-    let mut config =
-        Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), database_url, data_dir.path().to_path_buf());
+    // The server creates its data directory itself, as on a first run.
+    let data_path = data_dir.path().join("data");
+    let mut config = Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), database_url, data_path.clone());
     configure(&mut config);
     let database = DatabaseGuard { _directory: data_dir, _postgres: postgres };
     let application = Application::build(config).await.expect("the server starts");
     let address = format!("http://127.0.0.1:{}", application.port());
     let store = application.store().clone();
     tokio::spawn(application.run_until(std::future::pending()));
-    TestApp { address, client: reqwest::Client::new(), store, _database: database }
+    TestApp { address, client: reqwest::Client::new(), data_dir: data_path, store, _database: database }
 }
 
 impl TestApp {
@@ -153,6 +156,27 @@ impl TestApp {
         data["login"]["accessToken"].as_str().expect("an access token").to_owned()
     }
 
+    /// POSTs a GraphQL request through `client` (one made by [`client_from`], say) with extra
+    /// `headers`; returns the status and the parsed body.
+    pub async fn post_with(
+        &self,
+        client: &reqwest::Client,
+        headers: &[(&str, &str)],
+        query: &str,
+        variables: Value,
+    ) -> (StatusCode, Value) {
+        let mut request = client
+            .post(format!("{}/graphql", self.address))
+            .header("content-type", "application/json")
+            .body(json!({ "query": query, "variables": variables }).to_string());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status();
+        (status, response.json().await.expect("a JSON body"))
+    }
+
     /// The `data` of a response that must have no errors.
     pub async fn query_ok(&self, query: &str, variables: Value) -> Value {
         let body = self.graphql(query, variables).await;
@@ -169,6 +193,15 @@ impl TestApp {
     pub fn db(&self) -> &careergraph_domain::Db {
         self.store.db()
     }
+}
+
+/// An HTTP client whose connections come from `source`, a loopback address such as
+/// `[127, 0, 0, 2]`: to the server, each such client is a distinct client address.
+pub fn client_from(source: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(source))
+        .build()
+        .expect("a client bound to a loopback address")
 }
 
 /// The `extensions.code` of the first error of a response.

@@ -14,3 +14,4 @@ mod http_protocol;
 mod policy;
 mod read_api;
 mod schema_file;
+mod security;

@@ -134,6 +134,18 @@ impl Passwords {
         .map_err(|e| PasswordError::Internal(e.to_string()))?
     }
 
+    /// Checks a new password with [`check_new`] and hashes it, both on a blocking thread under
+    /// one of the bounded slots: the strength estimate can cost as much as a hash (over a second
+    /// for some 128-character inputs), so it must not run on the async workers either.
+    pub async fn check_and_hash(&self, password: SecretString, context: Vec<String>) -> Result<String, PasswordError> {
+        self.run(move || {
+            let context: Vec<&str> = context.iter().map(String::as_str).collect();
+            check_new(password.expose_secret(), &context)?;
+            hash_blocking(password.expose_secret())
+        })
+        .await
+    }
+
     /// Hashes `password` (already checked with [`check_new`]) into a PHC string.
     pub async fn hash(&self, password: SecretString) -> Result<String, PasswordError> {
         self.run(move || hash_blocking(password.expose_secret())).await

@@ -44,12 +44,23 @@ pub struct Claims {
     pub exp: u64,
     /// Unique id of this token.
     pub jti: String,
+    /// The session the token belongs to, so that ending the session ends its access tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 impl Claims {
     /// The user the token speaks for.
     pub fn user_id(&self) -> Result<Uuid, TokenError> {
         Uuid::parse_str(&self.sub).map_err(|_| TokenError::Invalid("sub is not a user id".into()))
+    }
+
+    /// The session the token belongs to, if it names one.
+    pub fn session_id(&self) -> Result<Option<Uuid>, TokenError> {
+        self.sid
+            .as_deref()
+            .map(|sid| Uuid::parse_str(sid).map_err(|_| TokenError::Invalid("sid is not a session id".into())))
+            .transpose()
     }
 }
 
@@ -138,12 +149,19 @@ impl TokenKeys {
 
     /// Signs a token for `user` with `role`, valid from now for [`LIFETIME`].
     pub fn issue(&self, user: Uuid, role: Role) -> Result<Issued, TokenError> {
-        self.issue_not_before(user, role, 0)
+        self.issue_for_session(user, role, None, 0)
     }
 
-    /// Like [`issue`](Self::issue), but dated no earlier than `earliest_iat` (seconds since the
-    /// epoch), so the token survives a revocation cut set at the next whole second.
-    pub fn issue_not_before(&self, user: Uuid, role: Role, earliest_iat: u64) -> Result<Issued, TokenError> {
+    /// Like [`issue`](Self::issue), for the session `session`, and dated no earlier than
+    /// `earliest_iat` (seconds since the epoch), so the token survives a revocation cut set at
+    /// the next whole second.
+    pub fn issue_for_session(
+        &self,
+        user: Uuid,
+        role: Role,
+        session: Option<Uuid>,
+        earliest_iat: u64,
+    ) -> Result<Issued, TokenError> {
         let now = now_secs().max(earliest_iat);
         let claims = Claims {
             iss: self.issuer.clone(),
@@ -154,6 +172,7 @@ impl TokenKeys {
             nbf: now,
             exp: now + LIFETIME.as_secs(),
             jti: Uuid::now_v7().to_string(),
+            sid: session.map(|session| session.to_string()),
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.signing_kid.clone());

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use careergraph_auth::Role;
 use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
@@ -38,6 +39,16 @@ pub fn normalize_email(raw: &str) -> Result<String> {
                 && domain.split('.').all(|label| !label.is_empty())
         });
     if valid { Ok(email) } else { Err(Error::invalid("email", "is not a valid e-mail address")) }
+}
+
+/// An e-mail address as typed at sign-in: trimmed and lowercased, and refused when longer than
+/// any valid address, before it is looked up or used as a throttling key.
+pub fn sign_in_email(raw: &str) -> Result<String> {
+    let email = raw.trim().to_lowercase();
+    if email.len() > MAX_EMAIL_LENGTH {
+        return Err(Error::invalid("email", format!("must be at most {MAX_EMAIL_LENGTH} characters")));
+    }
+    Ok(email)
 }
 
 /// Trims a display name and checks it is present and not too long.
@@ -94,6 +105,22 @@ pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> Result<app_
     }
 }
 
+/// What an audit event records of a user: what the change was about, and nothing personal
+/// (no e-mail address, display name or sign-in times).
+#[derive(serde::Serialize)]
+struct UserSnapshot {
+    id: Uuid,
+    role: Role,
+    disabled: bool,
+    version: i32,
+}
+
+impl From<&app_user::Model> for UserSnapshot {
+    fn from(user: &app_user::Model) -> Self {
+        Self { id: user.id, role: user.role, disabled: user.disabled, version: user.version }
+    }
+}
+
 /// A stored user is never anonymous: that is the role of a caller without a token.
 fn check_role(role: Role) -> Result<()> {
     if role == Role::Anonymous {
@@ -124,31 +151,50 @@ async fn active_admins(db: &impl ConnectionTrait) -> Result<u64> {
         .await?)
 }
 
-/// Revokes every session of `user_id` and makes its access tokens issued up to now invalid.
+/// Opens a change to the user `user_id` inside `txn`, and returns the user as it is now.
+///
+/// Every transaction that opens, continues or ends a user's sessions starts here, with a write
+/// to the user's row: it locks the row on PostgreSQL until the transaction ends, and takes
+/// SQLite's write lock before anything is read (SQLite refuses to upgrade a read transaction
+/// that another writer overtook). So a sign-in and a revocation of the same user never
+/// interleave: whichever comes second sees what the first did.
+async fn lock_user(txn: &impl ConnectionTrait, user_id: Uuid) -> Result<app_user::Model> {
+    app_user::Entity::update_many()
+        .col_expr(app_user::Column::Version, Expr::col(app_user::Column::Version))
+        .filter(app_user::Column::Id.eq(user_id))
+        .exec(txn)
+        .await?;
+    user_by_id(txn, user_id).await?.ok_or_else(|| Error::NotFound("user".into()))
+}
+
+/// Revokes every session of `user` and makes its access tokens issued up to now invalid. Call
+/// it in a transaction opened with [`lock_user`].
 async fn revoke_everything(
     txn: &impl ConnectionTrait,
     user: app_user::Model,
     now: DateTime<Utc>,
 ) -> Result<app_user::Model> {
+    let mut row: app_user::ActiveModel = user.into();
+    // Token `iat` has whole seconds. The next whole second is the cut: every token issued so far
+    // has an earlier `iat`, and tokens issued from now on are dated no earlier than the cut.
+    row.tokens_valid_after = Set(now.trunc_subsecs(0) + chrono::Duration::seconds(1));
+    row.sessions_revoked_at = Set(Some(now));
+    row.updated_at = Set(now);
+    let user = row.update(txn).await?;
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
         .filter(refresh_token::Column::UserId.eq(user.id))
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(txn)
         .await?;
-    let mut row: app_user::ActiveModel = user.into();
-    // Token `iat` has whole seconds. The next whole second is the cut: every token issued so far
-    // has an earlier `iat`, and tokens issued from now on are dated no earlier than the cut.
-    row.tokens_valid_after = Set(now.trunc_subsecs(0) + chrono::Duration::seconds(1));
-    row.updated_at = Set(now);
-    Ok(row.update(txn).await?)
+    Ok(user)
 }
 
 /// Replaces a user's password hash. With `revoke`, every session and access token of the user
 /// ends (a password change); without, nothing else changes (a rehash at sign-in).
 pub async fn set_password_hash(db: &Db, user_id: Uuid, hash: String, revoke: bool) -> Result<app_user::Model> {
     let txn = db.begin().await?;
-    let user = user_by_id(&txn, user_id).await?.ok_or_else(|| Error::NotFound("user".into()))?;
+    let user = lock_user(&txn, user_id).await?;
     let now = Utc::now();
     let mut row: app_user::ActiveModel = user.into();
     row.password_hash = Set(hash);
@@ -166,7 +212,7 @@ pub async fn set_password_hash(db: &Db, user_id: Uuid, hash: String, revoke: boo
 pub async fn set_role(db: &Db, actor: &Actor, user_id: Uuid, role: Role) -> Result<app_user::Model> {
     check_role(role)?;
     let txn = db.begin().await?;
-    let user = user_by_id(&txn, user_id).await?.ok_or_else(|| Error::NotFound("user".into()))?;
+    let user = lock_user(&txn, user_id).await?;
     if user.role == role {
         txn.commit().await?;
         return Ok(user);
@@ -180,7 +226,8 @@ pub async fn set_role(db: &Db, actor: &Actor, user_id: Uuid, role: Role) -> Resu
     row.role = Set(role);
     row.version = Set(before.version + 1);
     let user = revoke_everything(&txn, row.update(&txn).await?, now).await?;
-    audit::record(&txn, actor, "set_role", EntityKind::User, user.id, Some(&before), Some(&user)).await?;
+    let (before, after) = (UserSnapshot::from(&before), UserSnapshot::from(&user));
+    audit::record(&txn, actor, "set_role", EntityKind::User, user.id, Some(&before), Some(&after)).await?;
     txn.commit().await?;
     Ok(user)
 }
@@ -189,7 +236,7 @@ pub async fn set_role(db: &Db, actor: &Actor, user_id: Uuid, role: Role) -> Resu
 /// last active admin cannot be disabled.
 pub async fn disable(db: &Db, actor: &Actor, user_id: Uuid) -> Result<app_user::Model> {
     let txn = db.begin().await?;
-    let user = user_by_id(&txn, user_id).await?.ok_or_else(|| Error::NotFound("user".into()))?;
+    let user = lock_user(&txn, user_id).await?;
     if user.disabled {
         txn.commit().await?;
         return Ok(user);
@@ -203,7 +250,8 @@ pub async fn disable(db: &Db, actor: &Actor, user_id: Uuid) -> Result<app_user::
     row.disabled = Set(true);
     row.version = Set(before.version + 1);
     let user = revoke_everything(&txn, row.update(&txn).await?, now).await?;
-    audit::record(&txn, actor, "disable", EntityKind::User, user.id, Some(&before), Some(&user)).await?;
+    let (before, after) = (UserSnapshot::from(&before), UserSnapshot::from(&user));
+    audit::record(&txn, actor, "disable", EntityKind::User, user.id, Some(&before), Some(&after)).await?;
     txn.commit().await?;
     Ok(user)
 }
@@ -234,8 +282,8 @@ pub async fn record_login(db: &impl ConnectionTrait, user_id: Uuid) -> Result<()
 }
 
 /// Stores a new refresh token. `family` continues a session (rotation); `None` starts one.
-pub async fn store_refresh_token(
-    db: &impl ConnectionTrait,
+async fn store_refresh_token(
+    txn: &impl ConnectionTrait,
     user_id: Uuid,
     token_hash: String,
     family: Option<&refresh_token::Model>,
@@ -260,48 +308,105 @@ pub async fn store_refresh_token(
         used_at: Set(None),
         revoked_at: Set(None),
     }
-    .insert(db)
+    .insert(txn)
     .await?)
+}
+
+/// Opens a session for `user_id`, whose sign-in began at `started` (before its credentials were
+/// read), with `token_hash` as its first refresh token, valid for `lifetime`. Refused (`None`)
+/// when the user is disabled, or when their sessions were revoked after `started`: the
+/// credentials the sign-in checked may be the ones a password change just replaced. Checked in
+/// the transaction that stores the token, with the user's row locked.
+pub async fn open_session(
+    db: &Db,
+    user_id: Uuid,
+    started: DateTime<Utc>,
+    token_hash: String,
+    lifetime: Duration,
+) -> Result<Option<(app_user::Model, refresh_token::Model)>> {
+    let txn = db.begin().await?;
+    let user = lock_user(&txn, user_id).await?;
+    if user.disabled || user.sessions_revoked_at.is_some_and(|revoked| revoked >= started) {
+        return Ok(None);
+    }
+    let token = store_refresh_token(&txn, user_id, token_hash, None, lifetime).await?;
+    txn.commit().await?;
+    Ok(Some((user, token)))
 }
 
 /// What presenting a refresh token did.
 #[derive(Clone, Debug)]
-pub enum Consumed {
-    /// The token was active and is now spent: this caller, and only this caller, may rotate.
-    Won(refresh_token::Model),
-    /// The token was not active (or another request spent it first); the row, if it exists.
-    Lost(Option<refresh_token::Model>),
+pub enum Rotation {
+    /// The token was active and is now spent; the session goes on with the new token.
+    Rotated {
+        /// The user, as they are now.
+        user: app_user::Model,
+        /// The new refresh token.
+        token: refresh_token::Model,
+    },
+    /// The token was unknown, spent, revoked or expired (or another request spent it first),
+    /// or its user is disabled: the stored row as it is now, if there is one.
+    Refused(Option<refresh_token::Model>),
 }
 
-/// Spends a refresh token atomically: of any number of concurrent presentations of one token,
-/// exactly one wins, because the update only matches while `used_at` is still empty.
-pub async fn consume_refresh_token(db: &impl ConnectionTrait, token_hash: &str) -> Result<Consumed> {
+/// Spends the refresh token with hash `presented` and stores `new_hash` in its place, in one
+/// transaction with the user's row locked: of any number of concurrent presentations of one
+/// token exactly one rotates, and none rotates a session that a revocation has ended. A
+/// disabled user's session is ended instead.
+pub async fn rotate_session(db: &Db, presented: &str, new_hash: String) -> Result<Rotation> {
+    let Some(row) = refresh_token_by_hash(db, presented).await? else { return Ok(Rotation::Refused(None)) };
+    let txn = db.begin().await?;
+    let user = lock_user(&txn, row.user_id).await?;
     let now = Utc::now();
     let spent = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
-        .filter(refresh_token::Column::TokenHash.eq(token_hash))
+        .filter(refresh_token::Column::TokenHash.eq(presented))
         .filter(refresh_token::Column::UsedAt.is_null())
         .filter(refresh_token::Column::RevokedAt.is_null())
         .filter(refresh_token::Column::ExpiresAt.gt(now))
-        .exec(db)
+        .exec(&txn)
         .await?
         .rows_affected;
-    let row = refresh_token::Entity::find().filter(refresh_token::Column::TokenHash.eq(token_hash)).one(db).await?;
-    Ok(match row {
-        Some(row) if spent == 1 => Consumed::Won(row),
-        other => Consumed::Lost(other),
-    })
+    if spent == 1 && user.disabled {
+        revoke_family(&txn, row.family_id).await?;
+    }
+    if spent != 1 || user.disabled {
+        let row = refresh_token_by_hash(&txn, presented).await?;
+        txn.commit().await?;
+        return Ok(Rotation::Refused(row));
+    }
+    let token = store_refresh_token(&txn, user.id, new_hash, Some(&row), Duration::ZERO).await?;
+    txn.commit().await?;
+    Ok(Rotation::Rotated { user, token })
 }
 
-/// Revokes every token of a session.
-pub async fn revoke_family(db: &impl ConnectionTrait, family_id: Uuid) -> Result<()> {
+async fn revoke_family(txn: &impl ConnectionTrait, family_id: Uuid) -> Result<()> {
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
         .filter(refresh_token::Column::FamilyId.eq(family_id))
         .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(db)
+        .exec(txn)
         .await?;
     Ok(())
+}
+
+/// Ends the session `token` belongs to (logout, or a spent token presented again).
+pub async fn revoke_session(db: &Db, token: &refresh_token::Model) -> Result<()> {
+    let txn = db.begin().await?;
+    lock_user(&txn, token.user_id).await?;
+    revoke_family(&txn, token.family_id).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Whether the session `family_id` has been ended. Its access tokens name it (`sid`).
+pub async fn session_revoked(db: &impl ConnectionTrait, family_id: Uuid) -> Result<bool> {
+    let revoked = refresh_token::Entity::find()
+        .filter(refresh_token::Column::FamilyId.eq(family_id))
+        .filter(refresh_token::Column::RevokedAt.is_not_null())
+        .count(db)
+        .await?;
+    Ok(revoked > 0)
 }
 
 /// The stored token with this hash, if any.
@@ -325,51 +430,93 @@ pub struct ThrottlePolicy {
     pub max_lock: Duration,
 }
 
-/// Until when the first of `keys` that is locked stays locked, if any is.
-pub async fn locked_until(db: &impl ConnectionTrait, keys: &[String]) -> Result<Option<DateTime<Utc>>> {
-    let now = Utc::now();
-    let rows = login_throttle::Entity::find()
-        .filter(login_throttle::Column::Key.is_in(keys.iter().cloned()))
-        .filter(login_throttle::Column::LockedUntil.gt(now))
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().filter_map(|row| row.locked_until).max())
-}
-
-/// Counts a failed sign-in against `key` under `policy`. Concurrent failures may occasionally
-/// be counted once instead of twice; throttling only needs to be approximately right.
-pub async fn record_failure(db: &Db, key: &str, policy: ThrottlePolicy) -> Result<()> {
+/// Takes an attempt's slot under every one of `keys` (each counted under its policy) before
+/// the attempt is made, so concurrent attempts cannot all pass a check and then fail together.
+/// The attempt counts as a failure until [`release_attempt`] says otherwise. Returns until when
+/// it is refused, if a key is locked; then nothing is counted.
+pub async fn claim_attempt(db: &Db, keys: &[(String, ThrottlePolicy)]) -> Result<Option<DateTime<Utc>>> {
+    let longest_window = keys.iter().map(|(_, policy)| policy.window).max().unwrap_or_default();
+    let mut keys: Vec<&(String, ThrottlePolicy)> = keys.iter().collect();
+    // One order for every transaction, so two attempts never wait on each other's keys.
+    keys.sort_by(|a, b| a.0.cmp(&b.0));
     let txn = db.begin().await?;
     let now = Utc::now();
-    let window = chrono::Duration::from_std(policy.window).unwrap_or(chrono::Duration::MAX);
-    let existing = login_throttle::Entity::find_by_id(key.to_owned()).one(&txn).await?;
-    let (failures, window_started_at) = match &existing {
-        Some(row) if now - row.window_started_at < window => (row.failures.saturating_add(1), row.window_started_at),
-        _ => (1, now),
-    };
-    let over = u32::try_from(failures).unwrap_or(u32::MAX).saturating_sub(policy.free_failures);
-    let locked_until = (over > 0).then(|| {
-        let lock = policy.base_lock.saturating_mul(2u32.saturating_pow(over - 1)).min(policy.max_lock);
-        now + chrono::Duration::from_std(lock).unwrap_or(chrono::Duration::MAX)
-    });
-    let row = login_throttle::ActiveModel {
-        key: Set(key.to_owned()),
-        failures: Set(failures),
-        window_started_at: Set(window_started_at),
-        locked_until: Set(locked_until),
-    };
-    if existing.is_some() {
-        row.update(&txn).await?;
-    } else {
-        row.insert(&txn).await?;
+    let mut rows = Vec::with_capacity(keys.len());
+    for (key, policy) in keys {
+        // Writing first locks the key's row (PostgreSQL) or the database (SQLite) until commit.
+        let fresh = login_throttle::ActiveModel {
+            key: Set(key.clone()),
+            failures: Set(0),
+            window_started_at: Set(now),
+            locked_until: Set(None),
+        };
+        login_throttle::Entity::insert(fresh)
+            .on_conflict(
+                OnConflict::column(login_throttle::Column::Key).update_column(login_throttle::Column::Key).to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+        let row = login_throttle::Entity::find_by_id(key.clone())
+            .one(&txn)
+            .await?
+            .ok_or_else(|| Error::Internal(format!("throttle key {key} vanished")))?;
+        rows.push((row, *policy));
     }
-    // Forget keys whose window has passed and that hold no lock, so sign-ins sprayed across
-    // made-up addresses cannot grow the table without bound.
+    if let Some(until) = rows.iter().filter_map(|(row, _)| row.locked_until.filter(|until| *until > now)).max() {
+        return Ok(Some(until));
+    }
+    for (row, policy) in rows {
+        let window = chrono::Duration::from_std(policy.window).unwrap_or(chrono::Duration::MAX);
+        let (failures, window_started_at) = if now - row.window_started_at < window {
+            (row.failures.saturating_add(1), row.window_started_at)
+        } else {
+            (1, now)
+        };
+        let over = u32::try_from(failures).unwrap_or(u32::MAX).saturating_sub(policy.free_failures);
+        let locked_until = (over > 0).then(|| {
+            let lock = policy.base_lock.saturating_mul(2u32.saturating_pow(over - 1)).min(policy.max_lock);
+            now + chrono::Duration::from_std(lock).unwrap_or(chrono::Duration::MAX)
+        });
+        let mut active: login_throttle::ActiveModel = row.into();
+        active.failures = Set(failures);
+        active.window_started_at = Set(window_started_at);
+        active.locked_until = Set(locked_until);
+        active.update(&txn).await?;
+    }
+    // Forget keys whose window has passed and that hold no lock, so attempts sprayed across
+    // made-up addresses cannot grow the table without bound. (Every policy of a server uses one
+    // window, so the longest here is the longest anywhere.)
+    let longest = chrono::Duration::from_std(longest_window).unwrap_or(chrono::Duration::MAX);
     login_throttle::Entity::delete_many()
-        .filter(login_throttle::Column::WindowStartedAt.lt(now - window))
+        .filter(login_throttle::Column::WindowStartedAt.lt(now - longest))
         .filter(login_throttle::Column::LockedUntil.is_null().or(login_throttle::Column::LockedUntil.lt(now)))
         .exec(&txn)
         .await?;
+    txn.commit().await?;
+    Ok(None)
+}
+
+/// Takes back an attempt [`claim_attempt`] counted, because it did not fail (the password was
+/// right, or it was never checked): each key's count drops by one, and a lock that only this
+/// attempt set is lifted.
+pub async fn release_attempt(db: &Db, keys: &[(String, ThrottlePolicy)]) -> Result<()> {
+    let mut keys: Vec<&(String, ThrottlePolicy)> = keys.iter().collect();
+    keys.sort_by(|a, b| a.0.cmp(&b.0));
+    let txn = db.begin().await?;
+    for (key, policy) in keys {
+        login_throttle::Entity::update_many()
+            .col_expr(login_throttle::Column::Failures, Expr::col(login_throttle::Column::Failures).sub(1))
+            .filter(login_throttle::Column::Key.eq(key.as_str()))
+            .filter(login_throttle::Column::Failures.gt(0))
+            .exec(&txn)
+            .await?;
+        login_throttle::Entity::update_many()
+            .col_expr(login_throttle::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .filter(login_throttle::Column::Key.eq(key.as_str()))
+            .filter(login_throttle::Column::Failures.lte(i32::try_from(policy.free_failures).unwrap_or(i32::MAX)))
+            .exec(&txn)
+            .await?;
+    }
     txn.commit().await?;
     Ok(())
 }
@@ -394,11 +541,11 @@ mod tests {
             base_lock: Duration::from_secs(1),
             max_lock: Duration::from_secs(1),
         };
-        record_failure(&db, "account:old@example.com", policy).await?;
+        claim_attempt(&db, &[("login:old@example.com".into(), policy)]).await?;
         tokio::time::sleep(Duration::from_millis(300)).await;
-        record_failure(&db, "account:new@example.com", policy).await?;
+        claim_attempt(&db, &[("login:new@example.com".into(), policy)]).await?;
         let keys: Vec<String> = login_throttle::Entity::find().all(&db).await?.into_iter().map(|row| row.key).collect();
-        assert_eq!(keys, ["account:new@example.com"]);
+        assert_eq!(keys, ["login:new@example.com"]);
         Ok(())
     }
 

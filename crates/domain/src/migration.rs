@@ -23,6 +23,7 @@ mod m20261125_000016_create_app_user;
 mod m20261125_000017_create_refresh_token;
 mod m20261125_000018_create_login_throttle;
 mod m20261125_000019_create_audit_event;
+mod m20261125_000020_add_sessions_revoked_at;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000017_create_refresh_token::Migration),
             Box::new(m20261125_000018_create_login_throttle::Migration),
             Box::new(m20261125_000019_create_audit_event::Migration),
+            Box::new(m20261125_000020_add_sessions_revoked_at::Migration),
         ]
     }
 }

@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use careergraph_auth::keys::{load_or_create_signing_key, load_public_key, load_signing_key};
-use careergraph_auth::password::{PasswordError, Passwords, check_new};
+use careergraph_auth::password::{PasswordError, Passwords};
 use careergraph_auth::refresh::{self, Presented, StoredState};
 use careergraph_auth::token::{Claims, Issued, TokenError, TokenKeys};
 use careergraph_auth::{Role, password};
-use careergraph_domain::accounts::{self as store, Consumed, NewUser, ThrottlePolicy};
+use careergraph_domain::accounts::{self as store, NewUser, Rotation, ThrottlePolicy};
 use careergraph_domain::entities::app_user;
 use chrono::{DateTime, Utc};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use uuid::Uuid;
 
 use crate::config::Config;
@@ -119,6 +119,8 @@ struct UserState {
 struct AuthCache {
     claims: Mutex<HashMap<String, Claims>>,
     users: Mutex<HashMap<Uuid, UserState>>,
+    /// Whether each session is ended, and when that was learned. An ended session stays ended.
+    sessions: Mutex<HashMap<Uuid, (bool, Instant)>>,
     ttl: Duration,
 }
 
@@ -165,6 +167,20 @@ impl AuthCache {
             map.remove(&id);
         }
     }
+
+    fn session_ended(&self, id: Uuid) -> Option<bool> {
+        let (ended, fetched) = *self.sessions.lock().ok()?.get(&id)?;
+        (ended || fetched.elapsed() < self.ttl).then_some(ended)
+    }
+
+    fn remember_session(&self, id: Uuid, ended: bool) {
+        if let Ok(mut map) = self.sessions.lock() {
+            if map.len() >= CACHE_CAPACITY {
+                map.clear();
+            }
+            map.insert(id, (ended, Instant::now()));
+        }
+    }
 }
 
 /// Accounts and sessions for one server.
@@ -175,6 +191,7 @@ pub struct Accounts {
     open_registration: bool,
     per_account: ThrottlePolicy,
     per_address: ThrottlePolicy,
+    per_address_registration: ThrottlePolicy,
     cache: AuthCache,
 }
 
@@ -187,12 +204,29 @@ fn throttle(free_failures: u32) -> ThrottlePolicy {
     }
 }
 
-fn account_key(email: &str) -> String {
-    format!("account:{email}")
+/// The network a client address counts for: the address itself for IPv4, its /64 for IPv6 (one
+/// subscriber usually holds a whole /64 and can rotate through it at will).
+fn network(client: Option<IpAddr>) -> String {
+    match client.map(|address| address.to_canonical()) {
+        Some(IpAddr::V6(address)) => {
+            let prefix = u128::from(address) & !((1u128 << 64) - 1);
+            format!("{}/64", std::net::Ipv6Addr::from(prefix))
+        }
+        Some(address) => address.to_string(),
+        None => "unknown".to_owned(),
+    }
 }
 
-fn address_key(address: IpAddr) -> String {
-    format!("address:{address}")
+/// Failed sign-ins are counted per account and client network together, so that failures from
+/// elsewhere never lock an owner out, and per client network, so that one client cannot spray
+/// guesses across accounts.
+fn sign_in_keys(
+    email: &str,
+    network: &str,
+    per_account: ThrottlePolicy,
+    per_address: ThrottlePolicy,
+) -> [(String, ThrottlePolicy); 2] {
+    [(format!("login:{email}|{network}"), per_account), (format!("address:{network}"), per_address)]
 }
 
 /// Loads the signing key (creating it in the data directory when none is configured) and the
@@ -227,9 +261,11 @@ impl Accounts {
             open_registration: config.open_registration,
             per_account: throttle(config.login_free_failures),
             per_address: throttle(config.login_free_failures_per_address),
+            per_address_registration: throttle(config.register_free_per_address),
             cache: AuthCache {
                 claims: Mutex::new(HashMap::new()),
                 users: Mutex::new(HashMap::new()),
+                sessions: Mutex::new(HashMap::new()),
                 ttl: Duration::from_secs(config.user_cache_secs),
             },
         })
@@ -240,49 +276,61 @@ impl Accounts {
         self.tokens.jwks()
     }
 
-    /// Creates a VIEWER account and signs it in.
+    /// Creates a VIEWER account and signs it in. Every attempt counts against the client's
+    /// address, whatever its outcome, before any work is done.
     pub async fn register(
         &self,
         email: &str,
         display_name: &str,
         password: SecretString,
+        client: Option<IpAddr>,
     ) -> Result<Session, AccountError> {
         if !self.open_registration {
             return Err(AccountError::RegistrationClosed);
         }
+        let started = Utc::now();
+        let key = (format!("register:{}", network(client)), self.per_address_registration);
+        if let Some(until) = store::claim_attempt(self.store.db(), std::slice::from_ref(&key)).await? {
+            return Err(rate_limited(until));
+        }
         let user =
             create_user(&self.store, &self.passwords, email, display_name, Role::Viewer, password, "password").await?;
-        self.start_session(user, None).await
+        self.open_session(user, started).await
     }
 
     /// Signs in with e-mail and password. Unknown e-mails and wrong passwords cost the same
-    /// time and give the same error; failures are throttled per account and per address.
+    /// time and give the same error. Each attempt takes its slot in the throttle before the
+    /// password is checked, per account and client network and per client network.
     pub async fn login(
         &self,
         email: &str,
         password: SecretString,
         client: Option<IpAddr>,
     ) -> Result<Session, AccountError> {
-        let email = email.trim().to_lowercase();
-        let mut keys = vec![account_key(&email)];
-        keys.extend(client.map(address_key));
-        if let Some(until) = store::locked_until(self.store.db(), &keys).await? {
+        let started = Utc::now();
+        let email = store::sign_in_email(email)?;
+        let keys = sign_in_keys(&email, &network(client), self.per_account, self.per_address);
+        if let Some(until) = store::claim_attempt(self.store.db(), &keys).await? {
             return Err(rate_limited(until));
         }
         let user = store::user_by_email(self.store.db(), &email).await?;
-        let verification =
-            self.passwords.verify(password.clone(), user.as_ref().map(|u| u.password_hash.clone())).await?;
-        let Some(user) = user.filter(|_| verification.matches) else {
-            store::record_failure(self.store.db(), &keys[0], self.per_account).await?;
-            if let Some(address) = keys.get(1) {
-                store::record_failure(self.store.db(), address, self.per_address).await?;
+        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        let verification = match self.passwords.verify(password.clone(), stored).await {
+            Ok(verification) => verification,
+            Err(error) => {
+                // Never checked: it does not count as a failure.
+                store::release_attempt(self.store.db(), &keys).await?;
+                return Err(error.into());
             }
+        };
+        let Some(user) = user.filter(|_| verification.matches) else {
             return Err(AccountError::InvalidCredentials);
         };
+        store::release_attempt(self.store.db(), &keys).await?;
+        store::clear_failures(self.store.db(), &keys[0].0).await?;
         if user.disabled {
             return Err(AccountError::Disabled);
         }
-        store::clear_failures(self.store.db(), &keys[0]).await?;
         let user = if verification.needs_rehash {
             let hash = self.passwords.hash(password).await?;
             store::set_password_hash(self.store.db(), user.id, hash, false).await?
@@ -290,25 +338,16 @@ impl Accounts {
             user
         };
         store::record_login(self.store.db(), user.id).await?;
-        self.start_session(user, None).await
+        self.open_session(user, started).await
     }
 
     /// Exchanges a refresh token for a new session token pair. A token presented twice
     /// revokes its whole session: one of the two presenters is not who they claim.
     pub async fn refresh(&self, token: &str) -> Result<Session, AccountError> {
-        let hash = refresh::hash(token);
-        match store::consume_refresh_token(self.store.db(), &hash).await? {
-            Consumed::Won(spent) => {
-                let user = store::user_by_id(self.store.db(), spent.user_id).await?;
-                match user {
-                    Some(user) if !user.disabled => self.start_session(user, Some(&spent)).await,
-                    _ => {
-                        store::revoke_family(self.store.db(), spent.family_id).await?;
-                        Err(AccountError::InvalidRefreshToken)
-                    }
-                }
-            }
-            Consumed::Lost(row) => {
+        let fresh = refresh::generate();
+        match store::rotate_session(self.store.db(), &refresh::hash(token), fresh.hash).await? {
+            Rotation::Rotated { user, token: stored } => self.session(user, fresh.token, &stored),
+            Rotation::Refused(row) => {
                 let now = Utc::now();
                 let state = row.as_ref().map(|row| StoredState {
                     used: row.used_at.is_some(),
@@ -317,46 +356,62 @@ impl Accounts {
                 });
                 if let (Presented::Reused, Some(row)) = (refresh::classify(state), &row) {
                     tracing::warn!(user = %row.user_id, family = %row.family_id, "refresh token reused: session revoked");
-                    store::revoke_family(self.store.db(), row.family_id).await?;
+                    self.end_session(row).await?;
                 }
                 Err(AccountError::InvalidRefreshToken)
             }
         }
     }
 
-    /// Ends the session the refresh token belongs to. Unknown tokens are ignored, so the answer
-    /// tells nothing about which tokens exist.
+    /// Ends the session the refresh token belongs to, and its access tokens with it. Unknown
+    /// tokens are ignored, so the answer tells nothing about which tokens exist.
     pub async fn logout(&self, token: &str) -> Result<(), AccountError> {
         if let Some(row) = store::refresh_token_by_hash(self.store.db(), &refresh::hash(token)).await? {
-            store::revoke_family(self.store.db(), row.family_id).await?;
+            self.end_session(&row).await?;
         }
         Ok(())
     }
 
+    async fn end_session(
+        &self,
+        token: &careergraph_domain::entities::refresh_token::Model,
+    ) -> Result<(), AccountError> {
+        store::revoke_session(self.store.db(), token).await?;
+        self.cache.remember_session(token.family_id, true);
+        Ok(())
+    }
+
     /// Changes the caller's password, ending every session and access token they had, and
-    /// signs them in afresh.
+    /// signs them in afresh. The current password is throttled like a sign-in.
     pub async fn change_password(
         &self,
         principal: Principal,
         current: SecretString,
         new: SecretString,
+        client: Option<IpAddr>,
     ) -> Result<Session, AccountError> {
         let user_id = principal.user_id.ok_or(AccountError::NotSignedIn)?;
         let user = store::user_by_id(self.store.db(), user_id).await?.ok_or(AccountError::NotSignedIn)?;
-        let key = account_key(&user.email);
-        if let Some(until) = store::locked_until(self.store.db(), std::slice::from_ref(&key)).await? {
+        let keys = sign_in_keys(&user.email, &network(client), self.per_account, self.per_address);
+        if let Some(until) = store::claim_attempt(self.store.db(), &keys).await? {
             return Err(rate_limited(until));
         }
-        if !self.passwords.verify(current, Some(user.password_hash.clone())).await?.matches {
-            store::record_failure(self.store.db(), &key, self.per_account).await?;
+        let verification = match self.passwords.verify(current, Some(user.password_hash.clone())).await {
+            Ok(verification) => verification,
+            Err(error) => {
+                store::release_attempt(self.store.db(), &keys).await?;
+                return Err(error.into());
+            }
+        };
+        if !verification.matches {
             return Err(AccountError::InvalidCredentials);
         }
-        check_new(new.expose_secret(), &[&user.email, &user.display_name])
-            .map_err(|reason| AccountError::WeakPassword { field: "newPassword", reason })?;
-        let hash = self.passwords.hash(new).await?;
+        store::release_attempt(self.store.db(), &keys).await?;
+        let context = vec![user.email.clone(), user.display_name.clone()];
+        let hash = self.passwords.check_and_hash(new, context).await.map_err(|error| weak(error, "newPassword"))?;
         let user = store::set_password_hash(self.store.db(), user.id, hash, true).await?;
         self.cache.forget_user(user.id);
-        self.start_session(user, None).await
+        self.open_session(user, Utc::now()).await
     }
 
     /// Forgets what this server knows about a user, so a change made here applies at once.
@@ -396,20 +451,47 @@ impl Accounts {
         if i64::try_from(claims.iat).unwrap_or(i64::MAX) < state.tokens_valid_after {
             return Err(TokenError::Invalid("the token was revoked".into()));
         }
+        if let Some(session) = claims.session_id()?
+            && self.session_ended(session).await?
+        {
+            return Err(TokenError::Invalid("the session has ended".into()));
+        }
         Ok(Principal { user_id: Some(user_id), role: state.role.min(claims.role) })
     }
 
-    async fn start_session(
+    /// Whether the session has ended (logout, reuse of a spent refresh token, a revocation):
+    /// known at once where it happened, and within the user-cache time everywhere else.
+    async fn session_ended(&self, session: Uuid) -> Result<bool, TokenError> {
+        if let Some(ended) = self.cache.session_ended(session) {
+            return Ok(ended);
+        }
+        let ended = store::session_revoked(self.store.db(), session).await.map_err(|error| {
+            tracing::error!(%error, "cannot check the token's session");
+            TokenError::Invalid("the session could not be checked".into())
+        })?;
+        self.cache.remember_session(session, ended);
+        Ok(ended)
+    }
+
+    /// Opens a session for `user`, whose sign-in began at `started`; refused if the user's
+    /// sessions were revoked since (see [`store::open_session`]).
+    async fn open_session(&self, user: app_user::Model, started: DateTime<Utc>) -> Result<Session, AccountError> {
+        let fresh = refresh::generate();
+        let opened = store::open_session(self.store.db(), user.id, started, fresh.hash, refresh::LIFETIME).await?;
+        let Some((user, stored)) = opened else { return Err(AccountError::InvalidCredentials) };
+        self.session(user, fresh.token, &stored)
+    }
+
+    /// The tokens of a session whose refresh token `stored` has just been stored.
+    fn session(
         &self,
         user: app_user::Model,
-        rotated_from: Option<&careergraph_domain::entities::refresh_token::Model>,
+        refresh_token: SecretString,
+        stored: &careergraph_domain::entities::refresh_token::Model,
     ) -> Result<Session, AccountError> {
         let earliest = u64::try_from(user.tokens_valid_after.timestamp()).unwrap_or(0);
-        let access = self.tokens.issue_not_before(user.id, user.role, earliest)?;
-        let fresh = refresh::generate();
-        let stored =
-            store::store_refresh_token(self.store.db(), user.id, fresh.hash, rotated_from, refresh::LIFETIME).await?;
-        Ok(Session { access, refresh_token: fresh.token, refresh_expires_at: stored.expires_at, user })
+        let access = self.tokens.issue_for_session(user.id, user.role, Some(stored.family_id), earliest)?;
+        Ok(Session { access, refresh_token, refresh_expires_at: stored.expires_at, user })
     }
 }
 
@@ -418,8 +500,9 @@ fn rate_limited(until: DateTime<Utc>) -> AccountError {
     AccountError::RateLimited { retry_after_secs: wait.div_ceil(1000).max(1) }
 }
 
-/// Creates a user with a password, checking the password first; `field` names the password
-/// input in errors.
+/// Creates a user with a password; `field` names the password input in errors. The cheap
+/// checks come first (the e-mail address, the display name, whether the address is taken); the
+/// password's strength is judged and the password hashed only then, in the bounded pool.
 pub async fn create_user(
     store: &Store,
     passwords: &Passwords,
@@ -431,10 +514,22 @@ pub async fn create_user(
 ) -> Result<app_user::Model, AccountError> {
     let email = store::normalize_email(email)?;
     let display_name = store::normalize_display_name(display_name)?;
-    check_new(password.expose_secret(), &[&email, &display_name])
-        .map_err(|reason| AccountError::WeakPassword { field, reason })?;
-    let password_hash = passwords.hash(password).await?;
+    if store::user_by_email(store.db(), &email).await?.is_some() {
+        return Err(careergraph_domain::Error::conflict("email", "is already registered").into());
+    }
+    let context = vec![email.clone(), display_name.clone()];
+    let password_hash = passwords.check_and_hash(password, context).await.map_err(|error| weak(error, field))?;
     Ok(store::create_user(store.db(), NewUser { email, display_name, role, password_hash }).await?)
+}
+
+/// A password rule broken, on the input `field`; anything else as it is.
+fn weak(error: PasswordError, field: &'static str) -> AccountError {
+    match error {
+        PasswordError::TooShort | PasswordError::TooLong | PasswordError::TooGuessable(_) => {
+            AccountError::WeakPassword { field, reason: error }
+        }
+        other => other.into(),
+    }
 }
 
 /// A hasher for one-off command-line use.

@@ -28,6 +28,8 @@ pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_LOGIN_FREE_FAILURES: u32 = 5;
 /// Default of `login_free_failures_per_address`.
 pub const DEFAULT_LOGIN_FREE_FAILURES_PER_ADDRESS: u32 = 20;
+/// Default of `register_free_per_address`.
+pub const DEFAULT_REGISTER_FREE_PER_ADDRESS: u32 = 10;
 /// Default of `user_cache_secs`.
 pub const DEFAULT_USER_CACHE_SECS: u64 = 30;
 
@@ -106,6 +108,18 @@ pub struct Config {
     #[arg(long, env = "CAREERGRAPH_LOGIN_FREE_FAILURES_PER_ADDRESS", default_value_t = DEFAULT_LOGIN_FREE_FAILURES_PER_ADDRESS, global = true)]
     pub login_free_failures_per_address: u32,
 
+    /// Registrations one client address may attempt within 15 minutes (whatever their outcome)
+    /// before each further one locks registration from that address for twice as long as the
+    /// last (1 s, 2 s, 4 s … at most 15 minutes), as failed sign-ins do.
+    #[arg(long, env = "CAREERGRAPH_REGISTER_FREE_PER_ADDRESS", default_value_t = DEFAULT_REGISTER_FREE_PER_ADDRESS, global = true)]
+    pub register_free_per_address: u32,
+
+    /// Comma-separated CIDR ranges of reverse proxies whose `Forwarded` or `X-Forwarded-For`
+    /// header names the client address (for throttling). Empty by default: the TCP peer is the
+    /// client, and those headers are ignored.
+    #[arg(long, env = "CAREERGRAPH_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// Password hashes computed at once; further sign-ins wait (up to 5 s), so a flood of
     /// sign-ins cannot take every core from queries. Default: half the cores, at least one.
     #[arg(long, env = "CAREERGRAPH_PASSWORD_HASH_CONCURRENCY", global = true)]
@@ -122,8 +136,13 @@ impl Config {
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),
-            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("careergraph.db").display()),
+            None => format!("sqlite://{}?mode=rwc", self.embedded_database_path().display()),
         }
+    }
+
+    /// The embedded SQLite file.
+    pub fn embedded_database_path(&self) -> PathBuf {
+        self.data_dir.join("careergraph.db")
     }
 
     /// Whether the database is the embedded SQLite file in the data directory.
@@ -156,6 +175,8 @@ impl Config {
             open_registration: true,
             login_free_failures: DEFAULT_LOGIN_FREE_FAILURES,
             login_free_failures_per_address: DEFAULT_LOGIN_FREE_FAILURES_PER_ADDRESS,
+            register_free_per_address: DEFAULT_REGISTER_FREE_PER_ADDRESS,
+            trusted_proxies: Vec::new(),
             password_hash_concurrency: None,
             user_cache_secs: DEFAULT_USER_CACHE_SECS,
         }

@@ -54,7 +54,7 @@ fn schema_builder(config: &Config) -> async_graphql::SchemaBuilder<Query, Mutati
         .limit_complexity(config.max_complexity)
         .limit_recursive_depth(32)
         .limit_directives(8)
-        .extension(limits::AliasLimit::new(config.max_aliases))
+        .extension(limits::RequestLimits::new(config.max_aliases, config.max_complexity))
 }
 
 /// The field policy the schema declares with `@auth` (see [`policy`]).
@@ -72,7 +72,9 @@ pub fn field_policy(config: &Config) -> policy::FieldPolicy {
 /// is not part of the schema: each request brings its own loaders, so the schema can also be
 /// built just to print its SDL.
 pub fn build_schema(config: &Config) -> CareerGraphSchema {
-    schema_builder(config).extension(policy::PolicyEnforcement::new(field_policy(config))).finish()
+    // Resolvers that check enum arguments read the same rules the extension enforces.
+    let policy = std::sync::Arc::new(field_policy(config));
+    schema_builder(config).data(policy.clone()).extension(policy::PolicyEnforcement::new(policy)).finish()
 }
 
 /// The schema's SDL, as `careergraph schema` prints it and `schema.graphql` holds it.

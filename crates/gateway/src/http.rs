@@ -8,7 +8,7 @@
 //! GET with 405, unsupported bodies with 415 and unacceptable media types with 406, and answers
 //! request errors with 400 and no `data` under the newer media type.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +20,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
+use ipnet::IpNet;
 use serde_json::{Map, Value};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -33,7 +34,7 @@ use crate::config::Config;
 use crate::graphql::error::{Code, refusal_body, render};
 use crate::graphql::executor::request_tasks;
 use crate::graphql::policy::FieldErrors;
-use crate::graphql::request::RequestContext;
+use crate::graphql::request::{RequestContext, SharedBudget};
 use crate::graphql::{CareerGraphSchema, loaders};
 use crate::store::Store;
 
@@ -47,6 +48,7 @@ pub struct AppState {
     store: Store,
     accounts: Arc<Accounts>,
     max_batch: usize,
+    trusted_proxies: Arc<[IpNet]>,
     playground: Arc<String>,
 }
 
@@ -54,8 +56,14 @@ pub struct AppState {
 pub fn router(schema: CareerGraphSchema, store: Store, accounts: Arc<Accounts>, config: &Config) -> Router {
     let playground_page =
         async_graphql::http::GraphiQLSource::build().endpoint("/graphql").title("careergraph").finish();
-    let state =
-        AppState { schema, store, accounts, max_batch: config.max_batch, playground: Arc::new(playground_page) };
+    let state = AppState {
+        schema,
+        store,
+        accounts,
+        max_batch: config.max_batch,
+        trusted_proxies: config.trusted_proxies.clone().into(),
+        playground: Arc::new(playground_page),
+    };
     Router::new()
         .route("/", get(playground))
         .route("/graphql", get(graphql_get).post(graphql_post))
@@ -66,10 +74,12 @@ pub fn router(schema: CareerGraphSchema, store: Store, accounts: Arc<Accounts>, 
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(
             tower::ServiceBuilder::new()
+                .layer(axum::middleware::map_request(drop_malformed_request_id))
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
                     let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-                    tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id)
+                    // The path only: a GET's query string carries the operation's variables.
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
                 }))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(CatchPanicLayer::new())
@@ -83,6 +93,24 @@ pub fn router(schema: CareerGraphSchema, store: Store, accounts: Arc<Accounts>, 
                         .max_age(Duration::from_secs(3600)),
                 ),
         )
+}
+
+/// Longest request id a client may choose.
+const MAX_REQUEST_ID_LENGTH: usize = 64;
+
+/// Keeps a client's `X-Request-Id` only when it is well-formed (1 to 64 of `[A-Za-z0-9._-]`):
+/// it is echoed in the response, written to the log and stored in audit events. Anything else
+/// is dropped here, so that the next layer gives the request a fresh id.
+async fn drop_malformed_request_id(mut request: axum::extract::Request) -> axum::extract::Request {
+    let well_formed = request.headers().get("x-request-id").is_none_or(|value| {
+        let bytes = value.as_bytes();
+        (1..=MAX_REQUEST_ID_LENGTH).contains(&bytes.len())
+            && bytes.iter().all(|byte| byte.is_ascii_alphanumeric() || b"._-".contains(byte))
+    });
+    if !well_formed {
+        request.headers_mut().remove("x-request-id");
+    }
+    request
 }
 
 async fn playground(State(state): State<AppState>) -> Html<String> {
@@ -277,16 +305,75 @@ async fn graphql_get(
         Err(response) => return response,
     };
     let id = request_id(&headers);
-    let caller = Caller { principal, address: peer };
-    let response = execute(&state, caller, &id, request).await;
+    let caller = Caller::new(principal, peer, &headers, &state.trusted_proxies);
+    let response = execute(&state, &caller, &id, request).await;
     single_response(format, response, &id)
 }
 
-/// Who sent a request, and from where.
-#[derive(Clone, Copy)]
+/// Who sent a request, from where, and what its operations share.
 struct Caller {
     principal: Principal,
-    address: SocketAddr,
+    address: IpAddr,
+    budget: Arc<SharedBudget>,
+}
+
+impl Caller {
+    fn new(principal: Principal, peer: SocketAddr, headers: &HeaderMap, trusted_proxies: &[IpNet]) -> Self {
+        let address = client_address(peer.ip(), headers, trusted_proxies);
+        Self { principal, address, budget: Arc::default() }
+    }
+}
+
+/// The client's address: the TCP peer, unless the peer is a trusted proxy; then, walking the
+/// forwarding header from the nearest hop back, the first address that is not a trusted proxy
+/// itself. Only the hops that trusted proxies appended are believed: whatever a client wrote
+/// into the header itself sits further back and is never reached.
+fn client_address(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpNet]) -> IpAddr {
+    let trusted = |address: &IpAddr| {
+        let address = address.to_canonical();
+        trusted_proxies.iter().any(|network| network.contains(&address))
+    };
+    let mut client = peer;
+    if trusted(&client) {
+        for hop in forwarded_chain(headers).into_iter().rev() {
+            client = hop;
+            if !trusted(&hop) {
+                break;
+            }
+        }
+    }
+    client
+}
+
+/// The addresses a request came through, the client first, as `Forwarded` (RFC 7239) lists them,
+/// or else `X-Forwarded-For`. Hops that name no address (`unknown`, obfuscated names) are left out.
+fn forwarded_chain(headers: &HeaderMap) -> Vec<IpAddr> {
+    let values = |name| headers.get_all(name).into_iter().filter_map(|value| value.to_str().ok());
+    let forwarded: Vec<IpAddr> = values(header::FORWARDED)
+        .flat_map(|value| value.split(','))
+        .filter_map(|element| {
+            element.split(';').find_map(|pair| {
+                let (key, node) = pair.trim().split_once('=')?;
+                key.trim().eq_ignore_ascii_case("for").then(|| forwarded_node(node)).flatten()
+            })
+        })
+        .collect();
+    if !forwarded.is_empty() {
+        return forwarded;
+    }
+    values(header::HeaderName::from_static("x-forwarded-for"))
+        .flat_map(|value| value.split(','))
+        .filter_map(forwarded_node)
+        .collect()
+}
+
+/// One hop: `192.0.2.1`, `192.0.2.1:4711`, `"[2001:db8::1]:4711"` or `2001:db8::1`.
+fn forwarded_node(node: &str) -> Option<IpAddr> {
+    let node = node.trim().trim_matches('"');
+    if let Some(bracketed) = node.strip_prefix('[') {
+        return bracketed.split(']').next()?.parse().ok();
+    }
+    node.parse::<IpAddr>().ok().or_else(|| node.parse::<SocketAddr>().ok().map(|socket| socket.ip()))
 }
 
 async fn graphql_post(
@@ -313,7 +400,7 @@ async fn graphql_post(
         Ok(principal) => principal,
         Err(response) => return response,
     };
-    let caller = Caller { principal, address: peer };
+    let caller = Caller::new(principal, peer, &headers, &state.trusted_proxies);
     let id = request_id(&headers);
     match body {
         Value::Array(items) => {
@@ -329,14 +416,14 @@ async fn graphql_post(
                 }
             }
             let responses =
-                futures::future::join_all(requests.into_iter().map(|request| execute(&state, caller, &id, request)))
+                futures::future::join_all(requests.into_iter().map(|request| execute(&state, &caller, &id, request)))
                     .await;
             let bodies: Vec<Value> = responses.into_iter().map(|response| render(response, &id).1).collect();
             (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], Value::Array(bodies).to_string())
                 .into_response()
         }
         single => match read_request(single) {
-            Ok(request) => single_response(format, execute(&state, caller, &id, request).await, &id),
+            Ok(request) => single_response(format, execute(&state, &caller, &id, request).await, &id),
             Err(message) => reject(StatusCode::BAD_REQUEST, format, &message),
         },
     }
@@ -378,14 +465,15 @@ fn read_request(value: Value) -> Result<Request, String> {
 }
 
 /// Runs one request with its own loaders, on the request's own task (see `graphql::executor`).
-async fn execute(state: &AppState, caller: Caller, request_id: &str, request: Request) -> Response {
-    let context = RequestContext::new(caller.principal, Some(caller.address.ip()), request_id.to_owned());
+async fn execute(state: &AppState, caller: &Caller, request_id: &str, request: Request) -> Response {
+    let context = RequestContext::new(caller.principal, Some(caller.address), request_id.to_owned());
     let visibility = context.visibility;
     let (spawner, tasks) = request_tasks();
     let request = request
         .data(context)
         .data(loaders::for_request(state.store.clone(), visibility, spawner))
         .data(state.accounts.clone())
+        .data(caller.budget.clone())
         .data(state.store.clone());
     let field_errors = Arc::new(FieldErrors::default());
     let request = request.data(field_errors.clone());
@@ -424,6 +512,30 @@ mod tests {
         assert_eq!(negotiate(&accept("*/*")), Some(Format::Json));
         assert_eq!(negotiate(&accept("text/html")), None);
         assert_eq!(negotiate(&accept("application/json;q=0")), None);
+    }
+
+    #[test]
+    fn forwarding_headers_are_believed_only_from_trusted_proxies() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().expect("a network")];
+        let with = |name: &'static str, value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(name, HeaderValue::from_static(value));
+            headers
+        };
+        let proxy: IpAddr = "10.1.2.3".parse().expect("an address");
+        let stranger: IpAddr = "203.0.113.9".parse().expect("an address");
+        let spoofed = with("x-forwarded-for", "198.51.100.1, 198.51.100.2");
+        assert_eq!(client_address(stranger, &spoofed, &trusted), stranger, "an untrusted peer is the client");
+        assert_eq!(client_address(proxy, &spoofed, &trusted).to_string(), "198.51.100.2", "the nearest untrusted hop");
+        let chained = with("x-forwarded-for", "198.51.100.1, 10.9.9.9");
+        assert_eq!(
+            client_address(proxy, &chained, &trusted).to_string(),
+            "198.51.100.1",
+            "trusted hops are walked past"
+        );
+        let forwarded = with("forwarded", "for=192.0.2.60;proto=http, for=\"[2001:db8:cafe::17]:4711\"");
+        assert_eq!(client_address(proxy, &forwarded, &trusted).to_string(), "2001:db8:cafe::17");
+        assert_eq!(client_address(proxy, &with("forwarded", "for=unknown"), &trusted), proxy, "nothing to believe");
     }
 
     #[test]

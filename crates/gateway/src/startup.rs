@@ -75,17 +75,50 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     if config.uses_embedded_database() || config.jwt_key_file.is_none() {
         ensure_writable(&config.data_dir)?;
     }
+    if config.uses_embedded_database() {
+        create_private_file(&config.embedded_database_path())?;
+    }
     Store::connect(&config.database_url()).await
 }
 
-/// Creates `dir` if needed and proves that files can be written in it, so a read-only or
-/// misnamed data directory fails at start with its path rather than at the first write.
+/// Creates `dir` if needed, private to this user (it holds e-mail addresses, password hashes and
+/// the signing key), and proves that files can be written in it, so a read-only or misnamed data
+/// directory fails at start with its path rather than at the first write.
 fn ensure_writable(dir: &Path) -> anyhow::Result<()> {
     let fail = |error: std::io::Error| anyhow::anyhow!("cannot write the data directory {}: {error}", dir.display());
-    std::fs::create_dir_all(dir).map_err(fail)?;
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(fail)?;
+    restrict(dir, 0o700).map_err(fail)?;
     let probe = dir.join(".careergraph-write-test");
     std::fs::write(&probe, b"").map_err(fail)?;
     std::fs::remove_file(&probe).map_err(fail)?;
+    Ok(())
+}
+
+/// Creates the embedded database file readable and writable by this user only (SQLite gives its
+/// journal files the same mode), and takes those rights back from others on an existing one.
+fn create_private_file(path: &Path) -> anyhow::Result<()> {
+    let fail = |error: std::io::Error| anyhow::anyhow!("cannot create the database file {}: {error}", path.display());
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map_err(fail)?;
+    restrict(path, 0o600).map_err(fail)
+}
+
+/// Sets the permission bits of `path` on Unix; elsewhere the platform's defaults stand.
+fn restrict(path: &Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
     Ok(())
 }
 

@@ -20,6 +20,9 @@ pub struct Model {
     pub disabled: bool,
     /// Access tokens issued before this instant (to the second) are no longer accepted.
     pub tokens_valid_after: DateTimeUtc,
+    /// When the user's sessions were last revoked, precisely: a sign-in that began earlier must
+    /// not open a session.
+    pub sessions_revoked_at: Option<DateTimeUtc>,
     pub last_login_at: Option<DateTimeUtc>,
     pub version: i32,
     pub created_at: DateTimeUtc,

@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::error::{ApiResult, Code, coded};
 use super::policy::auth;
-use super::request::{accounts, request, store};
+use super::request::{accounts, one_account_operation, request, store};
 use crate::authentication::{Principal, Session};
 
 /// Someone who can sign in.
@@ -199,10 +199,10 @@ impl AccountMutation {
     /// (`CAREERGRAPH_OPEN_REGISTRATION=false`), and then answers FORBIDDEN.
     #[graphql(directive = auth::apply(Role::Anonymous))]
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<SessionPayload> {
-        let session = accounts(ctx)
-            .register(&input.email, &input.display_name, SecretString::from(input.password))
-            .await
-            .api()?;
+        one_account_operation(ctx)?;
+        let client = request(ctx).client_address;
+        let password = SecretString::from(input.password);
+        let session = accounts(ctx).register(&input.email, &input.display_name, password, client).await.api()?;
         Ok(signed_in(ctx, session))
     }
 
@@ -210,6 +210,7 @@ impl AccountMutation {
     /// failures back off and then answer RATE_LIMITED with `retryAfterSeconds`.
     #[graphql(directive = auth::apply(Role::Anonymous))]
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<SessionPayload> {
+        one_account_operation(ctx)?;
         let client = request(ctx).client_address;
         let session = accounts(ctx).login(&input.email, SecretString::from(input.password), client).await.api()?;
         Ok(signed_in(ctx, session))
@@ -219,6 +220,7 @@ impl AccountMutation {
     /// Presenting a spent token ends the whole session (it means the token was copied).
     #[graphql(directive = auth::apply(Role::Anonymous))]
     async fn refresh_session(&self, ctx: &Context<'_>, input: RefreshSessionInput) -> Result<SessionPayload> {
+        one_account_operation(ctx)?;
         let session = accounts(ctx).refresh(&input.refresh_token).await.api()?;
         Ok(signed_in(ctx, session))
     }
@@ -234,9 +236,10 @@ impl AccountMutation {
     /// user stops working; the answer is a fresh session.
     #[graphql(directive = auth::apply(Role::Viewer))]
     async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> Result<Option<SessionPayload>> {
-        let principal = request(ctx).principal();
+        one_account_operation(ctx)?;
+        let (principal, client) = (request(ctx).principal(), request(ctx).client_address);
         let (current, new) = (SecretString::from(input.current_password), SecretString::from(input.new_password));
-        let session = accounts(ctx).change_password(principal, current, new).await.api()?;
+        let session = accounts(ctx).change_password(principal, current, new, client).await.api()?;
         Ok(Some(signed_in(ctx, session)))
     }
 }

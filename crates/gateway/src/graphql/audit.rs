@@ -14,7 +14,7 @@ use super::connection::{Paged, connection, page_request};
 use super::error::ApiResult;
 use super::loaders::{HistoryOf, One, UserById};
 use super::policy::auth;
-use super::request::{id_of, loaders, store};
+use super::request::{id_of, loaders, request, store};
 
 /// Declares the GraphQL object over a versioned, audited row: the wrapper type, then one
 /// `#[Object]` impl with the fields every editable object has (`id`, `version`, `history`,
@@ -95,14 +95,16 @@ impl AuditEvent {
         user(ctx, id).await
     }
 
-    /// The object before the change (null for a creation).
-    async fn before(&self) -> Option<Json<serde_json::Value>> {
-        self.0.before.clone().map(Json)
+    /// The object before the change (null for a creation). For a change to a user, only admins
+    /// and that user see it.
+    async fn before(&self, ctx: &Context<'_>) -> Option<Json<serde_json::Value>> {
+        self.snapshot(ctx, &self.0.before)
     }
 
-    /// The object after the change (null for a deletion).
-    async fn after(&self) -> Option<Json<serde_json::Value>> {
-        self.0.after.clone().map(Json)
+    /// The object after the change (null for a deletion). For a change to a user, only admins
+    /// and that user see it.
+    async fn after(&self, ctx: &Context<'_>) -> Option<Json<serde_json::Value>> {
+        self.snapshot(ctx, &self.0.after)
     }
 
     /// When the change was made.
@@ -113,6 +115,17 @@ impl AuditEvent {
     /// The HTTP request that made it, as its `x-request-id` header said.
     async fn request_id(&self) -> Option<&str> {
         self.0.request_id.as_deref()
+    }
+}
+
+impl AuditEvent {
+    /// A snapshot the caller may read: a user's account is theirs and the admins' to see, like
+    /// their e-mail address, whatever an older event recorded of it.
+    fn snapshot(&self, ctx: &Context<'_>, snapshot: &Option<serde_json::Value>) -> Option<Json<serde_json::Value>> {
+        let caller = request(ctx).principal();
+        let personal = self.0.entity_type == EntityKind::User.name();
+        let allowed = !personal || caller.role.satisfies(Role::Admin) || caller.user_id == Some(self.0.entity_id);
+        snapshot.clone().filter(|_| allowed).map(Json)
     }
 }
 

@@ -62,7 +62,12 @@ pub fn page_request(first: Option<i32>, after: Option<&str>) -> async_graphql::R
     };
     let offset = match after {
         None => 0,
-        Some(cursor) => decode(cursor).ok_or_else(|| bad_input("after", "is not a cursor this list gave out"))? + 1,
+        // Checked: a cursor past the end of any list names no next page, and must not wrap
+        // around to the first one. Offsets are signed 64-bit integers in SQL.
+        Some(cursor) => decode(cursor)
+            .and_then(|position| position.checked_add(1))
+            .filter(|offset| i64::try_from(*offset).is_ok_and(|offset| offset < i64::MAX))
+            .ok_or_else(|| bad_input("after", "is not a cursor this list gave out"))?,
     };
     Ok(PageRequest { offset, limit: limit as u64 })
 }
@@ -98,5 +103,8 @@ mod tests {
         assert!(page_request(Some(MAX_PAGE_SIZE as i32 + 1), None).is_err());
         assert!(page_request(None, Some("not-a-cursor")).is_err());
         assert!(page_request(None, Some(&URL_SAFE_NO_PAD.encode("offset:x"))).is_err());
+        for largest in [u64::MAX, i64::MAX as u64, i64::MAX as u64 - 1] {
+            assert!(page_request(None, Some(&encode(largest))).is_err(), "{largest}");
+        }
     }
 }

@@ -19,15 +19,18 @@ use std::sync::{Arc, Mutex};
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo};
 use async_graphql::parser::types::{ServiceDocument, TypeKind, TypeSystemDefinition};
-use async_graphql::{PathSegment, QueryPathNode, QueryPathSegment, ServerError, ServerResult, TypeDirective, Value};
+use async_graphql::{
+    Context, EnumType, InputType, PathSegment, QueryPathNode, QueryPathSegment, ServerError, ServerResult,
+    TypeDirective, Value,
+};
 use careergraph_auth::Role;
 
 use super::error::{Code, coded, denied};
-use super::request::RequestContext;
+use super::request::{RequestContext, request};
 
 /// `@auth(requires: ROLE)`: the least role that may read this field (or every field of this
-/// type that does not say otherwise).
-#[TypeDirective(location = "FieldDefinition", location = "Object")]
+/// type that does not say otherwise), or that may pass this enum value as an argument.
+#[TypeDirective(location = "FieldDefinition", location = "Object", location = "EnumValue")]
 pub fn auth(requires: Role) {}
 
 /// The rules of one object type.
@@ -41,6 +44,8 @@ struct TypeRules {
 #[derive(Debug, Default, Clone)]
 pub struct FieldPolicy {
     types: HashMap<String, TypeRules>,
+    /// Rules of enum values, by enum and value name; a value without one is anyone's to pass.
+    values: HashMap<(String, String), Role>,
 }
 
 fn auth_rule(directives: &[async_graphql::Positioned<async_graphql::parser::types::ConstDirective>]) -> Option<Role> {
@@ -62,8 +67,18 @@ impl FieldPolicy {
     pub fn from_sdl(sdl: &str) -> Result<Self, String> {
         let document: ServiceDocument = async_graphql::parser::parse_schema(sdl).map_err(|error| error.to_string())?;
         let mut types = HashMap::new();
+        let mut values = HashMap::new();
         for definition in document.definitions {
             let TypeSystemDefinition::Type(definition) = definition else { continue };
+            if let TypeKind::Enum(enumeration) = &definition.node.kind {
+                for value in &enumeration.values {
+                    if let Some(role) = auth_rule(&value.node.directives) {
+                        let key = (definition.node.name.node.to_string(), value.node.value.node.to_string());
+                        values.insert(key, role);
+                    }
+                }
+                continue;
+            }
             let TypeKind::Object(object) = &definition.node.kind else { continue };
             let rules = TypeRules {
                 default: auth_rule(&definition.node.directives),
@@ -75,7 +90,7 @@ impl FieldPolicy {
             };
             types.insert(definition.node.name.node.to_string(), rules);
         }
-        Ok(Self { types })
+        Ok(Self { types, values })
     }
 
     /// The least role that may read `type_name.field`, or `None` when no rule covers it.
@@ -85,6 +100,21 @@ impl FieldPolicy {
     }
 }
 
+/// Refuses an argument that names enum values the caller may not pass (an `@auth` rule on the
+/// value, such as grouping salaries by a dimension only viewers may read).
+pub fn check_values<T: EnumType + InputType + PartialEq>(ctx: &Context<'_>, given: &[T]) -> async_graphql::Result<()> {
+    let Some(policy) = ctx.data_opt::<Arc<FieldPolicy>>() else { return Ok(()) };
+    let caller = request(ctx).principal().role;
+    let enum_name = T::type_name();
+    for item in T::items().iter().filter(|item| given.contains(&item.value)) {
+        let rule = policy.values.get(&(enum_name.to_string(), item.name.to_owned()));
+        if let Some(&required) = rule.filter(|required| !caller.satisfies(**required)) {
+            return Err(denied(caller, required));
+        }
+    }
+    Ok(())
+}
+
 /// Enforces the [`FieldPolicy`] on every field.
 pub struct PolicyEnforcement {
     policy: Arc<FieldPolicy>,
@@ -92,8 +122,8 @@ pub struct PolicyEnforcement {
 
 impl PolicyEnforcement {
     /// Enforces `policy`.
-    pub fn new(policy: FieldPolicy) -> Self {
-        Self { policy: Arc::new(policy) }
+    pub fn new(policy: Arc<FieldPolicy>) -> Self {
+        Self { policy }
     }
 }
 

@@ -3,6 +3,7 @@
 //! builds it once per request; resolvers reach it through the accessors here.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_graphql::{Context, ID, Result};
@@ -11,7 +12,7 @@ use careergraph_domain::Visibility;
 use careergraph_domain::audit::Actor;
 use uuid::Uuid;
 
-use super::error::bad_input;
+use super::error::{Code, bad_input, coded};
 use super::loaders::Loaders;
 use crate::authentication::{Accounts, Principal};
 use crate::store::Store;
@@ -53,6 +54,45 @@ impl RequestContext {
     /// Who makes the changes this request asks for.
     pub fn actor(&self) -> Actor {
         Actor { user_id: self.principal().user_id, request_id: Some(self.request_id.clone()) }
+    }
+}
+
+/// What all the operations of one HTTP request share, a batch's items included, so that its
+/// limits hold for the request as a whole rather than for each operation of it.
+#[derive(Debug, Default)]
+pub struct SharedBudget {
+    account_operation_taken: AtomicBool,
+    complexity: AtomicUsize,
+    aliases: AtomicUsize,
+}
+
+impl SharedBudget {
+    /// Takes the request's one account operation; false when another operation took it.
+    pub fn take_account_operation(&self) -> bool {
+        !self.account_operation_taken.swap(true, Ordering::AcqRel)
+    }
+
+    /// Adds an operation's complexity; returns the request's total so far.
+    pub fn spend_complexity(&self, complexity: usize) -> usize {
+        self.complexity.fetch_add(complexity, Ordering::AcqRel).saturating_add(complexity)
+    }
+
+    /// Adds an operation's aliases; returns the request's total so far.
+    pub fn spend_aliases(&self, aliases: usize) -> usize {
+        self.aliases.fetch_add(aliases, Ordering::AcqRel).saturating_add(aliases)
+    }
+}
+
+/// Refuses a second account operation (`register`, `login`, `refreshSession`,
+/// `changePassword`) in one HTTP request, across aliases and batch items, before it does any
+/// work: each costs a password check or a token rotation, and one request must not multiply them.
+pub fn one_account_operation(ctx: &Context<'_>) -> Result<()> {
+    match ctx.data_opt::<Arc<SharedBudget>>() {
+        Some(budget) if !budget.take_account_operation() => Err(coded(
+            Code::BadUserInput,
+            "One account operation (register, login, refreshSession, changePassword) per request; send the others separately",
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -11,7 +11,7 @@ use super::audit::editable_object;
 use super::catalog::Industry;
 use super::error::{ApiResult, bad_input, internal_error};
 use super::loaders::{IndustryById, One};
-use super::policy::auth;
+use super::policy::{auth, check_values};
 use super::request::{loaders, request, store};
 
 /// The span of time a salary amount covers.
@@ -215,14 +215,17 @@ fn amount(value: i64) -> Result<i32> {
     i32::try_from(value).map_err(|_| internal_error())
 }
 
-/// A dimension to group salary statistics by.
+/// A dimension to group salary statistics by. Grouping by a dimension needs the role that may
+/// read it on a salary record: a group of one record is that record.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum SalaryDimension {
     /// One group per country.
     Country,
-    /// One group per experience level.
+    /// One group per experience level. Requires VIEWER.
+    #[graphql(directive = auth::apply(Role::Viewer))]
     ExperienceLevel,
-    /// One group per industry.
+    /// One group per industry. Requires VIEWER.
+    #[graphql(directive = auth::apply(Role::Viewer))]
     Industry,
 }
 
@@ -302,6 +305,7 @@ impl SalaryQuery {
         filter: Option<SalaryStatsFilter>,
         #[graphql(default)] group_by: Vec<SalaryDimension>,
     ) -> Result<Vec<SalaryStat>> {
+        check_values(ctx, &group_by)?;
         let filter = filter.unwrap_or_default();
         if let Some(country) = &filter.country
             && (country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()))
