@@ -370,3 +370,22 @@ async fn the_data_directory_and_the_database_file_are_private_to_the_server() {
     }
     assert_eq!(mode(&app.data_dir.join("careergraph.db")), 0o600);
 }
+
+on_both_backends! {
+    async fn lists_without_paging_count_their_real_size(app) {
+        use careergraph_domain::enums::PublicationStatus;
+        // Every synthetic path needs the same three skills, so each of those skills has a long
+        // list of paths, which no complexity estimate can know before it runs.
+        careergraph_domain::synthetic::insert_career_paths(app.db(), 60, PublicationStatus::Published).await.expect("paths");
+        let nested = "{ skills(first: 100) { edges { node { careerPaths { careerPath {
+            skills { skill { careerPaths { careerPath { title slug summary } } } } } } } } } }";
+        let (status, body) = app.post_json(json!({ "query": nested })).await;
+        assert_eq!(status, StatusCode::OK);
+        let text = body.to_string();
+        assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{}", &text[..text.len().min(400)]);
+        assert!(body["errors"][0]["message"].as_str().is_some_and(|m| m.contains("more than 20000 fields")), "{}", body["errors"][0]);
+        assert!(body["data"].is_null(), "the request stopped, with no partial answer");
+        let shallow = "{ skills(first: 100) { edges { node { careerPaths { careerPath { title } } } } } }";
+        assert!(app.graphql(shallow, json!({})).await.get("errors").is_none(), "the same lists, one level deep, are fine");
+    }
+}

@@ -31,7 +31,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::authentication::{Accounts, Principal};
 use crate::config::Config;
-use crate::graphql::error::{Code, refusal_body, render};
+use crate::graphql::error::{Code, refusal_body, render, request_refused};
 use crate::graphql::executor::request_tasks;
 use crate::graphql::policy::FieldErrors;
 use crate::graphql::request::{RequestContext, SharedBudget};
@@ -49,6 +49,7 @@ pub struct AppState {
     accounts: Arc<Accounts>,
     max_batch: usize,
     trusted_proxies: Arc<[IpNet]>,
+    max_complexity: usize,
     playground: Arc<String>,
 }
 
@@ -62,6 +63,7 @@ pub fn router(schema: CareerGraphSchema, store: Store, accounts: Arc<Accounts>, 
         accounts,
         max_batch: config.max_batch,
         trusted_proxies: config.trusted_proxies.clone().into(),
+        max_complexity: config.max_complexity,
         playground: Arc::new(playground_page),
     };
     Router::new()
@@ -305,7 +307,7 @@ async fn graphql_get(
         Err(response) => return response,
     };
     let id = request_id(&headers);
-    let caller = Caller::new(principal, peer, &headers, &state.trusted_proxies);
+    let caller = Caller::new(principal, peer, &headers, &state);
     let response = execute(&state, &caller, &id, request).await;
     single_response(format, response, &id)
 }
@@ -318,9 +320,10 @@ struct Caller {
 }
 
 impl Caller {
-    fn new(principal: Principal, peer: SocketAddr, headers: &HeaderMap, trusted_proxies: &[IpNet]) -> Self {
-        let address = client_address(peer.ip(), headers, trusted_proxies);
-        Self { principal, address, budget: Arc::default() }
+    fn new(principal: Principal, peer: SocketAddr, headers: &HeaderMap, state: &AppState) -> Self {
+        let address = client_address(peer.ip(), headers, &state.trusted_proxies);
+        // The complexity limit also bounds the fields a request really resolves.
+        Self { principal, address, budget: Arc::new(SharedBudget::new(state.max_complexity)) }
     }
 }
 
@@ -400,7 +403,7 @@ async fn graphql_post(
         Ok(principal) => principal,
         Err(response) => return response,
     };
-    let caller = Caller::new(principal, peer, &headers, &state.trusted_proxies);
+    let caller = Caller::new(principal, peer, &headers, &state);
     let id = request_id(&headers);
     match body {
         Value::Array(items) => {
@@ -478,6 +481,13 @@ async fn execute(state: &AppState, caller: &Caller, request_id: &str, request: R
     let field_errors = Arc::new(FieldErrors::default());
     let request = request.data(field_errors.clone());
     let mut response = tasks.run(state.schema.execute(request)).await;
+    if caller.budget.exhausted() {
+        let message = format!(
+            "The request resolves more than {} fields (its lists are longer than its complexity estimated); ask for fewer",
+            caller.budget.max_fields()
+        );
+        return Response::from_errors(vec![request_refused(Code::BadUserInput, message)]);
+    }
     response.errors.extend(field_errors.take());
     response
 }

@@ -119,6 +119,81 @@ impl Drop for Server {
     }
 }
 
+/// Starts `careergraph serve` on a free port with the data directory `dir` and `env`, sending its
+/// standard error to `stderr`; returns it once `/healthz` answers, with its base URL.
+async fn spawn_server(dir: &std::path::Path, env: &[(&str, &str)], stderr: std::process::Stdio) -> (Server, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let server = Server(
+        Command::new(env!("CARGO_BIN_EXE_careergraph"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env_remove("CAREERGRAPH_DATABASE_URL")
+            .env("CAREERGRAPH_DATA_DIR", dir)
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("the server starts"),
+    );
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return (server, base);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the server did not come up");
+}
+
+#[tokio::test]
+async fn the_request_log_holds_no_variables_tokens_or_passwords() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("server.log");
+    let file = std::fs::File::create(&log).expect("a log file");
+    // At debug level every request is logged with its span: the most a log ever holds.
+    let (server, base) = spawn_server(dir.path(), &[("CAREERGRAPH_LOG", "debug")], file.into()).await;
+    let client = reqwest::Client::new();
+    let post = |body: serde_json::Value, bearer: Option<&str>| {
+        let mut request = client.post(format!("{base}/graphql")).header("content-type", "application/json");
+        if let Some(token) = bearer {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        request.body(body.to_string()).send()
+    };
+    let register = serde_json::json!({ "query": "mutation ($p: String!) { register(input: { email: \"ada@example.com\", password: $p, displayName: \"Ada\" }) { refreshToken } }", "variables": { "p": "secret pass phrase 4242" } });
+    let session: serde_json::Value = post(register, None).await.expect("answer").json().await.expect("json");
+    let refresh = session["data"]["register"]["refreshToken"].as_str().expect("a refresh token").to_owned();
+    let rotate = serde_json::json!({ "query": "mutation ($t: String!) { refreshSession(input: { refreshToken: $t }) { accessToken } }", "variables": { "t": refresh } });
+    let rotated: serde_json::Value = post(rotate, None).await.expect("answer").json().await.expect("json");
+    let access = rotated["data"]["refreshSession"]["accessToken"].as_str().expect("an access token").to_owned();
+    post(serde_json::json!({ "query": "{ me { id } }" }), Some(&access)).await.expect("answer");
+    post(serde_json::json!({ "query": "{ me { id } }" }), Some("not.a-valid.token-secret-7")).await.expect("answer");
+    let get = client
+        .get(format!("{base}/graphql"))
+        .query(&[
+            ("query", "query ($s: String) { skills(filter: { search: $s }) { totalCount } }"),
+            ("variables", r#"{"s":"variable-secret-31337"}"#),
+        ])
+        .send()
+        .await
+        .expect("answer");
+    assert!(get.status().is_success());
+    drop(server);
+    let written = std::fs::read_to_string(&log).expect("the log");
+    assert!(written.contains("/graphql"), "requests were logged: {written}");
+    let access_signature = access.rsplit('.').next().unwrap_or_default().to_owned();
+    for secret in [
+        "secret pass phrase 4242",
+        &refresh,
+        &access_signature,
+        "token-secret-7",
+        "variable-secret-31337",
+        "variables=",
+    ] {
+        assert!(!written.contains(secret), "the log holds {secret:?}");
+    }
+}
+
 #[tokio::test]
 async fn an_admin_created_on_the_command_line_signs_in_over_http() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -130,28 +205,8 @@ async fn an_admin_created_on_the_command_line_signs_in_over_http() {
     assert!(added.status.success(), "{}", stderr(&added));
     assert!(stdout(&added).starts_with("created admin admin@example.com"), "{}", stdout(&added));
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-    let _server = Server(
-        Command::new(env!("CARGO_BIN_EXE_careergraph"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .env_remove("CAREERGRAPH_DATABASE_URL")
-            .env("CAREERGRAPH_DATA_DIR", dir.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("the server starts"),
-    );
+    let (_server, base) = spawn_server(dir.path(), &[], std::process::Stdio::null()).await;
     let client = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut ready = false;
-    for _ in 0..100 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(ready, "the server did not come up");
     let login = r#"{"query":"mutation { login(input: { email: \"admin@example.com\", password: \"violet staircase 42\" }) { accessToken } }"}"#;
     let body: serde_json::Value = client
         .post(format!("{base}/graphql"))

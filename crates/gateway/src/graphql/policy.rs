@@ -26,7 +26,7 @@ use async_graphql::{
 use careergraph_auth::Role;
 
 use super::error::{Code, coded, denied};
-use super::request::{RequestContext, request};
+use super::request::{RequestContext, SharedBudget, request};
 
 /// `@auth(requires: ROLE)`: the least role that may read this field (or every field of this
 /// type that does not say otherwise), or that may pass this enum value as an argument.
@@ -145,6 +145,16 @@ impl Extension for Enforcer {
         info: ResolveInfo<'_>,
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
+        // Counting real sizes lives in this hook, rather than in an extension of its own, because
+        // every per-field hook costs a boxed future on every field of every response.
+        // Past the budget every field fails at once, so nothing under it is resolved; the HTTP
+        // layer then answers with one error for the whole request.
+        if !info.is_for_introspection
+            && let Some(budget) = ctx.data_opt::<Arc<SharedBudget>>()
+            && !budget.spend_field()
+        {
+            return Err(ServerError::new("The request's field budget is spent", None));
+        }
         // List elements pass through here too, with the list as their parent: the field that
         // returned the list has been checked already.
         if info.is_for_introspection

@@ -59,14 +59,44 @@ impl RequestContext {
 
 /// What all the operations of one HTTP request share, a batch's items included, so that its
 /// limits hold for the request as a whole rather than for each operation of it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SharedBudget {
     account_operation_taken: AtomicBool,
     complexity: AtomicUsize,
     aliases: AtomicUsize,
+    /// Fields resolved so far, list items' fields included: the real size of what the request
+    /// asked for, which its complexity could only estimate (lists without paging count once).
+    fields: AtomicUsize,
+    max_fields: usize,
 }
 
 impl SharedBudget {
+    /// A budget that stops the request once it has resolved more than `max_fields` fields.
+    pub fn new(max_fields: usize) -> Self {
+        Self {
+            account_operation_taken: AtomicBool::new(false),
+            complexity: AtomicUsize::new(0),
+            aliases: AtomicUsize::new(0),
+            fields: AtomicUsize::new(0),
+            max_fields,
+        }
+    }
+
+    /// Counts one field about to resolve; false once the request has resolved all it may.
+    pub fn spend_field(&self) -> bool {
+        self.fields.fetch_add(1, Ordering::Relaxed) < self.max_fields
+    }
+
+    /// Whether the request tried to resolve more fields than it may.
+    pub fn exhausted(&self) -> bool {
+        self.fields.load(Ordering::Relaxed) > self.max_fields
+    }
+
+    /// The most fields one request may resolve.
+    pub fn max_fields(&self) -> usize {
+        self.max_fields
+    }
+
     /// Takes the request's one account operation; false when another operation took it.
     pub fn take_account_operation(&self) -> bool {
         !self.account_operation_taken.swap(true, Ordering::AcqRel)
