@@ -11,6 +11,7 @@ mod batching;
 mod dataset;
 mod editing;
 mod http_protocol;
+mod introspection;
 mod policy;
 mod read_api;
 mod schema_file;

@@ -49,12 +49,13 @@ pub struct Mutation(accounts::AccountMutation, editing::EditingMutation, users::
 pub type CareerGraphSchema = Schema<Query, Mutation, EmptySubscription>;
 
 fn schema_builder(config: &Config) -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
+    // Depth is limited by `RequestLimits`, which gives introspection a bound of its own; the
+    // parser's recursion guard sits above both.
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(config.max_depth)
         .limit_complexity(config.max_complexity)
-        .limit_recursive_depth(32)
+        .limit_recursive_depth(limits::MAX_PARSE_DEPTH)
         .limit_directives(8)
-        .extension(limits::RequestLimits::new(config.max_aliases, config.max_complexity))
+        .extension(limits::RequestLimits::new(config.max_depth, config.max_aliases, config.max_complexity))
 }
 
 /// The field policy the schema declares with `@auth` (see [`policy`]).

@@ -1,40 +1,184 @@
-//! Limits async-graphql does not have built in: aliases per document, and the alias and
-//! complexity limits applied to an HTTP request as a whole, so that a batch of operations cannot
-//! spend ten times what one may.
+//! Limits async-graphql does not have built in: depth with a separate bound for introspection,
+//! aliases per document, and the alias and complexity limits applied to an HTTP request as a
+//! whole, so that a batch of operations cannot spend ten times what one may.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{Name, Positioned};
 use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
 
 use super::error::{Code, request_refused};
 use super::request::SharedBudget;
 
-/// Refuses documents with more than a set number of aliased fields (a cheap guard against
-/// alias-based amplification, the same expensive field asked for hundreds of times), and
-/// requests whose operations together have more aliases or complexity than one may have.
+/// How deep introspection may nest, counted from `__schema` or `__type`. graphql-js 16's
+/// standard query (every option on) reaches 15: `__schema`, `types`, `fields`, `args`, `type`,
+/// nine `ofType` and a `name`. The rest is headroom for tools that ask a little more; an `ofType`
+/// chain of a hundred is refused.
+pub const MAX_INTROSPECTION_DEPTH: usize = 20;
+
+/// The deepest nesting async-graphql's parser accepts at all (its own constant, which guards the
+/// stack). A deeper document is refused here before parsing, so that its error names the limits
+/// rather than the parser's bare "recursion limit exceeded".
+pub const MAX_PARSE_DEPTH: usize = 64;
+
+/// The deepest `{ }` nesting of a document's text, outside strings and comments.
+fn brace_depth(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            '}' => depth = depth.saturating_sub(1),
+            '#' => {
+                chars.by_ref().find(|&c| c == '\n');
+            }
+            '"' if chars.peek() == Some(&'"') => {
+                chars.next();
+                if chars.peek() == Some(&'"') {
+                    // A block string runs to the next unescaped `"""`.
+                    chars.next();
+                    let mut quotes = 0;
+                    while let Some(c) = chars.next() {
+                        match c {
+                            '\\' if quotes == 0 => {
+                                chars.next();
+                            }
+                            '"' => {
+                                quotes += 1;
+                                if quotes == 3 {
+                                    break;
+                                }
+                            }
+                            _ => quotes = 0,
+                        }
+                    }
+                }
+                // Otherwise an empty string.
+            }
+            '"' => {
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' | '\n' => break,
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// Refuses documents nested deeper than the data limit (introspection, which tools send nested
+/// deeper than any data query needs, has [`MAX_INTROSPECTION_DEPTH`]), with more than a set
+/// number of aliased fields (a cheap guard against alias-based amplification, the same expensive
+/// field asked for hundreds of times), and requests whose operations together have more aliases
+/// or complexity than one may have.
 pub struct RequestLimits {
+    max_depth: usize,
     max_aliases: usize,
     max_complexity: usize,
 }
 
 impl RequestLimits {
-    /// At most `max_aliases` aliases and `max_complexity` complexity points per request.
-    pub fn new(max_aliases: usize, max_complexity: usize) -> Self {
-        Self { max_aliases, max_complexity }
+    /// At most `max_depth` levels of data fields, `max_aliases` aliases and `max_complexity`
+    /// complexity points per request.
+    pub fn new(max_depth: usize, max_aliases: usize, max_complexity: usize) -> Self {
+        Self { max_depth, max_aliases, max_complexity }
     }
 }
 
 impl ExtensionFactory for RequestLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Enforcer { max_aliases: self.max_aliases, max_complexity: self.max_complexity })
+        Arc::new(Enforcer {
+            max_depth: self.max_depth,
+            max_aliases: self.max_aliases,
+            max_complexity: self.max_complexity,
+        })
     }
 }
 
 struct Enforcer {
+    max_depth: usize,
     max_aliases: usize,
     max_complexity: usize,
+}
+
+/// How deep a selection nests: its data fields, and introspection fields separately.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Depth {
+    data: usize,
+    introspection: usize,
+}
+
+impl Depth {
+    fn max(self, other: Self) -> Self {
+        Self { data: self.data.max(other.data), introspection: self.introspection.max(other.introspection) }
+    }
+}
+
+/// Measures selection sets, each fragment once per kind of place it is spread in (a fragment
+/// spread many times over would otherwise be walked exponentially often).
+struct DepthMeter<'a> {
+    document: &'a ExecutableDocument,
+    fragments: HashMap<(&'a Name, bool), Depth>,
+    walking: Vec<&'a Name>,
+}
+
+impl<'a> DepthMeter<'a> {
+    fn new(document: &'a ExecutableDocument) -> Self {
+        Self { document, fragments: HashMap::new(), walking: Vec::new() }
+    }
+
+    /// The depth of `set`, relative to it; `introspecting` once under `__schema` or `__type`.
+    fn selection_set(&mut self, set: &'a SelectionSet, introspecting: bool) -> Depth {
+        let mut depth = Depth::default();
+        for selection in &set.items {
+            let inner = match &selection.node {
+                Selection::Field(field) => {
+                    let name = field.node.name.node.as_str();
+                    let enters = !introspecting && (name == "__schema" || name == "__type");
+                    let below = self.selection_set(&field.node.selection_set.node, introspecting || enters);
+                    if introspecting || enters {
+                        Depth { data: usize::from(enters), introspection: below.introspection + 1 }
+                    } else {
+                        Depth { data: below.data + 1, introspection: below.introspection }
+                    }
+                }
+                Selection::InlineFragment(fragment) => {
+                    self.selection_set(&fragment.node.selection_set.node, introspecting)
+                }
+                Selection::FragmentSpread(spread) => self.fragment(&spread.node.fragment_name, introspecting),
+            };
+            depth = depth.max(inner);
+        }
+        depth
+    }
+
+    fn fragment(&mut self, name: &'a Positioned<Name>, introspecting: bool) -> Depth {
+        let name = &name.node;
+        if let Some(depth) = self.fragments.get(&(name, introspecting)) {
+            return *depth;
+        }
+        // A fragment that spreads itself: validation refuses the document, which has no depth.
+        let Some(fragment) = self.document.fragments.get(name).filter(|_| !self.walking.contains(&name)) else {
+            return Depth::default();
+        };
+        self.walking.push(name);
+        let depth = self.selection_set(&fragment.node.selection_set.node, introspecting);
+        self.walking.pop();
+        self.fragments.insert((name, introspecting), depth);
+        depth
+    }
 }
 
 fn count_aliases(set: &SelectionSet) -> usize {
@@ -60,7 +204,32 @@ impl Extension for Enforcer {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
+        let nesting = brace_depth(query);
+        if nesting > MAX_PARSE_DEPTH {
+            let message = format!(
+                "Query is nested {nesting} levels deep; data may nest at most {} levels and introspection at most {MAX_INTROSPECTION_DEPTH}",
+                self.max_depth
+            );
+            return Err(request_refused(Code::BadUserInput, message));
+        }
         let document = next.run(ctx, query, variables).await?;
+        let mut meter = DepthMeter::new(&document);
+        let depth = document
+            .operations
+            .iter()
+            .map(|(_, operation)| meter.selection_set(&operation.node.selection_set.node, false))
+            .fold(Depth::default(), Depth::max);
+        if depth.data > self.max_depth {
+            let message = format!("Query is nested {} levels deep; at most {} are allowed", depth.data, self.max_depth);
+            return Err(request_refused(Code::BadUserInput, message));
+        }
+        if depth.introspection > MAX_INTROSPECTION_DEPTH {
+            let message = format!(
+                "Introspection is nested {} levels deep; at most {MAX_INTROSPECTION_DEPTH} are allowed",
+                depth.introspection
+            );
+            return Err(request_refused(Code::BadUserInput, message));
+        }
         let operations = document.operations.iter().map(|(_, operation)| &operation.node.selection_set.node);
         let fragments = document.fragments.values().map(|fragment| &fragment.node.selection_set.node);
         let aliases: usize = operations.chain(fragments).map(count_aliases).sum();
@@ -96,5 +265,60 @@ impl Extension for Enforcer {
             return Err(vec![request_refused(Code::BadUserInput, message)]);
         }
         Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn depth(query: &str) -> Depth {
+        let document = async_graphql::parser::parse_query(query).expect("a document");
+        let mut meter = DepthMeter::new(&document);
+        document
+            .operations
+            .iter()
+            .map(|(_, operation)| meter.selection_set(&operation.node.selection_set.node, false))
+            .fold(Depth::default(), Depth::max)
+    }
+
+    #[test]
+    fn data_and_introspection_are_measured_apart() {
+        assert_eq!(depth("{ a { b { c } } }"), Depth { data: 3, introspection: 0 });
+        assert_eq!(depth("{ a { __typename } }"), Depth { data: 2, introspection: 0 });
+        assert_eq!(depth("{ __schema { types { name } } a }"), Depth { data: 1, introspection: 3 });
+        assert_eq!(depth("{ a { b } ...F } fragment F on Q { c { d { e } } }"), Depth { data: 3, introspection: 0 });
+        assert_eq!(
+            depth("{ __type(name: \"X\") { ...T } } fragment T on __Type { ofType { ofType { name } } }"),
+            Depth { data: 1, introspection: 4 }
+        );
+    }
+
+    #[test]
+    fn fragments_spread_many_times_are_measured_once() {
+        // Each fragment spreads the next twice: walked naively, 2^40 visits.
+        let mut query = String::from("{ ...F0 }");
+        for level in 0..40 {
+            query.push_str(&format!(
+                " fragment F{level} on Q {{ a {{ ...F{next} }} b {{ ...F{next} }} }}",
+                next = level + 1
+            ));
+        }
+        query.push_str(" fragment F40 on Q { leaf }");
+        assert_eq!(depth(&query).data, 41);
+    }
+
+    #[test]
+    fn braces_in_strings_and_comments_do_not_nest() {
+        assert_eq!(brace_depth("{ a { b } }"), 2);
+        assert_eq!(brace_depth("{ a(s: \"{{{{\") { b } } # {{{{"), 2);
+        assert_eq!(brace_depth("{ a(s: \"\"\" {{ \\\"\"\" {{ \"\"\") }"), 1);
+        assert_eq!(brace_depth("{ a(s: \"\\\" {{\") }"), 1);
+        assert_eq!(brace_depth(&"{".repeat(100)), 100);
+    }
+
+    #[test]
+    fn a_fragment_that_spreads_itself_does_not_hang_the_meter() {
+        assert_eq!(depth("{ ...F } fragment F on Q { a { ...F } }").data, 1);
     }
 }

@@ -1,0 +1,59 @@
+//! Introspection as the tools people use send it: GraphiQL's docs pane, URL-mode codegen,
+//! Postman and Insomnia all send graphql-js's standard query, which nests deeper than any data
+//! query may. It has a bound of its own.
+
+use serde_json::json;
+
+use crate::helpers::first_error_code;
+use crate::on_both_backends;
+
+/// graphql-js 16's standard query, with every option on and with its defaults (GraphiQL 4 sends
+/// the defaults, or a subset of the options).
+const STANDARD: [(&str, &str); 2] = [
+    ("every option", include_str!("introspection/graphql-js-all-options.graphql")),
+    ("the defaults", include_str!("introspection/graphql-js-defaults.graphql")),
+];
+
+/// `open` repeated `levels` times around `leaf`, with every brace it opened closed.
+fn nested(open: &str, levels: usize, leaf: &str) -> String {
+    format!("{}{leaf}{}", open.repeat(levels), " }".repeat(levels * open.matches('{').count()))
+}
+
+on_both_backends! {
+    async fn the_standard_introspection_queries_are_answered_in_full(app) {
+        for (which, query) in STANDARD {
+            let body = app.graphql(query, json!({})).await;
+            assert!(body.get("errors").is_none(), "{which}: {}", body["errors"]);
+            let types = body["data"]["__schema"]["types"].as_array().expect("types");
+            let career_path = types.iter().find(|t| t["name"] == "CareerPath").expect("CareerPath is described");
+            let skills = career_path["fields"].as_array().expect("fields").iter().find(|f| f["name"] == "skills").expect("skills");
+            // [CareerPathSkill!]!: the type reference is read to its end.
+            assert_eq!(skills["type"]["ofType"]["ofType"]["ofType"]["name"], "CareerPathSkill", "{which}");
+        }
+    }
+
+    async fn introspection_nested_past_its_bound_is_refused_naming_the_limit(app) {
+        let of_type = format!("{{ __type(name: \"CareerPath\") {{ {} }} }}", nested("ofType { ", 100, "name"));
+        let fields = format!("{{ __type(name: \"CareerPath\") {{ {} }} }}", nested("fields { type { ", 25, "name"));
+        for query in [of_type, fields] {
+            let body = app.graphql(&query, json!({})).await;
+            assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{body}");
+            let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+            assert!(message.contains("ntrospection") && message.contains("at most 20"), "{message}");
+        }
+        let data = app.query_ok("{ careerPath(slug: \"backend-developer\") { title } }", json!({})).await;
+        assert_eq!(data["careerPath"]["title"], "Backend Developer", "the server keeps serving");
+    }
+
+    async fn data_queries_keep_their_own_depth_limit_beside_introspection(app) {
+        // Twelve levels of data, with an introspection field inside: the data limit is 12.
+        let twelve = "{ careerPaths { edges { node { skills { skill { careerPaths { careerPath { skills { skill {
+            technologies { builtOn { name __typename } } } } } } } } } } } }";
+        assert!(app.graphql(twelve, json!({})).await.get("errors").is_none());
+        let thirteen = "{ careerPaths { edges { node { skills { skill { careerPaths { careerPath { skills { skill {
+            technologies { builtOn { builtOn { name } } } } } } } } } } } } }";
+        let body = app.graphql(thirteen, json!({})).await;
+        assert_eq!(first_error_code(&body), "BAD_USER_INPUT");
+        assert!(body["errors"][0]["message"].as_str().is_some_and(|m| m.contains("at most 12")), "{body}");
+    }
+}
