@@ -57,3 +57,28 @@ on_both_backends! {
         assert!(body["errors"][0]["message"].as_str().is_some_and(|m| m.contains("at most 12")), "{body}");
     }
 }
+
+on_both_backends! {
+    async fn custom_scalars_are_named_by_convention_and_say_what_specifies_them(app) {
+        let types = app.query_ok("{ __schema { types { name kind specifiedByURL } } }", json!({})).await;
+        let scalars: Vec<(String, String)> = types["__schema"]["types"].as_array().expect("types").iter()
+            .filter(|t| t["kind"] == "SCALAR" && !["String", "Int", "Float", "Boolean", "ID"].contains(&t["name"].as_str().unwrap_or_default()))
+            .map(|t| (t["name"].as_str().unwrap_or_default().to_owned(), t["specifiedByURL"].as_str().unwrap_or_default().to_owned()))
+            .collect();
+        assert_eq!(scalars, [
+            ("Date".to_owned(), "https://scalars.graphql.org/andimarek/local-date.html".to_owned()),
+            ("DateTime".to_owned(), "https://scalars.graphql.org/andimarek/date-time.html".to_owned()),
+            ("JSON".to_owned(), "https://www.rfc-editor.org/rfc/rfc8259".to_owned()),
+        ]);
+        let salary = app.query_ok("{ careerPath(slug: \"backend-developer\") { salary { asOf } createdAt } }", json!({})).await;
+        assert_eq!(salary["careerPath"]["salary"]["asOf"], "2023-03-01");
+        let created = salary["careerPath"]["createdAt"].as_str().expect("an instant");
+        assert!(chrono::DateTime::parse_from_rfc3339(created).is_ok(), "{created}");
+        let editor = app.token_for("editor@example.com", careergraph_auth::Role::Editor).await;
+        let since = "query ($s: DateTime) { auditLog(filter: { since: $s }) { totalCount } }";
+        let body = app.as_user(&editor, since, json!({ "s": "yesterday" })).await;
+        assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{body}");
+        let body = app.as_user(&editor, since, json!({ "s": "2023-03-01T12:00:00+01:00" })).await;
+        assert!(body.get("errors").is_none(), "{body}");
+    }
+}

@@ -22,6 +22,7 @@ pub mod loaders;
 pub mod policy;
 pub mod request;
 pub mod salary;
+pub mod scalars;
 pub mod skill_gap;
 pub mod users;
 
@@ -78,7 +79,8 @@ pub fn build_schema(config: &Config) -> CareerGraphSchema {
     schema_builder(config).data(policy.clone()).extension(policy::PolicyEnforcement::new(policy)).finish()
 }
 
-/// The schema's SDL, as `careergraph schema` prints it and `schema.graphql` holds it.
+/// The schema's SDL, as `careergraph schema` prints it and `schema.graphql` holds it: with each
+/// custom scalar's `@specifiedBy`, which codegen reads to map it.
 pub fn sdl(schema: &CareerGraphSchema) -> String {
-    schema.sdl()
+    schema.sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }

@@ -4,12 +4,13 @@
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use careergraph_auth::Role;
 use careergraph_domain::entities::app_user;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::error::{ApiResult, Code, coded};
 use super::policy::auth;
 use super::request::{accounts, one_account_operation, request, store};
+use super::scalars::DateTime;
 use crate::authentication::{Principal, Session};
 
 /// Someone who can sign in.
@@ -61,16 +62,16 @@ impl User {
     }
 
     /// When the account was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
     }
 
     /// When the user last signed in with their password. Requires VIEWER, and only the owner
     /// and admins see it.
     #[graphql(directive = auth::apply(Role::Viewer))]
-    async fn last_login_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+    async fn last_login_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime>> {
         owner_or_admin(ctx, &self.0)?;
-        Ok(self.0.last_login_at)
+        Ok(self.0.last_login_at.map(DateTime))
     }
 }
 
@@ -84,11 +85,11 @@ pub struct SessionPayload {
     /// Always `Bearer`.
     pub token_type: String,
     /// When the access token expires.
-    pub access_token_expires_at: DateTime<Utc>,
+    pub access_token_expires_at: DateTime,
     /// An opaque token, usable once, to get the next token pair.
     pub refresh_token: String,
     /// When the session ends, however often it is refreshed (30 days after sign-in).
-    pub refresh_token_expires_at: DateTime<Utc>,
+    pub refresh_token_expires_at: DateTime,
     /// Who is signed in.
     pub user: User,
 }
@@ -107,9 +108,9 @@ impl From<Session> for SessionPayload {
         Self {
             access_token: session.access.token,
             token_type: "Bearer".into(),
-            access_token_expires_at: expires.unwrap_or(session.refresh_expires_at),
+            access_token_expires_at: DateTime(expires.unwrap_or(session.refresh_expires_at)),
             refresh_token: session.refresh_token.expose_secret().to_owned(),
-            refresh_token_expires_at: session.refresh_expires_at,
+            refresh_token_expires_at: DateTime(session.refresh_expires_at),
             user: User(session.user),
         }
     }

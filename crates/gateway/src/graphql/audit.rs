@@ -1,12 +1,11 @@
 //! The audit trail: every recorded change (`auditLog`), and the fields every editable object
 //! shares (`id`, `version`, `history`, `updatedBy`), declared once by [`editable_object!`].
 
-use async_graphql::{Context, ID, InputObject, Json, Object, Result};
+use async_graphql::{Context, ID, InputObject, Object, Result};
 use careergraph_auth::Role;
 use careergraph_domain::audit::{self, EntityKind};
 use careergraph_domain::entities::audit_event;
 use careergraph_domain::page::Page;
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::accounts::User;
@@ -15,6 +14,7 @@ use super::error::ApiResult;
 use super::loaders::{HistoryOf, One, UserById};
 use super::policy::auth;
 use super::request::{id_of, loaders, request, store};
+use super::scalars::{DateTime, Json};
 
 /// Declares the GraphQL object over a versioned, audited row: the wrapper type, then one
 /// `#[Object]` impl with the fields every editable object has (`id`, `version`, `history`,
@@ -97,19 +97,19 @@ impl AuditEvent {
 
     /// The object before the change (null for a creation). For a change to a user, only admins
     /// and that user see it.
-    async fn before(&self, ctx: &Context<'_>) -> Option<Json<serde_json::Value>> {
+    async fn before(&self, ctx: &Context<'_>) -> Option<Json> {
         self.snapshot(ctx, &self.0.before)
     }
 
     /// The object after the change (null for a deletion). For a change to a user, only admins
     /// and that user see it.
-    async fn after(&self, ctx: &Context<'_>) -> Option<Json<serde_json::Value>> {
+    async fn after(&self, ctx: &Context<'_>) -> Option<Json> {
         self.snapshot(ctx, &self.0.after)
     }
 
     /// When the change was made.
-    async fn occurred_at(&self) -> DateTime<Utc> {
-        self.0.occurred_at
+    async fn occurred_at(&self) -> DateTime {
+        DateTime(self.0.occurred_at)
     }
 
     /// The HTTP request that made it, as its `x-request-id` header said.
@@ -121,7 +121,7 @@ impl AuditEvent {
 impl AuditEvent {
     /// A snapshot the caller may read: a user's account is theirs and the admins' to see, like
     /// their e-mail address, whatever an older event recorded of it.
-    fn snapshot(&self, ctx: &Context<'_>, snapshot: &Option<serde_json::Value>) -> Option<Json<serde_json::Value>> {
+    fn snapshot(&self, ctx: &Context<'_>, snapshot: &Option<serde_json::Value>) -> Option<Json> {
         let caller = request(ctx).principal();
         let personal = self.0.entity_type == EntityKind::User.name();
         let allowed = !personal || caller.role.satisfies(Role::Admin) || caller.user_id == Some(self.0.entity_id);
@@ -158,9 +158,9 @@ pub struct AuditLogFilter {
     /// Only changes to this object.
     pub entity_id: Option<ID>,
     /// Only changes at or after this time.
-    pub since: Option<DateTime<Utc>>,
+    pub since: Option<DateTime>,
     /// Only changes before this time.
-    pub until: Option<DateTime<Utc>>,
+    pub until: Option<DateTime>,
 }
 
 /// The audit log query.
@@ -190,8 +190,8 @@ impl AuditQuery {
             actor_id: filter.actor_id.as_ref().map(|id| id_of("filter.actorId", id)).transpose()?,
             entity_type,
             entity_id: filter.entity_id.as_ref().map(|id| id_of("filter.entityId", id)).transpose()?,
-            since: filter.since,
-            until: filter.until,
+            since: filter.since.map(|instant| instant.0),
+            until: filter.until.map(|instant| instant.0),
         };
         let rows = audit::log(store(ctx).db(), &domain_filter, page).await.api_in("filter")?;
         Ok(Some(connection(page, rows, AuditEvent)))

@@ -5,7 +5,6 @@ use careergraph_auth::Role;
 use careergraph_domain::entities::{career_path, learning_resource, responsibility, roadmap_step};
 use careergraph_domain::enums;
 use careergraph_domain::queries::{Direction, career_paths};
-use chrono::{DateTime, Utc};
 
 use super::audit::editable_object;
 use super::catalog::{Benefit, Industry, Skill, Technology};
@@ -18,6 +17,7 @@ use super::loaders::{
 use super::policy::auth;
 use super::request::{LookupKey, loaders, one_key, request, store};
 use super::salary::{SalaryRecord, SalarySummary};
+use super::scalars::DateTime;
 
 /// How strongly employers are hiring.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -237,18 +237,18 @@ editable_object! {
     }
 
     /// When the path was last published, if it is.
-    async fn published_at(&self) -> Option<DateTime<Utc>> {
-        self.0.published_at
+    async fn published_at(&self) -> Option<DateTime> {
+        self.0.published_at.map(DateTime)
     }
 
     /// When the path was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
     }
 
     /// When the path last changed.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> DateTime {
+        DateTime(self.0.updated_at)
     }
 }
 

@@ -5,7 +5,6 @@ use careergraph_auth::Role;
 use careergraph_domain::entities::salary_record;
 use careergraph_domain::enums;
 use careergraph_domain::queries::{career_paths, salaries};
-use chrono::NaiveDate;
 
 use super::audit::editable_object;
 use super::catalog::Industry;
@@ -13,6 +12,7 @@ use super::error::{ApiResult, bad_input, internal_error};
 use super::loaders::{IndustryById, One};
 use super::policy::{auth, check_values};
 use super::request::{loaders, request, store};
+use super::scalars::Date;
 
 /// The span of time a salary amount covers.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -81,8 +81,8 @@ impl SalarySummary {
     }
 
     /// The date the figures describe (the first of the month when the source gives a month).
-    async fn as_of(&self) -> NaiveDate {
-        self.0.as_of
+    async fn as_of(&self) -> Date {
+        Date(self.0.as_of)
     }
 
     /// Who published the figures, e.g. "Glassdoor".
@@ -126,8 +126,8 @@ editable_object! {
     }
 
     /// The date the figures describe.
-    async fn as_of(&self) -> NaiveDate {
-        self.0.as_of
+    async fn as_of(&self) -> Date {
+        Date(self.0.as_of)
     }
 
     /// Who published the figures.

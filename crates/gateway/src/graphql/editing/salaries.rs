@@ -3,13 +3,13 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use careergraph_auth::Role;
 use careergraph_domain::editing::salaries::{self as edit, SalaryFields};
-use chrono::NaiveDate;
 
 use super::{DeleteInput, DeletePayload, clearable, required};
 use crate::graphql::error::ApiResult;
 use crate::graphql::policy::auth;
 use crate::graphql::request::{actor, id_of, store};
 use crate::graphql::salary::{ExperienceLevel, PayPeriod, SalaryRecord};
+use crate::graphql::scalars::Date;
 
 /// A new salary record of a career path. Amounts are whole units of `currency`; minimum ≤
 /// average ≤ maximum, percentiles in order, and `asOf` not in the future.
@@ -52,7 +52,7 @@ pub struct CreateSalaryRecordInput {
     /// Where (http or https).
     pub source_url: Option<String>,
     /// The date the figures describe.
-    pub as_of: NaiveDate,
+    pub as_of: Date,
     /// What the figures mean and where they stop.
     pub notes: Option<String>,
 }
@@ -99,7 +99,7 @@ pub struct UpdateSalaryRecordInput {
     /// New source URL; null clears it.
     pub source_url: MaybeUndefined<String>,
     /// New date.
-    pub as_of: MaybeUndefined<NaiveDate>,
+    pub as_of: MaybeUndefined<Date>,
     /// New notes; null clears them.
     pub notes: MaybeUndefined<String>,
 }
@@ -141,7 +141,7 @@ impl SalaryMutation {
             sample_size: Some(input.sample_size),
             source: Some(input.source),
             source_url: Some(input.source_url),
-            as_of: Some(input.as_of),
+            as_of: Some(input.as_of.0),
             notes: Some(input.notes),
         };
         let row = edit::create_salary_record(store(ctx).db(), &actor(ctx), path, fields).await.api()?;
@@ -171,7 +171,7 @@ impl SalaryMutation {
             sample_size: clearable(input.sample_size),
             source: required("source", input.source)?,
             source_url: clearable(input.source_url),
-            as_of: required("asOf", input.as_of)?,
+            as_of: required("asOf", input.as_of)?.map(|date| date.0),
             notes: clearable(input.notes),
         };
         let row =
