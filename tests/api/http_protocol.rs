@@ -118,7 +118,7 @@ on_both_backends! {
             let response = app.client.get(format!("{}{path}", app.address)).header("accept", "text/html").send().await.expect("answer");
             assert_eq!(response.status(), StatusCode::OK);
             let html = response.text().await.expect("html");
-            assert!(html.contains("graphiql"), "{path} serves GraphiQL");
+            assert!(html.contains("graphiql@4.1.2/dist/index.umd.js") && html.contains("id=\"graphiql\""), "{path} serves GraphiQL");
         }
     }
 

@@ -120,6 +120,16 @@ pub struct Config {
     #[arg(long, env = "CAREERGRAPH_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
 
+    /// Whether to serve the GraphiQL playground at `/` (and at `/graphql` to a browser).
+    #[arg(long, env = "CAREERGRAPH_PLAYGROUND", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub playground: bool,
+
+    /// Directory holding the playground's pinned npm packages (`playground/node_modules` after
+    /// `npm ci --prefix playground`): the server then serves them itself and the playground works
+    /// offline. Without it the page loads the same files, checked by hash, from a CDN.
+    #[arg(long, env = "CAREERGRAPH_PLAYGROUND_ASSETS", global = true)]
+    pub playground_assets: Option<PathBuf>,
+
     /// Password hashes computed at once; further sign-ins wait (up to 5 s), so a flood of
     /// sign-ins cannot take every core from queries. Default: half the cores, at least one.
     #[arg(long, env = "CAREERGRAPH_PASSWORD_HASH_CONCURRENCY", global = true)]
@@ -177,6 +187,8 @@ impl Config {
             login_free_failures_per_address: DEFAULT_LOGIN_FREE_FAILURES_PER_ADDRESS,
             register_free_per_address: DEFAULT_REGISTER_FREE_PER_ADDRESS,
             trusted_proxies: Vec::new(),
+            playground: true,
+            playground_assets: None,
             password_hash_concurrency: None,
             user_cache_secs: DEFAULT_USER_CACHE_SECS,
         }

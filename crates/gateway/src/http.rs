@@ -1,5 +1,5 @@
-//! The HTTP surface: GraphQL over HTTP (`POST` and `GET /graphql`), the GraphiQL playground,
-//! and the health probes.
+//! The HTTP surface: GraphQL over HTTP (`POST` and `GET /graphql`), the GraphiQL playground
+//! (see [`crate::playground`]), and the health probes.
 //!
 //! The GraphQL endpoint is written here rather than taken from async-graphql-axum, whose stock
 //! service does not follow the GraphQL-over-HTTP specification (it answers `application/json`
@@ -18,7 +18,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use ipnet::IpNet;
 use serde_json::{Map, Value};
@@ -36,6 +36,7 @@ use crate::graphql::executor::request_tasks;
 use crate::graphql::policy::FieldErrors;
 use crate::graphql::request::{RequestContext, SharedBudget};
 use crate::graphql::{CareerGraphSchema, loaders};
+use crate::playground::{self, Playground};
 use crate::store::Store;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
@@ -50,13 +51,24 @@ pub struct AppState {
     max_batch: usize,
     trusted_proxies: Arc<[IpNet]>,
     max_complexity: usize,
-    playground: Arc<String>,
+    playground: Option<Arc<Playground>>,
 }
 
 /// The whole HTTP application, with its middleware.
-pub fn router(schema: CareerGraphSchema, store: Store, accounts: Arc<Accounts>, config: &Config) -> Router {
-    let playground_page =
-        async_graphql::http::GraphiQLSource::build().endpoint("/graphql").title("careergraph").finish();
+pub fn router(
+    schema: CareerGraphSchema,
+    store: Store,
+    accounts: Arc<Accounts>,
+    playground: Option<Arc<Playground>>,
+    config: &Config,
+) -> Router {
+    let routes = match playground {
+        Some(_) => Router::new()
+            .route("/", get(playground_page))
+            .route(playground::BOOTSTRAP_PATH, get(playground_script))
+            .route(&format!("{}/{{*path}}", playground::ASSETS_PATH), get(playground_asset)),
+        None => Router::new(),
+    };
     let state = AppState {
         schema,
         store,
@@ -64,10 +76,9 @@ pub fn router(schema: CareerGraphSchema, store: Store, accounts: Arc<Accounts>, 
         max_batch: config.max_batch,
         trusted_proxies: config.trusted_proxies.clone().into(),
         max_complexity: config.max_complexity,
-        playground: Arc::new(playground_page),
+        playground,
     };
-    Router::new()
-        .route("/", get(playground))
+    routes
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -115,8 +126,50 @@ async fn drop_malformed_request_id(mut request: axum::extract::Request) -> axum:
     request
 }
 
-async fn playground(State(state): State<AppState>) -> Html<String> {
-    Html(state.playground.as_str().to_owned())
+/// The playground page, under its Content-Security-Policy.
+fn page(playground: &Playground) -> axum::response::Response {
+    let headers = [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CONTENT_SECURITY_POLICY, playground.policy()),
+        (header::CACHE_CONTROL, "no-cache"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ];
+    (headers, playground.page().to_owned()).into_response()
+}
+
+async fn playground_page(State(state): State<AppState>) -> axum::response::Response {
+    match &state.playground {
+        Some(playground) => page(playground),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn playground_script() -> impl IntoResponse {
+    let headers = [
+        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+        (header::CACHE_CONTROL, "no-cache"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ];
+    (headers, playground::BOOTSTRAP)
+}
+
+/// A pinned asset: its path names the package and version, so it may be cached for good.
+async fn playground_asset(
+    State(state): State<AppState>,
+    axum::extract::Path(path): axum::extract::Path<String>,
+) -> axum::response::Response {
+    match state.playground.as_ref().and_then(|playground| playground.asset(&path)) {
+        Some((content_type, content)) => {
+            let headers = [
+                (header::CONTENT_TYPE, *content_type),
+                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ];
+            (headers, content.clone()).into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 async fn healthz() -> &'static str {
@@ -260,8 +313,11 @@ async fn graphql_get(
     params: Result<Query<GetParams>, axum::extract::rejection::QueryRejection>,
 ) -> axum::response::Response {
     let has_query = params.as_ref().is_ok_and(|Query(params)| params.query.is_some());
-    if !has_query && wants_html(&headers) {
-        return Html(state.playground.as_str().to_owned()).into_response();
+    if !has_query
+        && wants_html(&headers)
+        && let Some(playground) = &state.playground
+    {
+        return page(playground);
     }
     let Some(format) = negotiate(&headers) else { return not_acceptable() };
     let Ok(Query(params)) = params else {

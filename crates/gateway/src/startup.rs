@@ -13,6 +13,7 @@ use crate::authentication::Accounts;
 use crate::config::Config;
 use crate::graphql::build_schema;
 use crate::http;
+use crate::playground::Playground;
 use crate::store::Store;
 
 /// A server that is bound to its port, with its database migrated and seeded, ready to serve.
@@ -38,7 +39,11 @@ impl Application {
             TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let address = listener.local_addr()?;
         let accounts = Arc::new(Accounts::new(store.clone(), &config)?);
-        let router = http::router(build_schema(&config), store.clone(), accounts, &config);
+        let playground = match config.playground {
+            true => Some(Arc::new(Playground::new(config.playground_assets.as_deref())?)),
+            false => None,
+        };
+        let router = http::router(build_schema(&config), store.clone(), accounts, playground, &config);
         Ok(Self { listener, router, store, address })
     }
 

@@ -194,6 +194,24 @@ async fn the_request_log_holds_no_variables_tokens_or_passwords() {
     }
 }
 
+#[test]
+fn a_missing_playground_asset_directory_stops_the_start_with_one_clear_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("no-node-modules");
+    let output = Command::new(env!("CARGO_BIN_EXE_careergraph"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("CAREERGRAPH_DATABASE_URL")
+        .env("CAREERGRAPH_DATA_DIR", dir.path())
+        .env("CAREERGRAPH_PLAYGROUND_ASSETS", &missing)
+        .output()
+        .expect("the binary runs");
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    let last = message.lines().last().unwrap_or_default();
+    assert!(last.starts_with("careergraph: CAREERGRAPH_PLAYGROUND_ASSETS="), "{message}");
+    assert!(last.contains("npm ci --prefix playground") && !message.contains("panicked"), "{message}");
+}
+
 #[tokio::test]
 async fn an_admin_created_on_the_command_line_signs_in_over_http() {
     let dir = tempfile::tempdir().expect("temp dir");
