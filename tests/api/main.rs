@@ -17,3 +17,5 @@ mod policy;
 mod read_api;
 mod schema_file;
 mod security;
+mod typed_client;
+mod typescript_client;

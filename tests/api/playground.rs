@@ -41,7 +41,7 @@ fn browser_missing() -> Option<String> {
 async fn the_playground_works_offline_in_a_real_browser() {
     if let Some(reason) = browser_missing() {
         // .ci/run installs every tool and sets this, so there a missing tool fails the run.
-        assert!(std::env::var_os("CAREERGRAPH_REQUIRE_BROWSER").is_none(), "the browser test cannot run: {reason}");
+        assert!(std::env::var_os("CAREERGRAPH_REQUIRE_TOOLS").is_none(), "the browser test cannot run: {reason}");
         eprintln!(
             "SKIPPED playground::the_playground_works_offline_in_a_real_browser: {reason}; .ci/run installs them"
         );

@@ -1,0 +1,66 @@
+//! A typed TypeScript client, as client developers make one: graphql-codegen (client preset)
+//! generates types from `schema.graphql` and `tests/operations`, and once more from the live
+//! server's introspection; `tsc` checks a small client against them; node runs it against the
+//! server. Skipped with a printed reason when node or the package is missing.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use careergraph_auth::Role;
+
+use crate::helpers::{Backend, PASSWORD, spawn_app};
+
+fn package() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/typescript")
+}
+
+/// Runs `program args` in the package with `env`; fails the test with its output if it fails.
+fn run(program: &str, args: &[&str], env: &[(&str, &str)]) -> String {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(package())
+        .envs(env.iter().copied())
+        .output()
+        .unwrap_or_else(|error| panic!("{program} cannot start: {error}"));
+    let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "`{program} {}` failed:\n{said}", args.join(" "));
+    said
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_typescript_client_generated_by_graphql_codegen_works_against_the_server() {
+    let npm = Command::new("npm").arg("--version").output().is_ok_and(|output| output.status.success());
+    let installed = package().join("node_modules/@graphql-codegen/cli").exists();
+    if !npm || !installed {
+        let reason = if npm {
+            "tests/clients/typescript/node_modules is missing (npm ci --prefix tests/clients/typescript)"
+        } else {
+            "node and npm are not installed"
+        };
+        assert!(
+            std::env::var_os("CAREERGRAPH_REQUIRE_TOOLS").is_none(),
+            "the TypeScript client test cannot run: {reason}"
+        );
+        eprintln!("SKIPPED typescript_client: {reason}; .ci/run installs them");
+        return;
+    }
+    let app = spawn_app(Backend::Sqlite).await;
+    app.token_for("viewer@example.com", Role::Viewer).await;
+    let address = app.address.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        let env = [
+            ("CAREERGRAPH_URL", address.as_str()),
+            ("CAREERGRAPH_EMAIL", "viewer@example.com"),
+            ("CAREERGRAPH_PASSWORD", PASSWORD),
+        ];
+        run("npm", &["run", "--silent", "codegen"], &env);
+        run("npm", &["run", "--silent", "codegen:live"], &env);
+        let from_file = std::fs::read_to_string(package().join("src/gql/graphql.ts")).expect("generated types");
+        let from_server = std::fs::read_to_string(package().join("src/gql-live/graphql.ts")).expect("generated types");
+        assert!(from_file == from_server, "types generated from schema.graphql and from the live server differ");
+        run("npm", &["run", "--silent", "build"], &env);
+        run("node", &["dist/client.js"], &env)
+    });
+    let said = checked.await.expect("the client ran");
+    assert!(said.contains("have the generated shape"), "{said}");
+}
