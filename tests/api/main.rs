@@ -17,5 +17,6 @@ mod policy;
 mod read_api;
 mod schema_file;
 mod security;
+mod switches;
 mod typed_client;
 mod typescript_client;

@@ -141,6 +141,11 @@ async fn run_user_command(config: &Config, command: UserCommand) -> anyhow::Resu
 }
 
 impl Cli {
+    /// How to write log lines.
+    pub fn log_format(&self) -> crate::config::LogFormat {
+        self.config.log_format
+    }
+
     /// Runs the chosen command to completion.
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command.clone().unwrap_or(Command::Serve) {

@@ -5,7 +5,17 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+
+/// How log lines are written to standard error.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// For people: one line per event, coloured only when standard error is a terminal.
+    #[default]
+    Text,
+    /// For log collectors: one JSON object per line.
+    Json,
+}
 
 /// The largest page a connection field returns.
 pub const MAX_PAGE_SIZE: usize = 100;
@@ -120,6 +130,25 @@ pub struct Config {
     #[arg(long, env = "CAREERGRAPH_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
 
+    /// Whether the schema answers introspection (`__schema`, `__type`). The playground's docs
+    /// pane and URL-mode code generation need it; `schema.graphql` tells clients the same.
+    #[arg(long, env = "CAREERGRAPH_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub introspection: bool,
+
+    /// Whether errors about unknown fields suggest similar names ("Did you mean …?").
+    #[arg(long, env = "CAREERGRAPH_SUGGESTIONS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub suggestions: bool,
+
+    /// Comma-separated origins browsers may call the API from (CORS), like
+    /// `https://app.example.com`. Empty (the default): any origin, without credentials, which is
+    /// safe here because the API reads bearer tokens that a page must attach itself, never cookies.
+    #[arg(long, env = "CAREERGRAPH_CORS_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_origins: Vec<String>,
+
+    /// How log lines are written to standard error: `text` or `json`.
+    #[arg(long, env = "CAREERGRAPH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
     /// Whether to serve the GraphiQL playground at `/` (and at `/graphql` to a browser).
     #[arg(long, env = "CAREERGRAPH_PLAYGROUND", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub playground: bool,
@@ -187,6 +216,10 @@ impl Config {
             login_free_failures_per_address: DEFAULT_LOGIN_FREE_FAILURES_PER_ADDRESS,
             register_free_per_address: DEFAULT_REGISTER_FREE_PER_ADDRESS,
             trusted_proxies: Vec::new(),
+            introspection: true,
+            suggestions: true,
+            cors_origins: Vec::new(),
+            log_format: LogFormat::Text,
             playground: true,
             playground_assets: None,
             password_hash_concurrency: None,

@@ -52,11 +52,20 @@ pub type CareerGraphSchema = Schema<Query, Mutation, EmptySubscription>;
 fn schema_builder(config: &Config) -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
     // Depth is limited by `RequestLimits`, which gives introspection a bound of its own; the
     // parser's recursion guard sits above both.
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let limits =
+        limits::RequestLimits::new(config.max_depth, config.max_aliases, config.max_complexity, config.introspection);
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_complexity(config.max_complexity)
         .limit_recursive_depth(limits::MAX_PARSE_DEPTH)
         .limit_directives(8)
-        .extension(limits::RequestLimits::new(config.max_depth, config.max_aliases, config.max_complexity))
+        .extension(limits);
+    if !config.introspection {
+        builder = builder.disable_introspection();
+    }
+    if !config.suggestions {
+        builder = builder.disable_suggestions();
+    }
+    builder
 }
 
 /// The field policy the schema declares with `@auth` (see [`policy`]).

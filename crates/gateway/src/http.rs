@@ -20,11 +20,12 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use careergraph_auth::Role;
 use ipnet::IpNet;
 use serde_json::{Map, Value};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
-use tower_http::cors::{Any, CorsLayer};
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -34,7 +35,7 @@ use crate::config::Config;
 use crate::graphql::error::{Code, refusal_body, render, request_refused};
 use crate::graphql::executor::request_tasks;
 use crate::graphql::policy::FieldErrors;
-use crate::graphql::request::{RequestContext, SharedBudget};
+use crate::graphql::request::{OperationLog, RequestContext, SharedBudget};
 use crate::graphql::{CareerGraphSchema, loaders};
 use crate::playground::{self, Playground};
 use crate::store::Store;
@@ -79,7 +80,7 @@ pub fn router(
         playground,
     };
     routes
-        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql", get(graphql_get).post(graphql_post).layer(axum::middleware::from_fn(log_request)))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/.well-known/jwks.json", get(jwks))
@@ -100,12 +101,75 @@ pub fn router(
                 .layer(CompressionLayer::new())
                 .layer(
                     CorsLayer::new()
-                        .allow_origin(Any)
+                        .allow_origin(allowed_origins(&config.cors_origins))
                         .allow_methods([Method::GET, Method::POST])
                         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
                         .max_age(Duration::from_secs(3600)),
                 ),
         )
+}
+
+/// The origins browsers may call from: any (the default: the API reads bearer tokens a page must
+/// attach itself, never cookies, so no credentials are allowed either way), or exactly those
+/// configured. An origin that is not a valid header value can never match, and is left out.
+fn allowed_origins(origins: &[String]) -> AllowOrigin {
+    if origins.is_empty() {
+        return AllowOrigin::from(Any);
+    }
+    AllowOrigin::list(origins.iter().filter_map(|origin| HeaderValue::from_str(origin.trim()).ok()))
+}
+
+/// What the request log says of a GraphQL request, attached to its response by the handler.
+#[derive(Clone, Debug, Default)]
+struct RequestOutcome {
+    /// Type and name of each operation (several for a batch).
+    operations: Vec<(&'static str, String)>,
+    role: Option<Role>,
+    codes: Vec<String>,
+}
+
+impl RequestOutcome {
+    /// The outcome of a request refused before any operation ran.
+    fn refused(code: Code) -> Self {
+        Self { operations: Vec::new(), role: None, codes: vec![code.as_str().to_owned()] }
+    }
+
+    /// Adds the error codes of a rendered response body.
+    fn codes_of(&mut self, body: &Value) {
+        let errors = body.get("errors").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        self.codes.extend(errors.iter().filter_map(|error| error["extensions"]["code"].as_str().map(str::to_owned)));
+    }
+}
+
+/// One log line per GraphQL request: its id, operations, caller's role, duration, status and
+/// error codes. Never the query's variables, a token or a password.
+async fn log_request(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let id = request_id(request.headers());
+    let response = next.run(request).await;
+    let outcome = response.extensions().get::<RequestOutcome>().cloned().unwrap_or_default();
+    let join = |part: fn(&(&'static str, String)) -> String| {
+        let parts: Vec<String> = outcome.operations.iter().map(part).collect();
+        if parts.is_empty() { "-".to_owned() } else { parts.join(",") }
+    };
+    tracing::info!(
+        target: "careergraph::request",
+        request_id = %id,
+        operation = %join(|(_, name)| name.clone()),
+        operation_type = %join(|(kind, _)| (*kind).to_owned()),
+        role = outcome.role.map_or("-", Role::as_str),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        status = response.status().as_u16(),
+        codes = %outcome.codes.join(","),
+        "GraphQL request"
+    );
+    response
+}
+
+/// Attaches `outcome` to `response` for the request log.
+fn with_outcome(mut response: axum::response::Response, outcome: RequestOutcome) -> axum::response::Response {
+    response.extensions_mut().insert(outcome);
+    response
 }
 
 /// Longest request id a client may choose.
@@ -244,7 +308,8 @@ fn request_id(headers: &HeaderMap) -> String {
 /// A response for a request the server could not even read as GraphQL.
 fn reject(status: StatusCode, format: Format, message: &str) -> axum::response::Response {
     let body = refusal_body(Code::BadUserInput, message);
-    (status, [(header::CONTENT_TYPE, format.content_type())], body.to_string()).into_response()
+    let response = (status, [(header::CONTENT_TYPE, format.content_type())], body.to_string()).into_response();
+    with_outcome(response, RequestOutcome::refused(Code::BadUserInput))
 }
 
 fn not_acceptable() -> axum::response::Response {
@@ -293,7 +358,7 @@ fn unauthenticated(format: Format, error: &str, message: &str) -> axum::response
     if let Ok(value) = HeaderValue::from_str(&challenge) {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
     }
-    response
+    with_outcome(response, RequestOutcome::refused(Code::Unauthenticated))
 }
 
 /// The GET parameters of a GraphQL request; `variables` and `extensions` arrive as JSON text.
@@ -364,8 +429,8 @@ async fn graphql_get(
     };
     let id = request_id(&headers);
     let caller = Caller::new(principal, peer, &headers, &state);
-    let response = execute(&state, &caller, &id, request).await;
-    single_response(format, response, &id)
+    let (response, operation) = execute(&state, &caller, &id, request).await;
+    single_response(format, response, operation, &caller, &id)
 }
 
 /// Who sent a request, from where, and what its operations share.
@@ -477,12 +542,26 @@ async fn graphql_post(
             let responses =
                 futures::future::join_all(requests.into_iter().map(|request| execute(&state, &caller, &id, request)))
                     .await;
-            let bodies: Vec<Value> = responses.into_iter().map(|response| render(response, &id).1).collect();
-            (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], Value::Array(bodies).to_string())
-                .into_response()
+            let mut outcome = RequestOutcome { role: Some(caller.principal.role), ..RequestOutcome::default() };
+            let bodies: Vec<Value> = responses
+                .into_iter()
+                .map(|(response, operation)| {
+                    let body = render(response, &id).1;
+                    outcome.operations.push(operation);
+                    outcome.codes_of(&body);
+                    body
+                })
+                .collect();
+            let response =
+                (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], Value::Array(bodies).to_string())
+                    .into_response();
+            with_outcome(response, outcome)
         }
         single => match read_request(single) {
-            Ok(request) => single_response(format, execute(&state, &caller, &id, request).await, &id),
+            Ok(request) => {
+                let (response, operation) = execute(&state, &caller, &id, request).await;
+                single_response(format, response, operation, &caller, &id)
+            }
             Err(message) => reject(StatusCode::BAD_REQUEST, format, &message),
         },
     }
@@ -523,8 +602,20 @@ fn read_request(value: Value) -> Result<Request, String> {
     Ok(request)
 }
 
-/// Runs one request with its own loaders, on the request's own task (see `graphql::executor`).
-async fn execute(state: &AppState, caller: &Caller, request_id: &str, request: Request) -> Response {
+/// Runs one request with its own loaders, on the request's own task (see `graphql::executor`);
+/// returns its response and, for the log, its operation's type and name.
+async fn execute(
+    state: &AppState,
+    caller: &Caller,
+    request_id: &str,
+    request: Request,
+) -> (Response, (&'static str, String)) {
+    let log = Arc::new(OperationLog::new(request.operation_name.clone()));
+    let response = run(state, caller, request_id, request.data(log.clone())).await;
+    (response, log.describe())
+}
+
+async fn run(state: &AppState, caller: &Caller, request_id: &str, request: Request) -> Response {
     let context = RequestContext::new(caller.principal, Some(caller.address), request_id.to_owned());
     let visibility = context.visibility;
     let (spawner, tasks) = request_tasks();
@@ -548,11 +639,21 @@ async fn execute(state: &AppState, caller: &Caller, request_id: &str, request: R
     response
 }
 
-fn single_response(format: Format, response: Response, request_id: &str) -> axum::response::Response {
+fn single_response(
+    format: Format,
+    response: Response,
+    operation: (&'static str, String),
+    caller: &Caller,
+    request_id: &str,
+) -> axum::response::Response {
     let (request_error, body) = render(response, request_id);
     let status =
         if request_error && format == Format::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    (status, [(header::CONTENT_TYPE, format.content_type())], body.to_string()).into_response()
+    let mut outcome =
+        RequestOutcome { operations: vec![operation], role: Some(caller.principal.role), codes: Vec::new() };
+    outcome.codes_of(&body);
+    let response = (status, [(header::CONTENT_TYPE, format.content_type())], body.to_string()).into_response();
+    with_outcome(response, outcome)
 }
 
 #[cfg(test)]

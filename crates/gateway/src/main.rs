@@ -1,5 +1,8 @@
 //! The `careergraph` binary: parse the command line, set up logging, run.
 
+use std::io::IsTerminal;
+
+use careergraph_gateway::config::LogFormat;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -7,7 +10,12 @@ fn main() -> std::process::ExitCode {
     let cli = careergraph_gateway::cli::Cli::parse();
     let filter =
         EnvFilter::try_from_env("CAREERGRAPH_LOG").unwrap_or_else(|_| EnvFilter::new("info,sea_orm_migration=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match cli.log_format() {
+        // Colour codes only for a person at a terminal, never into a file or a collector.
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {

@@ -181,6 +181,7 @@ async fn the_request_log_holds_no_variables_tokens_or_passwords() {
     drop(server);
     let written = std::fs::read_to_string(&log).expect("the log");
     assert!(written.contains("/graphql"), "requests were logged: {written}");
+    assert!(!written.contains('\u{1b}'), "no colour codes when standard error is not a terminal");
     let access_signature = access.rsplit('.').next().unwrap_or_default().to_owned();
     for secret in [
         "secret pass phrase 4242",
@@ -210,6 +211,57 @@ fn a_missing_playground_asset_directory_stops_the_start_with_one_clear_line() {
     let last = message.lines().last().unwrap_or_default();
     assert!(last.starts_with("careergraph: CAREERGRAPH_PLAYGROUND_ASSETS="), "{message}");
     assert!(last.contains("npm ci --prefix playground") && !message.contains("panicked"), "{message}");
+}
+
+#[tokio::test]
+async fn the_json_log_has_one_line_per_request_with_its_fields_and_no_secrets() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("server.log");
+    let file = std::fs::File::create(&log).expect("a log file");
+    let env = [("CAREERGRAPH_LOG_FORMAT", "json"), ("CAREERGRAPH_LOG", "info")];
+    let (server, base) = spawn_server(dir.path(), &env, file.into()).await;
+    let client = reqwest::Client::new();
+    let post = |body: serde_json::Value| {
+        client.post(format!("{base}/graphql")).header("content-type", "application/json").body(body.to_string()).send()
+    };
+    let page = serde_json::json!({ "query": "query CareerPage { careerPath(slug: \"backend-developer\") { title } }", "operationName": "CareerPage" });
+    post(page).await.expect("answer");
+    let wrong = serde_json::json!({ "query": "mutation SignIn($p: String!) { login(input: { email: \"nobody@example.com\", password: $p }) { accessToken } }", "variables": { "p": "secret-password-8080" } });
+    post(wrong).await.expect("answer");
+    let batch =
+        serde_json::json!([{ "query": "query A { __typename }" }, { "query": "query B { industries { name } }" }]);
+    post(batch).await.expect("answer");
+    drop(server);
+    let written = std::fs::read_to_string(&log).expect("the log");
+    assert!(!written.contains('\u{1b}'), "no colour codes in a file");
+    assert!(!written.contains("secret-password-8080"), "no password");
+    let lines: Vec<serde_json::Value> = written
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|error| panic!("not JSON ({error}): {line}")))
+        .filter(|line: &serde_json::Value| line["fields"]["message"] == "GraphQL request")
+        .collect();
+    assert_eq!(lines.len(), 3, "one line per request: {written}");
+    let fields: Vec<&serde_json::Value> = lines.iter().map(|line| &line["fields"]).collect();
+    assert_eq!(
+        (fields[0]["operation"].as_str(), fields[0]["operation_type"].as_str()),
+        (Some("CareerPage"), Some("query"))
+    );
+    assert_eq!(
+        (fields[0]["role"].as_str(), fields[0]["status"].as_u64(), fields[0]["codes"].as_str()),
+        (Some("ANONYMOUS"), Some(200), Some(""))
+    );
+    assert!(
+        fields[0]["request_id"].as_str().is_some_and(|id| !id.is_empty())
+            && fields[0]["duration_ms"].as_f64().is_some()
+    );
+    assert_eq!(
+        (fields[1]["operation"].as_str(), fields[1]["operation_type"].as_str(), fields[1]["codes"].as_str()),
+        (Some("SignIn"), Some("mutation"), Some("UNAUTHENTICATED"))
+    );
+    assert_eq!(
+        (fields[2]["operation"].as_str(), fields[2]["operation_type"].as_str()),
+        (Some("A,B"), Some("query,query"))
+    );
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use async_graphql::{Name, Positioned};
 use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
 
 use super::error::{Code, request_refused};
-use super::request::SharedBudget;
+use super::request::{OperationLog, SharedBudget};
 
 /// How deep introspection may nest, counted from `__schema` or `__type`. graphql-js 16's
 /// standard query (every option on) reaches 15: `__schema`, `types`, `fields`, `args`, `type`,
@@ -83,35 +83,29 @@ fn brace_depth(text: &str) -> usize {
 /// number of aliased fields (a cheap guard against alias-based amplification, the same expensive
 /// field asked for hundreds of times), and requests whose operations together have more aliases
 /// or complexity than one may have.
+#[derive(Clone, Copy)]
 pub struct RequestLimits {
     max_depth: usize,
     max_aliases: usize,
     max_complexity: usize,
+    introspection: bool,
 }
 
 impl RequestLimits {
     /// At most `max_depth` levels of data fields, `max_aliases` aliases and `max_complexity`
-    /// complexity points per request.
-    pub fn new(max_depth: usize, max_aliases: usize, max_complexity: usize) -> Self {
-        Self { max_depth, max_aliases, max_complexity }
+    /// complexity points per request; introspection only when `introspection` is on.
+    pub fn new(max_depth: usize, max_aliases: usize, max_complexity: usize, introspection: bool) -> Self {
+        Self { max_depth, max_aliases, max_complexity, introspection }
     }
 }
 
 impl ExtensionFactory for RequestLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Enforcer {
-            max_depth: self.max_depth,
-            max_aliases: self.max_aliases,
-            max_complexity: self.max_complexity,
-        })
+        Arc::new(Enforcer(*self))
     }
 }
 
-struct Enforcer {
-    max_depth: usize,
-    max_aliases: usize,
-    max_complexity: usize,
-}
+struct Enforcer(RequestLimits);
 
 /// How deep a selection nests: its data fields, and introspection fields separately.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -204,23 +198,33 @@ impl Extension for Enforcer {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
+        let limits = &self.0;
         let nesting = brace_depth(query);
         if nesting > MAX_PARSE_DEPTH {
             let message = format!(
                 "Query is nested {nesting} levels deep; data may nest at most {} levels and introspection at most {MAX_INTROSPECTION_DEPTH}",
-                self.max_depth
+                limits.max_depth
             );
             return Err(request_refused(Code::BadUserInput, message));
         }
         let document = next.run(ctx, query, variables).await?;
+        if let Some(log) = ctx.data_opt::<Arc<OperationLog>>() {
+            log.record(&document);
+        }
         let mut meter = DepthMeter::new(&document);
         let depth = document
             .operations
             .iter()
             .map(|(_, operation)| meter.selection_set(&operation.node.selection_set.node, false))
             .fold(Depth::default(), Depth::max);
-        if depth.data > self.max_depth {
-            let message = format!("Query is nested {} levels deep; at most {} are allowed", depth.data, self.max_depth);
+        if depth.data > limits.max_depth {
+            let message =
+                format!("Query is nested {} levels deep; at most {} are allowed", depth.data, limits.max_depth);
+            return Err(request_refused(Code::BadUserInput, message));
+        }
+        if depth.introspection > 0 && !limits.introspection {
+            let message =
+                "Introspection is turned off on this server (CAREERGRAPH_INTROSPECTION=false); use schema.graphql";
             return Err(request_refused(Code::BadUserInput, message));
         }
         if depth.introspection > MAX_INTROSPECTION_DEPTH {
@@ -233,15 +237,15 @@ impl Extension for Enforcer {
         let operations = document.operations.iter().map(|(_, operation)| &operation.node.selection_set.node);
         let fragments = document.fragments.values().map(|fragment| &fragment.node.selection_set.node);
         let aliases: usize = operations.chain(fragments).map(count_aliases).sum();
-        if aliases > self.max_aliases {
-            let message = format!("Query has {aliases} aliases; at most {} are allowed", self.max_aliases);
+        if aliases > limits.max_aliases {
+            let message = format!("Query has {aliases} aliases; at most {} are allowed", limits.max_aliases);
             return Err(request_refused(Code::BadUserInput, message));
         }
         let total = ctx.data_opt::<Arc<SharedBudget>>().map_or(aliases, |budget| budget.spend_aliases(aliases));
-        if total > self.max_aliases {
+        if total > limits.max_aliases {
             let message = format!(
                 "The request's operations have {total} aliases together; at most {} are allowed",
-                self.max_aliases
+                limits.max_aliases
             );
             return Err(request_refused(Code::BadUserInput, message));
         }
@@ -253,14 +257,15 @@ impl Extension for Enforcer {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
+        let limits = &self.0;
         let result = next.run(ctx).await?;
         let total = ctx
             .data_opt::<Arc<SharedBudget>>()
             .map_or(result.complexity, |budget| budget.spend_complexity(result.complexity));
-        if total > self.max_complexity {
+        if total > limits.max_complexity {
             let message = format!(
                 "The request's operations have complexity {total} together; at most {} is allowed",
-                self.max_complexity
+                limits.max_complexity
             );
             return Err(vec![request_refused(Code::BadUserInput, message)]);
         }

@@ -113,6 +113,47 @@ impl SharedBudget {
     }
 }
 
+/// What the request log says of one operation: the one the client named, or the document's
+/// only one. The parse hook fills it in; the HTTP layer writes it.
+#[derive(Debug, Default)]
+pub struct OperationLog {
+    requested: Option<String>,
+    seen: Mutex<Option<(&'static str, Option<String>)>>,
+}
+
+impl OperationLog {
+    /// A log for an operation the client may have named.
+    pub fn new(requested: Option<String>) -> Self {
+        Self { requested, seen: Mutex::new(None) }
+    }
+
+    /// Notes the operation `document` will run.
+    pub fn record(&self, document: &async_graphql::parser::types::ExecutableDocument) {
+        use async_graphql::parser::types::OperationType;
+        let chosen = document.operations.iter().find(|(name, _)| match &self.requested {
+            Some(requested) => name.is_some_and(|name| name.as_str() == requested),
+            None => true,
+        });
+        if let (Some((name, operation)), Ok(mut seen)) = (chosen, self.seen.lock()) {
+            let kind = match operation.node.ty {
+                OperationType::Query => "query",
+                OperationType::Mutation => "mutation",
+                OperationType::Subscription => "subscription",
+            };
+            *seen = Some((kind, name.map(|name| name.to_string())));
+        }
+    }
+
+    /// The operation's type and name, as far as they are known (`-` for an unnamed one, `?` for a
+    /// document that never parsed).
+    pub fn describe(&self) -> (&'static str, String) {
+        match self.seen.lock().ok().and_then(|seen| seen.clone()) {
+            Some((kind, name)) => (kind, name.unwrap_or_else(|| "-".into())),
+            None => ("?", self.requested.clone().unwrap_or_else(|| "-".into())),
+        }
+    }
+}
+
 /// Refuses a second account operation (`register`, `login`, `refreshSession`,
 /// `changePassword`) in one HTTP request, across aliases and batch items, before it does any
 /// work: each costs a password check or a token rotation, and one request must not multiply them.
