@@ -29,6 +29,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The server's data directory (the SQLite file and the signing key live here).
     pub data_dir: std::path::PathBuf,
+    /// `http://127.0.0.1:PORT` of the metrics listener, when one was configured.
+    pub metrics_address: Option<String>,
     store: careergraph_gateway::store::Store,
     _database: DatabaseGuard,
 }
@@ -97,8 +99,16 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     let application = Application::build(config).await.expect("the server starts");
     let address = format!("http://127.0.0.1:{}", application.port());
     let store = application.store().clone();
+    let metrics_address = application.metrics_port().map(|port| format!("http://127.0.0.1:{port}"));
     tokio::spawn(application.run_until(std::future::pending()));
-    TestApp { address, client: reqwest::Client::new(), data_dir: data_path, store, _database: database }
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        data_dir: data_path,
+        metrics_address,
+        store,
+        _database: database,
+    }
 }
 
 impl TestApp {

@@ -12,6 +12,7 @@ mod dataset;
 mod editing;
 mod http_protocol;
 mod introspection;
+mod metrics;
 mod playground;
 mod policy;
 mod read_api;

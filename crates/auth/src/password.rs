@@ -1,8 +1,9 @@
 //! Passwords: argon2id hashes in PHC strings, computed off the async runtime with bounded
 //! concurrency, and the rules a new password must meet.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -82,9 +83,32 @@ pub struct Verification {
 #[derive(Clone)]
 pub struct Passwords {
     slots: Arc<Semaphore>,
+    /// Hashes and checks waiting for a slot now.
+    waiting: Arc<AtomicUsize>,
+    /// Told how long each waited for its slot (metrics), once someone asks to be.
+    wait_observer: Arc<OnceLock<WaitObserver>>,
     /// A real hash of a random password, verified against when the account does not exist so
     /// that unknown e-mails and wrong passwords take the same time.
     dummy_hash: Arc<str>,
+}
+
+/// Told how long a hash or check waited for its slot.
+pub type WaitObserver = Box<dyn Fn(Duration) + Send + Sync>;
+
+/// Counts a waiter for as long as it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 fn argon2() -> Result<Argon2<'static>, PasswordError> {
@@ -114,17 +138,38 @@ impl Passwords {
     /// A hasher that runs at most `concurrency` hashes at once.
     pub fn new(concurrency: usize) -> Result<Self, PasswordError> {
         let random = crate::refresh::generate().hash;
-        Ok(Self { slots: Arc::new(Semaphore::new(concurrency.max(1))), dummy_hash: hash_blocking(&random)?.into() })
+        Ok(Self {
+            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            waiting: Arc::new(AtomicUsize::new(0)),
+            wait_observer: Arc::new(OnceLock::new()),
+            dummy_hash: hash_blocking(&random)?.into(),
+        })
+    }
+
+    /// How many hashes and checks are waiting for a slot now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Has `observer` told how long each hash or check waited for its slot (the first observer
+    /// set stays).
+    pub fn observe_waits(&self, observer: WaitObserver) {
+        let _ = self.wait_observer.set(observer);
     }
 
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> Result<T, PasswordError> + Send + 'static,
     ) -> Result<T, PasswordError> {
-        let permit = tokio::time::timeout(QUEUE_TIMEOUT, self.slots.clone().acquire_owned())
-            .await
-            .map_err(|_| PasswordError::Busy)?
-            .map_err(|_| PasswordError::Busy)?;
+        let queued = Instant::now();
+        let permit = {
+            let _waiting = Waiting::new(&self.waiting);
+            tokio::time::timeout(QUEUE_TIMEOUT, self.slots.clone().acquire_owned()).await
+        };
+        if let Some(observer) = self.wait_observer.get() {
+            observer(queued.elapsed());
+        }
+        let permit = permit.map_err(|_| PasswordError::Busy)?.map_err(|_| PasswordError::Busy)?;
         tokio::task::spawn_blocking(move || {
             let result = work();
             drop(permit);

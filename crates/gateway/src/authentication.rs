@@ -271,6 +271,11 @@ impl Accounts {
         })
     }
 
+    /// The bounded pool that hashes and checks passwords (for its metrics).
+    pub fn passwords(&self) -> &Passwords {
+        &self.passwords
+    }
+
     /// The public keys, for `/.well-known/jwks.json`.
     pub fn jwks(&self) -> serde_json::Value {
         self.tokens.jwks()

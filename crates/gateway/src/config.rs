@@ -145,6 +145,11 @@ pub struct Config {
     #[arg(long, env = "CAREERGRAPH_CORS_ORIGINS", value_delimiter = ',', global = true)]
     pub cors_origins: Vec<String>,
 
+    /// Address and port of a second listener that serves Prometheus metrics at `/metrics`. Off
+    /// by default, so metrics are never public by accident; keep it off the public network.
+    #[arg(long, env = "CAREERGRAPH_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// How log lines are written to standard error: `text` or `json`.
     #[arg(long, env = "CAREERGRAPH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -219,6 +224,7 @@ impl Config {
             introspection: true,
             suggestions: true,
             cors_origins: Vec::new(),
+            metrics_listen: None,
             log_format: LogFormat::Text,
             playground: true,
             playground_assets: None,

@@ -37,6 +37,7 @@ use crate::graphql::executor::request_tasks;
 use crate::graphql::policy::FieldErrors;
 use crate::graphql::request::{OperationLog, RequestContext, SharedBudget};
 use crate::graphql::{CareerGraphSchema, loaders};
+use crate::metrics::Metrics;
 use crate::playground::{self, Playground};
 use crate::store::Store;
 
@@ -53,6 +54,7 @@ pub struct AppState {
     trusted_proxies: Arc<[IpNet]>,
     max_complexity: usize,
     playground: Option<Arc<Playground>>,
+    metrics: Arc<Metrics>,
 }
 
 /// The whole HTTP application, with its middleware.
@@ -61,6 +63,7 @@ pub fn router(
     store: Store,
     accounts: Arc<Accounts>,
     playground: Option<Arc<Playground>>,
+    metrics: Arc<Metrics>,
     config: &Config,
 ) -> Router {
     let routes = match playground {
@@ -78,9 +81,13 @@ pub fn router(
         trusted_proxies: config.trusted_proxies.clone().into(),
         max_complexity: config.max_complexity,
         playground,
+        metrics,
     };
     routes
-        .route("/graphql", get(graphql_get).post(graphql_post).layer(axum::middleware::from_fn(log_request)))
+        .route(
+            "/graphql",
+            get(graphql_get).post(graphql_post).layer(axum::middleware::from_fn_with_state(state.clone(), log_request)),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/.well-known/jwks.json", get(jwks))
@@ -141,9 +148,13 @@ impl RequestOutcome {
     }
 }
 
-/// One log line per GraphQL request: its id, operations, caller's role, duration, status and
-/// error codes. Never the query's variables, a token or a password.
-async fn log_request(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+/// One log line per GraphQL request (its id, operations, caller's role, duration, status and
+/// error codes; never the query's variables, a token or a password), and its metrics.
+async fn log_request(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     let started = std::time::Instant::now();
     let id = request_id(request.headers());
     let response = next.run(request).await;
@@ -163,7 +174,29 @@ async fn log_request(request: axum::extract::Request, next: axum::middleware::Ne
         codes = %outcome.codes.join(","),
         "GraphQL request"
     );
+    state.metrics.request(&outcome.operations, started.elapsed(), &outcome.codes);
     response
+}
+
+/// What the metrics listener serves: `/metrics` only.
+pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let metrics = metrics.clone();
+            async move {
+                match metrics.render() {
+                    Ok(text) => {
+                        ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "cannot render the metrics");
+                        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+                    }
+                }
+            }
+        }),
+    )
 }
 
 /// Attaches `outcome` to `response` for the request log.
@@ -624,6 +657,7 @@ async fn run(state: &AppState, caller: &Caller, request_id: &str, request: Reque
         .data(loaders::for_request(state.store.clone(), visibility, spawner))
         .data(state.accounts.clone())
         .data(caller.budget.clone())
+        .data(state.metrics.clone())
         .data(state.store.clone());
     let field_errors = Arc::new(FieldErrors::default());
     let request = request.data(field_errors.clone());

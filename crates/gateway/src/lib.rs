@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod graphql;
 pub mod http;
+pub mod metrics;
 pub mod playground;
 pub mod startup;
 pub mod store;

@@ -13,6 +13,7 @@ use crate::authentication::Accounts;
 use crate::config::Config;
 use crate::graphql::build_schema;
 use crate::http;
+use crate::metrics::Metrics;
 use crate::playground::Playground;
 use crate::store::Store;
 
@@ -22,6 +23,8 @@ pub struct Application {
     router: axum::Router,
     store: Store,
     address: SocketAddr,
+    /// The metrics listener and what it serves, when one is configured.
+    metrics: Option<(TcpListener, axum::Router)>,
 }
 
 impl Application {
@@ -39,17 +42,32 @@ impl Application {
             TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let address = listener.local_addr()?;
         let accounts = Arc::new(Accounts::new(store.clone(), &config)?);
+        let metrics = Metrics::new(store.clone(), accounts.passwords().clone())?;
+        let metrics_server = match config.metrics_listen {
+            Some(address) => {
+                let listener = TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("cannot listen for metrics on {address}"))?;
+                Some((listener, http::metrics_router(metrics.clone())))
+            }
+            None => None,
+        };
         let playground = match config.playground {
             true => Some(Arc::new(Playground::new(config.playground_assets.as_deref())?)),
             false => None,
         };
-        let router = http::router(build_schema(&config), store.clone(), accounts, playground, &config);
-        Ok(Self { listener, router, store, address })
+        let router = http::router(build_schema(&config), store.clone(), accounts, playground, metrics, &config);
+        Ok(Self { listener, router, store, address, metrics: metrics_server })
     }
 
     /// The port the server is bound to (useful when `listen` asked for port 0).
     pub fn port(&self) -> u16 {
         self.address.port()
+    }
+
+    /// The port metrics are served on, when a metrics listener is configured.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().and_then(|(listener, _)| listener.local_addr().ok()).map(|address| address.port())
     }
 
     /// The server's database.
@@ -68,6 +86,14 @@ impl Application {
             "careergraph listening on http://{0}: GraphQL at http://{0}/graphql, playground at http://{0}/",
             self.address
         );
+        if let Some((listener, router)) = self.metrics {
+            // Metrics stop with the process; they have no requests to finish.
+            tokio::spawn(async move {
+                if let Err(error) = axum::serve(listener, router).await {
+                    tracing::error!(%error, "the metrics listener failed");
+                }
+            });
+        }
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, service).with_graceful_shutdown(stop).await
     }

@@ -11,7 +11,7 @@ use super::error::{ApiResult, Code, coded};
 use super::policy::auth;
 use super::request::{accounts, one_account_operation, request, store};
 use super::scalars::DateTime;
-use crate::authentication::{Principal, Session};
+use crate::authentication::{AccountError, Principal, Session};
 
 /// Someone who can sign in.
 pub struct User(pub app_user::Model);
@@ -213,7 +213,17 @@ impl AccountMutation {
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<SessionPayload> {
         one_account_operation(ctx)?;
         let client = request(ctx).client_address;
-        let session = accounts(ctx).login(&input.email, SecretString::from(input.password), client).await.api()?;
+        let attempt = accounts(ctx).login(&input.email, SecretString::from(input.password), client).await;
+        if let Some(metrics) = ctx.data_opt::<std::sync::Arc<crate::metrics::Metrics>>() {
+            metrics.sign_in(match &attempt {
+                Ok(_) => "success",
+                Err(AccountError::InvalidCredentials) => "invalid",
+                Err(AccountError::RateLimited { .. }) => "rate_limited",
+                Err(AccountError::Disabled) => "disabled",
+                Err(_) => "error",
+            });
+        }
+        let session = attempt.api()?;
         Ok(signed_in(ctx, session))
     }
 

@@ -1,0 +1,153 @@
+//! Prometheus metrics, from the `prometheus` crate: each server keeps its own registry (no
+//! process-wide recorder), and serves it on a listener of its own
+//! (`CAREERGRAPH_METRICS_LISTEN`), never beside the public API.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use careergraph_auth::password::Passwords;
+use prometheus::{
+    Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+use sea_orm::DatabaseBackend;
+
+use crate::store::Store;
+
+/// Operation names become label values; past this many distinct ones (clients choose them),
+/// further names are counted as `other`, so a client cannot grow the metrics without bound.
+const MAX_OPERATION_NAMES: usize = 200;
+
+/// Every metric the server exports.
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    duration: HistogramVec,
+    errors: IntCounterVec,
+    sign_ins: IntCounterVec,
+    pool: IntGaugeVec,
+    hash_queue: IntGauge,
+    operation_names: Mutex<HashSet<String>>,
+    store: Store,
+    passwords: Passwords,
+}
+
+impl Metrics {
+    /// The metrics of a server using `store` and hashing with `passwords`.
+    pub fn new(store: Store, passwords: Passwords) -> anyhow::Result<Arc<Self>> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new("careergraph_requests_total", "GraphQL requests by operation, operation type and outcome"),
+            &["operation", "operation_type", "outcome"],
+        )?;
+        let duration = HistogramVec::new(
+            HistogramOpts::new("careergraph_request_duration_seconds", "Time to answer a GraphQL request")
+                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            &["operation_type"],
+        )?;
+        let errors = IntCounterVec::new(
+            Opts::new("careergraph_errors_total", "Errors in GraphQL answers, by extensions.code"),
+            &["code"],
+        )?;
+        let sign_ins =
+            IntCounterVec::new(Opts::new("careergraph_sign_ins_total", "Sign-ins (login) by outcome"), &["outcome"])?;
+        let pool = IntGaugeVec::new(
+            Opts::new("careergraph_db_pool_connections", "Database pool connections by state (in_use, idle)"),
+            &["state"],
+        )?;
+        let hash_queue = IntGauge::new(
+            "careergraph_password_hash_queue",
+            "Password hashes and checks waiting for a slot of the bounded hashing pool",
+        )?;
+        let hash_wait = Histogram::with_opts(
+            HistogramOpts::new(
+                "careergraph_password_hash_wait_seconds",
+                "Time password hashes and checks waited for a slot",
+            )
+            .buckets(vec![0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+        )?;
+        let build = IntGaugeVec::new(
+            Opts::new("careergraph_build_info", "The running build: always 1, with its version"),
+            &["version"],
+        )?;
+        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        let observed = hash_wait.clone();
+        passwords.observe_waits(Box::new(move |wait: Duration| observed.observe(wait.as_secs_f64())));
+        for metric in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(duration.clone()),
+            Box::new(errors.clone()),
+            Box::new(sign_ins.clone()),
+            Box::new(pool.clone()),
+            Box::new(hash_queue.clone()),
+            Box::new(hash_wait.clone()),
+            Box::new(build),
+        ] {
+            registry.register(metric).context("cannot register a metric")?;
+        }
+        Ok(Arc::new(Self {
+            registry,
+            requests,
+            duration,
+            errors,
+            sign_ins,
+            pool,
+            hash_queue,
+            operation_names: Mutex::new(HashSet::new()),
+            store,
+            passwords,
+        }))
+    }
+
+    /// Counts one GraphQL request: its operations, how long it took, its error codes.
+    pub fn request(&self, operations: &[(&'static str, String)], duration: Duration, codes: &[String]) {
+        let outcome = if codes.is_empty() { "ok" } else { "error" };
+        if operations.is_empty() {
+            self.requests.with_label_values(&["-", "-", "refused"]).inc();
+        }
+        for (kind, name) in operations {
+            let name = self.operation_label(name);
+            self.requests.with_label_values(&[name.as_str(), kind, outcome]).inc();
+            self.duration.with_label_values(&[kind]).observe(duration.as_secs_f64());
+        }
+        for code in codes {
+            self.errors.with_label_values(&[code.as_str()]).inc();
+        }
+    }
+
+    /// Counts a sign-in by its outcome (`success`, `invalid`, `rate_limited`, `disabled`, …).
+    pub fn sign_in(&self, outcome: &str) {
+        self.sign_ins.with_label_values(&[outcome]).inc();
+    }
+
+    fn operation_label(&self, name: &str) -> String {
+        let plain = name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        let Ok(mut names) = self.operation_names.lock() else { return "other".into() };
+        if plain && (names.contains(name) || names.len() < MAX_OPERATION_NAMES) {
+            names.insert(name.to_owned());
+            name.to_owned()
+        } else {
+            "other".into()
+        }
+    }
+
+    /// The metrics in Prometheus' text format, with the gauges read now.
+    pub fn render(&self) -> anyhow::Result<String> {
+        let (size, idle) = match self.store.db().get_database_backend() {
+            DatabaseBackend::Postgres => {
+                let pool = self.store.db().get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => {
+                let pool = self.store.db().get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+        };
+        let idle = i64::try_from(idle).unwrap_or(i64::MAX);
+        self.pool.with_label_values(&["in_use"]).set(i64::from(size) - idle);
+        self.pool.with_label_values(&["idle"]).set(idle);
+        self.hash_queue.set(i64::try_from(self.passwords.waiting()).unwrap_or(i64::MAX));
+        TextEncoder::new().encode_to_string(&self.registry.gather()).context("cannot encode the metrics")
+    }
+}

@@ -1,0 +1,63 @@
+//! Prometheus metrics on their own listener: they move with requests and parse as Prometheus
+//! text, and the public listener does not serve them.
+
+use careergraph_auth::Role;
+use prometheus_parse::{Scrape, Value};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{TestApp, spawn_app_with};
+use crate::on_both_backends;
+
+async fn scrape(app: &TestApp) -> Scrape {
+    let url = format!("{}/metrics", app.metrics_address.as_deref().expect("a metrics listener"));
+    let response = app.client.get(url).send().await.expect("the metrics listener answers");
+    assert!(response.headers()["content-type"].to_str().is_ok_and(|t| t.starts_with("text/plain; version=0.0.4")));
+    let text = response.text().await.expect("text");
+    Scrape::parse(text.lines().map(|line| Ok(line.to_owned()))).expect("Prometheus text")
+}
+
+/// The value of `metric` with every label in `labels` (0 when absent), or its histogram's count.
+fn value(scrape: &Scrape, metric: &str, labels: &[(&str, &str)]) -> f64 {
+    scrape
+        .samples
+        .iter()
+        .filter(|sample| sample.metric == metric)
+        .filter(|sample| labels.iter().all(|(name, value)| sample.labels.get(name) == Some(*value)))
+        .map(|sample| match &sample.value {
+            Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => *v,
+            Value::Histogram(buckets) => buckets.last().map_or(0.0, |bucket| bucket.count),
+            Value::Summary(_) => 0.0,
+        })
+        .sum()
+}
+
+on_both_backends! {
+    async fn metrics_move_with_requests_and_parse_as_prometheus_text(backend: Backend) {
+        let app = spawn_app_with(backend, |config| config.metrics_listen = Some("127.0.0.1:0".parse().expect("an address"))).await;
+        let before = scrape(&app).await;
+        assert_eq!(value(&before, "careergraph_build_info", &[("version", env!("CARGO_PKG_VERSION"))]), 1.0);
+        assert!(before.samples.iter().any(|s| s.metric == "careergraph_db_pool_connections"), "pool gauges");
+
+        let page = json!({ "query": "query CareerPage { careerPath(slug: \"backend-developer\") { title } }", "operationName": "CareerPage" });
+        app.post_json(page.clone()).await;
+        app.post_json(page).await;
+        app.token_for("viewer@example.com", Role::Viewer).await;
+        let wrong = app.graphql("mutation { login(input: { email: \"viewer@example.com\", password: \"wrong guess 12345\" }) { accessToken } }", json!({})).await;
+        assert!(wrong.get("errors").is_some());
+
+        let after = scrape(&app).await;
+        let ok = [("operation", "CareerPage"), ("operation_type", "query"), ("outcome", "ok")];
+        assert_eq!(value(&after, "careergraph_requests_total", &ok), 2.0);
+        assert!(value(&after, "careergraph_request_duration_seconds", &[("operation_type", "query")]) >= 2.0);
+        assert_eq!(value(&after, "careergraph_errors_total", &[("code", "UNAUTHENTICATED")]), 1.0);
+        assert_eq!(value(&after, "careergraph_sign_ins_total", &[("outcome", "success")]), 1.0);
+        assert_eq!(value(&after, "careergraph_sign_ins_total", &[("outcome", "invalid")]), 1.0);
+        // register, a right and a wrong password: three turns of the hashing pool.
+        assert!(value(&after, "careergraph_password_hash_wait_seconds", &[]) >= 3.0);
+        assert_eq!(value(&after, "careergraph_password_hash_queue", &[]), 0.0);
+
+        let public = app.client.get(format!("{}/metrics", app.address)).send().await.expect("answer");
+        assert_eq!(public.status(), StatusCode::NOT_FOUND, "never on the public listener");
+    }
+}
