@@ -13,6 +13,7 @@ mod editing;
 mod http_protocol;
 mod introspection;
 mod metrics;
+mod outage;
 mod playground;
 mod policy;
 mod read_api;

@@ -1,6 +1,6 @@
 //! The domain's one error type. The gateway decides what each variant looks like to a client.
 
-use sea_orm::DbErr;
+use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr};
 
 /// Everything a domain operation can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -31,9 +31,39 @@ pub enum Error {
     /// Something failed on our side that is not the database's doing; never shown to a client.
     #[error("{0}")]
     Internal(String),
+    /// The database cannot be reached (no connection within the acquire timeout, or the
+    /// connection broke): worth retrying shortly, and never a reason to doubt the caller.
+    #[error("the database is unreachable: {0}")]
+    Unavailable(String),
     /// The database failed or refused; never shown to a client verbatim.
     #[error(transparent)]
-    Database(#[from] DbErr),
+    Database(DbErr),
+}
+
+impl From<DbErr> for Error {
+    fn from(error: DbErr) -> Self {
+        if unreachable(&error) { Self::Unavailable(error.to_string()) } else { Self::Database(error) }
+    }
+}
+
+/// Whether a database error means the database could not be reached at all, as opposed to a
+/// statement it refused.
+fn unreachable(error: &DbErr) -> bool {
+    match error {
+        DbErr::ConnectionAcquire(ConnAcquireErr::Timeout | ConnAcquireErr::ConnectionClosed) => true,
+        DbErr::Conn(runtime) | DbErr::Exec(runtime) | DbErr::Query(runtime) => match runtime {
+            RuntimeErr::SqlxError(error) => matches!(
+                **error,
+                sea_orm::sqlx::Error::Io(_)
+                    | sea_orm::sqlx::Error::Tls(_)
+                    | sea_orm::sqlx::Error::PoolTimedOut
+                    | sea_orm::sqlx::Error::PoolClosed
+                    | sea_orm::sqlx::Error::WorkerCrashed
+            ),
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 impl Error {

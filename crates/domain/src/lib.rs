@@ -32,15 +32,27 @@ pub enum Visibility {
     IncludeDrafts,
 }
 
-/// Opens a connection pool. SQLite files are created when missing; foreign keys are enforced
-/// on both backends (sqlx turns them on for SQLite).
+/// How long a statement waits for a pool connection by default before the database counts as
+/// unreachable.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Opens a connection pool with the default acquire timeout (see [`connect_with`]).
 pub async fn connect(url: &str) -> Result<DatabaseConnection> {
+    connect_with(url, DEFAULT_ACQUIRE_TIMEOUT).await
+}
+
+/// Opens a connection pool. SQLite files are created when missing; foreign keys are enforced
+/// on both backends (sqlx turns them on for SQLite). A statement that gets no connection within
+/// `acquire_timeout` (the database is down, or every connection is busy) fails with
+/// [`Error::Unavailable`] rather than waiting on; broken connections are replaced as the
+/// database comes back, so service resumes without a restart.
+pub async fn connect_with(url: &str, acquire_timeout: Duration) -> Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(if url.starts_with("sqlite:") { 8 } else { 16 })
         .min_connections(1)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(10))
+        .connect_timeout(acquire_timeout.min(Duration::from_secs(5)))
+        .acquire_timeout(acquire_timeout)
         .sqlx_logging(false);
     Ok(Database::connect(options).await?)
 }

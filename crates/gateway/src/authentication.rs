@@ -76,6 +76,18 @@ pub enum AccountError {
     Internal(String),
 }
 
+/// Why a bearer token was not turned into a caller.
+#[derive(Debug, thiserror::Error)]
+pub enum BearerError {
+    /// The token is not valid (malformed, expired, revoked, its user gone or disabled).
+    #[error(transparent)]
+    Invalid(#[from] TokenError),
+    /// The token could not be checked: the database did not answer. Not the client's fault, and
+    /// no reason for it to sign out.
+    #[error("the token could not be checked: {0}")]
+    Unchecked(careergraph_domain::Error),
+}
+
 impl From<PasswordError> for AccountError {
     fn from(error: PasswordError) -> Self {
         match error {
@@ -145,21 +157,21 @@ impl AuthCache {
         (state.fetched.elapsed() < self.ttl).then_some(state)
     }
 
-    fn remember_user(&self, user: &app_user::Model) {
+    /// Remembers what is known of `user` now, and returns it.
+    fn remember_user(&self, user: &app_user::Model) -> UserState {
+        let state = UserState {
+            role: user.role,
+            disabled: user.disabled,
+            tokens_valid_after: user.tokens_valid_after.timestamp(),
+            fetched: Instant::now(),
+        };
         if let Ok(mut map) = self.users.lock() {
             if map.len() >= CACHE_CAPACITY {
                 map.clear();
             }
-            map.insert(
-                user.id,
-                UserState {
-                    role: user.role,
-                    disabled: user.disabled,
-                    tokens_valid_after: user.tokens_valid_after.timestamp(),
-                    fetched: Instant::now(),
-                },
-            );
+            map.insert(user.id, state);
         }
+        state
     }
 
     fn forget_user(&self, id: Uuid) {
@@ -426,7 +438,7 @@ impl Accounts {
 
     /// Turns a bearer token into the caller it speaks for. The token must verify, its user must
     /// exist and be enabled, and it must have been issued after the user's last revocation.
-    pub async fn authenticate(&self, token: &str) -> Result<Principal, TokenError> {
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, BearerError> {
         let claims = match self.cache.claims(token) {
             Some(claims) if claims.exp > Utc::now().timestamp().unsigned_abs() => claims,
             _ => {
@@ -441,39 +453,33 @@ impl Accounts {
             None => {
                 let user = store::user_by_id(self.store.db(), user_id)
                     .await
-                    .map_err(|error| {
-                        tracing::error!(%error, "cannot load the token's user");
-                        TokenError::Invalid("the user could not be checked".into())
-                    })?
+                    .map_err(BearerError::Unchecked)?
                     .ok_or_else(|| TokenError::Invalid("no such user".into()))?;
-                self.cache.remember_user(&user);
-                self.cache.user(user_id).ok_or_else(|| TokenError::Invalid("no such user".into()))?
+                // What was just read is used as read: a zero cache time must not make it stale.
+                self.cache.remember_user(&user)
             }
         };
         if state.disabled {
-            return Err(TokenError::Invalid("the account is disabled".into()));
+            return Err(TokenError::Invalid("the account is disabled".into()).into());
         }
         if i64::try_from(claims.iat).unwrap_or(i64::MAX) < state.tokens_valid_after {
-            return Err(TokenError::Invalid("the token was revoked".into()));
+            return Err(TokenError::Invalid("the token was revoked".into()).into());
         }
         if let Some(session) = claims.session_id()?
             && self.session_ended(session).await?
         {
-            return Err(TokenError::Invalid("the session has ended".into()));
+            return Err(TokenError::Invalid("the session has ended".into()).into());
         }
         Ok(Principal { user_id: Some(user_id), role: state.role.min(claims.role) })
     }
 
     /// Whether the session has ended (logout, reuse of a spent refresh token, a revocation):
     /// known at once where it happened, and within the user-cache time everywhere else.
-    async fn session_ended(&self, session: Uuid) -> Result<bool, TokenError> {
+    async fn session_ended(&self, session: Uuid) -> Result<bool, BearerError> {
         if let Some(ended) = self.cache.session_ended(session) {
             return Ok(ended);
         }
-        let ended = store::session_revoked(self.store.db(), session).await.map_err(|error| {
-            tracing::error!(%error, "cannot check the token's session");
-            TokenError::Invalid("the session could not be checked".into())
-        })?;
+        let ended = store::session_revoked(self.store.db(), session).await.map_err(BearerError::Unchecked)?;
         self.cache.remember_session(session, ended);
         Ok(ended)
     }

@@ -40,6 +40,8 @@ pub const DEFAULT_LOGIN_FREE_FAILURES: u32 = 5;
 pub const DEFAULT_LOGIN_FREE_FAILURES_PER_ADDRESS: u32 = 20;
 /// Default of `register_free_per_address`.
 pub const DEFAULT_REGISTER_FREE_PER_ADDRESS: u32 = 10;
+/// Default of `db_acquire_timeout_secs`.
+pub const DEFAULT_DB_ACQUIRE_TIMEOUT_SECS: u64 = 3;
 /// Default of `user_cache_secs`.
 pub const DEFAULT_USER_CACHE_SECS: u64 = 30;
 
@@ -82,6 +84,11 @@ pub struct Config {
     /// Most operations one batched request may carry.
     #[arg(long, env = "CAREERGRAPH_MAX_BATCH", default_value_t = DEFAULT_MAX_BATCH, global = true)]
     pub max_batch: usize,
+
+    /// Seconds a statement waits for a database connection before the request is answered
+    /// SERVICE_UNAVAILABLE (the database is down, or every connection is busy).
+    #[arg(long, env = "CAREERGRAPH_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = DEFAULT_DB_ACQUIRE_TIMEOUT_SECS, global = true)]
+    pub db_acquire_timeout_secs: u64,
 
     /// Seconds a request may take before it is answered with 408.
     #[arg(long, env = "CAREERGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = DEFAULT_REQUEST_TIMEOUT_SECS, global = true)]
@@ -212,6 +219,7 @@ impl Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_batch: DEFAULT_MAX_BATCH,
             request_timeout_secs: DEFAULT_REQUEST_TIMEOUT_SECS,
+            db_acquire_timeout_secs: DEFAULT_DB_ACQUIRE_TIMEOUT_SECS,
             jwt_key_file: None,
             jwt_verify_key_files: Vec::new(),
             jwt_issuer: DEFAULT_JWT_ISSUER.into(),

@@ -30,9 +30,9 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::authentication::{Accounts, Principal};
+use crate::authentication::{Accounts, BearerError, Principal};
 use crate::config::Config;
-use crate::graphql::error::{Code, refusal_body, render, request_refused};
+use crate::graphql::error::{Code, RETRY_AFTER_OUTAGE_SECS, refusal_body, render, request_refused};
 use crate::graphql::executor::request_tasks;
 use crate::graphql::policy::FieldErrors;
 use crate::graphql::request::{OperationLog, RequestContext, SharedBudget};
@@ -373,13 +373,27 @@ async fn authenticate(
             "Send the access token as `Authorization: Bearer <token>`",
         ));
     };
-    state.accounts.authenticate(token).await.map_err(|error| {
-        tracing::debug!(%error, "bearer token refused");
-        unauthenticated(
-            format,
-            "invalid_token",
-            "The access token is invalid or expired; refresh the session or sign in again",
-        )
+    state.accounts.authenticate(token).await.map_err(|error| match error {
+        BearerError::Invalid(error) => {
+            tracing::debug!(%error, "bearer token refused");
+            unauthenticated(
+                format,
+                "invalid_token",
+                "The access token is invalid or expired; refresh the session or sign in again",
+            )
+        }
+        BearerError::Unchecked(error) => {
+            tracing::warn!(%error, "bearer token not checked: the database is unreachable");
+            let message = "The database is unreachable right now, so the token could not be checked; retry in a moment";
+            let mut body = refusal_body(Code::ServiceUnavailable, message);
+            body["errors"][0]["extensions"]["retryAfterSeconds"] = Value::from(RETRY_AFTER_OUTAGE_SECS);
+            let headers = [
+                (header::CONTENT_TYPE, format.content_type()),
+                (header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_OUTAGE_SECS)),
+            ];
+            let response = (StatusCode::SERVICE_UNAVAILABLE, headers, body.to_string()).into_response();
+            with_outcome(response, RequestOutcome::refused(Code::ServiceUnavailable))
+        }
     })
 }
 

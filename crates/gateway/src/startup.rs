@@ -109,7 +109,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     if config.uses_embedded_database() {
         create_private_file(&config.embedded_database_path())?;
     }
-    Store::connect(&config.database_url()).await
+    Store::connect(&config.database_url(), std::time::Duration::from_secs(config.db_acquire_timeout_secs)).await
 }
 
 /// Creates `dir` if needed, private to this user (it holds e-mail addresses, password hashes and

@@ -25,6 +25,9 @@ pub enum Code {
     Conflict,
     /// Too many attempts; `extensions.retryAfterSeconds` says how long to wait.
     RateLimited,
+    /// The database cannot be reached right now; `extensions.retryAfterSeconds` says when to
+    /// try again.
+    ServiceUnavailable,
     /// Something failed on our side.
     Internal,
 }
@@ -39,6 +42,7 @@ impl Code {
             Self::NotFound => "NOT_FOUND",
             Self::Conflict => "CONFLICT",
             Self::RateLimited => "RATE_LIMITED",
+            Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::Internal => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -66,6 +70,15 @@ pub fn bad_input(field: &str, message: impl Into<String>) -> async_graphql::Erro
 pub fn internal_error() -> async_graphql::Error {
     coded(Code::Internal, "Internal server error")
 }
+
+/// The error while the database cannot be reached: retry in a moment.
+pub fn unavailable() -> async_graphql::Error {
+    coded(Code::ServiceUnavailable, "The database is unreachable right now; retry in a moment")
+        .extend_with(|_, extensions| extensions.set("retryAfterSeconds", RETRY_AFTER_OUTAGE_SECS))
+}
+
+/// How long a client should wait before retrying during an outage.
+pub const RETRY_AFTER_OUTAGE_SECS: u64 = 1;
 
 /// The error for a field the caller may not read: UNAUTHENTICATED without a token, FORBIDDEN
 /// with one whose role is too low.
@@ -112,6 +125,10 @@ pub fn from_domain(error: &DomainError, prefix: Option<&str>) -> async_graphql::
             on_field(Code::Conflict, &input_path(prefix, field), message.clone())
         }
         DomainError::NotFound(what) => coded(Code::NotFound, format!("No such {what}")),
+        DomainError::Unavailable(_) => {
+            tracing::warn!(%error, "the database is unreachable");
+            unavailable()
+        }
         DomainError::Dataset(_) | DomainError::Internal(_) | DomainError::Database(_) => {
             tracing::error!(%error, "request failed");
             internal_error()

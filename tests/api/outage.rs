@@ -1,0 +1,113 @@
+//! When the database goes away: `/readyz` says so, requests fail fast with a coded error that
+//! says to retry (not a hang, not a masked 500, and never a signed-in client told its token is
+//! invalid), and service resumes by itself when the database returns.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use careergraph_auth::Role;
+use reqwest::StatusCode;
+use serde_json::json;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+
+use crate::helpers::{Backend, first_error_code, spawn_app_with};
+
+/// A TCP relay to PostgreSQL that the test can cut and restore.
+struct Relay {
+    port: u16,
+    open: Arc<AtomicBool>,
+    pipes: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Relay {
+    async fn to(target: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a relay port");
+        let port = listener.local_addr().expect("an address").port();
+        let (open, pipes) = (Arc::new(AtomicBool::new(true)), Arc::new(Mutex::new(Vec::new())));
+        let (accepting, piping) = (open.clone(), pipes.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !accepting.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection is refused as good as at once
+                }
+                piping.lock().await.push(tokio::spawn(async move {
+                    if let Ok(mut server) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                }));
+            }
+        });
+        Self { port, open, pipes }
+    }
+
+    /// Cuts every connection through the relay and refuses new ones.
+    async fn cut(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        for pipe in self.pipes.lock().await.drain(..) {
+            pipe.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+}
+
+/// What a request answered; a hang fails the test (how fast is the benchmark's business, not a
+/// test's).
+fn answered<T>(what: &str, result: Result<T, tokio::time::error::Elapsed>) -> T {
+    result.unwrap_or_else(|_| panic!("{what} did not answer within 15 s"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL skipped")]
+async fn a_database_outage_answers_fast_coded_errors_then_service_resumes() {
+    let admin = url::Url::parse(&std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL")).expect("a URL");
+    let target = format!("{}:{}", admin.host_str().unwrap_or("127.0.0.1"), admin.port().unwrap_or(5432));
+    let target: SocketAddr =
+        tokio::net::lookup_host(target).await.expect("the database host").next().expect("an address");
+    let relay = Relay::to(target).await;
+    let app = spawn_app_with(Backend::Postgres, |config| {
+        let mut url = url::Url::parse(config.database_url.as_deref().expect("a database URL")).expect("a URL");
+        url.set_port(Some(relay.port)).expect("a port");
+        config.database_url = Some(url.to_string());
+        config.db_acquire_timeout_secs = 2;
+        // Every token is checked against the database, so the outage reaches that path too.
+        config.user_cache_secs = 0;
+    })
+    .await;
+    let token = app.token_for("viewer@example.com", Role::Viewer).await;
+    assert_eq!(app.post_bearer(&token, "{ me { id } }", json!({})).await.0, StatusCode::OK, "the token works");
+    let query = "{ careerPath(slug: \"backend-developer\") { title } }";
+    assert!(app.graphql(query, json!({})).await.get("errors").is_none());
+
+    relay.cut().await;
+    let body = answered("a query", tokio::time::timeout(Duration::from_secs(15), app.graphql(query, json!({}))).await);
+    assert_eq!(first_error_code(&body), "SERVICE_UNAVAILABLE", "{body}");
+    assert!(body["errors"][0]["extensions"]["retryAfterSeconds"].as_u64().is_some(), "{body}");
+    let ready = app.client.get(format!("{}/readyz", app.address)).send();
+    let ready = answered("/readyz", tokio::time::timeout(Duration::from_secs(15), ready).await).expect("answer");
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let signed_in =
+        tokio::time::timeout(Duration::from_secs(15), app.post_bearer(&token, "{ me { id } }", json!({}))).await;
+    let (status, _, body) = answered("a signed-in request", signed_in);
+    assert_ne!(status, StatusCode::UNAUTHORIZED, "an outage must not tell a client its token is invalid: {body}");
+    assert_eq!(first_error_code(&body), "SERVICE_UNAVAILABLE", "{body}");
+
+    relay.restore();
+    let mut resumed = false;
+    for _ in 0..40 {
+        if app.graphql(query, json!({})).await.get("errors").is_none() {
+            resumed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(resumed, "service resumed without a restart");
+    let (status, headers, body) = app.post_bearer(&token, "{ me { id } }", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{headers:?} {body}");
+}
