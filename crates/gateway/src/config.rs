@@ -40,6 +40,8 @@ pub const DEFAULT_LOGIN_FREE_FAILURES: u32 = 5;
 pub const DEFAULT_LOGIN_FREE_FAILURES_PER_ADDRESS: u32 = 20;
 /// Default of `register_free_per_address`.
 pub const DEFAULT_REGISTER_FREE_PER_ADDRESS: u32 = 10;
+/// Default of `shutdown_grace_secs`.
+pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
 /// Default of `db_acquire_timeout_secs`.
 pub const DEFAULT_DB_ACQUIRE_TIMEOUT_SECS: u64 = 3;
 /// Default of `user_cache_secs`.
@@ -89,6 +91,11 @@ pub struct Config {
     /// SERVICE_UNAVAILABLE (the database is down, or every connection is busy).
     #[arg(long, env = "CAREERGRAPH_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = DEFAULT_DB_ACQUIRE_TIMEOUT_SECS, global = true)]
     pub db_acquire_timeout_secs: u64,
+
+    /// Seconds the requests in flight may take to finish after SIGTERM or Ctrl-C; the server
+    /// stops accepting at once and exits 0 when they are done, or when this time is up.
+    #[arg(long, env = "CAREERGRAPH_SHUTDOWN_GRACE_SECS", default_value_t = DEFAULT_SHUTDOWN_GRACE_SECS, global = true)]
+    pub shutdown_grace_secs: u64,
 
     /// Seconds a request may take before it is answered with 408.
     #[arg(long, env = "CAREERGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = DEFAULT_REQUEST_TIMEOUT_SECS, global = true)]
@@ -220,6 +227,7 @@ impl Config {
             max_batch: DEFAULT_MAX_BATCH,
             request_timeout_secs: DEFAULT_REQUEST_TIMEOUT_SECS,
             db_acquire_timeout_secs: DEFAULT_DB_ACQUIRE_TIMEOUT_SECS,
+            shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
             jwt_key_file: None,
             jwt_verify_key_files: Vec::new(),
             jwt_issuer: DEFAULT_JWT_ISSUER.into(),

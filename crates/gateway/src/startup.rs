@@ -1,6 +1,6 @@
 //! Building and running the server. `main` and the black-box tests take the same path.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -25,6 +25,8 @@ pub struct Application {
     address: SocketAddr,
     /// The metrics listener and what it serves, when one is configured.
     metrics: Option<(TcpListener, axum::Router)>,
+    /// How long requests in flight may take to finish once the server is told to stop.
+    grace: std::time::Duration,
 }
 
 impl Application {
@@ -57,7 +59,8 @@ impl Application {
             false => None,
         };
         let router = http::router(build_schema(&config), store.clone(), accounts, playground, metrics, &config);
-        Ok(Self { listener, router, store, address, metrics: metrics_server })
+        let grace = std::time::Duration::from_secs(config.shutdown_grace_secs);
+        Ok(Self { listener, router, store, address, metrics: metrics_server, grace })
     }
 
     /// The port the server is bound to (useful when `listen` asked for port 0).
@@ -80,7 +83,8 @@ impl Application {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until `stop` completes, then finishes the requests in flight.
+    /// Serves until `stop` completes, then stops accepting and finishes the requests in flight,
+    /// waiting for them at most the grace period.
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         tracing::info!(
             "careergraph listening on http://{0}: GraphQL at http://{0}/graphql, playground at http://{0}/",
@@ -94,8 +98,27 @@ impl Application {
                 }
             });
         }
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let stop = async move {
+            stop.await;
+            let _ = stopping.send(());
+        };
+        let grace = self.grace;
+        let grace_over = async move {
+            if stopped.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(grace).await;
+        };
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service).with_graceful_shutdown(stop).await
+        let serving = axum::serve(self.listener, service).with_graceful_shutdown(stop);
+        tokio::select! {
+            served = serving.into_future() => served,
+            () = grace_over => {
+                tracing::warn!(grace_secs = grace.as_secs(), "grace period over: closing the requests still in flight");
+                Ok(())
+            }
+        }
     }
 }
 

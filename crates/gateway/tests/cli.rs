@@ -264,6 +264,140 @@ async fn the_json_log_has_one_line_per_request_with_its_fields_and_no_secrets() 
     );
 }
 
+impl Server {
+    /// Sends the server SIGTERM, as `docker stop` and systemd do.
+    fn terminate(&self) {
+        let status = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status().expect("kill runs");
+        assert!(status.success(), "SIGTERM was sent");
+    }
+
+    /// Waits up to `limit` for the process to exit, and returns how it did.
+    async fn exited_within(&mut self, limit: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.0.try_wait() {
+                return Some(status);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        None
+    }
+}
+
+/// A server on a PostgreSQL database of its own, an editor's token, and a mutation of the
+/// career path in flight, waiting on the row lock the test holds.
+struct LockedMutation {
+    server: Server,
+    lock: Option<sea_orm::DatabaseTransaction>,
+    in_flight: tokio::task::JoinHandle<serde_json::Value>,
+    admin: sea_orm::DatabaseConnection,
+    database: String,
+    _dir: tempfile::TempDir,
+}
+
+impl LockedMutation {
+    /// `None` (with the reason printed) without PostgreSQL: the row lock needs it.
+    async fn start(env: &[(&str, &str)]) -> Option<Self> {
+        use sea_orm::{ConnectionTrait, TransactionTrait};
+        let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+            eprintln!("SKIPPED the SIGTERM tests: TEST_DATABASE_URL is not set (the row lock needs PostgreSQL)");
+            return None;
+        };
+        let database = format!("careergraph_sigterm_{}", uuid::Uuid::now_v7().simple());
+        let admin = careergraph_domain::connect(&admin_url).await.expect("TEST_DATABASE_URL is reachable");
+        admin.execute_unprepared(&format!("CREATE DATABASE {database}")).await.expect("a database");
+        let mut url = url::Url::parse(&admin_url).expect("a URL");
+        url.set_path(&database);
+        let url = url.to_string();
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let added = Command::new(env!("CARGO_BIN_EXE_careergraph"))
+            .args(["user", "add", "--email", "editor@example.com", "--role", "editor", "--password-stdin"])
+            .env("CAREERGRAPH_DATABASE_URL", &url)
+            .env("CAREERGRAPH_DATA_DIR", dir.path())
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().expect("stdin").write_all(b"violet staircase 42\n")?;
+                child.wait()
+            })
+            .expect("user add runs");
+        assert!(added.success());
+        let mut env = env.to_vec();
+        env.push(("CAREERGRAPH_DATABASE_URL", &url));
+        let (server, base) = spawn_server(dir.path(), &env, std::process::Stdio::null()).await;
+        let graphql = move |body: serde_json::Value, token: Option<String>| {
+            let base = base.clone();
+            async move {
+                let mut request = reqwest::Client::new()
+                    .post(format!("{base}/graphql"))
+                    .header("content-type", "application/json")
+                    .body(body.to_string());
+                if let Some(token) = token {
+                    request = request.bearer_auth(token);
+                }
+                request.send().await.expect("an answer").json::<serde_json::Value>().await.expect("JSON")
+            }
+        };
+        let login = serde_json::json!({ "query": "mutation { login(input: { email: \"editor@example.com\", password: \"violet staircase 42\" }) { accessToken } }" });
+        let token = graphql(login, None).await["data"]["login"]["accessToken"].as_str().expect("a token").to_owned();
+        let path =
+            graphql(serde_json::json!({ "query": "{ careerPath(slug: \"backend-developer\") { id version } }" }), None)
+                .await;
+        let (id, version) = (path["data"]["careerPath"]["id"].clone(), path["data"]["careerPath"]["version"].clone());
+
+        // The test holds the career path's row; the mutation will wait for it.
+        let db = careergraph_domain::connect(&url).await.expect("the test's own connection");
+        let lock = db.begin().await.expect("a transaction");
+        lock.execute_unprepared("SELECT id FROM career_path WHERE slug = 'backend-developer' FOR UPDATE")
+            .await
+            .expect("the lock");
+        let rename = serde_json::json!({
+            "query": "mutation ($id: ID!, $v: Int!) { updateCareerPath(input: { id: $id, expectedVersion: $v, title: \"Backend Engineer\" }) { careerPath { title version } } }",
+            "variables": { "id": id, "v": version },
+        });
+        let in_flight = tokio::spawn(graphql(rename, Some(token)));
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert!(!in_flight.is_finished(), "the mutation waits on the lock");
+        Some(Self { server, lock: Some(lock), in_flight, admin, database, _dir: dir })
+    }
+
+    async fn drop_database(self) {
+        use sea_orm::ConnectionTrait;
+        drop(self.lock);
+        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database);
+        self.admin.execute_unprepared(&statement).await.ok();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_a_mutation_waiting_on_a_row_lock_finish_then_exits_0() {
+    let Some(mut locked) = LockedMutation::start(&[]).await else { return };
+    locked.server.terminate();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        locked.server.exited_within(std::time::Duration::ZERO).await.is_none(),
+        "the server waits for the mutation"
+    );
+    locked.lock.take().expect("the lock").commit().await.expect("the lock is released");
+    let answer = (&mut locked.in_flight).await.expect("the mutation finished");
+    assert_eq!(answer["data"]["updateCareerPath"]["careerPath"]["title"], "Backend Engineer", "{answer}");
+    let status = locked.server.exited_within(std::time::Duration::from_secs(10)).await.expect("the server exited");
+    assert_eq!(status.code(), Some(0), "a clean exit");
+    locked.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_gives_up_on_requests_still_running_after_the_grace_period() {
+    let Some(mut locked) = LockedMutation::start(&[("CAREERGRAPH_SHUTDOWN_GRACE_SECS", "1")]).await else { return };
+    locked.server.terminate();
+    // The lock is never released: the grace period ends the wait.
+    let status = locked.server.exited_within(std::time::Duration::from_secs(10)).await.expect("the server exited");
+    assert_eq!(status.code(), Some(0), "still a clean exit");
+    locked.drop_database().await;
+}
+
 #[tokio::test]
 async fn an_admin_created_on_the_command_line_signs_in_over_http() {
     let dir = tempfile::tempdir().expect("temp dir");
