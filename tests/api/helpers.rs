@@ -31,6 +31,8 @@ pub struct TestApp {
     pub data_dir: std::path::PathBuf,
     /// `http://127.0.0.1:PORT` of the metrics listener, when one was configured.
     pub metrics_address: Option<String>,
+    /// The server's database, for a connection of the test's own.
+    pub database_url: String,
     store: careergraph_gateway::store::Store,
     _database: DatabaseGuard,
 }
@@ -95,6 +97,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     let data_path = data_dir.path().join("data");
     let mut config = Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), database_url, data_path.clone());
     configure(&mut config);
+    let database_url = config.database_url();
     let database = DatabaseGuard { _directory: data_dir, _postgres: postgres };
     let application = Application::build(config).await.expect("the server starts");
     let address = format!("http://127.0.0.1:{}", application.port());
@@ -106,6 +109,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
         client: reqwest::Client::new(),
         data_dir: data_path,
         metrics_address,
+        database_url,
         store,
         _database: database,
     }

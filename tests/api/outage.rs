@@ -111,3 +111,51 @@ async fn a_database_outage_answers_fast_coded_errors_then_service_resumes() {
     let (status, headers, body) = app.post_bearer(&token, "{ me { id } }", json!({})).await;
     assert_eq!(status, StatusCode::OK, "{headers:?} {body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL skipped")]
+async fn an_exhausted_pool_answers_service_unavailable_after_a_bounded_wait() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let app = spawn_app_with(Backend::Postgres, |config| {
+        config.db_max_connections = Some(1);
+        config.db_acquire_timeout_secs = 1;
+    })
+    .await;
+    let editor = app.token_for("editor@example.com", Role::Editor).await;
+    let path =
+        app.query_ok("{ careerPath(slug: \"backend-developer\") { id version } }", json!({})).await["careerPath"]
+            .clone();
+    // The test holds the row over a connection of its own; the mutation takes the server's only
+    // connection and waits for the row.
+    let own = careergraph_domain::connect(&app.database_url).await.expect("the test's own connection");
+    let lock = own.begin().await.expect("a transaction");
+    lock.execute_unprepared("SELECT id FROM career_path WHERE slug = 'backend-developer' FOR UPDATE")
+        .await
+        .expect("the lock");
+    let rename = "mutation ($id: ID!, $v: Int!) { updateCareerPath(input: { id: $id, expectedVersion: $v, title: \"Backend Engineer\" }) { careerPath { title } } }";
+    let variables = json!({ "id": path["id"], "v": path["version"] });
+    let waiting = {
+        let (client, address, editor) = (app.client.clone(), app.address.clone(), editor.clone());
+        let body = json!({ "query": rename, "variables": variables }).to_string();
+        tokio::spawn(async move {
+            let response = client
+                .post(format!("{address}/graphql"))
+                .header("content-type", "application/json")
+                .bearer_auth(editor)
+                .body(body)
+                .send()
+                .await;
+            response.expect("an answer").json::<serde_json::Value>().await.expect("JSON")
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let body = answered(
+        "a query",
+        tokio::time::timeout(Duration::from_secs(15), app.graphql("{ industries { name } }", json!({}))).await,
+    );
+    assert_eq!(first_error_code(&body), "SERVICE_UNAVAILABLE", "{body}");
+    lock.commit().await.expect("the lock is released");
+    let renamed = waiting.await.expect("the mutation finished");
+    assert_eq!(renamed["data"]["updateCareerPath"]["careerPath"]["title"], "Backend Engineer", "{renamed}");
+    assert!(app.graphql("{ industries { name } }", json!({})).await.get("errors").is_none(), "the pool is free again");
+}

@@ -36,20 +36,25 @@ pub enum Visibility {
 /// unreachable.
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Opens a connection pool with the default acquire timeout (see [`connect_with`]).
-pub async fn connect(url: &str) -> Result<DatabaseConnection> {
-    connect_with(url, DEFAULT_ACQUIRE_TIMEOUT).await
+/// The most connections a pool opens by default: SQLite serializes writers anyway.
+pub fn default_max_connections(url: &str) -> u32 {
+    if url.starts_with("sqlite:") { 8 } else { 16 }
 }
 
-/// Opens a connection pool. SQLite files are created when missing; foreign keys are enforced
-/// on both backends (sqlx turns them on for SQLite). A statement that gets no connection within
-/// `acquire_timeout` (the database is down, or every connection is busy) fails with
+/// Opens a connection pool with the default size and acquire timeout (see [`connect_with`]).
+pub async fn connect(url: &str) -> Result<DatabaseConnection> {
+    connect_with(url, default_max_connections(url), DEFAULT_ACQUIRE_TIMEOUT).await
+}
+
+/// Opens a pool of at most `max_connections`. SQLite files are created when missing; foreign
+/// keys are enforced on both backends (sqlx turns them on for SQLite). A statement that gets no
+/// connection within `acquire_timeout` (the database is down, or every connection is busy) fails with
 /// [`Error::Unavailable`] rather than waiting on; broken connections are replaced as the
 /// database comes back, so service resumes without a restart.
-pub async fn connect_with(url: &str, acquire_timeout: Duration) -> Result<DatabaseConnection> {
+pub async fn connect_with(url: &str, max_connections: u32, acquire_timeout: Duration) -> Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
-        .max_connections(if url.starts_with("sqlite:") { 8 } else { 16 })
+        .max_connections(max_connections.max(1))
         .min_connections(1)
         .connect_timeout(acquire_timeout.min(Duration::from_secs(5)))
         .acquire_timeout(acquire_timeout)

@@ -87,6 +87,10 @@ pub struct Config {
     #[arg(long, env = "CAREERGRAPH_MAX_BATCH", default_value_t = DEFAULT_MAX_BATCH, global = true)]
     pub max_batch: usize,
 
+    /// The most database connections the server opens. Default: 16 for PostgreSQL, 8 for SQLite.
+    #[arg(long, env = "CAREERGRAPH_DB_MAX_CONNECTIONS", global = true)]
+    pub db_max_connections: Option<u32>,
+
     /// Seconds a statement waits for a database connection before the request is answered
     /// SERVICE_UNAVAILABLE (the database is down, or every connection is busy).
     #[arg(long, env = "CAREERGRAPH_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = DEFAULT_DB_ACQUIRE_TIMEOUT_SECS, global = true)]
@@ -226,6 +230,7 @@ impl Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_batch: DEFAULT_MAX_BATCH,
             request_timeout_secs: DEFAULT_REQUEST_TIMEOUT_SECS,
+            db_max_connections: None,
             db_acquire_timeout_secs: DEFAULT_DB_ACQUIRE_TIMEOUT_SECS,
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
             jwt_key_file: None,

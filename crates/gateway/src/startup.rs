@@ -132,7 +132,10 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     if config.uses_embedded_database() {
         create_private_file(&config.embedded_database_path())?;
     }
-    Store::connect(&config.database_url(), std::time::Duration::from_secs(config.db_acquire_timeout_secs)).await
+    let url = config.database_url();
+    let max_connections =
+        config.db_max_connections.unwrap_or_else(|| careergraph_domain::default_max_connections(&url));
+    Store::connect(&url, max_connections, std::time::Duration::from_secs(config.db_acquire_timeout_secs)).await
 }
 
 /// Creates `dir` if needed, private to this user (it holds e-mail addresses, password hashes and

@@ -15,10 +15,14 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects to `url`, counting every statement from then on; a statement waits at most
-    /// `acquire_timeout` for a connection.
-    pub async fn connect(url: &str, acquire_timeout: std::time::Duration) -> anyhow::Result<Self> {
-        let mut db = careergraph_domain::connect_with(url, acquire_timeout)
+    /// Connects to `url` with at most `max_connections`, counting every statement from then on;
+    /// a statement waits at most `acquire_timeout` for a connection.
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: std::time::Duration,
+    ) -> anyhow::Result<Self> {
+        let mut db = careergraph_domain::connect_with(url, max_connections, acquire_timeout)
             .await
             .with_context(|| format!("cannot open the database at {}", redact(url)))?;
         let statements = Arc::new(AtomicU64::new(0));
