@@ -8,6 +8,7 @@ mod helpers;
 mod accounts;
 mod bad_input;
 mod batching;
+mod budget;
 mod dataset;
 mod editing;
 mod http_protocol;

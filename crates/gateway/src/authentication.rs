@@ -218,7 +218,7 @@ fn throttle(free_failures: u32) -> ThrottlePolicy {
 
 /// The network a client address counts for: the address itself for IPv4, its /64 for IPv6 (one
 /// subscriber usually holds a whole /64 and can rotate through it at will).
-fn network(client: Option<IpAddr>) -> String {
+pub(crate) fn network(client: Option<IpAddr>) -> String {
     match client.map(|address| address.to_canonical()) {
         Some(IpAddr::V6(address)) => {
             let prefix = u128::from(address) & !((1u128 << 64) - 1);

@@ -40,6 +40,9 @@ pub const DEFAULT_LOGIN_FREE_FAILURES: u32 = 5;
 pub const DEFAULT_LOGIN_FREE_FAILURES_PER_ADDRESS: u32 = 20;
 /// Default of `register_free_per_address`.
 pub const DEFAULT_REGISTER_FREE_PER_ADDRESS: u32 = 10;
+/// Default of `budget_per_minute`: 50 requests of the highest complexity a minute, far more of
+/// ordinary ones.
+pub const DEFAULT_BUDGET_PER_MINUTE: u32 = 1_000_000;
 /// Default of `shutdown_grace_secs`.
 pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
 /// Default of `db_acquire_timeout_secs`.
@@ -153,6 +156,11 @@ pub struct Config {
     #[arg(long, env = "CAREERGRAPH_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub introspection: bool,
 
+    /// Complexity points each client (a signed-in user, else a client network) may spend a
+    /// minute; past it, requests answer RATE_LIMITED with `Retry-After`. 0 turns the budget off.
+    #[arg(long, env = "CAREERGRAPH_BUDGET_PER_MINUTE", default_value_t = DEFAULT_BUDGET_PER_MINUTE, global = true)]
+    pub budget_per_minute: u32,
+
     /// Whether errors about unknown fields suggest similar names ("Did you mean …?").
     #[arg(long, env = "CAREERGRAPH_SUGGESTIONS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub suggestions: bool,
@@ -244,6 +252,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             introspection: true,
             suggestions: true,
+            budget_per_minute: DEFAULT_BUDGET_PER_MINUTE,
             cors_origins: Vec::new(),
             metrics_listen: None,
             log_format: LogFormat::Text,

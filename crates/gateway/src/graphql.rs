@@ -52,8 +52,13 @@ pub type CareerGraphSchema = Schema<Query, Mutation, EmptySubscription>;
 fn schema_builder(config: &Config) -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
     // Depth is limited by `RequestLimits`, which gives introspection a bound of its own; the
     // parser's recursion guard sits above both.
-    let limits =
-        limits::RequestLimits::new(config.max_depth, config.max_aliases, config.max_complexity, config.introspection);
+    let limits = limits::RequestLimits::new(
+        config.max_depth,
+        config.max_aliases,
+        config.max_complexity,
+        config.introspection,
+        config.budget_per_minute,
+    );
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_complexity(config.max_complexity)
         .limit_recursive_depth(limits::MAX_PARSE_DEPTH)

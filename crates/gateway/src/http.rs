@@ -199,6 +199,25 @@ pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
     )
 }
 
+/// The longest `retryAfterSeconds` of the `RATE_LIMITED` errors in rendered answers, if any:
+/// what `Retry-After` says.
+fn retry_after<'a>(bodies: impl IntoIterator<Item = &'a Value>) -> Option<u64> {
+    bodies
+        .into_iter()
+        .flat_map(|body| body.get("errors").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default())
+        .filter(|error| error["extensions"]["code"] == Code::RateLimited.as_str())
+        .filter_map(|error| error["extensions"]["retryAfterSeconds"].as_u64())
+        .max()
+}
+
+/// Adds `Retry-After` to a response whose answers ask the client to wait.
+fn with_retry_after(mut response: axum::response::Response, seconds: Option<u64>) -> axum::response::Response {
+    if let Some(seconds) = seconds {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
 /// Attaches `outcome` to `response` for the request log.
 fn with_outcome(mut response: axum::response::Response, outcome: RequestOutcome) -> axum::response::Response {
     response.extensions_mut().insert(outcome);
@@ -599,10 +618,11 @@ async fn graphql_post(
                     body
                 })
                 .collect();
+            let wait = retry_after(&bodies);
             let response =
                 (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], Value::Array(bodies).to_string())
                     .into_response();
-            with_outcome(response, outcome)
+            with_outcome(with_retry_after(response, wait), outcome)
         }
         single => match read_request(single) {
             Ok(request) => {
@@ -695,13 +715,17 @@ fn single_response(
     request_id: &str,
 ) -> axum::response::Response {
     let (request_error, body) = render(response, request_id);
-    let status =
-        if request_error && format == Format::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let wait = retry_after([&body]);
+    let status = match (request_error && format == Format::GraphqlResponse, wait) {
+        (true, Some(_)) => StatusCode::TOO_MANY_REQUESTS,
+        (true, None) => StatusCode::BAD_REQUEST,
+        (false, _) => StatusCode::OK,
+    };
     let mut outcome =
         RequestOutcome { operations: vec![operation], role: Some(caller.principal.role), codes: Vec::new() };
     outcome.codes_of(&body);
     let response = (status, [(header::CONTENT_TYPE, format.content_type())], body.to_string()).into_response();
-    with_outcome(response, outcome)
+    with_outcome(with_retry_after(response, wait), outcome)
 }
 
 #[cfg(test)]

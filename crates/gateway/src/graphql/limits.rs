@@ -3,7 +3,9 @@
 //! whole, so that a batch of operations cannot spend ten times what one may.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
@@ -11,7 +13,10 @@ use async_graphql::{Name, Positioned};
 use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
 
 use super::error::{Code, request_refused};
-use super::request::{OperationLog, SharedBudget};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use super::request::{OperationLog, RequestContext, SharedBudget};
 
 /// How deep introspection may nest, counted from `__schema` or `__type`. graphql-js 16's
 /// standard query (every option on) reaches 15: `__schema`, `types`, `fields`, `args`, `type`,
@@ -83,25 +88,75 @@ fn brace_depth(text: &str) -> usize {
 /// number of aliased fields (a cheap guard against alias-based amplification, the same expensive
 /// field asked for hundreds of times), and requests whose operations together have more aliases
 /// or complexity than one may have.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct RequestLimits {
     max_depth: usize,
     max_aliases: usize,
     max_complexity: usize,
     introspection: bool,
+    budget: Option<Arc<ClientBudget>>,
 }
 
 impl RequestLimits {
     /// At most `max_depth` levels of data fields, `max_aliases` aliases and `max_complexity`
-    /// complexity points per request; introspection only when `introspection` is on.
-    pub fn new(max_depth: usize, max_aliases: usize, max_complexity: usize, introspection: bool) -> Self {
-        Self { max_depth, max_aliases, max_complexity, introspection }
+    /// complexity points per request; introspection only when `introspection` is on; each client
+    /// spends at most `budget_per_minute` complexity points a minute (0: no budget).
+    pub fn new(
+        max_depth: usize,
+        max_aliases: usize,
+        max_complexity: usize,
+        introspection: bool,
+        budget_per_minute: u32,
+    ) -> Self {
+        let budget = NonZeroU32::new(budget_per_minute).map(|points| Arc::new(ClientBudget::new(points)));
+        Self { max_depth, max_aliases, max_complexity, introspection, budget }
     }
 }
 
 impl ExtensionFactory for RequestLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Enforcer(*self))
+        Arc::new(Enforcer(self.clone()))
+    }
+}
+
+/// Complexity points each client may spend a minute, so one client cannot starve the rest: a
+/// signed-in user's requests share one budget wherever they come from, an anonymous client's
+/// share its network's. A generic cell rate algorithm (the `governor` crate) refills it evenly.
+/// Kept in this process: with several replicas, each grants its own budget.
+pub struct ClientBudget {
+    limiter: DefaultKeyedRateLimiter<String>,
+    points_per_minute: NonZeroU32,
+}
+
+/// Budgets of this many clients are kept before the idle ones are forgotten.
+const BUDGETS_KEPT: usize = 10_000;
+
+impl ClientBudget {
+    fn new(points_per_minute: NonZeroU32) -> Self {
+        Self { limiter: RateLimiter::keyed(Quota::per_minute(points_per_minute)), points_per_minute }
+    }
+
+    /// Spends `points` of `client`'s budget, or says how long to wait until they are there.
+    fn spend(&self, client: &str, points: usize) -> Result<(), Duration> {
+        if self.limiter.len() > BUDGETS_KEPT {
+            self.limiter.retain_recent();
+        }
+        let points = NonZeroU32::new(u32::try_from(points.max(1)).unwrap_or(u32::MAX)).unwrap_or(NonZeroU32::MIN);
+        match self.limiter.check_key_n(&client.to_owned(), points) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(not_until)) => Err(not_until.wait_time_from(DefaultClock::default().now())),
+            // More than a whole minute's budget at once: never affordable, so wait a minute.
+            Err(_) => Err(Duration::from_secs(60)),
+        }
+    }
+}
+
+/// Which budget a request spends: its user's, or its client network's.
+fn budget_key(ctx: &ExtensionContext<'_>) -> String {
+    let Some(request) = ctx.data_opt::<RequestContext>() else { return "unknown".into() };
+    match request.principal().user_id {
+        Some(user) => format!("user:{user}"),
+        None => format!("address:{}", crate::authentication::network(request.client_address)),
     }
 }
 
@@ -259,6 +314,18 @@ impl Extension for Enforcer {
     ) -> Result<ValidationResult, Vec<ServerError>> {
         let limits = &self.0;
         let result = next.run(ctx).await?;
+        if let Some(budget) = &limits.budget
+            && let Err(wait) = budget.spend(&budget_key(ctx), result.complexity)
+        {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let message = format!(
+                "This client has spent its {} complexity points for the minute; retry in {seconds} s",
+                budget.points_per_minute
+            );
+            let mut error = request_refused(Code::RateLimited, message);
+            error.extensions.get_or_insert_with(Default::default).set("retryAfterSeconds", seconds.max(1));
+            return Err(vec![error]);
+        }
         let total = ctx
             .data_opt::<Arc<SharedBudget>>()
             .map_or(result.complexity, |budget| budget.spend_complexity(result.complexity));
