@@ -15,6 +15,7 @@ mod http_protocol;
 mod introspection;
 mod metrics;
 mod outage;
+mod persisted_queries;
 mod playground;
 mod policy;
 mod read_api;

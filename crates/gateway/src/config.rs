@@ -171,6 +171,12 @@ pub struct Config {
     #[arg(long, env = "CAREERGRAPH_CORS_ORIGINS", value_delimiter = ',', global = true)]
     pub cors_origins: Vec<String>,
 
+    /// A persisted-operations manifest (graphql-codegen's `persisted-documents.json` or Apollo's
+    /// persisted query manifest). When set, only its operations run, by id or by identical text;
+    /// anything else is refused with `PERSISTED_QUERY_NOT_IN_LIST` or `QUERY_NOT_IN_SAFELIST`.
+    #[arg(long, env = "CAREERGRAPH_SAFELIST", global = true)]
+    pub safelist: Option<PathBuf>,
+
     /// Address and port of a second listener that serves Prometheus metrics at `/metrics`. Off
     /// by default, so metrics are never public by accident; keep it off the public network.
     #[arg(long, env = "CAREERGRAPH_METRICS_LISTEN", global = true)]
@@ -254,6 +260,7 @@ impl Config {
             suggestions: true,
             budget_per_minute: DEFAULT_BUDGET_PER_MINUTE,
             cors_origins: Vec::new(),
+            safelist: None,
             metrics_listen: None,
             log_format: LogFormat::Text,
             playground: true,

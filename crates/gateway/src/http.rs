@@ -38,6 +38,7 @@ use crate::graphql::policy::FieldErrors;
 use crate::graphql::request::{OperationLog, RequestContext, SharedBudget};
 use crate::graphql::{CareerGraphSchema, loaders};
 use crate::metrics::Metrics;
+use crate::persisted::{PersistedQueries, Refusal};
 use crate::playground::{self, Playground};
 use crate::store::Store;
 
@@ -55,6 +56,7 @@ pub struct AppState {
     max_complexity: usize,
     playground: Option<Arc<Playground>>,
     metrics: Arc<Metrics>,
+    persisted: Arc<PersistedQueries>,
 }
 
 /// The whole HTTP application, with its middleware.
@@ -64,6 +66,7 @@ pub fn router(
     accounts: Arc<Accounts>,
     playground: Option<Arc<Playground>>,
     metrics: Arc<Metrics>,
+    persisted: Arc<PersistedQueries>,
     config: &Config,
 ) -> Router {
     let routes = match playground {
@@ -82,6 +85,7 @@ pub fn router(
         max_complexity: config.max_complexity,
         playground,
         metrics,
+        persisted,
     };
     routes
         .route(
@@ -443,7 +447,7 @@ async fn graphql_get(
     headers: HeaderMap,
     params: Result<Query<GetParams>, axum::extract::rejection::QueryRejection>,
 ) -> axum::response::Response {
-    let has_query = params.as_ref().is_ok_and(|Query(params)| params.query.is_some());
+    let has_query = params.as_ref().is_ok_and(|Query(params)| params.query.is_some() || params.extensions.is_some());
     if !has_query
         && wants_html(&headers)
         && let Some(playground) = &state.playground
@@ -454,11 +458,10 @@ async fn graphql_get(
     let Ok(Query(params)) = params else {
         return reject(StatusCode::BAD_REQUEST, format, "The query string is not a GraphQL request");
     };
-    let Some(query) = params.query else {
-        return reject(StatusCode::BAD_REQUEST, format, "A GraphQL request needs a `query` parameter");
-    };
     let mut fields = Map::new();
-    fields.insert("query".into(), Value::String(query));
+    if let Some(query) = params.query {
+        fields.insert("query".into(), Value::String(query));
+    }
     if let Some(name) = params.operation_name {
         fields.insert("operationName".into(), Value::String(name));
     }
@@ -470,14 +473,15 @@ async fn graphql_get(
             };
         }
     }
-    let request = match read_request(Value::Object(fields)) {
-        Ok(request) => request,
+    let mut operation = match read_request(Value::Object(fields), &state.persisted) {
+        Ok(operation) => operation,
         Err(message) => return reject(StatusCode::BAD_REQUEST, format, &message),
     };
-    let mut request = request;
     // Only queries may run over GET: a GET can be replayed by caches, links and prefetchers.
-    let operation_name = request.operation_name.clone();
-    if let Ok(document) = request.parsed_query() {
+    if let Ok(request) = &mut operation
+        && let operation_name = request.operation_name.clone()
+        && let Ok(document) = request.parsed_query()
+    {
         let operation = match &operation_name {
             Some(name) => document.operations.iter().find(|(op_name, _)| op_name.is_some_and(|n| n.as_str() == name)),
             None => document.operations.iter().next(),
@@ -495,7 +499,7 @@ async fn graphql_get(
     };
     let id = request_id(&headers);
     let caller = Caller::new(principal, peer, &headers, &state);
-    let (response, operation) = execute(&state, &caller, &id, request).await;
+    let (response, operation) = execute(&state, &caller, &id, operation).await;
     single_response(format, response, operation, &caller, &id)
 }
 
@@ -600,8 +604,8 @@ async fn graphql_post(
             }
             let mut requests = Vec::with_capacity(items.len());
             for item in items {
-                match read_request(item) {
-                    Ok(request) => requests.push(request),
+                match read_request(item, &state.persisted) {
+                    Ok(operation) => requests.push(operation),
                     Err(message) => return reject(StatusCode::BAD_REQUEST, format, &message),
                 }
             }
@@ -624,9 +628,9 @@ async fn graphql_post(
                     .into_response();
             with_outcome(with_retry_after(response, wait), outcome)
         }
-        single => match read_request(single) {
-            Ok(request) => {
-                let (response, operation) = execute(&state, &caller, &id, request).await;
+        single => match read_request(single, &state.persisted) {
+            Ok(operation) => {
+                let (response, operation) = execute(&state, &caller, &id, operation).await;
                 single_response(format, response, operation, &caller, &id)
             }
             Err(message) => reject(StatusCode::BAD_REQUEST, format, &message),
@@ -634,39 +638,81 @@ async fn graphql_post(
     }
 }
 
-/// Reads one GraphQL request object, checking every parameter's type.
-fn read_request(value: Value) -> Result<Request, String> {
+/// One operation of a request, read: ready to run, or refused with a coded error that is that
+/// operation's response (in a batch, the others still run).
+type Operation = Result<Request, async_graphql::ServerError>;
+
+/// Reads one GraphQL request object, checking every parameter's type, and finds its document:
+/// its `query`, or the persisted one its hash or `documentId` names. A malformed object is an
+/// `Err` (the whole HTTP request is refused); an unknown or unlisted document is a refused
+/// [`Operation`].
+fn read_request(value: Value, persisted: &PersistedQueries) -> Result<Operation, String> {
     let Value::Object(mut fields) = value else {
         return Err("A GraphQL request must be a JSON object".into());
     };
     let query = match fields.remove("query") {
-        Some(Value::String(query)) => query,
+        None | Some(Value::Null) => None,
+        Some(Value::String(query)) => Some(query),
         Some(_) => return Err("`query` must be a string".into()),
-        None => return Err("A GraphQL request needs a `query`".into()),
+    };
+    let document_id = match fields.remove("documentId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) => Some(id),
+        Some(_) => return Err("`documentId` must be a string".into()),
+    };
+    let operation_name = match fields.remove("operationName") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(name)) => Some(name),
+        Some(_) => return Err("`operationName` must be a string".into()),
+    };
+    let variables = match fields.remove("variables") {
+        None | Some(Value::Null) => None,
+        Some(value @ Value::Object(_)) => Some(Variables::from_json(value)),
+        Some(_) => return Err("`variables` must be an object".into()),
+    };
+    let extensions = match fields.remove("extensions") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(extensions)) => extensions,
+        Some(_) => return Err("`extensions` must be an object".into()),
+    };
+    let query = match persisted.resolve(query, &extensions, document_id.as_deref()) {
+        Ok(Some(query)) => query,
+        Ok(None) => return Err("A GraphQL request needs a `query`".into()),
+        Err(Refusal::Malformed(message)) => return Err(message.into()),
+        Err(refusal) => return Ok(Err(refused(refusal))),
     };
     let mut request = Request::new(query);
-    match fields.remove("operationName") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(name)) => request = request.operation_name(name),
-        Some(_) => return Err("`operationName` must be a string".into()),
+    if let Some(name) = operation_name {
+        request = request.operation_name(name);
     }
-    match fields.remove("variables") {
-        None | Some(Value::Null) => {}
-        Some(value @ Value::Object(_)) => request = request.variables(Variables::from_json(value)),
-        Some(_) => return Err("`variables` must be an object".into()),
+    if let Some(variables) = variables {
+        request = request.variables(variables);
     }
-    match fields.remove("extensions") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(extensions)) => {
-            for (key, value) in extensions {
-                let value =
-                    async_graphql::Value::from_json(value).map_err(|_| "`extensions` is not valid".to_owned())?;
-                request.extensions.insert(key, value);
-            }
+    for (key, value) in extensions {
+        let value = async_graphql::Value::from_json(value).map_err(|_| "`extensions` is not valid".to_owned())?;
+        request.extensions.insert(key, value);
+    }
+    Ok(Ok(request))
+}
+
+/// The coded error for a document that cannot be found or may not run.
+fn refused(refusal: Refusal) -> async_graphql::ServerError {
+    match refusal {
+        // Apollo's clients recognise the miss by this message as well as by its code.
+        Refusal::NotFound => request_refused(Code::PersistedQueryNotFound, "PersistedQueryNotFound"),
+        Refusal::HashMismatch => {
+            request_refused(Code::BadUserInput, "The query's SHA-256 is not the `sha256Hash` sent with it")
         }
-        Some(_) => return Err("`extensions` must be an object".into()),
+        Refusal::Malformed(message) => request_refused(Code::BadUserInput, message),
+        Refusal::NotInList => request_refused(
+            Code::PersistedQueryNotInList,
+            "This server runs only its listed operations, and none has this id",
+        ),
+        Refusal::NotInSafelist => request_refused(
+            Code::QueryNotInSafelist,
+            "This server runs only its listed operations, and this is none of them",
+        ),
     }
-    Ok(request)
 }
 
 /// Runs one request with its own loaders, on the request's own task (see `graphql::executor`);
@@ -675,8 +721,12 @@ async fn execute(
     state: &AppState,
     caller: &Caller,
     request_id: &str,
-    request: Request,
+    operation: Operation,
 ) -> (Response, (&'static str, String)) {
+    let request = match operation {
+        Ok(request) => request,
+        Err(refusal) => return (Response::from_errors(vec![refusal]), ("?", "-".into())),
+    };
     let log = Arc::new(OperationLog::new(request.operation_name.clone()));
     let response = run(state, caller, request_id, request.data(log.clone())).await;
     (response, log.describe())
@@ -779,13 +829,17 @@ mod tests {
 
     #[test]
     fn request_objects_with_wrongly_typed_parameters_are_refused() {
-        assert!(read_request(json!({ "query": "{a}" })).is_ok());
-        assert!(read_request(json!({ "query": "{a}", "variables": null, "operationName": null })).is_ok());
-        assert!(read_request(json!({})).is_err());
-        assert!(read_request(json!({ "query": 1 })).is_err());
-        assert!(read_request(json!({ "query": "{a}", "variables": "x" })).is_err());
-        assert!(read_request(json!({ "query": "{a}", "operationName": 3 })).is_err());
-        assert!(read_request(json!({ "query": "{a}", "extensions": [] })).is_err());
-        assert!(read_request(json!("query")).is_err());
+        let persisted = PersistedQueries::automatic();
+        let read = |value| read_request(value, &persisted);
+        assert!(read(json!({ "query": "{a}" })).is_ok_and(|operation| operation.is_ok()));
+        assert!(read(json!({ "query": "{a}", "variables": null, "operationName": null })).is_ok());
+        assert!(read(json!({})).is_err());
+        assert!(read(json!({ "query": 1 })).is_err());
+        assert!(read(json!({ "query": "{a}", "variables": "x" })).is_err());
+        assert!(read(json!({ "query": "{a}", "operationName": 3 })).is_err());
+        assert!(read(json!({ "query": "{a}", "extensions": [] })).is_err());
+        assert!(read(json!({ "query": "{a}", "documentId": 7 })).is_err());
+        assert!(read(json!({ "extensions": { "persistedQuery": { "version": 2, "sha256Hash": "00" } } })).is_err());
+        assert!(read(json!("query")).is_err());
     }
 }

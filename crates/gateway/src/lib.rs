@@ -7,6 +7,7 @@ pub mod config;
 pub mod graphql;
 pub mod http;
 pub mod metrics;
+pub mod persisted;
 pub mod playground;
 pub mod startup;
 pub mod store;

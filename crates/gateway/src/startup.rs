@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::graphql::build_schema;
 use crate::http;
 use crate::metrics::Metrics;
+use crate::persisted::PersistedQueries;
 use crate::playground::Playground;
 use crate::store::Store;
 
@@ -58,7 +59,12 @@ impl Application {
             true => Some(Arc::new(Playground::new(config.playground_assets.as_deref())?)),
             false => None,
         };
-        let router = http::router(build_schema(&config), store.clone(), accounts, playground, metrics, &config);
+        let persisted = Arc::new(match &config.safelist {
+            Some(path) => PersistedQueries::safelist(path)?,
+            None => PersistedQueries::automatic(),
+        });
+        let router =
+            http::router(build_schema(&config), store.clone(), accounts, playground, metrics, persisted, &config);
         let grace = std::time::Duration::from_secs(config.shutdown_grace_secs);
         Ok(Self { listener, router, store, address, metrics: metrics_server, grace })
     }

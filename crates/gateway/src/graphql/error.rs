@@ -30,6 +30,12 @@ pub enum Code {
     ServiceUnavailable,
     /// Something failed on our side.
     Internal,
+    /// The persisted-query hash is not known here: send the query text with it.
+    PersistedQueryNotFound,
+    /// Safelist mode: the persisted-operation id names no listed operation.
+    PersistedQueryNotInList,
+    /// Safelist mode: the query text is not a listed operation's.
+    QueryNotInSafelist,
 }
 
 impl Code {
@@ -44,6 +50,9 @@ impl Code {
             Self::RateLimited => "RATE_LIMITED",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::Internal => "INTERNAL_SERVER_ERROR",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Self::PersistedQueryNotInList => "PERSISTED_QUERY_NOT_IN_LIST",
+            Self::QueryNotInSafelist => "QUERY_NOT_IN_SAFELIST",
         }
     }
 }
