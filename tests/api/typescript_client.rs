@@ -1,14 +1,17 @@
 //! A typed TypeScript client, as client developers make one: graphql-codegen (client preset)
 //! generates types from `schema.graphql` and `tests/operations`, and once more from the live
 //! server's introspection; `tsc` checks a small client against them; node runs it against the
-//! server. Skipped with a printed reason when node or the package is missing.
+//! server. The same operations as persisted documents make a safelist a server runs by id.
+//! Skipped with a printed reason when node or the package is missing.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use careergraph_auth::Role;
 
-use crate::helpers::{Backend, PASSWORD, spawn_app};
+use serde_json::json;
+
+use crate::helpers::{Backend, PASSWORD, first_error_code, spawn_app, spawn_app_with};
 
 fn package() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/typescript")
@@ -63,4 +66,23 @@ async fn a_typescript_client_generated_by_graphql_codegen_works_against_the_serv
     });
     let said = checked.await.expect("the client ran");
     assert!(said.contains("have the generated shape"), "{said}");
+
+    // The client build's persisted documents, as a server with a safelist reads them.
+    tokio::task::spawn_blocking(|| run("npm", &["run", "--silent", "codegen:persisted"], &[]))
+        .await
+        .expect("codegen ran");
+    let manifest_path = package().join("src/gql-persisted/persisted-documents.json");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).expect("the manifest")).expect("JSON");
+    let (browse_id, _) = manifest
+        .as_object()
+        .expect("an object of documents")
+        .iter()
+        .find(|(_, body)| body.as_str().is_some_and(|body| body.contains("query BrowseCareerPaths")))
+        .expect("BrowseCareerPaths is listed");
+    let safelisted = spawn_app_with(Backend::Sqlite, |config| config.safelist = Some(manifest_path.clone())).await;
+    let (_, listed) = safelisted.post_json(json!({ "documentId": browse_id, "variables": { "first": 2 } })).await;
+    assert!(listed["data"]["careerPaths"]["totalCount"].as_u64().is_some_and(|count| count >= 1), "{listed}");
+    let (_, unlisted) = safelisted.post_json(json!({ "query": "{ careerPaths { totalCount } }" })).await;
+    assert_eq!(first_error_code(&unlisted), "QUERY_NOT_IN_SAFELIST", "{unlisted}");
 }
