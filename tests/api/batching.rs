@@ -53,4 +53,26 @@ on_both_backends! {
         assert_eq!(one, 8, "statements for one path");
         assert_eq!(fifty, one, "statements for fifty paths");
     }
+
+    async fn a_page_costs_one_statement_unless_its_total_is_asked_for(app) {
+        careergraph_domain::synthetic::insert_career_paths(app.db(), 25, PublicationStatus::Published).await.expect("synthetic paths");
+        let statements = |query: &'static str| {
+            let app = &app;
+            async move {
+                let before = app.statement_count();
+                let data = app.query_ok(query, json!({})).await;
+                (app.statement_count() - before, data)
+            }
+        };
+        let (without_total, data) = statements("{ careerPaths(first: 20) { pageInfo { hasNextPage } nodes { title summary } } }").await;
+        assert_eq!(without_total, 1, "no COUNT(*) when totalCount is not asked for");
+        assert_eq!(data["careerPaths"]["nodes"].as_array().map(Vec::len), Some(20));
+        assert_eq!(data["careerPaths"]["pageInfo"]["hasNextPage"], true, "26 published paths, 20 on the page");
+        let (with_total, data) = statements("{ careerPaths(first: 20) { ...Total nodes { title } } } fragment Total on CareerPathConnection { totalCount }").await;
+        assert_eq!(with_total, 2, "the page and its count");
+        assert_eq!(data["careerPaths"]["totalCount"], 26);
+        let (_, last_page) = statements("{ careerPaths(first: 6, after: \"b2Zmc2V0OjE5\") { pageInfo { hasNextPage } nodes { title } } }").await;
+        assert_eq!(last_page["careerPaths"]["nodes"].as_array().map(Vec::len), Some(6));
+        assert_eq!(last_page["careerPaths"]["pageInfo"]["hasNextPage"], false, "the last page knows it is the last");
+    }
 }

@@ -1,4 +1,5 @@
-//! Offset pages over a sorted query, with the total the API reports as `totalCount`.
+//! Offset pages over a sorted query, with the total the API reports as `totalCount` when a
+//! client asks for it.
 
 use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QuerySelect, Select};
 
@@ -11,6 +12,8 @@ pub struct PageRequest {
     pub offset: u64,
     /// How many rows to return at most.
     pub limit: u64,
+    /// Whether to count the whole list too (a second statement, so only when it is wanted).
+    pub count_total: bool,
 }
 
 /// One slice of a list and the size of the whole list.
@@ -18,22 +21,36 @@ pub struct PageRequest {
 pub struct Page<T> {
     /// The rows in this slice, in order.
     pub items: Vec<T>,
-    /// How many rows the whole list has.
-    pub total: u64,
+    /// Whether rows follow this slice.
+    pub has_next: bool,
+    /// How many rows the whole list has, when it was counted.
+    pub total: Option<u64>,
 }
 
-/// Runs `select` for one page, and counts the whole list in a second statement.
+impl<T> Page<T> {
+    /// A page with no rows, of a list with none.
+    pub fn empty() -> Self {
+        Self { items: Vec::new(), has_next: false, total: Some(0) }
+    }
+}
+
+/// Runs `select` for one page, fetching one row more than the page holds to learn whether
+/// another follows; counts the whole list in a second statement only if `page.count_total`.
 pub async fn fetch<E, C>(db: &C, select: Select<E>, page: PageRequest) -> Result<Page<E::Model>>
 where
     E: EntityTrait,
     E::Model: FromQueryResult + Sized + Send + Sync,
     C: ConnectionTrait,
 {
-    let total = select.clone().count(db).await?;
-    let items = if page.limit == 0 || page.offset >= total {
-        Vec::new()
-    } else {
-        select.offset(page.offset).limit(page.limit).all(db).await?
+    let total = match page.count_total {
+        true => Some(select.clone().count(db).await?),
+        false => None,
     };
-    Ok(Page { items, total })
+    let mut items = match total {
+        Some(total) if page.offset >= total => Vec::new(),
+        _ => select.offset(page.offset).limit(page.limit.saturating_add(1)).all(db).await?,
+    };
+    let has_next = items.len() as u64 > page.limit;
+    items.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
+    Ok(Page { items, has_next, total })
 }

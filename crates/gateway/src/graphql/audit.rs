@@ -178,13 +178,13 @@ impl AuditQuery {
         after: Option<String>,
         filter: Option<AuditLogFilter>,
     ) -> Result<Option<Paged<AuditEvent>>> {
-        let page = page_request(first, after.as_deref())?;
+        let page = page_request(ctx, first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
         let entity_type = match filter.entity_type.as_deref().map(EntityKind::named) {
             None => None,
             Some(Some(kind)) => Some(kind),
             // No change was ever recorded for a type that has no history.
-            Some(None) => return Ok(Some(connection(page, Page { items: Vec::new(), total: 0 }, AuditEvent))),
+            Some(None) => return Ok(Some(connection(page, Page::empty(), AuditEvent))),
         };
         let domain_filter = audit::Filter {
             actor_id: filter.actor_id.as_ref().map(|id| id_of("filter.actorId", id)).transpose()?,

@@ -388,7 +388,7 @@ impl CareerPathQuery {
         filter: Option<CareerPathFilter>,
         order_by: Option<CareerPathOrder>,
     ) -> Result<Paged<CareerPath>> {
-        let page = page_request(first, after.as_deref())?;
+        let page = page_request(ctx, first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
         let domain_filter = career_paths::Filter { search: filter.search, skill: filter.skill, status: None };
         let order = order_by.map_or((career_paths::OrderField::Title, Direction::Asc), |order| {

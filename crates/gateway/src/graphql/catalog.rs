@@ -223,7 +223,7 @@ impl CatalogQuery {
         filter: Option<SkillFilter>,
         #[graphql(default)] direction: OrderDirection,
     ) -> Result<Paged<Skill>> {
-        let page = page_request(first, after.as_deref())?;
+        let page = page_request(ctx, first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
         let filter = skills::Filter { search: filter.search, category: filter.category.map(Into::into) };
         let rows = skills::list(store(ctx).db(), &filter, Direction::from(direction), page).await.api_in("filter")?;
@@ -254,7 +254,7 @@ impl CatalogQuery {
         filter: Option<TechnologyFilter>,
         #[graphql(default)] direction: OrderDirection,
     ) -> Result<Paged<Technology>> {
-        let page = page_request(first, after.as_deref())?;
+        let page = page_request(ctx, first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
         let filter = technologies::Filter { search: filter.search, kind: filter.kind.map(Into::into) };
         let rows =

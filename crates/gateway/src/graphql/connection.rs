@@ -2,7 +2,7 @@
 //! the position in the sorted list), so the encoding can change without breaking them.
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Enum, OutputType, SimpleObject};
+use async_graphql::{Context, Enum, Object, OutputType, Result};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use careergraph_domain::page::{Page, PageRequest};
@@ -31,10 +31,18 @@ impl From<OrderDirection> for Direction {
 }
 
 /// Fields every connection carries besides its edges.
-#[derive(SimpleObject)]
 pub struct ConnectionTotal {
+    /// Counted only when the request selects `totalCount` (see [`page_request`]).
+    total_count: Option<u64>,
+}
+
+#[Object]
+impl ConnectionTotal {
     /// How many items the whole list has, across all pages.
-    pub total_count: u64,
+    async fn total_count(&self) -> Result<u64> {
+        // `page_request` looks ahead for this field; reaching it uncounted would be our bug.
+        self.total_count.ok_or_else(|| async_graphql::Error::new("totalCount was not counted for this list"))
+    }
 }
 
 /// A connection of `T` with cursors as strings and a total count.
@@ -51,8 +59,16 @@ fn decode(cursor: &str) -> Option<u64> {
     String::from_utf8(bytes).ok()?.strip_prefix(CURSOR_PREFIX)?.parse().ok()
 }
 
-/// Checks `first` and `after` and turns them into the page to fetch.
-pub fn page_request(first: Option<i32>, after: Option<&str>) -> async_graphql::Result<PageRequest> {
+/// Checks `first` and `after` and turns them into the page to fetch; the list is counted only
+/// when the connection's `totalCount` is selected (directly, or through a fragment).
+pub fn page_request(ctx: &Context<'_>, first: Option<i32>, after: Option<&str>) -> Result<PageRequest> {
+    let mut page = page_window(first, after)?;
+    page.count_total = ctx.look_ahead().field("totalCount").exists();
+    Ok(page)
+}
+
+/// The slice `first` and `after` name, uncounted.
+fn page_window(first: Option<i32>, after: Option<&str>) -> Result<PageRequest> {
     let limit = match first {
         None => DEFAULT_PAGE_SIZE,
         Some(first) => usize::try_from(first)
@@ -69,15 +85,14 @@ pub fn page_request(first: Option<i32>, after: Option<&str>) -> async_graphql::R
             .filter(|offset| i64::try_from(*offset).is_ok_and(|offset| offset < i64::MAX))
             .ok_or_else(|| bad_input("after", "is not a cursor this list gave out"))?,
     };
-    Ok(PageRequest { offset, limit: limit as u64 })
+    Ok(PageRequest { offset, limit: limit as u64, count_total: false })
 }
 
 /// Wraps one fetched page as a connection, mapping each row to its GraphQL type.
 pub fn connection<M, T: OutputType>(request: PageRequest, page: Page<M>, node: impl Fn(M) -> T) -> Paged<T> {
-    let end = request.offset + page.items.len() as u64;
     let mut connection = Connection::with_additional_fields(
         request.offset > 0,
-        end < page.total,
+        page.has_next,
         ConnectionTotal { total_count: page.total },
     );
     connection
@@ -93,18 +108,18 @@ mod tests {
     #[test]
     fn a_cursor_round_trips_and_the_next_page_starts_after_it() -> async_graphql::Result<()> {
         let cursor = encode(41);
-        assert_eq!(page_request(Some(5), Some(&cursor))?, PageRequest { offset: 42, limit: 5 });
+        assert_eq!(page_window(Some(5), Some(&cursor))?, PageRequest { offset: 42, limit: 5, count_total: false });
         Ok(())
     }
 
     #[test]
     fn out_of_range_sizes_and_foreign_cursors_are_refused() {
-        assert!(page_request(Some(-1), None).is_err());
-        assert!(page_request(Some(MAX_PAGE_SIZE as i32 + 1), None).is_err());
-        assert!(page_request(None, Some("not-a-cursor")).is_err());
-        assert!(page_request(None, Some(&URL_SAFE_NO_PAD.encode("offset:x"))).is_err());
+        assert!(page_window(Some(-1), None).is_err());
+        assert!(page_window(Some(MAX_PAGE_SIZE as i32 + 1), None).is_err());
+        assert!(page_window(None, Some("not-a-cursor")).is_err());
+        assert!(page_window(None, Some(&URL_SAFE_NO_PAD.encode("offset:x"))).is_err());
         for largest in [u64::MAX, i64::MAX as u64, i64::MAX as u64 - 1] {
-            assert!(page_request(None, Some(&encode(largest))).is_err(), "{largest}");
+            assert!(page_window(None, Some(&encode(largest))).is_err(), "{largest}");
         }
     }
 }

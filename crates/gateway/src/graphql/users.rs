@@ -43,7 +43,7 @@ impl UsersQuery {
     /// Every user, by e-mail address. Requires ADMIN.
     #[graphql(directive = auth::apply(Role::Admin))]
     async fn users(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Option<Paged<User>>> {
-        let page = page_request(first, after.as_deref())?;
+        let page = page_request(ctx, first, after.as_deref())?;
         let rows = accounts::list_users(store(ctx).db(), page).await.api()?;
         Ok(Some(connection(page, rows, User)))
     }
