@@ -18,7 +18,6 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use lru::LruCache;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 /// The most documents the APQ cache remembers.
 pub const CACHE_ENTRIES: usize = 2_000;
@@ -60,9 +59,9 @@ impl std::fmt::Debug for PersistedQueries {
     }
 }
 
-/// The hex SHA-256 of a document, as APQ and persisted-document manifests name it.
+/// The hex SHA-256 of a document, as APQ names it: the digest refresh tokens are stored by.
 pub fn document_hash(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+    careergraph_auth::refresh::hash(text)
 }
 
 impl PersistedQueries {
