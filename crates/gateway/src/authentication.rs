@@ -219,14 +219,20 @@ fn throttle(free_failures: u32) -> ThrottlePolicy {
 /// The network a client address counts for: the address itself for IPv4, its /64 for IPv6 (one
 /// subscriber usually holds a whole /64 and can rotate through it at will).
 pub(crate) fn network(client: Option<IpAddr>) -> String {
-    match client.map(|address| address.to_canonical()) {
-        Some(IpAddr::V6(address)) => {
-            let prefix = u128::from(address) & !((1u128 << 64) - 1);
-            format!("{}/64", std::net::Ipv6Addr::from(prefix))
-        }
+    match network_address(client) {
+        Some(IpAddr::V6(prefix)) => format!("{prefix}/64"),
         Some(address) => address.to_string(),
         None => "unknown".to_owned(),
     }
+}
+
+/// The first address of the network [`network`] names: the IPv4 address itself, or the IPv6
+/// address with its last 64 bits cleared.
+pub(crate) fn network_address(client: Option<IpAddr>) -> Option<IpAddr> {
+    client.map(|address| match address.to_canonical() {
+        IpAddr::V6(address) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(address) & !((1u128 << 64) - 1))),
+        address => address,
+    })
 }
 
 /// Failed sign-ins are counted per account and client network together, so that failures from

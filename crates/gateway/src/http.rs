@@ -161,8 +161,8 @@ async fn log_request(
 ) -> axum::response::Response {
     let started = std::time::Instant::now();
     let id = request_id(request.headers());
-    let response = next.run(request).await;
-    let outcome = response.extensions().get::<RequestOutcome>().cloned().unwrap_or_default();
+    let mut response = next.run(request).await;
+    let outcome = response.extensions_mut().remove::<RequestOutcome>().unwrap_or_default();
     let join = |part: fn(&(&'static str, String)) -> String| {
         let parts: Vec<String> = outcome.operations.iter().map(part).collect();
         if parts.is_empty() { "-".to_owned() } else { parts.join(",") }

@@ -107,8 +107,7 @@ impl Metrics {
             self.requests.with_label_values(&["-", "-", "refused"]).inc();
         }
         for (kind, name) in operations {
-            let name = self.operation_label(name);
-            self.requests.with_label_values(&[name.as_str(), kind, outcome]).inc();
+            self.requests.with_label_values(&[self.operation_label(name), kind, outcome]).inc();
             self.duration.with_label_values(&[kind]).observe(duration.as_secs_f64());
         }
         for code in codes {
@@ -121,15 +120,22 @@ impl Metrics {
         self.sign_ins.with_label_values(&[outcome]).inc();
     }
 
-    fn operation_label(&self, name: &str) -> String {
+    /// The operation's name as a label, or `other` past the first names seen (or for names no
+    /// client code would use), so that clients cannot grow the series without bound.
+    fn operation_label<'a>(&self, name: &'a str) -> &'a str {
         let plain = name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        let Ok(mut names) = self.operation_names.lock() else { return "other".into() };
-        if plain && (names.contains(name) || names.len() < MAX_OPERATION_NAMES) {
-            names.insert(name.to_owned());
-            name.to_owned()
-        } else {
-            "other".into()
+        let Ok(mut names) = self.operation_names.lock() else { return "other" };
+        if !plain {
+            return "other";
         }
+        if names.contains(name) {
+            return name;
+        }
+        if names.len() < MAX_OPERATION_NAMES {
+            names.insert(name.to_owned());
+            return name;
+        }
+        "other"
     }
 
     /// The metrics in Prometheus' text format, with the gauges read now.

@@ -124,7 +124,7 @@ impl ExtensionFactory for RequestLimits {
 /// share its network's. A generic cell rate algorithm (the `governor` crate) refills it evenly.
 /// Kept in this process: with several replicas, each grants its own budget.
 pub struct ClientBudget {
-    limiter: DefaultKeyedRateLimiter<String>,
+    limiter: DefaultKeyedRateLimiter<BudgetKey>,
     points_per_minute: NonZeroU32,
 }
 
@@ -137,12 +137,12 @@ impl ClientBudget {
     }
 
     /// Spends `points` of `client`'s budget, or says how long to wait until they are there.
-    fn spend(&self, client: &str, points: usize) -> Result<(), Duration> {
+    fn spend(&self, client: &BudgetKey, points: usize) -> Result<(), Duration> {
         if self.limiter.len() > BUDGETS_KEPT {
             self.limiter.retain_recent();
         }
         let points = NonZeroU32::new(u32::try_from(points.max(1)).unwrap_or(u32::MAX)).unwrap_or(NonZeroU32::MIN);
-        match self.limiter.check_key_n(&client.to_owned(), points) {
+        match self.limiter.check_key_n(client, points) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(not_until)) => Err(not_until.wait_time_from(DefaultClock::default().now())),
             // More than a whole minute's budget at once: never affordable, so wait a minute.
@@ -151,12 +151,19 @@ impl ClientBudget {
     }
 }
 
-/// Which budget a request spends: its user's, or its client network's.
-fn budget_key(ctx: &ExtensionContext<'_>) -> String {
-    let Some(request) = ctx.data_opt::<RequestContext>() else { return "unknown".into() };
+/// Whose budget a request spends: its user's, or else its client network's (see
+/// `authentication::network`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum BudgetKey {
+    User(uuid::Uuid),
+    Network(Option<std::net::IpAddr>),
+}
+
+fn budget_key(ctx: &ExtensionContext<'_>) -> BudgetKey {
+    let Some(request) = ctx.data_opt::<RequestContext>() else { return BudgetKey::Network(None) };
     match request.principal().user_id {
-        Some(user) => format!("user:{user}"),
-        None => format!("address:{}", crate::authentication::network(request.client_address)),
+        Some(user) => BudgetKey::User(user),
+        None => BudgetKey::Network(crate::authentication::network_address(request.client_address)),
     }
 }
 
