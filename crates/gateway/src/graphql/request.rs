@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use async_graphql::{Context, ID, Result};
 use careergraph_auth::Role;
@@ -20,8 +20,12 @@ use crate::store::Store;
 /// The caller of one request.
 #[derive(Debug)]
 pub struct RequestContext {
-    /// Who is asking; a sign-in mutation replaces it for the rest of the request.
-    principal: Mutex<Principal>,
+    /// Who is asking, as the request's token said.
+    principal: Principal,
+    /// Who signed in during the request: it speaks for them from then on. Set at most once,
+    /// since a request may hold only one account operation ([`one_account_operation`]); read on
+    /// every field, so it is lock-free.
+    signed_in: OnceLock<Principal>,
     /// Which career paths exist for this caller (fixed when the request starts).
     pub visibility: Visibility,
     /// The client's address, as the HTTP layer saw it.
@@ -35,20 +39,19 @@ impl RequestContext {
     pub fn new(principal: Principal, client_address: Option<IpAddr>, request_id: String) -> Self {
         let visibility =
             if principal.role.satisfies(Role::Editor) { Visibility::IncludeDrafts } else { Visibility::PublishedOnly };
-        Self { principal: Mutex::new(principal), visibility, client_address, request_id }
+        Self { principal, signed_in: OnceLock::new(), visibility, client_address, request_id }
     }
 
     /// Who is asking.
     pub fn principal(&self) -> Principal {
-        self.principal.lock().map_or(Principal::ANONYMOUS, |principal| *principal)
+        self.signed_in.get().copied().unwrap_or(self.principal)
     }
 
     /// After a successful sign-in, the rest of the request speaks for the signed-in user, so the
     /// mutation's payload can show them their own account.
     pub fn signed_in(&self, principal: Principal) {
-        if let Ok(mut current) = self.principal.lock() {
-            *current = principal;
-        }
+        // A second sign-in cannot happen: `one_account_operation` refuses it before any work.
+        let _ = self.signed_in.set(principal);
     }
 
     /// Who makes the changes this request asks for.
