@@ -231,16 +231,31 @@ async fn the_json_log_has_one_line_per_request_with_its_fields_and_no_secrets() 
     let batch =
         serde_json::json!([{ "query": "query A { __typename }" }, { "query": "query B { industries { name } }" }]);
     post(batch).await.expect("answer");
+    client
+        .post(format!("{base}/graphql"))
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer not.a-valid.token-secret-7")
+        .body(serde_json::json!({ "query": "{ me { id } }" }).to_string())
+        .send()
+        .await
+        .expect("answer");
+    let variables = [
+        ("query", "query ($s: String) { skills(filter: { search: $s }) { totalCount } }"),
+        ("variables", r#"{"s":"variable-secret-31337"}"#),
+    ];
+    client.get(format!("{base}/graphql")).query(&variables).send().await.expect("answer");
     drop(server);
     let written = std::fs::read_to_string(&log).expect("the log");
     assert!(!written.contains('\u{1b}'), "no colour codes in a file");
-    assert!(!written.contains("secret-password-8080"), "no password");
+    for secret in ["secret-password-8080", "token-secret-7", "variable-secret-31337", "variables="] {
+        assert!(!written.contains(secret), "the log holds {secret:?}");
+    }
     let lines: Vec<serde_json::Value> = written
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|error| panic!("not JSON ({error}): {line}")))
         .filter(|line: &serde_json::Value| line["fields"]["message"] == "GraphQL request")
         .collect();
-    assert_eq!(lines.len(), 3, "one line per request: {written}");
+    assert_eq!(lines.len(), 5, "one line per request: {written}");
     let fields: Vec<&serde_json::Value> = lines.iter().map(|line| &line["fields"]).collect();
     assert_eq!(
         (fields[0]["operation"].as_str(), fields[0]["operation_type"].as_str()),
@@ -262,6 +277,8 @@ async fn the_json_log_has_one_line_per_request_with_its_fields_and_no_secrets() 
         (fields[2]["operation"].as_str(), fields[2]["operation_type"].as_str()),
         (Some("A,B"), Some("query,query"))
     );
+    assert_eq!((fields[3]["status"].as_u64(), fields[3]["codes"].as_str()), (Some(401), Some("UNAUTHENTICATED")));
+    assert_eq!(fields[4]["status"].as_u64(), Some(200));
 }
 
 impl Server {
