@@ -447,8 +447,9 @@ async fn graphql_get(
     headers: HeaderMap,
     params: Result<Query<GetParams>, axum::extract::rejection::QueryRejection>,
 ) -> axum::response::Response {
-    let has_query = params.as_ref().is_ok_and(|Query(params)| params.query.is_some() || params.extensions.is_some());
-    if !has_query
+    let asks_for_an_operation =
+        params.as_ref().is_ok_and(|Query(params)| params.query.is_some() || params.extensions.is_some());
+    if !asks_for_an_operation
         && wants_html(&headers)
         && let Some(playground) = &state.playground
     {
