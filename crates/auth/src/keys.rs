@@ -63,6 +63,18 @@ pub fn load_or_create_signing_key(path: &Path) -> Result<(SigningMaterial, bool)
     if path.exists() {
         return Ok((load_signing_key(path)?, false));
     }
+    match create_signing_key(path) {
+        Ok(material) => Ok((material, true)),
+        // Another process created it first: use theirs.
+        Err(KeyError::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok((load_signing_key(path)?, false))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Creates a new key at `path`, readable by its owner only; never replaces an existing file.
+pub fn create_signing_key(path: &Path) -> Result<SigningMaterial, KeyError> {
     let key = SigningKey::generate(&mut OsRng);
     let pem =
         key.to_pkcs8_pem(LineEnding::LF).map_err(|_| KeyError::NotEd25519 { path: path.display().to_string() })?;
@@ -70,14 +82,9 @@ pub fn load_or_create_signing_key(path: &Path) -> Result<(SigningMaterial, bool)
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = match options.open(path) {
-        Ok(file) => file,
-        // Another process created it first: use theirs.
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => return Ok((load_signing_key(path)?, false)),
-        Err(error) => return Err(io_error(path)(error)),
-    };
+    let mut file = options.open(path).map_err(io_error(path))?;
     file.write_all(pem.as_bytes()).and_then(|()| file.sync_all()).map_err(io_error(path))?;
-    Ok((SigningMaterial { public: key.verifying_key(), private_pem: SecretString::from(pem.to_string()) }, true))
+    Ok(SigningMaterial { public: key.verifying_key(), private_pem: SecretString::from(pem.to_string()) })
 }
 
 /// Reads a public key for verification only: an SPKI `PUBLIC KEY` PEM, or a private key PEM

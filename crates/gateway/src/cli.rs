@@ -39,6 +39,20 @@ enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Create a new Ed25519 key for signing access tokens (PKCS#8 PEM, readable by its owner
+    /// only) at FILE; never replaces an existing file. Its public key is printed.
+    Keygen {
+        /// Where to write the key, like `secrets/jwt-ed25519.pem`.
+        file: std::path::PathBuf,
+    },
+    /// Exit 0 if the server answers `/readyz` with 200 (it is up and reaches its database),
+    /// else 1: for container health checks, where images have no curl.
+    Healthcheck {
+        /// The readiness URL. Default: `/readyz` on the address the server listens on (an
+        /// unspecified address such as 0.0.0.0 is reached through loopback).
+        #[arg(long)]
+        url: Option<url::Url>,
+    },
 }
 
 #[derive(Subcommand, Debug, Clone)]
@@ -140,6 +154,17 @@ async fn run_user_command(config: &Config, command: UserCommand) -> anyhow::Resu
     Ok(())
 }
 
+/// `/readyz` on the address the server listens on, through loopback when that is unspecified.
+fn readiness_url(listen: std::net::SocketAddr) -> anyhow::Result<url::Url> {
+    let ip = match listen.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    let address = std::net::SocketAddr::new(ip, listen.port());
+    url::Url::parse(&format!("http://{address}/readyz")).context("the listen address makes no URL")
+}
+
 impl Cli {
     /// How to write log lines.
     pub fn log_format(&self) -> crate::config::LogFormat {
@@ -174,6 +199,22 @@ impl Cli {
                 Ok(())
             }
             Command::User(command) => run_user_command(&self.config, command).await,
+            Command::Keygen { file } => {
+                let key = careergraph_auth::keys::create_signing_key(&file)
+                    .with_context(|| format!("cannot create the key {}", file.display()))?;
+                println!("created {} (kid {})", file.display(), careergraph_auth::keys::thumbprint(&key.public));
+                Ok(())
+            }
+            Command::Healthcheck { url } => {
+                let url = match url {
+                    Some(url) => url,
+                    None => readiness_url(self.config.listen)?,
+                };
+                let status = crate::healthcheck::status_of(&url).await?;
+                anyhow::ensure!(status == 200, "{url} answered {status}");
+                println!("{url} answered {status}");
+                Ok(())
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod authentication;
 pub mod cli;
 pub mod config;
 pub mod graphql;
+pub mod healthcheck;
 pub mod http;
 pub mod metrics;
 pub mod persisted;

@@ -1,20 +1,10 @@
 //! The `careergraph` binary as a user runs it.
 
-use std::process::{Command, Output};
+mod common;
 
-fn careergraph(args: &[&str], data_dir: &std::path::Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_careergraph"))
-        .args(args)
-        .env_remove("CAREERGRAPH_DATABASE_URL")
-        .env("CAREERGRAPH_DATA_DIR", data_dir)
-        .env("CAREERGRAPH_LOG", "info")
-        .output()
-        .expect("the binary runs")
-}
+use std::process::Command;
 
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use common::{Server, careergraph, careergraph_with_stdin, spawn_server, stderr, stdout};
 
 #[test]
 fn schema_prints_exactly_the_committed_schema_graphql() {
@@ -88,61 +78,6 @@ fn help_lists_every_setting_with_its_environment_variable() {
     for command in ["serve", "migrate", "seed", "schema"] {
         assert!(help.contains(command), "--help does not mention {command}");
     }
-}
-
-fn careergraph_with_stdin(args: &[&str], data_dir: &std::path::Path, stdin: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_careergraph"))
-        .args(args)
-        .env_remove("CAREERGRAPH_DATABASE_URL")
-        .env("CAREERGRAPH_DATA_DIR", data_dir)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
-    child.wait_with_output().expect("the binary finishes")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// A `careergraph serve` child process, killed when dropped.
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `careergraph serve` on a free port with the data directory `dir` and `env`, sending its
-/// standard error to `stderr`; returns it once `/healthz` answers, with its base URL.
-async fn spawn_server(dir: &std::path::Path, env: &[(&str, &str)], stderr: std::process::Stdio) -> (Server, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-    let server = Server(
-        Command::new(env!("CARGO_BIN_EXE_careergraph"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .env_remove("CAREERGRAPH_DATABASE_URL")
-            .env("CAREERGRAPH_DATA_DIR", dir)
-            .envs(env.iter().copied())
-            .stdout(std::process::Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("the server starts"),
-    );
-    let client = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            return (server, base);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("the server did not come up");
 }
 
 #[tokio::test]
@@ -279,26 +214,6 @@ async fn the_json_log_has_one_line_per_request_with_its_fields_and_no_secrets() 
     );
     assert_eq!((fields[3]["status"].as_u64(), fields[3]["codes"].as_str()), (Some(401), Some("UNAUTHENTICATED")));
     assert_eq!(fields[4]["status"].as_u64(), Some(200));
-}
-
-impl Server {
-    /// Sends the server SIGTERM, as `docker stop` and systemd do.
-    fn terminate(&self) {
-        let status = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status().expect("kill runs");
-        assert!(status.success(), "SIGTERM was sent");
-    }
-
-    /// Waits up to `limit` for the process to exit, and returns how it did.
-    async fn exited_within(&mut self, limit: std::time::Duration) -> Option<std::process::ExitStatus> {
-        let deadline = std::time::Instant::now() + limit;
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(status)) = self.0.try_wait() {
-                return Some(status);
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        None
-    }
 }
 
 /// A server on a PostgreSQL database of its own, an editor's token, and a mutation of the
@@ -505,4 +420,60 @@ fn the_role_flags_offer_the_roles_a_user_can_have() {
         assert_eq!(refused.status.code(), Some(2), "{command:?}: {}", stderr(&refused));
         assert!(stderr(&refused).contains("invalid value 'anonymous'"), "{}", stderr(&refused));
     }
+}
+
+#[test]
+fn keygen_creates_a_private_pkcs8_key_and_never_overwrites_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = dir.path().join("jwt-ed25519.pem");
+    let key_arg = key.to_str().expect("a UTF-8 path");
+    let created = careergraph(&["keygen", key_arg], dir.path());
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert!(stdout(&created).starts_with(&format!("created {key_arg} (kid ")), "{}", stdout(&created));
+    let pem = std::fs::read_to_string(&key).expect("the key");
+    assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "PKCS#8 PEM: {pem}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).expect("the key").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "readable by its owner only");
+    }
+
+    let again = careergraph(&["keygen", key_arg], dir.path());
+    assert!(!again.status.success(), "an existing key is never replaced");
+    assert_eq!(std::fs::read_to_string(&key).expect("the key"), pem, "the key is unchanged");
+    let message = stderr(&again);
+    assert!(message.starts_with(&format!("careergraph: cannot create the key {key_arg}")), "{message}");
+    assert_eq!(message.lines().count(), 1, "one line: {message}");
+}
+
+#[tokio::test]
+async fn healthcheck_exits_0_for_a_ready_server_and_1_with_one_line_otherwise() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (server, base) = spawn_server(dir.path(), &[], std::process::Stdio::null()).await;
+    let listen = base.trim_start_matches("http://").to_owned();
+    let probe = |args: Vec<String>| {
+        let dir = dir.path().to_owned();
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            careergraph(&args, &dir)
+        })
+    };
+    // As the image's HEALTHCHECK runs it: the same CAREERGRAPH_LISTEN the server was given.
+    let port = listen.rsplit(':').next().expect("a port");
+    let healthy = probe(vec!["healthcheck".into(), "--listen".into(), format!("0.0.0.0:{port}")]).await.expect("runs");
+    assert!(healthy.status.success(), "{}", stderr(&healthy));
+    assert_eq!(stdout(&healthy).trim(), format!("http://127.0.0.1:{port}/readyz answered 200"));
+
+    let not_ready =
+        probe(vec!["healthcheck".into(), "--url".into(), format!("{base}/no-such-probe")]).await.expect("runs");
+    assert!(!not_ready.status.success());
+    assert_eq!(stderr(&not_ready).trim(), format!("careergraph: {base}/no-such-probe answered 404"));
+
+    drop(server);
+    let down = probe(vec!["healthcheck".into(), "--listen".into(), listen.clone()]).await.expect("runs");
+    assert!(!down.status.success());
+    let message = stderr(&down);
+    assert!(message.starts_with(&format!("careergraph: cannot reach http://{listen}/readyz")), "{message}");
+    assert_eq!(message.lines().count(), 1, "one line: {message}");
 }

@@ -1,0 +1,99 @@
+//! What the process tests share: running the `careergraph` binary, as a command and as a server.
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
+
+use std::process::{Command, Output};
+
+/// Runs `careergraph ARGS` on the embedded database in `data_dir`, to completion.
+pub fn careergraph(args: &[&str], data_dir: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_careergraph"))
+        .args(args)
+        .env_remove("CAREERGRAPH_DATABASE_URL")
+        .env("CAREERGRAPH_DATA_DIR", data_dir)
+        .env("CAREERGRAPH_LOG", "info")
+        .output()
+        .expect("the binary runs")
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn careergraph_with_stdin(args: &[&str], data_dir: &std::path::Path, stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_careergraph"))
+        .args(args)
+        .env_remove("CAREERGRAPH_DATABASE_URL")
+        .env("CAREERGRAPH_DATA_DIR", data_dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    child.wait_with_output().expect("the binary finishes")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A `careergraph serve` child process, killed when dropped.
+pub struct Server(pub std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `careergraph serve` on a free port with the data directory `dir` and `env`, sending its
+/// standard error to `stderr`; returns it once `/healthz` answers, with its base URL.
+pub async fn spawn_server(
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+    stderr: std::process::Stdio,
+) -> (Server, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let server = Server(
+        Command::new(env!("CARGO_BIN_EXE_careergraph"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env_remove("CAREERGRAPH_DATABASE_URL")
+            .env("CAREERGRAPH_DATA_DIR", dir)
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("the server starts"),
+    );
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return (server, base);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the server did not come up");
+}
+
+impl Server {
+    /// Sends the server SIGTERM, as `docker stop` and systemd do.
+    pub fn terminate(&self) {
+        let status = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status().expect("kill runs");
+        assert!(status.success(), "SIGTERM was sent");
+    }
+
+    /// Waits up to `limit` for the process to exit, and returns how it did.
+    pub async fn exited_within(&mut self, limit: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.0.try_wait() {
+                return Some(status);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        None
+    }
+}
