@@ -9,6 +9,7 @@ mod accounts;
 mod bad_input;
 mod batching;
 mod budget;
+mod caching;
 mod dataset;
 mod editing;
 mod http_protocol;

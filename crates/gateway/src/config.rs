@@ -50,6 +50,9 @@ pub const DEFAULT_DB_ACQUIRE_TIMEOUT_SECS: u64 = 3;
 /// Default of `user_cache_secs`.
 pub const DEFAULT_USER_CACHE_SECS: u64 = 30;
 
+/// Default of `public_max_age_secs`.
+pub const DEFAULT_PUBLIC_MAX_AGE_SECS: u64 = 60;
+
 /// Default `iss` of access tokens.
 pub const DEFAULT_JWT_ISSUER: &str = "careergraph";
 /// Default `aud` of access tokens.
@@ -201,6 +204,12 @@ pub struct Config {
     #[arg(long, env = "CAREERGRAPH_PASSWORD_HASH_CONCURRENCY", global = true)]
     pub password_hash_concurrency: Option<usize>,
 
+    /// Seconds a shared cache (a CDN, a proxy) may keep the answer to an anonymous GET query
+    /// without errors, sent as `Cache-Control: public, max-age=N` with an `ETag`. Everything else
+    /// is `private, no-store`. 0 makes every answer private.
+    #[arg(long, env = "CAREERGRAPH_PUBLIC_MAX_AGE_SECS", default_value_t = DEFAULT_PUBLIC_MAX_AGE_SECS, global = true)]
+    pub public_max_age_secs: u64,
+
     /// Seconds a server may keep trusting what it knows about a user (role, disabled, password
     /// changes made through another replica). Bounds how long a revoked access token still works.
     #[arg(long, env = "CAREERGRAPH_USER_CACHE_SECS", default_value_t = DEFAULT_USER_CACHE_SECS, global = true)]
@@ -267,6 +276,7 @@ impl Config {
             playground_assets: None,
             password_hash_concurrency: None,
             user_cache_secs: DEFAULT_USER_CACHE_SECS,
+            public_max_age_secs: DEFAULT_PUBLIC_MAX_AGE_SECS,
         }
     }
 

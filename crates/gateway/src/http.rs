@@ -42,6 +42,10 @@ use crate::persisted::{PersistedQueries, Refusal};
 use crate::playground::{self, Playground};
 use crate::store::Store;
 
+mod caching;
+
+use caching::PublicCaching;
+
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
 const JSON: &str = "application/json; charset=utf-8";
 
@@ -57,6 +61,7 @@ pub struct AppState {
     playground: Option<Arc<Playground>>,
     metrics: Arc<Metrics>,
     persisted: Arc<PersistedQueries>,
+    public_caching: PublicCaching,
 }
 
 /// The whole HTTP application, with its middleware.
@@ -86,11 +91,15 @@ pub fn router(
         playground,
         metrics,
         persisted,
+        public_caching: PublicCaching::new(config.public_max_age_secs),
     };
     routes
         .route(
             "/graphql",
-            get(graphql_get).post(graphql_post).layer(axum::middleware::from_fn_with_state(state.clone(), log_request)),
+            get(graphql_get)
+                .post(graphql_post)
+                .layer(axum::middleware::from_fn(caching::private_unless_marked))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), log_request)),
         )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -501,7 +510,9 @@ async fn graphql_get(
     let id = request_id(&headers);
     let caller = Caller::new(principal, peer, &headers, &state);
     let (response, operation) = execute(&state, &caller, &id, operation).await;
-    single_response(format, response, operation, &caller, &id)
+    // Without a token the answer is what every anonymous caller gets: a shared cache may keep it.
+    let public = (caller.principal == Principal::ANONYMOUS).then_some((&state.public_caching, &headers));
+    single_response(format, response, operation, &caller, &id, public)
 }
 
 /// Who sent a request, from where, and what its operations share.
@@ -632,7 +643,7 @@ async fn graphql_post(
         single => match read_request(single, &state.persisted) {
             Ok(operation) => {
                 let (response, operation) = execute(&state, &caller, &id, operation).await;
-                single_response(format, response, operation, &caller, &id)
+                single_response(format, response, operation, &caller, &id, None)
             }
             Err(message) => reject(StatusCode::BAD_REQUEST, format, &message),
         },
@@ -764,6 +775,7 @@ fn single_response(
     operation: (&'static str, String),
     caller: &Caller,
     request_id: &str,
+    public: Option<(&PublicCaching, &HeaderMap)>,
 ) -> axum::response::Response {
     let (request_error, body) = render(response, request_id);
     let wait = retry_after([&body]);
@@ -775,7 +787,12 @@ fn single_response(
     let mut outcome =
         RequestOutcome { operations: vec![operation], role: Some(caller.principal.role), codes: Vec::new() };
     outcome.codes_of(&body);
-    let response = (status, [(header::CONTENT_TYPE, format.content_type())], body.to_string()).into_response();
+    let response = match public {
+        Some((caching, request)) if status == StatusCode::OK && body.get("errors").is_none() => {
+            caching.answer(request, format.content_type(), body.to_string())
+        }
+        _ => (status, [(header::CONTENT_TYPE, format.content_type())], body.to_string()).into_response(),
+    };
     with_outcome(with_retry_after(response, wait), outcome)
 }
 
