@@ -20,6 +20,7 @@ mod persisted_queries;
 mod playground;
 mod policy;
 mod read_api;
+mod read_replica;
 mod schema_file;
 mod security;
 mod switches;

@@ -69,6 +69,11 @@ pub struct Config {
     #[arg(long, env = "CAREERGRAPH_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
 
+    /// A read replica of the database: queries go there, while mutations (and whatever a
+    /// request that holds a mutation reads) go to `database_url`. Default: none.
+    #[arg(long, env = "CAREERGRAPH_DATABASE_READ_URL", global = true)]
+    pub database_read_url: Option<String>,
+
     /// Directory for the embedded database and generated keys.
     #[arg(long, env = "CAREERGRAPH_DATA_DIR", default_value = "./careergraph-data", global = true)]
     pub data_dir: PathBuf,
@@ -246,6 +251,7 @@ impl Config {
         Self {
             listen,
             database_url,
+            database_read_url: None,
             data_dir,
             max_depth: DEFAULT_MAX_DEPTH,
             max_complexity: DEFAULT_MAX_COMPLEXITY,

@@ -310,13 +310,13 @@ async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    match careergraph_domain::ping(state.store.db()).await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(error) => {
+    for db in state.store.pools() {
+        if let Err(error) = careergraph_domain::ping(db).await {
             tracing::warn!(%error, "database not reachable");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+            return (StatusCode::SERVICE_UNAVAILABLE, "database unreachable");
         }
     }
+    (StatusCode::OK, "ready")
 }
 
 /// Which media type the response uses.
@@ -488,27 +488,18 @@ async fn graphql_get(
         Err(message) => return reject(StatusCode::BAD_REQUEST, format, &message),
     };
     // Only queries may run over GET: a GET can be replayed by caches, links and prefetchers.
-    if let Ok(request) = &mut operation
-        && let operation_name = request.operation_name.clone()
-        && let Ok(document) = request.parsed_query()
-    {
-        let operation = match &operation_name {
-            Some(name) => document.operations.iter().find(|(op_name, _)| op_name.is_some_and(|n| n.as_str() == name)),
-            None => document.operations.iter().next(),
-        };
-        if operation.is_some_and(|(_, op)| op.node.ty != OperationType::Query) {
-            let mut response =
-                reject(StatusCode::METHOD_NOT_ALLOWED, format, "Only queries may be sent with GET; use POST");
-            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return response;
-        }
+    if !reads_only(std::slice::from_mut(&mut operation)) {
+        let mut response =
+            reject(StatusCode::METHOD_NOT_ALLOWED, format, "Only queries may be sent with GET; use POST");
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
     }
     let principal = match authenticate(&state, &headers, format).await {
         Ok(principal) => principal,
         Err(response) => return response,
     };
     let id = request_id(&headers);
-    let caller = Caller::new(principal, peer, &headers, &state);
+    let caller = Caller::new(principal, peer, &headers, &state, true);
     let (response, operation) = execute(&state, &caller, &id, operation).await;
     // Without a token the answer is what every anonymous caller gets: a shared cache may keep it.
     let public = (caller.principal == Principal::ANONYMOUS).then_some((&state.public_caching, &headers));
@@ -520,14 +511,32 @@ struct Caller {
     principal: Principal,
     address: IpAddr,
     budget: Arc<SharedBudget>,
+    /// The database the request's operations use: the read replica, if any, when none of them
+    /// writes.
+    store: Store,
 }
 
 impl Caller {
-    fn new(principal: Principal, peer: SocketAddr, headers: &HeaderMap, state: &AppState) -> Self {
+    fn new(principal: Principal, peer: SocketAddr, headers: &HeaderMap, state: &AppState, reads_only: bool) -> Self {
         let address = client_address(peer.ip(), headers, &state.trusted_proxies);
+        let store = if reads_only { state.store.reads() } else { state.store.clone() };
         // The complexity limit also bounds the fields a request really resolves.
-        Self { principal, address, budget: Arc::new(SharedBudget::new(state.max_complexity)) }
+        Self { principal, address, budget: Arc::new(SharedBudget::new(state.max_complexity)), store }
     }
+}
+
+/// Whether none of `operations` is a mutation (or a subscription). A document that does not
+/// parse, or names no operation it holds, runs nothing, so it writes nothing either.
+fn reads_only(operations: &mut [Operation]) -> bool {
+    operations.iter_mut().filter_map(|operation| operation.as_mut().ok()).all(|request| {
+        let name = request.operation_name.clone();
+        let Ok(document) = request.parsed_query() else { return true };
+        let operation = match &name {
+            Some(name) => document.operations.iter().find(|(op_name, _)| op_name.is_some_and(|n| n.as_str() == name)),
+            None => document.operations.iter().next(),
+        };
+        operation.is_none_or(|(_, operation)| operation.node.ty == OperationType::Query)
+    })
 }
 
 /// The client's address: the TCP peer, unless the peer is a trusted proxy; then, walking the
@@ -606,7 +615,6 @@ async fn graphql_post(
         Ok(principal) => principal,
         Err(response) => return response,
     };
-    let caller = Caller::new(principal, peer, &headers, &state);
     let id = request_id(&headers);
     match body {
         Value::Array(items) => {
@@ -621,6 +629,9 @@ async fn graphql_post(
                     Err(message) => return reject(StatusCode::BAD_REQUEST, format, &message),
                 }
             }
+            // A batch that writes reads from the primary throughout: its queries see its writes.
+            let reads_only = reads_only(&mut requests);
+            let caller = Caller::new(principal, peer, &headers, &state, reads_only);
             let responses =
                 futures::future::join_all(requests.into_iter().map(|request| execute(&state, &caller, &id, request)))
                     .await;
@@ -641,7 +652,9 @@ async fn graphql_post(
             with_outcome(with_retry_after(response, wait), outcome)
         }
         single => match read_request(single, &state.persisted) {
-            Ok(operation) => {
+            Ok(mut operation) => {
+                let reads_only = reads_only(std::slice::from_mut(&mut operation));
+                let caller = Caller::new(principal, peer, &headers, &state, reads_only);
                 let (response, operation) = execute(&state, &caller, &id, operation).await;
                 single_response(format, response, operation, &caller, &id, None)
             }
@@ -750,11 +763,11 @@ async fn run(state: &AppState, caller: &Caller, request_id: &str, request: Reque
     let (spawner, tasks) = request_tasks();
     let request = request
         .data(context)
-        .data(loaders::for_request(state.store.clone(), visibility, spawner))
+        .data(loaders::for_request(caller.store.clone(), visibility, spawner))
         .data(state.accounts.clone())
         .data(caller.budget.clone())
         .data(state.metrics.clone())
-        .data(state.store.clone());
+        .data(caller.store.clone());
     let field_errors = Arc::new(FieldErrors::default());
     let request = request.data(field_errors.clone());
     let mut response = tasks.run(state.schema.execute(request)).await;

@@ -141,7 +141,8 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let url = config.database_url();
     let max_connections =
         config.db_max_connections.unwrap_or_else(|| careergraph_domain::default_max_connections(&url));
-    Store::connect(&url, max_connections, std::time::Duration::from_secs(config.db_acquire_timeout_secs)).await
+    let acquire_timeout = std::time::Duration::from_secs(config.db_acquire_timeout_secs);
+    Store::connect(&url, config.database_read_url.as_deref(), max_connections, acquire_timeout).await
 }
 
 /// Creates `dir` if needed, private to this user (it holds e-mail addresses, password hashes and
