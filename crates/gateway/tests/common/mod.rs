@@ -55,7 +55,21 @@ pub async fn spawn_server(
     env: &[(&str, &str)],
     stderr: std::process::Stdio,
 ) -> (Server, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    spawn_server_at(free_port(), dir, env, stderr).await
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
+/// Starts `careergraph serve` like [`spawn_server`], on `port`.
+pub async fn spawn_server_at(
+    port: u16,
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+    stderr: std::process::Stdio,
+) -> (Server, String) {
     let server = Server(
         Command::new(env!("CARGO_BIN_EXE_careergraph"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
