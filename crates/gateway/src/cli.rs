@@ -33,7 +33,12 @@ enum Command {
     /// Apply pending database migrations, then exit.
     Migrate,
     /// Migrate, then add whatever of the bundled dataset is missing (never overwrites).
-    Seed,
+    Seed {
+        /// Also add N synthetic career paths for benchmarks: deterministic, labelled
+        /// "(synthetic)" with slugs `synthetic-path-…`, beside the bundled facts, never in them.
+        #[arg(long, value_name = "N")]
+        synthetic: Option<u32>,
+    },
     /// Print the GraphQL schema (SDL) to standard output.
     Schema,
     /// Manage user accounts.
@@ -183,7 +188,7 @@ impl Cli {
                 tracing::info!("migrations applied");
                 Ok(())
             }
-            Command::Seed => {
+            Command::Seed { synthetic } => {
                 let store = open_store(&self.config).await?;
                 careergraph_domain::migrate(store.db()).await.context("cannot migrate the database")?;
                 let report = careergraph_domain::dataset::load_bundled(store.db())
@@ -191,6 +196,15 @@ impl Cli {
                     .context("cannot load the bundled dataset")?;
                 if report.is_empty() {
                     tracing::info!("the bundled dataset is already loaded; nothing added");
+                }
+                if let Some(count) = synthetic {
+                    let added = careergraph_domain::synthetic::load_benchmark_data(store.db(), count)
+                        .await
+                        .context("cannot load the synthetic data")?;
+                    println!(
+                        "synthetic data: {count} career paths wanted, {} added ({} skills and technologies added)",
+                        added.career_paths, added.skills_and_technologies
+                    );
                 }
                 Ok(())
             }

@@ -477,3 +477,40 @@ async fn healthcheck_exits_0_for_a_ready_server_and_1_with_one_line_otherwise() 
     assert!(message.starts_with(&format!("careergraph: cannot reach http://{listen}/readyz")), "{message}");
     assert_eq!(message.lines().count(), 1, "one line: {message}");
 }
+
+#[tokio::test]
+async fn seed_synthetic_adds_labelled_paths_once_and_the_same_ones_every_time() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let seeded = careergraph(&["seed", "--synthetic", "30"], dir.path());
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
+    assert_eq!(
+        stdout(&seeded).trim(),
+        "synthetic data: 30 career paths wanted, 30 added (500 skills and technologies added)"
+    );
+    let again = careergraph(&["seed", "--synthetic", "40"], dir.path());
+    assert_eq!(
+        stdout(&again).trim(),
+        "synthetic data: 40 career paths wanted, 10 added (0 skills and technologies added)"
+    );
+
+    let (_server, base) = spawn_server(dir.path(), &[], std::process::Stdio::null()).await;
+    let query = r#"{"query":"{ careerPath(slug: \"synthetic-path-00007\") { id title skills { skill { slug technologies { slug } } } } bundled: careerPath(slug: \"backend-developer\") { title } }"}"#;
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .header("content-type", "application/json")
+        .body(query)
+        .send()
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json");
+    let path = &body["data"]["careerPath"];
+    assert_eq!(path["title"], "Path 00007 (synthetic)", "{body}");
+    assert_eq!(path["id"], "53594e54-0003-0000-0000-000000000007", "a fixed id: the same rows on every load");
+    let skills = path["skills"].as_array().expect("skills");
+    assert_eq!(skills.len(), 10);
+    assert_eq!(skills[0]["skill"]["slug"], "synthetic-skill-049", "7 × 7 + 0: in a fixed order");
+    assert!(skills.iter().all(|link| link["skill"]["technologies"].as_array().is_some_and(|t| t.len() == 3)));
+    assert_eq!(body["data"]["bundled"]["title"], "Backend Developer", "the bundled facts are there, untouched");
+}
