@@ -75,4 +75,32 @@ on_both_backends! {
         assert_eq!(last_page["careerPaths"]["nodes"].as_array().map(Vec::len), Some(6));
         assert_eq!(last_page["careerPaths"]["pageInfo"]["hasNextPage"], false, "the last page knows it is the last");
     }
+
+    async fn the_benchmark_queries_cost_few_statements_whatever_the_page_size(app) {
+        careergraph_domain::synthetic::load_benchmark_data(app.db(), 120).await.expect("the benchmark's data");
+        let statements = |query: String| {
+            let app = &app;
+            async move {
+                let before = app.statement_count();
+                let data = app.query_ok(&query, json!({})).await;
+                (app.statement_count() - before, data)
+            }
+        };
+        // Q1 and Q2 of the benchmark.
+        let (by_slug, data) = statements("{ careerPath(slug: \"synthetic-path-00050\") { title } }".into()).await;
+        assert_eq!(data["careerPath"]["title"], "Path 00050 (synthetic)");
+        assert_eq!(by_slug, 1, "one path by slug");
+        let (page, _) = statements("{ careerPaths(first: 20) { edges { node { title summary } } } }".into()).await;
+        assert_eq!(page, 1, "a page without totalCount");
+        // Q3: the page, then one batch each for skills, their technologies and salary records.
+        let q3 = |first: usize| format!("{{ careerPaths(first: {first}) {{ edges {{ node {{ slug skills {{ importance skill {{ name technologies {{ name }} }} }} salaryRecords {{ currency average }} }} }} }} }}");
+        let (one, data) = statements(q3(1)).await;
+        assert_eq!(data["careerPaths"]["edges"].as_array().map(Vec::len), Some(1));
+        let (hundred, data) = statements(q3(100)).await;
+        let edges = data["careerPaths"]["edges"].as_array().expect("edges");
+        assert_eq!(edges.len(), 100);
+        assert!(edges.iter().filter(|edge| edge["node"]["slug"].as_str().is_some_and(|slug| slug.starts_with("synthetic-path-"))).all(|edge| edge["node"]["skills"].as_array().is_some_and(|skills| skills.len() == 10)));
+        assert!(one <= 4, "Q3 on one path: {one} statements");
+        assert_eq!(hundred, one, "Q3 on a hundred paths costs what it costs on one");
+    }
 }

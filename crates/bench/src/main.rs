@@ -1,207 +1,488 @@
-//! careergraph's benchmark. Starts the real server in this process on 127.0.0.1 with a fresh
-//! database, drives it over HTTP with a bounded number of requests for a bounded time, and
-//! prints throughput and latency percentiles. It asserts nothing: numbers on a shared machine
-//! are for reading, not for failing builds.
+//! careergraph's benchmark: one command that measures the release server as users run it.
+//!
+//! On PostgreSQL it creates a fresh database, seeds the synthetic dataset (`careergraph seed
+//! --synthetic N`), starts the release binary as a process of its own, and drives it with `wrk`
+//! at concurrency 1 and 32 for each query of the table below. Every answer must be 200 without
+//! `errors`. Per row it reports requests/s, p50 and p99 latency, errors, the server's CPU time
+//! per request (from `/proc/<pid>/stat`), SQL statements per request (counted by PostgreSQL's
+//! `pg_stat_statements`), and at the end the server's peak RSS; the table goes to
+//! `bench/RESULTS.md` with the date, machine and commit. It asserts nothing: numbers on a shared
+//! machine are for reading, not for failing builds.
 //!
 //! `cargo run --release -p careergraph-bench -- --help`
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
-use anyhow::{Context, ensure};
-use careergraph_auth::Role;
-use careergraph_domain::enums::PublicationStatus;
-use careergraph_gateway::authentication as accounts;
-use careergraph_gateway::{Application, Config};
+use anyhow::{Context, bail, ensure};
 use clap::Parser;
-use secrecy::SecretString;
-use serde_json::json;
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
 
-/// Measures careergraph on loopback.
+/// Measures the release server on PostgreSQL with wrk.
 #[derive(Parser, Debug)]
 struct Args {
-    /// Seconds each scenario runs.
+    /// A PostgreSQL server, as a user that may create databases; the benchmark makes its own.
+    #[arg(long, env = "BENCH_DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    admin_url: String,
+    /// Synthetic career paths to seed.
+    #[arg(long, default_value_t = 1000)]
+    paths: u32,
+    /// Seconds each row runs.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Concurrent clients sending read queries.
-    #[arg(long, default_value_t = 8)]
-    readers: usize,
-    /// Concurrent clients signing in.
-    #[arg(long, default_value_t = 8)]
-    signers: usize,
-    /// Synthetic career paths added beside the bundled dataset (labelled synthetic).
-    #[arg(long, default_value_t = 0)]
-    synthetic_paths: usize,
-    /// Database to use (default: a SQLite file in a temporary directory).
+    /// Where the table is written (Markdown).
+    #[arg(long, default_value = "bench/RESULTS.md")]
+    output: PathBuf,
+    /// Only the rows whose name starts with this (a quick look; nothing is written then).
     #[arg(long)]
-    database_url: Option<String>,
-    /// Upper bound on requests per client per scenario.
-    #[arg(long, default_value_t = 1_000_000)]
-    max_requests: usize,
+    only: Option<String>,
+    /// Keep the benchmark database afterwards (it is dropped by default).
+    #[arg(long)]
+    keep_database: bool,
 }
 
-const READ_QUERY: &str = r#"{ careerPath(slug: "backend-developer") { title
-  skills { importance skill { name technologies { name } } }
-  responsibilities { title } roadmap { title resources { name } }
-  salary { average minimum maximum currency } } }"#;
-
-const EMAIL: &str = "bench@example.com";
+const VIEWER_EMAIL: &str = "bench-viewer@example.com";
 const PASSWORD: &str = "violet staircase 42";
 
-/// Latencies of one kind of request.
-#[derive(Default)]
-struct Samples {
-    latencies: Vec<Duration>,
-    errors: usize,
+/// The nested query: the first 20 career paths with their skills in order, each skill's
+/// technologies, and salaries.
+const Q3: &str = "{ careerPaths(first: 20) { edges { node { slug title skills { importance skill { name category technologies { name kind } } } salaryRecords { country currency period average minimum maximum asOf } } } } }";
+const Q3V: &str = "{ careerPaths(first: 20) { edges { node { slug title skills { importance skill { name category technologies { name kind } } } salaryRecords { country currency period average minimum maximum asOf experienceLevel median sampleSize notes } } } } }";
+
+/// One row of the table: a request and how many clients send it at once.
+struct Row {
+    name: String,
+    what: &'static str,
+    body: Value,
+    signed_in: bool,
+    clients: usize,
 }
 
-impl Samples {
-    fn merge(&mut self, other: Samples) {
-        self.latencies.extend(other.latencies);
-        self.errors += other.errors;
-    }
-
-    fn percentile(&self, p: f64) -> Duration {
-        if self.latencies.is_empty() {
-            return Duration::ZERO;
+fn rows() -> Vec<Row> {
+    let queries: [(&str, &str, Value, bool); 7] = [
+        ("Q0", "`{ __typename }`", json!({ "query": "{ __typename }" }), false),
+        (
+            "Q1",
+            "one path by slug (title)",
+            json!({ "query": "{ careerPath(slug: \"synthetic-path-00500\") { title } }" }),
+            false,
+        ),
+        (
+            "Q2",
+            "first 20 paths (title, summary)",
+            json!({ "query": "{ careerPaths(first: 20) { edges { node { title summary } } } }" }),
+            false,
+        ),
+        ("Q3", "nested: 20 paths, skills, technologies, salaries", json!({ "query": Q3 }), false),
+        ("Q3v", "Q3 as a VIEWER with salary detail", json!({ "query": Q3V }), true),
+        (
+            "Q4",
+            "skillGap",
+            json!({ "query": "{ skillGap(careerPath: \"synthetic-path-00042\", have: [\"synthetic-skill-000\", \"synthetic-skill-013\"]) { coverage missing { skill { name } } } }" }),
+            false,
+        ),
+        (
+            "Q5",
+            "login",
+            json!({ "query": "mutation ($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }", "variables": { "e": VIEWER_EMAIL, "p": PASSWORD } }),
+            false,
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (name, what, body, signed_in) in queries {
+        for clients in [1, 32] {
+            rows.push(Row { name: format!("{name} c{clients}"), what, body: body.clone(), signed_in, clients });
         }
-        let mut sorted = self.latencies.clone();
-        sorted.sort();
-        let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-        sorted[index]
     }
+    rows
+}
 
-    fn report(&self, name: &str, elapsed: Duration) {
-        let rate = self.latencies.len() as f64 / elapsed.as_secs_f64();
-        println!(
-            "{name:<34} {:>9.1}/s  p50 {:>8.2} ms  p90 {:>8.2} ms  p99 {:>8.2} ms  n={:<7} errors={}",
-            rate,
-            self.percentile(0.50).as_secs_f64() * 1e3,
-            self.percentile(0.90).as_secs_f64() * 1e3,
-            self.percentile(0.99).as_secs_f64() * 1e3,
-            self.latencies.len(),
-            self.errors
-        );
+/// What wrk measured for one row.
+#[derive(Debug)]
+struct Measured {
+    requests: u64,
+    seconds: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+    sample: Option<String>,
+}
+
+/// A wrk script that sends `body` (with `token`), counts answers that are not 200 or carry
+/// `errors`, and prints one `BENCH {json}` line at the end.
+fn wrk_script(body: &Value, token: Option<&str>) -> String {
+    let authorization =
+        token.map(|token| format!("wrk.headers[\"Authorization\"] = \"Bearer {token}\"\n")).unwrap_or_default();
+    format!(
+        r#"wrk.method = "POST"
+wrk.body = [==[{body}]==]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json"
+{authorization}
+local threads = {{}}
+function setup(thread) table.insert(threads, thread) end
+function init(args) bad = 0; sample = "" end
+function response(status, headers, body)
+  if status ~= 200 or string.find(body, '"errors"', 1, true) then
+    bad = bad + 1
+    if sample == "" then sample = status .. " " .. string.sub(body, 1, 300) end
+  end
+end
+function done(summary, latency, requests)
+  local bad_total, first = 0, ""
+  for _, thread in ipairs(threads) do
+    bad_total = bad_total + thread:get("bad")
+    if first == "" then first = thread:get("sample") end
+  end
+  local e = summary.errors
+  io.write(string.format('BENCH {{"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"bad":%d,"socket":%d}}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), bad_total,
+    e.connect + e.read + e.write + e.timeout))
+  if first ~= "" then io.write("BENCH-SAMPLE " .. first .. "\n") end
+end
+"#
+    )
+}
+
+/// Starts wrk for `row` against `url`; `script` is where its script is written.
+fn start_wrk(row: &Row, token: Option<&str>, url: &str, seconds: u64, script: &Path) -> anyhow::Result<Child> {
+    std::fs::write(script, wrk_script(&row.body, token.filter(|_| row.signed_in)))?;
+    let threads = row.clients.min(2).to_string();
+    Command::new("wrk")
+        .args(["-t", &threads, "-c", &row.clients.to_string(), "-d", &format!("{seconds}s"), "--timeout", "10s"])
+        .arg("-s")
+        .arg(script)
+        .arg(url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot run wrk (apt-get install wrk)")
+}
+
+fn finish_wrk(child: Child) -> anyhow::Result<Measured> {
+    let output = child.wait_with_output()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text
+        .lines()
+        .find_map(|line| line.strip_prefix("BENCH "))
+        .with_context(|| format!("wrk printed no result: {text} {}", String::from_utf8_lossy(&output.stderr)))?;
+    let result: Value = serde_json::from_str(line)?;
+    let number = |key: &str| result[key].as_u64().unwrap_or(0);
+    Ok(Measured {
+        requests: number("requests"),
+        seconds: number("duration_us") as f64 / 1e6,
+        p50_ms: number("p50_us") as f64 / 1e3,
+        p99_ms: number("p99_us") as f64 / 1e3,
+        errors: number("bad") + number("socket"),
+        sample: text.lines().find_map(|line| line.strip_prefix("BENCH-SAMPLE ")).map(str::to_owned),
+    })
+}
+
+/// CPU seconds (user + system) the process has used, from `/proc/<pid>/stat`.
+fn cpu_seconds(pid: u32, ticks_per_second: f64) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name may hold spaces; the fields after it are fixed.
+    let fields: Vec<&str> = stat.rsplit_once(')').context("a /proc stat line")?.1.split_whitespace().collect();
+    let ticks = |index: usize| fields.get(index).and_then(|field| field.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    Ok((ticks(11) + ticks(12)) / ticks_per_second)
+}
+
+/// The peak resident set size of the process, in MiB (`VmHWM`).
+fn peak_rss_mib(pid: u32) -> anyhow::Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:")).context("VmHWM")?;
+    let kib: f64 = line.split_whitespace().nth(1).context("a size")?.parse()?;
+    Ok(kib / 1024.0)
+}
+
+/// Statements PostgreSQL has run in `database`, if `pg_stat_statements` is loaded.
+async fn statements(admin: &sea_orm::DatabaseConnection, database: &str) -> Option<f64> {
+    let sql = format!(
+        "SELECT COALESCE(SUM(s.calls), 0)::float8 FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '{database}'"
+    );
+    let statement = sea_orm::Statement::from_string(admin.get_database_backend(), sql);
+    let row = admin.query_one_raw(statement).await.ok()??;
+    row.try_get_by_index::<f64>(0).ok()
+}
+
+fn run_quietly(command: &mut Command, what: &str) -> anyhow::Result<String> {
+    let output = command.output().with_context(|| format!("cannot run {what}"))?;
+    ensure!(output.status.success(), "{what} failed: {}", String::from_utf8_lossy(&output.stderr));
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The release server, built if needed, beside this benchmark's own binary.
+fn release_server() -> anyhow::Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run_quietly(
+        Command::new(cargo).args(["build", "--release", "--package", "careergraph-gateway", "--bin", "careergraph"]),
+        "cargo build --release",
+    )?;
+    let binary = std::env::current_exe()?.with_file_name("careergraph");
+    ensure!(binary.exists(), "{} was not built", binary.display());
+    Ok(binary)
+}
+
+/// The server process, killed when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
-async fn post(client: &reqwest::Client, url: &str, body: &serde_json::Value) -> bool {
-    match client.post(url).header("content-type", "application/json").body(body.to_string()).send().await {
-        Ok(response) if response.status().is_success() => {
-            response.json::<serde_json::Value>().await.is_ok_and(|body| body.get("errors").is_none())
-        }
-        _ => false,
-    }
-}
-
-/// Runs `clients` loops of `request` until `stop` is set or each has sent `max` requests.
-async fn drive(clients: usize, max: usize, stop: Arc<AtomicBool>, url: String, body: serde_json::Value) -> Samples {
-    let tasks: Vec<_> = (0..clients)
-        .map(|_| {
-            let (stop, url, body) = (stop.clone(), url.clone(), body.clone());
-            tokio::spawn(async move {
-                let client = reqwest::Client::new();
-                let mut samples = Samples::default();
-                for _ in 0..max {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let started = Instant::now();
-                    if post(&client, &url, &body).await {
-                        samples.latencies.push(started.elapsed());
-                    } else {
-                        samples.errors += 1;
-                    }
-                }
-                samples
-            })
+/// A line describing the machine: cores, CPU model, memory.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name"))
+        .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            info.lines().next().and_then(|line| line.split_whitespace().nth(1)).and_then(|kib| kib.parse::<f64>().ok())
         })
-        .collect();
-    let mut all = Samples::default();
-    for task in tasks {
-        if let Ok(samples) = task.await {
-            all.merge(samples);
-        }
-    }
-    all
+        .map_or_else(String::new, |kib| format!(", {:.0} GiB", kib / 1024.0 / 1024.0));
+    format!("{cores} cores ({}){memory}", model.unwrap_or_else(|| "unknown CPU".into()))
 }
 
-async fn timed(
-    seconds: u64,
-    scenarios: Vec<(usize, serde_json::Value)>,
-    url: &str,
-    max: usize,
-) -> (Vec<Samples>, Duration) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
-    let runs: Vec<_> = scenarios
-        .into_iter()
-        .map(|(clients, body)| tokio::spawn(drive(clients, max, stop.clone(), url.to_owned(), body)))
-        .collect();
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut results = Vec::new();
-    for run in runs {
-        results.push(run.await.unwrap_or_default());
-    }
-    (results, started.elapsed())
+fn commit() -> String {
+    let head = Command::new("git").args(["rev-parse", "--short", "HEAD"]).output();
+    let head = head.map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned()).unwrap_or_default();
+    let dirty = Command::new("git").args(["status", "--porcelain", "--untracked-files=no"]).output();
+    let dirty = dirty.is_ok_and(|output| !output.stdout.is_empty());
+    if dirty { format!("{head} (with uncommitted changes)") } else { head }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let data_dir = tempfile::tempdir().context("a temporary data directory")?;
-    let config =
-        Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), args.database_url.clone(), data_dir.path().into());
-    let hash_slots = config.password_hash_concurrency();
-    let application = Application::build(config).await?;
-    let store = application.store().clone();
-    let url = format!("http://127.0.0.1:{}/graphql", application.port());
-    tokio::spawn(application.run_until(std::future::pending()));
+    ensure!(Command::new("wrk").arg("--version").output().is_ok(), "wrk is not installed: apt-get install wrk");
+    let binary = release_server()?;
+    let ticks_per_second: f64 =
+        run_quietly(Command::new("getconf").arg("CLK_TCK"), "getconf CLK_TCK")?.trim().parse().unwrap_or(100.0);
 
-    if args.synthetic_paths > 0 {
-        careergraph_domain::synthetic::insert_career_paths(
-            store.db(),
-            args.synthetic_paths,
-            PublicationStatus::Published,
-        )
-        .await?;
+    // A fresh database, seeded as users seed theirs.
+    let admin = careergraph_domain::connect(&args.admin_url).await.context("cannot reach the PostgreSQL server")?;
+    let database = format!("careergraph_bench_{}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
+    admin.execute_unprepared(&format!("CREATE DATABASE {database}")).await?;
+    // The view is there once the extension is created; it counts only when PostgreSQL preloads it.
+    admin.execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").await.ok();
+    let counting = statements(&admin, &database).await.is_some();
+    if !counting {
+        eprintln!(
+            "note: pg_stat_statements is not loaded, so statements are not counted. To count them: \
+             ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'; then restart PostgreSQL"
+        );
     }
-    let passwords = accounts::command_line_passwords().map_err(|e| anyhow::anyhow!("{e}"))?;
-    accounts::create_user(&store, &passwords, EMAIL, "Bench", Role::Viewer, SecretString::from(PASSWORD), "password")
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut url = url::Url::parse(&args.admin_url)?;
+    url.set_path(&database);
+    let url = url.to_string();
+    let outcome = measure(&args, &binary, &admin, &database, &url, ticks_per_second, counting).await;
+    if !args.keep_database {
+        let drop = format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)");
+        admin.execute_unprepared(&drop).await.ok();
+    }
+    outcome
+}
 
-    let read = json!({ "query": READ_QUERY });
-    let login = json!({
-        "query": "mutation ($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }",
-        "variables": { "e": EMAIL, "p": PASSWORD }
-    });
-    ensure!(post(&reqwest::Client::new(), &url, &read).await, "the read query fails");
-    ensure!(post(&reqwest::Client::new(), &url, &login).await, "sign-in fails");
+async fn measure(
+    args: &Args,
+    binary: &Path,
+    admin: &sea_orm::DatabaseConnection,
+    database: &str,
+    url: &str,
+    ticks_per_second: f64,
+    counting: bool,
+) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let careergraph = || {
+        let mut command = Command::new(binary);
+        command
+            .env("CAREERGRAPH_DATABASE_URL", url)
+            .env("CAREERGRAPH_DATA_DIR", dir.path())
+            .env("CAREERGRAPH_LOG", "warn");
+        command
+    };
+    eprintln!("seeding {} synthetic career paths into {database}", args.paths);
+    run_quietly(careergraph().args(["seed", "--synthetic", &args.paths.to_string()]), "careergraph seed")?;
+    let mut add = careergraph()
+        .args(["user", "add", "--email", VIEWER_EMAIL, "--role", "viewer", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()?;
+    add.stdin.take().context("stdin")?.write_all(format!("{PASSWORD}\n").as_bytes())?;
+    ensure!(add.wait()?.success(), "careergraph user add failed");
+    // Fresh statistics, as a database in service has.
+    let fresh = careergraph_domain::connect(url).await?;
+    fresh.execute_unprepared("VACUUM ANALYZE").await?;
+    fresh.close().await.ok();
 
-    println!(
-        "careergraph benchmark: {} s per scenario, {} readers, {} signers, {} synthetic paths, {} hash slots, {} cores, database {}",
-        args.seconds,
-        args.readers,
-        args.signers,
-        args.synthetic_paths,
-        hash_slots,
-        std::thread::available_parallelism().map_or(1, |n| n.get()),
-        if args.database_url.is_some() { "external" } else { "SQLite (temporary file)" }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let server = Server(
+        careergraph()
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            // The benchmark is one client at one address signing in to one account over and over:
+            // the per-client budget and the sign-in throttles, which count attempts in flight,
+            // would refuse it. It measures what a sign-in costs, not how attackers are stopped.
+            .env("CAREERGRAPH_BUDGET_PER_MINUTE", "0")
+            .env("CAREERGRAPH_LOGIN_FREE_FAILURES", "1000000")
+            .env("CAREERGRAPH_LOGIN_FREE_FAILURES_PER_ADDRESS", "1000000")
+            .stdout(Stdio::null())
+            .spawn()?,
     );
-    // Warm-up, not reported.
-    timed(1, vec![(args.readers, read.clone())], &url, args.max_requests).await;
+    let pid = server.0.id();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    ensure!(up, "the server did not come up");
+    let graphql = format!("{base}/graphql");
+    let login = rows().into_iter().find(|row| row.name.starts_with("Q5")).context("Q5")?.body;
+    let answer: Value = client.post(&graphql).json(&login).send().await?.json().await?;
+    let token = answer["data"]["login"]["accessToken"].as_str().context("the viewer signs in")?.to_owned();
 
-    let (reads, elapsed) = timed(args.seconds, vec![(args.readers, read.clone())], &url, args.max_requests).await;
-    reads[0].report("read query alone", elapsed);
-    let (logins, elapsed) = timed(args.seconds, vec![(args.signers, login.clone())], &url, args.max_requests).await;
-    logins[0].report("logins alone", elapsed);
-    let (both, elapsed) =
-        timed(args.seconds, vec![(args.readers, read), (args.signers, login)], &url, args.max_requests).await;
-    both[0].report("read query during a login flood", elapsed);
-    both[1].report("logins during the read load", elapsed);
+    let mut table = Vec::new();
+    let mut selected: Vec<Row> = rows();
+    selected.retain(|row| args.only.as_deref().is_none_or(|prefix| row.name.starts_with(prefix)));
+    let flood =
+        args.only.as_deref().is_none_or(|prefix| "Q3 during".starts_with(prefix) || prefix.starts_with("Q3 during"));
+    for row in &selected {
+        // A moment of warm-up, unmeasured, then the row itself.
+        finish_wrk(start_wrk(row, Some(&token), &graphql, 1, &dir.path().join("warm.lua"))?)?;
+        let (cpu_before, statements_before) = (cpu_seconds(pid, ticks_per_second)?, statements(admin, database).await);
+        let measured = finish_wrk(start_wrk(row, Some(&token), &graphql, args.seconds, &dir.path().join("row.lua"))?)?;
+        let (cpu_after, statements_after) = (cpu_seconds(pid, ticks_per_second)?, statements(admin, database).await);
+        let requests = measured.requests.max(1) as f64;
+        let statements = statements_before.zip(statements_after).map(|(before, after)| (after - before) / requests);
+        let cpu_ms = (cpu_after - cpu_before) / requests * 1e3;
+        table.push((row.name.clone(), row.what.to_owned(), measured, cpu_ms, statements));
+        print_row(table.last().context("a row")?);
+    }
+    if flood {
+        // Q3 at 32 clients while 8 more sign in as fast as they can.
+        let rows = rows();
+        let q3 = rows.iter().find(|row| row.name == "Q3 c32").context("Q3")?;
+        let mut logins = rows.iter().find(|row| row.name == "Q5 c32").context("Q5")?.clone_with_clients(8);
+        logins.name = "Q5 flood".into();
+        let cpu_before = cpu_seconds(pid, ticks_per_second)?;
+        let flooding = start_wrk(&logins, None, &graphql, args.seconds, &dir.path().join("flood.lua"))?;
+        let measured = finish_wrk(start_wrk(q3, None, &graphql, args.seconds, &dir.path().join("row.lua"))?)?;
+        let flooded = finish_wrk(flooding)?;
+        let cpu = cpu_seconds(pid, ticks_per_second)? - cpu_before;
+        let cpu_ms = cpu / (measured.requests + flooded.requests).max(1) as f64 * 1e3;
+        eprintln!("  (the flood meanwhile: {} logins, {} errors)", flooded.requests, flooded.errors);
+        table.push((
+            "Q3 c32 + login flood".into(),
+            "Q3 while 8 clients sign in nonstop".into(),
+            measured,
+            cpu_ms,
+            None,
+        ));
+        print_row(table.last().context("a row")?);
+    }
+    let peak = peak_rss_mib(pid)?;
+    println!("server peak RSS: {peak:.1} MiB");
+    drop(server);
+    if args.only.is_none() {
+        write_results(args, &table, peak, counting)?;
+        println!("written to {}", args.output.display());
+    }
+    if let Some((name, _, measured, _, _)) = table.iter().find(|(_, _, measured, _, _)| measured.errors > 0) {
+        bail!(
+            "{name}: {} answers were not 200 without errors; first: {}",
+            measured.errors,
+            measured.sample.clone().unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+impl Row {
+    fn clone_with_clients(&self, clients: usize) -> Self {
+        Self { name: self.name.clone(), what: self.what, body: self.body.clone(), signed_in: self.signed_in, clients }
+    }
+}
+
+type TableRow = (String, String, Measured, f64, Option<f64>);
+
+fn print_row((name, _, measured, cpu_ms, statements): &TableRow) {
+    println!(
+        "{name:<22} {:>9.1}/s  p50 {:>8.2} ms  p99 {:>8.2} ms  errors {:<4} cpu {:>7.3} ms/req  statements {}",
+        measured.requests as f64 / measured.seconds.max(1e-9),
+        measured.p50_ms,
+        measured.p99_ms,
+        measured.errors,
+        cpu_ms,
+        statements.map_or_else(|| "-".into(), |count| format!("{count:.2}")),
+    );
+}
+
+fn write_results(args: &Args, table: &[TableRow], peak: f64, counting: bool) -> anyhow::Result<()> {
+    let wrk = Command::new("wrk").arg("--version").output().map(|output| {
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split(" Copyright")
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    });
+    let mut text = format!(
+        "# Benchmark results\n\n\
+         Written by `cargo run --release -p careergraph-bench` (see \"Benchmark\" in README.md).\n\n\
+         - date: {}\n- machine: {}\n- commit: {}\n- load generator: {}\n\
+         - data: {} synthetic career paths (10 skills each, 3 technologies per skill, 8 salary records) on PostgreSQL, beside the bundled dataset\n\
+         - each row: {} s after 1 s of warm-up; client, server and database share the machine\n\n\
+         | row | what | requests/s | p50 ms | p99 ms | errors | gateway CPU ms/request | SQL statements/request |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        machine(),
+        commit(),
+        wrk.unwrap_or_default(),
+        args.paths,
+        args.seconds,
+    );
+    for (name, what, measured, cpu_ms, statements) in table {
+        text.push_str(&format!(
+            "| {name} | {what} | {:.0} | {:.2} | {:.2} | {} | {:.3} | {} |\n",
+            measured.requests as f64 / measured.seconds.max(1e-9),
+            measured.p50_ms,
+            measured.p99_ms,
+            measured.errors,
+            cpu_ms,
+            statements.map_or_else(|| "-".into(), |count| format!("{count:.2}")),
+        ));
+    }
+    text.push_str(&format!(
+        "\nServer peak RSS over the whole run: **{peak:.1} MiB**.\n\n\
+         Gateway CPU is the server process's user + system time (`/proc/<pid>/stat`) over the row, \
+         divided by its requests (in the flood row, by the Q3 requests and the logins together). \
+         SQL statements are {} over the row, divided by its requests; they include `BEGIN` and `COMMIT`.\n",
+        if counting {
+            "PostgreSQL's own count (`pg_stat_statements` calls in the benchmark database)"
+        } else {
+            "not counted (`pg_stat_statements` was not loaded)"
+        }
+    ));
+    if let Some(parent) = args.output.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&args.output, text)?;
     Ok(())
 }

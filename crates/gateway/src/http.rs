@@ -32,7 +32,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::authentication::{Accounts, BearerError, Principal};
 use crate::config::Config;
-use crate::graphql::error::{Code, RETRY_AFTER_OUTAGE_SECS, refusal_body, render, request_refused};
+use crate::graphql::error::{Code, RETRY_AFTER_OUTAGE_SECS, Rendered, refusal_body, render, request_refused};
 use crate::graphql::executor::request_tasks;
 use crate::graphql::policy::FieldErrors;
 use crate::graphql::request::{OperationLog, RequestContext, SharedBudget};
@@ -154,10 +154,9 @@ impl RequestOutcome {
         Self { operations: Vec::new(), role: None, codes: vec![code.as_str().to_owned()] }
     }
 
-    /// Adds the error codes of a rendered response body.
-    fn codes_of(&mut self, body: &Value) {
-        let errors = body.get("errors").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-        self.codes.extend(errors.iter().filter_map(|error| error["extensions"]["code"].as_str().map(str::to_owned)));
+    /// Adds the error codes of a rendered answer.
+    fn codes_of(&mut self, rendered: &Rendered) {
+        self.codes.extend(rendered.codes.iter().cloned());
     }
 }
 
@@ -210,17 +209,6 @@ pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
             }
         }),
     )
-}
-
-/// The longest `retryAfterSeconds` of the `RATE_LIMITED` errors in rendered answers, if any:
-/// what `Retry-After` says.
-fn retry_after<'a>(bodies: impl IntoIterator<Item = &'a Value>) -> Option<u64> {
-    bodies
-        .into_iter()
-        .flat_map(|body| body.get("errors").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default())
-        .filter(|error| error["extensions"]["code"] == Code::RateLimited.as_str())
-        .filter_map(|error| error["extensions"]["retryAfterSeconds"].as_u64())
-        .max()
 }
 
 /// Adds `Retry-After` to a response whose answers ask the client to wait.
@@ -636,19 +624,20 @@ async fn graphql_post(
                 futures::future::join_all(requests.into_iter().map(|request| execute(&state, &caller, &id, request)))
                     .await;
             let mut outcome = RequestOutcome { role: Some(caller.principal.role), ..RequestOutcome::default() };
-            let bodies: Vec<Value> = responses
-                .into_iter()
-                .map(|(response, operation)| {
-                    let body = render(response, &id).1;
-                    outcome.operations.push(operation);
-                    outcome.codes_of(&body);
-                    body
-                })
-                .collect();
-            let wait = retry_after(&bodies);
-            let response =
-                (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], Value::Array(bodies).to_string())
-                    .into_response();
+            let mut json = b"[".to_vec();
+            let mut wait = None;
+            for (index, (response, operation)) in responses.into_iter().enumerate() {
+                let rendered = render(response, &id);
+                outcome.operations.push(operation);
+                outcome.codes_of(&rendered);
+                wait = wait.max(rendered.retry_after);
+                if index > 0 {
+                    json.push(b',');
+                }
+                json.extend_from_slice(&rendered.json);
+            }
+            json.push(b']');
+            let response = (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], json).into_response();
             with_outcome(with_retry_after(response, wait), outcome)
         }
         single => match read_request(single, &state.persisted) {
@@ -790,21 +779,21 @@ fn single_response(
     request_id: &str,
     public: Option<(&PublicCaching, &HeaderMap)>,
 ) -> axum::response::Response {
-    let (request_error, body) = render(response, request_id);
-    let wait = retry_after([&body]);
-    let status = match (request_error && format == Format::GraphqlResponse, wait) {
+    let rendered = render(response, request_id);
+    let wait = rendered.retry_after;
+    let status = match (rendered.request_error && format == Format::GraphqlResponse, wait) {
         (true, Some(_)) => StatusCode::TOO_MANY_REQUESTS,
         (true, None) => StatusCode::BAD_REQUEST,
         (false, _) => StatusCode::OK,
     };
     let mut outcome =
         RequestOutcome { operations: vec![operation], role: Some(caller.principal.role), codes: Vec::new() };
-    outcome.codes_of(&body);
+    outcome.codes_of(&rendered);
     let response = match public {
-        Some((caching, request)) if status == StatusCode::OK && body.get("errors").is_none() => {
-            caching.answer(request, format.content_type(), body.to_string())
+        Some((caching, request)) if status == StatusCode::OK && rendered.codes.is_empty() => {
+            caching.answer(request, format.content_type(), rendered.json)
         }
-        _ => (status, [(header::CONTENT_TYPE, format.content_type())], body.to_string()).into_response(),
+        _ => (status, [(header::CONTENT_TYPE, format.content_type())], rendered.json).into_response(),
     };
     with_outcome(with_retry_after(response, wait), outcome)
 }

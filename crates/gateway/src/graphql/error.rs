@@ -205,21 +205,65 @@ impl<T> ApiResult<T> for Result<T, AccountError> {
     }
 }
 
-/// Serialises a response, giving every error a code and masking internal ones. Returns whether
-/// the request failed before execution (a parse or validation error: no `data` at all).
-pub fn render(mut response: Response, request_id: &str) -> (bool, serde_json::Value) {
+/// A GraphQL response, rendered: its JSON text, and what the HTTP layer needs to know of it.
+pub struct Rendered {
+    /// Whether the request failed as a whole (no `data`: it could not be parsed, validated, or
+    /// was refused before it ran).
+    pub request_error: bool,
+    /// The response body.
+    pub json: Vec<u8>,
+    /// The `extensions.code` of every error, in order; empty when the answer has no errors.
+    pub codes: Vec<String>,
+    /// The longest `retryAfterSeconds` of its `RATE_LIMITED` errors, if any.
+    pub retry_after: Option<u64>,
+}
+
+/// The body as the GraphQL-over-HTTP specification shapes it: no `data` for a request error.
+#[derive(serde::Serialize)]
+struct Body<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a Value>,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    extensions: &'a std::collections::BTreeMap<String, Value>,
+    #[serde(skip_serializing_if = "<[ServerError]>::is_empty")]
+    errors: &'a [ServerError],
+}
+
+/// Renders a response: every error gets a code (internal ones are masked, with the request id
+/// to quote), and the body is written straight to JSON text, without an intermediate
+/// `serde_json::Value` (a nested answer is thousands of values).
+pub fn render(mut response: Response, request_id: &str) -> Rendered {
     let request_error = response.data == Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|error| error.path.is_empty());
     for error in &mut response.errors {
         classify(error, request_error, request_id);
     }
-    let mut body = serde_json::to_value(&response)
-        .unwrap_or_else(|_| refusal_body(Code::Internal, &format!("Internal server error (request id {request_id})")));
-    if request_error && let serde_json::Value::Object(fields) = &mut body {
-        fields.remove("data");
-    }
-    (request_error, body)
+    let code_of = |error: &ServerError| match error.extensions.as_ref().and_then(|e| e.get("code")) {
+        Some(Value::String(code)) => code.clone(),
+        _ => Code::Internal.as_str().to_owned(),
+    };
+    let codes = response.errors.iter().map(code_of).collect();
+    let retry_after = response
+        .errors
+        .iter()
+        .filter(|error| has_code(error.extensions.as_ref(), Code::RateLimited))
+        .filter_map(|error| match error.extensions.as_ref()?.get("retryAfterSeconds")? {
+            Value::Number(seconds) => seconds.as_u64(),
+            _ => None,
+        })
+        .max();
+    let body = Body {
+        data: (!request_error).then_some(&response.data),
+        extensions: &response.extensions,
+        errors: &response.errors,
+    };
+    let json = serde_json::to_vec(&body).unwrap_or_else(|_| {
+        refusal_body(Code::Internal, &format!("Internal server error (request id {request_id})"))
+            .to_string()
+            .into_bytes()
+    });
+    Rendered { request_error, json, codes, retry_after }
 }
 
 /// Gives an error the code it lacks, and masks internal ones.

@@ -31,11 +31,11 @@ impl PublicCaching {
 
     /// The answer to an anonymous `GET` query without errors: public, with its `ETag`, or a
     /// bodiless 304 when the client's `If-None-Match` already names it.
-    pub fn answer(&self, request: &HeaderMap, content_type: HeaderValue, body: String) -> Response {
+    pub fn answer(&self, request: &HeaderMap, content_type: HeaderValue, body: Vec<u8>) -> Response {
         let Some(cache_control) = self.cache_control.clone() else {
             return ([(header::CONTENT_TYPE, content_type)], body).into_response();
         };
-        let etag = entity_tag(body.as_bytes());
+        let etag = entity_tag(&body);
         let headers = [(header::CACHE_CONTROL, cache_control), (header::ETAG, etag.clone())];
         if request.get_all(header::IF_NONE_MATCH).iter().any(|value| matches(value, &etag)) {
             return (StatusCode::NOT_MODIFIED, headers).into_response();
