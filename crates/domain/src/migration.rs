@@ -24,6 +24,7 @@ mod m20261125_000017_create_refresh_token;
 mod m20261125_000018_create_login_throttle;
 mod m20261125_000019_create_audit_event;
 mod m20261125_000020_add_sessions_revoked_at;
+mod m20261125_000021_index_career_path_order;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000018_create_login_throttle::Migration),
             Box::new(m20261125_000019_create_audit_event::Migration),
             Box::new(m20261125_000020_add_sessions_revoked_at::Migration),
+            Box::new(m20261125_000021_index_career_path_order::Migration),
         ]
     }
 }
