@@ -2,8 +2,8 @@
 //! is labelled: slugs start with `synthetic-`, titles say "(synthetic)", and the salary source
 //! is "synthetic", so they can never be mistaken for facts.
 
-use chrono::{NaiveDate, Utc};
-use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, QueryOrder, TransactionTrait};
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ActiveValue::Set, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryOrder, TransactionTrait};
 use uuid::Uuid;
 
 use crate::entities::{
@@ -16,6 +16,146 @@ use crate::enums::{
 };
 use crate::{Db, Error, Result};
 
+const LABEL: &str = "Synthetic data for benchmarks and tests.";
+
+/// The rows of synthetic career paths, built up and then inserted together.
+#[derive(Default)]
+struct PathRows {
+    paths: Vec<career_path::ActiveModel>,
+    links: Vec<career_path_skill::ActiveModel>,
+    steps: Vec<roadmap_step::ActiveModel>,
+    resources: Vec<learning_resource::ActiveModel>,
+    salaries: Vec<salary_record::ActiveModel>,
+}
+
+/// One synthetic salary record's figures.
+struct Pay {
+    average: i64,
+    level: Option<ExperienceLevel>,
+    industry_id: Option<Uuid>,
+    sample_size: Option<i32>,
+}
+
+impl PathRows {
+    /// Path number `n`, created at `at`, with two roadmap steps of one resource each; the ids
+    /// of the steps and resources come from `ids`.
+    fn path(
+        &mut self,
+        id: Uuid,
+        slug: String,
+        n: u32,
+        status: PublicationStatus,
+        at: DateTime<Utc>,
+        mut ids: impl FnMut() -> Uuid,
+    ) {
+        self.paths.push(career_path::ActiveModel {
+            id: Set(id),
+            slug: Set(slug),
+            title: Set(format!("Path {n:05} (synthetic)")),
+            summary: Set(LABEL.into()),
+            description: Set(LABEL.into()),
+            outlook_demand: Set(Demand::Moderate),
+            outlook_summary: Set("Synthetic.".into()),
+            status: Set(status),
+            internal_notes: Set(None),
+            onet_soc_code: Set(None),
+            published_at: Set((status == PublicationStatus::Published).then_some(at)),
+            version: Set(1),
+            created_at: Set(at),
+            updated_at: Set(at),
+        });
+        for position in 0..2 {
+            let step_id = ids();
+            self.steps.push(roadmap_step::ActiveModel {
+                id: Set(step_id),
+                career_path_id: Set(id),
+                position: Set(position),
+                title: Set(format!("Step {position} (synthetic)")),
+                description: Set("Synthetic.".into()),
+                recommendation: Set(Recommendation::Optional),
+                version: Set(1),
+                created_at: Set(at),
+                updated_at: Set(at),
+            });
+            self.resources.push(learning_resource::ActiveModel {
+                id: Set(ids()),
+                roadmap_step_id: Set(step_id),
+                position: Set(0),
+                name: Set("Synthetic resource".into()),
+                kind: Set(ResourceKind::Article),
+                url: Set(None),
+                version: Set(1),
+                created_at: Set(at),
+                updated_at: Set(at),
+            });
+        }
+    }
+
+    /// The path needs `skill_id` at `position`.
+    fn needs(&mut self, path_id: Uuid, skill_id: Uuid, importance: Importance, position: i32) {
+        self.links.push(career_path_skill::ActiveModel {
+            career_path_id: Set(path_id),
+            skill_id: Set(skill_id),
+            importance: Set(importance),
+            position: Set(position),
+        });
+    }
+
+    /// A salary record of the path in the made-up country ZZ, paid in XXX ("no currency").
+    fn salary(&mut self, id: Uuid, path_id: Uuid, pay: Pay, as_of: NaiveDate, at: DateTime<Utc>) {
+        self.salaries.push(salary_record::ActiveModel {
+            id: Set(id),
+            career_path_id: Set(path_id),
+            country: Set("ZZ".into()),
+            currency: Set("XXX".into()),
+            period: Set(PayPeriod::Year),
+            experience_level: Set(pay.level),
+            industry_id: Set(pay.industry_id),
+            location: Set(None),
+            average: Set(pay.average),
+            minimum: Set(pay.average / 2),
+            maximum: Set(pay.average * 3 / 2),
+            percentile_10: Set(None),
+            percentile_25: Set(None),
+            median: Set(pay.sample_size.map(|_| pay.average)),
+            percentile_75: Set(None),
+            percentile_90: Set(None),
+            sample_size: Set(pay.sample_size),
+            source: Set("synthetic".into()),
+            source_url: Set(None),
+            as_of: Set(as_of),
+            notes: Set(Some(LABEL.into())),
+            version: Set(1),
+            created_at: Set(at),
+            updated_at: Set(at),
+        });
+    }
+
+    /// Inserts everything, in chunks that stay under SQLite's limit on bound parameters.
+    async fn insert(self, txn: &DatabaseTransaction) -> Result<()> {
+        for chunk in self.paths.chunks(200) {
+            career_path::Entity::insert_many(chunk.to_vec()).exec(txn).await?;
+        }
+        for chunk in self.links.chunks(500) {
+            career_path_skill::Entity::insert_many(chunk.to_vec()).exec(txn).await?;
+        }
+        for chunk in self.steps.chunks(300) {
+            roadmap_step::Entity::insert_many(chunk.to_vec()).exec(txn).await?;
+        }
+        for chunk in self.resources.chunks(300) {
+            learning_resource::Entity::insert_many(chunk.to_vec()).exec(txn).await?;
+        }
+        for chunk in self.salaries.chunks(100) {
+            salary_record::Entity::insert_many(chunk.to_vec()).exec(txn).await?;
+        }
+        Ok(())
+    }
+}
+
+fn as_of() -> Result<NaiveDate> {
+    NaiveDate::from_ymd_opt(2000, 1, 1).ok_or_else(|| Error::invalid("as_of", "bad date"))
+}
+
 /// Inserts `count` synthetic paths with `status`, each needing the first three skills by slug,
 /// with two roadmap steps (one resource each) and one salary record (naming an industry). Returns their slugs.
 pub async fn insert_career_paths(db: &Db, count: usize, status: PublicationStatus) -> Result<Vec<String>> {
@@ -25,107 +165,22 @@ pub async fn insert_career_paths(db: &Db, count: usize, status: PublicationStatu
     }
     // Salary records name an industry, so the records' industries are part of what is batched.
     let industry_id = industry::Entity::find().one(db).await?.map(|industry| industry.id);
-    let now = Utc::now();
-    let as_of = NaiveDate::from_ymd_opt(2000, 1, 1).ok_or_else(|| Error::invalid("as_of", "bad date"))?;
+    let (now, as_of) = (Utc::now(), as_of()?);
     let txn = db.begin().await?;
     let mut slugs = Vec::with_capacity(count);
-    let (mut paths, mut links, mut steps, mut resources, mut salaries) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut rows = PathRows::default();
     for n in 0..count {
         let id = Uuid::now_v7();
         let slug = format!("synthetic-{n:05}-{}", id.simple());
-        paths.push(career_path::ActiveModel {
-            id: Set(id),
-            slug: Set(slug.clone()),
-            title: Set(format!("Path {n:05} (synthetic)")),
-            summary: Set("Synthetic data for benchmarks and tests.".into()),
-            description: Set("Synthetic data for benchmarks and tests.".into()),
-            outlook_demand: Set(Demand::Moderate),
-            outlook_summary: Set("Synthetic.".into()),
-            status: Set(status),
-            internal_notes: Set(None),
-            onet_soc_code: Set(None),
-            published_at: Set((status == PublicationStatus::Published).then_some(now)),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-        });
+        rows.path(id, slug.clone(), n as u32, status, now, Uuid::now_v7);
         for (position, skill) in (0..).zip(skills.iter().take(3)) {
-            links.push(career_path_skill::ActiveModel {
-                career_path_id: Set(id),
-                skill_id: Set(skill.id),
-                importance: Set(Importance::Important),
-                position: Set(position),
-            });
+            rows.needs(id, skill.id, Importance::Important, position);
         }
-        for position in 0..2 {
-            let step_id = Uuid::now_v7();
-            steps.push(roadmap_step::ActiveModel {
-                id: Set(step_id),
-                career_path_id: Set(id),
-                position: Set(position),
-                title: Set(format!("Step {position} (synthetic)")),
-                description: Set("Synthetic.".into()),
-                recommendation: Set(Recommendation::Optional),
-                version: Set(1),
-                created_at: Set(now),
-                updated_at: Set(now),
-            });
-            resources.push(learning_resource::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                roadmap_step_id: Set(step_id),
-                position: Set(0),
-                name: Set("Synthetic resource".into()),
-                kind: Set(ResourceKind::Article),
-                url: Set(None),
-                version: Set(1),
-                created_at: Set(now),
-                updated_at: Set(now),
-            });
-        }
-        salaries.push(salary_record::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            career_path_id: Set(id),
-            country: Set("ZZ".into()),
-            currency: Set("XXX".into()),
-            period: Set(PayPeriod::Year),
-            experience_level: Set(None),
-            industry_id: Set(industry_id),
-            location: Set(None),
-            average: Set(2),
-            minimum: Set(1),
-            maximum: Set(3),
-            percentile_10: Set(None),
-            percentile_25: Set(None),
-            median: Set(None),
-            percentile_75: Set(None),
-            percentile_90: Set(None),
-            sample_size: Set(None),
-            source: Set("synthetic".into()),
-            source_url: Set(None),
-            as_of: Set(as_of),
-            notes: Set(Some("Synthetic data for benchmarks and tests.".into())),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-        });
+        let pay = Pay { average: 2, level: None, industry_id, sample_size: None };
+        rows.salary(Uuid::now_v7(), id, pay, as_of, now);
         slugs.push(slug);
     }
-    // In chunks, to stay under SQLite's limit on bound parameters per statement.
-    for chunk in paths.chunks(200) {
-        career_path::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
-    }
-    for chunk in links.chunks(500) {
-        career_path_skill::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
-    }
-    for chunk in steps.chunks(300) {
-        roadmap_step::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
-    }
-    for chunk in resources.chunks(300) {
-        learning_resource::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
-    }
-    for chunk in salaries.chunks(100) {
-        salary_record::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
-    }
+    rows.insert(&txn).await?;
     txn.commit().await?;
     Ok(slugs)
 }
@@ -163,9 +218,9 @@ fn synthetic_id(kind: u16, n: u32) -> Uuid {
 pub async fn load_benchmark_data(db: &Db, count: u32) -> Result<Added> {
     use sea_orm::{ColumnTrait, QueryFilter};
 
-    let epoch = chrono::DateTime::from_timestamp(1_700_000_000, 0).ok_or_else(|| Error::invalid("epoch", "bad"))?;
+    let epoch = DateTime::from_timestamp(1_700_000_000, 0).ok_or_else(|| Error::invalid("epoch", "bad"))?;
     let at = |seconds: u32| epoch + chrono::Duration::seconds(i64::from(seconds));
-    let as_of = NaiveDate::from_ymd_opt(2000, 1, 1).ok_or_else(|| Error::invalid("as_of", "bad date"))?;
+    let as_of = as_of()?;
     let mut added = Added::default();
     let txn = db.begin().await?;
 
@@ -178,7 +233,7 @@ pub async fn load_benchmark_data(db: &Db, count: u32) -> Result<Added> {
                 slug: Set(format!("synthetic-tech-{n:03}")),
                 name: Set(format!("Technology {n:03} (synthetic)")),
                 kind: Set(TechnologyKind::Tool),
-                description: Set(Some("Synthetic data for benchmarks and tests.".into())),
+                description: Set(Some(LABEL.into())),
                 built_on_id: Set(None),
                 version: Set(1),
                 created_at: Set(at(n)),
@@ -191,7 +246,7 @@ pub async fn load_benchmark_data(db: &Db, count: u32) -> Result<Added> {
                 slug: Set(format!("synthetic-skill-{n:03}")),
                 name: Set(format!("Skill {n:03} (synthetic)")),
                 category: Set(if n % 5 == 4 { SkillCategory::Soft } else { SkillCategory::Technical }),
-                description: Set("Synthetic data for benchmarks and tests.".into()),
+                description: Set(LABEL.into()),
                 version: Set(1),
                 created_at: Set(at(n)),
                 updated_at: Set(at(n)),
@@ -225,106 +280,35 @@ pub async fn load_benchmark_data(db: &Db, count: u32) -> Result<Added> {
         .into_iter()
         .map(|path| path.slug)
         .collect();
-    let (mut paths, mut links, mut steps, mut resources, mut salaries) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut rows = PathRows::default();
+    let levels = [ExperienceLevel::Entry, ExperienceLevel::Mid, ExperienceLevel::Senior, ExperienceLevel::Lead];
     for n in (0..count).filter(|n| !existing.contains(&format!("synthetic-path-{n:05}"))) {
         let id = synthetic_id(3, n);
-        paths.push(career_path::ActiveModel {
-            id: Set(id),
-            slug: Set(format!("synthetic-path-{n:05}")),
-            title: Set(format!("Path {n:05} (synthetic)")),
-            summary: Set("Synthetic data for benchmarks and tests.".into()),
-            description: Set("Synthetic data for benchmarks and tests.".into()),
-            outlook_demand: Set(Demand::Moderate),
-            outlook_summary: Set("Synthetic.".into()),
-            status: Set(PublicationStatus::Published),
-            internal_notes: Set(None),
-            onet_soc_code: Set(None),
-            published_at: Set(Some(at(n))),
-            version: Set(1),
-            created_at: Set(at(n)),
-            updated_at: Set(at(n)),
-        });
+        let mut part = 0;
+        let ids = || {
+            part += 1;
+            synthetic_id(4, n * 4 + part - 1)
+        };
+        rows.path(id, format!("synthetic-path-{n:05}"), n, PublicationStatus::Published, at(n), ids);
         for k in 0..SKILLS_PER_PATH {
-            links.push(career_path_skill::ActiveModel {
-                career_path_id: Set(id),
-                // 13 × k stays below 200 for k < 10, so a path's ten skills differ.
-                skill_id: Set(synthetic_id(2, (n * 7 + k * 13) % BENCHMARK_SKILLS)),
-                importance: Set([Importance::Essential, Importance::Important, Importance::NiceToHave][k as usize % 3]),
-                position: Set(k as i32),
-            });
+            // 13 × k stays below 200 for k < 10, so a path's ten skills differ.
+            let skill = synthetic_id(2, (n * 7 + k * 13) % BENCHMARK_SKILLS);
+            let importance = [Importance::Essential, Importance::Important, Importance::NiceToHave][k as usize % 3];
+            rows.needs(id, skill, importance, k as i32);
         }
-        for position in 0..2u32 {
-            let step_id = synthetic_id(4, n * 2 + position);
-            steps.push(roadmap_step::ActiveModel {
-                id: Set(step_id),
-                career_path_id: Set(id),
-                position: Set(position as i32),
-                title: Set(format!("Step {position} (synthetic)")),
-                description: Set("Synthetic.".into()),
-                recommendation: Set(Recommendation::Optional),
-                version: Set(1),
-                created_at: Set(at(n)),
-                updated_at: Set(at(n)),
-            });
-            resources.push(learning_resource::ActiveModel {
-                id: Set(synthetic_id(5, n * 2 + position)),
-                roadmap_step_id: Set(step_id),
-                position: Set(0),
-                name: Set("Synthetic resource".into()),
-                kind: Set(ResourceKind::Article),
-                url: Set(None),
-                version: Set(1),
-                created_at: Set(at(n)),
-                updated_at: Set(at(n)),
-            });
-        }
-        let levels = [ExperienceLevel::Entry, ExperienceLevel::Mid, ExperienceLevel::Senior, ExperienceLevel::Lead];
         for k in 0..SALARIES_PER_PATH {
             let average = 50_000 + i64::from((n * 37 + k * 1_000) % 100_000);
-            salaries.push(salary_record::ActiveModel {
-                id: Set(synthetic_id(6, n * SALARIES_PER_PATH + k)),
-                career_path_id: Set(id),
-                country: Set("ZZ".into()),
-                currency: Set("XXX".into()),
-                period: Set(PayPeriod::Year),
-                experience_level: Set(Some(levels[k as usize % levels.len()])),
-                industry_id: Set(None),
-                location: Set(None),
-                average: Set(average),
-                minimum: Set(average - 10_000),
-                maximum: Set(average + 10_000),
-                percentile_10: Set(None),
-                percentile_25: Set(None),
-                median: Set(Some(average)),
-                percentile_75: Set(None),
-                percentile_90: Set(None),
-                sample_size: Set(Some(10)),
-                source: Set("synthetic".into()),
-                source_url: Set(None),
-                as_of: Set(as_of),
-                notes: Set(Some("Synthetic data for benchmarks and tests.".into())),
-                version: Set(1),
-                created_at: Set(at(n)),
-                updated_at: Set(at(n)),
-            });
+            let pay = Pay {
+                average,
+                level: Some(levels[k as usize % levels.len()]),
+                industry_id: None,
+                sample_size: Some(10),
+            };
+            rows.salary(synthetic_id(6, n * SALARIES_PER_PATH + k), id, pay, as_of, at(n));
         }
     }
-    added.career_paths = paths.len();
-    for chunk in paths.chunks(200) {
-        career_path::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
-    }
-    for chunk in links.chunks(500) {
-        career_path_skill::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
-    }
-    for chunk in steps.chunks(300) {
-        roadmap_step::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
-    }
-    for chunk in resources.chunks(300) {
-        learning_resource::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
-    }
-    for chunk in salaries.chunks(100) {
-        salary_record::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
-    }
+    added.career_paths = rows.paths.len();
+    rows.insert(&txn).await?;
     txn.commit().await?;
     Ok(added)
 }

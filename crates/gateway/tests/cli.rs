@@ -4,7 +4,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{Server, careergraph, careergraph_with_stdin, spawn_server, stderr, stdout};
+use common::{FreshDatabase, Server, careergraph, careergraph_with_stdin, spawn_server, stderr, stdout};
 
 #[test]
 fn schema_prints_exactly_the_committed_schema_graphql() {
@@ -222,8 +222,7 @@ struct LockedMutation {
     server: Server,
     lock: Option<sea_orm::DatabaseTransaction>,
     in_flight: tokio::task::JoinHandle<serde_json::Value>,
-    admin: sea_orm::DatabaseConnection,
-    database: String,
+    _database: FreshDatabase,
     _dir: tempfile::TempDir,
 }
 
@@ -235,12 +234,8 @@ impl LockedMutation {
             eprintln!("SKIPPED the SIGTERM tests: TEST_DATABASE_URL is not set (the row lock needs PostgreSQL)");
             return None;
         };
-        let database = format!("careergraph_sigterm_{}", uuid::Uuid::now_v7().simple());
-        let admin = careergraph_domain::connect(&admin_url).await.expect("TEST_DATABASE_URL is reachable");
-        admin.execute_unprepared(&format!("CREATE DATABASE {database}")).await.expect("a database");
-        let mut url = url::Url::parse(&admin_url).expect("a URL");
-        url.set_path(&database);
-        let url = url.to_string();
+        let database = FreshDatabase::create(&admin_url, "careergraph_sigterm").await;
+        let url = database.url.clone();
 
         let dir = tempfile::tempdir().expect("temp dir");
         let added = Command::new(env!("CARGO_BIN_EXE_careergraph"))
@@ -292,14 +287,7 @@ impl LockedMutation {
         let in_flight = tokio::spawn(graphql(rename, Some(token)));
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         assert!(!in_flight.is_finished(), "the mutation waits on the lock");
-        Some(Self { server, lock: Some(lock), in_flight, admin, database, _dir: dir })
-    }
-
-    async fn drop_database(self) {
-        use sea_orm::ConnectionTrait;
-        drop(self.lock);
-        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database);
-        self.admin.execute_unprepared(&statement).await.ok();
+        Some(Self { server, lock: Some(lock), in_flight, _database: database, _dir: dir })
     }
 }
 
@@ -317,7 +305,6 @@ async fn sigterm_lets_a_mutation_waiting_on_a_row_lock_finish_then_exits_0() {
     assert_eq!(answer["data"]["updateCareerPath"]["careerPath"]["title"], "Backend Engineer", "{answer}");
     let status = locked.server.exited_within(std::time::Duration::from_secs(10)).await.expect("the server exited");
     assert_eq!(status.code(), Some(0), "a clean exit");
-    locked.drop_database().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -327,7 +314,6 @@ async fn sigterm_gives_up_on_requests_still_running_after_the_grace_period() {
     // The lock is never released: the grace period ends the wait.
     let status = locked.server.exited_within(std::time::Duration::from_secs(10)).await.expect("the server exited");
     assert_eq!(status.code(), Some(0), "still a clean exit");
-    locked.drop_database().await;
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use common::{Server, free_port, spawn_server_at};
+use common::{FreshDatabase, Server, free_port, spawn_server_at};
 
 const PASSWORD: &str = "violet staircase 42";
 /// `CAREERGRAPH_USER_CACHE_SECS` of both gateways: how long one may trust what it knows of a
@@ -39,43 +39,6 @@ fn admin_url() -> Option<String> {
         eprintln!("SKIPPED the scale-out test: TEST_DATABASE_URL is not set (replicas share PostgreSQL)");
     }
     url
-}
-
-/// A database of the test's own, dropped at the end.
-struct Database {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl Database {
-    async fn create(admin_url: String) -> Self {
-        use sea_orm::ConnectionTrait;
-        let name = format!("careergraph_scale_{}", uuid::Uuid::now_v7().simple());
-        let admin = careergraph_domain::connect(&admin_url).await.expect("TEST_DATABASE_URL is reachable");
-        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("a database");
-        admin.close().await.ok();
-        let mut url = url::Url::parse(&admin_url).expect("a URL");
-        url.set_path(&name);
-        Self { admin_url, name, url: url.to_string() }
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        // Drop runs inside the test's runtime, which cannot be blocked on; a thread can.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-            runtime.block_on(async {
-                use sea_orm::ConnectionTrait;
-                let admin = careergraph_domain::connect(&admin_url).await.ok()?;
-                admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok()?;
-                admin.close().await.ok()
-            })
-        })
-        .join();
-    }
 }
 
 /// nginx in the foreground, with its pid, logs and temporary files in `dir`; stopped when dropped.
@@ -154,7 +117,7 @@ struct Cluster {
     gateways: Vec<(Server, String)>,
     ports: Vec<u16>,
     nginx: Nginx,
-    database: Database,
+    database: FreshDatabase,
     dir: tempfile::TempDir,
 }
 
@@ -162,7 +125,7 @@ impl Cluster {
     /// `None` when PostgreSQL or nginx is missing (the reason is printed).
     async fn start() -> Option<Self> {
         let (Some(admin_url), Some(nginx)) = (admin_url(), nginx()) else { return None };
-        let database = Database::create(admin_url).await;
+        let database = FreshDatabase::create(&admin_url, "careergraph_scale").await;
         let dir = tempfile::tempdir().expect("a directory");
         let key = dir.path().join("jwt-ed25519.pem");
         let cli = |args: &[&str], stdin: &str| {
