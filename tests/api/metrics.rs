@@ -37,7 +37,9 @@ on_both_backends! {
         let app = spawn_app_with(backend, |config| config.metrics_listen = Some("127.0.0.1:0".parse().expect("an address"))).await;
         let before = scrape(&app).await;
         assert_eq!(value(&before, "careergraph_build_info", &[("version", env!("CARGO_PKG_VERSION"))]), 1.0);
-        assert!(before.samples.iter().any(|s| s.metric == "careergraph_db_pool_connections"), "pool gauges");
+        let pools: Vec<&str> = before.samples.iter().filter(|s| s.metric == "careergraph_db_pool_connections").filter_map(|s| s.labels.get("pool")).collect();
+        assert!(pools.contains(&"primary") && !pools.contains(&"replica"), "the primary pool's gauges, and no replica: {pools:?}");
+        assert!(value(&before, "careergraph_db_pool_connections", &[("pool", "primary"), ("state", "idle")]) >= 1.0);
 
         let page = json!({ "query": "query CareerPage { careerPath(slug: \"backend-developer\") { title } }", "operationName": "CareerPage" });
         app.post_json(page.clone()).await;
@@ -59,5 +61,21 @@ on_both_backends! {
 
         let public = app.client.get(format!("{}/metrics", app.address)).send().await.expect("answer");
         assert_eq!(public.status(), StatusCode::NOT_FOUND, "never on the public listener");
+    }
+
+    async fn a_read_replica_pool_has_gauges_of_its_own(backend: Backend) {
+        let primary = crate::helpers::spawn_app(backend).await;
+        let url = primary.database_url.clone();
+        let app = spawn_app_with(backend, move |config| {
+            config.metrics_listen = Some("127.0.0.1:0".parse().expect("an address"));
+            config.database_read_url = Some(url.clone());
+            config.database_url = Some(url);
+        })
+        .await;
+        app.query_ok("{ careerPaths(first: 1) { edges { node { title } } } }", json!({})).await;
+        let scraped = scrape(&app).await;
+        for pool in ["primary", "replica"] {
+            assert!(value(&scraped, "careergraph_db_pool_connections", &[("pool", pool), ("state", "idle")]) >= 1.0, "{pool}");
+        }
     }
 }

@@ -53,8 +53,11 @@ impl Metrics {
         let sign_ins =
             IntCounterVec::new(Opts::new("careergraph_sign_ins_total", "Sign-ins (login) by outcome"), &["outcome"])?;
         let pool = IntGaugeVec::new(
-            Opts::new("careergraph_db_pool_connections", "Database pool connections by state (in_use, idle)"),
-            &["state"],
+            Opts::new(
+                "careergraph_db_pool_connections",
+                "Database pool connections by pool (primary, replica) and state (in_use, idle)",
+            ),
+            &["pool", "state"],
         )?;
         let hash_queue = IntGauge::new(
             "careergraph_password_hash_queue",
@@ -140,19 +143,21 @@ impl Metrics {
 
     /// The metrics in Prometheus' text format, with the gauges read now.
     pub fn render(&self) -> anyhow::Result<String> {
-        let (size, idle) = match self.store.db().get_database_backend() {
-            DatabaseBackend::Postgres => {
-                let pool = self.store.db().get_postgres_connection_pool();
-                (pool.size(), pool.num_idle())
-            }
-            _ => {
-                let pool = self.store.db().get_sqlite_connection_pool();
-                (pool.size(), pool.num_idle())
-            }
-        };
-        let idle = i64::try_from(idle).unwrap_or(i64::MAX);
-        self.pool.with_label_values(&["in_use"]).set(i64::from(size) - idle);
-        self.pool.with_label_values(&["idle"]).set(idle);
+        for (name, db) in ["primary", "replica"].into_iter().zip(self.store.pools()) {
+            let (size, idle) = match db.get_database_backend() {
+                DatabaseBackend::Postgres => {
+                    let pool = db.get_postgres_connection_pool();
+                    (pool.size(), pool.num_idle())
+                }
+                _ => {
+                    let pool = db.get_sqlite_connection_pool();
+                    (pool.size(), pool.num_idle())
+                }
+            };
+            let idle = i64::try_from(idle).unwrap_or(i64::MAX);
+            self.pool.with_label_values(&[name, "in_use"]).set(i64::from(size) - idle);
+            self.pool.with_label_values(&[name, "idle"]).set(idle);
+        }
         self.hash_queue.set(i64::try_from(self.passwords.waiting()).unwrap_or(i64::MAX));
         TextEncoder::new().encode_to_string(&self.registry.gather()).context("cannot encode the metrics")
     }
