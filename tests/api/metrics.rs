@@ -39,7 +39,8 @@ on_both_backends! {
         assert_eq!(value(&before, "careergraph_build_info", &[("version", env!("CARGO_PKG_VERSION"))]), 1.0);
         let pools: Vec<&str> = before.samples.iter().filter(|s| s.metric == "careergraph_db_pool_connections").filter_map(|s| s.labels.get("pool")).collect();
         assert!(pools.contains(&"primary") && !pools.contains(&"replica"), "the primary pool's gauges, and no replica: {pools:?}");
-        assert!(value(&before, "careergraph_db_pool_connections", &[("pool", "primary"), ("state", "idle")]) >= 1.0);
+        // In use and idle together: the pool's size (a connection may be on its way back).
+        assert!(value(&before, "careergraph_db_pool_connections", &[("pool", "primary")]) >= 1.0);
 
         let page = json!({ "query": "query CareerPage { careerPath(slug: \"backend-developer\") { title } }", "operationName": "CareerPage" });
         app.post_json(page.clone()).await;
@@ -75,7 +76,8 @@ on_both_backends! {
         app.query_ok("{ careerPaths(first: 1) { edges { node { title } } } }", json!({})).await;
         let scraped = scrape(&app).await;
         for pool in ["primary", "replica"] {
-            assert!(value(&scraped, "careergraph_db_pool_connections", &[("pool", pool), ("state", "idle")]) >= 1.0, "{pool}");
+            // In use and idle together: the pool's size (the query's connection may be on its way back).
+            assert!(value(&scraped, "careergraph_db_pool_connections", &[("pool", pool)]) >= 1.0, "{pool}");
         }
     }
 }
