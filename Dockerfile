@@ -20,6 +20,8 @@ RUN cargo chef prepare --recipe-path recipe.json
 
 FROM chef AS build
 COPY --from=planner /src/recipe.json recipe.json
+# Build-time settings (jemalloc's) belong to the dependency layer too.
+COPY .cargo .cargo
 RUN cargo chef cook --release --locked --recipe-path recipe.json --package careergraph-gateway --bin careergraph
 COPY . .
 RUN cargo build --release --locked --package careergraph-gateway --bin careergraph

@@ -6,12 +6,15 @@ use careergraph_gateway::config::LogFormat;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-/// mimalloc rather than glibc's malloc: a nested answer is thousands of small allocations
+/// jemalloc rather than glibc's malloc: a nested answer is thousands of small allocations
 /// across threads, and glibc's malloc and free took about a third of the server's CPU on the
-/// benchmark's nested query. With mimalloc that query costs 14% less CPU a request; the peak
-/// RSS under 32 clients is higher (112 MiB against 80). See bench/RESULTS.md.
+/// benchmark's nested query. Measured on that query at 32 clients (bench/RESULTS.md has the
+/// whole run): mimalloc first cut it from 12.9 to 11.0 ms a request but raised the peak RSS from
+/// 80 to 112 MiB; later, against mimalloc's 9.2–9.7 ms and 116–120 MiB, jemalloc with a
+/// background thread returning freed pages after a second (`.cargo/config.toml`) took 8.5–8.6 ms
+/// and 84–87 MiB, and an idle server holds 22 MiB instead of 61.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> std::process::ExitCode {
     let cli = careergraph_gateway::cli::Cli::parse();
