@@ -6,7 +6,6 @@ use careergraph_auth::Role;
 use careergraph_gateway::{Application, Config};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
-use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 /// The password of every account a test creates: long enough, and not a common one.
@@ -89,7 +88,8 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     let (database_url, postgres) = match backend {
         Backend::Sqlite => (None, None),
         Backend::Postgres => {
-            let fresh = FreshPostgres::create().await;
+            let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL is set for PostgreSQL tests");
+            let fresh = FreshDatabase::create(&admin_url, "careergraph_test").await;
             (Some(fresh.url.clone()), Some(fresh))
         }
     };
@@ -226,45 +226,10 @@ pub fn first_error_code(body: &Value) -> &str {
 /// Held for its `Drop`: the data directory and database disappear with the test.
 struct DatabaseGuard {
     _directory: tempfile::TempDir,
-    _postgres: Option<FreshPostgres>,
+    _postgres: Option<FreshDatabase>,
 }
 
-/// A database of its own for one test, dropped when the test ends (pass or fail).
-struct FreshPostgres {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl FreshPostgres {
-    async fn create() -> Self {
-        let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL is set for PostgreSQL tests");
-        let name = format!("careergraph_test_{}", uuid::Uuid::now_v7().simple());
-        let admin = careergraph_domain::connect(&admin_url).await.expect("TEST_DATABASE_URL is reachable");
-        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("a test database can be created");
-        admin.close().await.ok();
-        let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
-        url.set_path(&name);
-        Self { admin_url, name, url: url.to_string() }
-    }
-}
-
-impl Drop for FreshPostgres {
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        // Drop runs inside the test's runtime, which cannot be blocked on; a thread with a
-        // runtime of its own can.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-            runtime.block_on(async {
-                let admin = careergraph_domain::connect(&admin_url).await.ok()?;
-                admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok()?;
-                admin.close().await.ok()
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Some(()))) {
-            eprintln!("could not drop test database {}", self.name);
-        }
-    }
-}
+// The same helper as the process tests' (crates/gateway/tests), by file.
+#[path = "../../crates/gateway/tests/common/fresh_database.rs"]
+mod fresh_database;
+use fresh_database::FreshDatabase;
