@@ -4,7 +4,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{FreshDatabase, Server, careergraph, careergraph_with_stdin, spawn_server, stderr, stdout};
+use common::{FreshDatabase, Server, careergraph, careergraph_with_stdin, graphql, spawn_server, stderr, stdout};
 
 #[test]
 fn schema_prints_exactly_the_committed_schema_graphql() {
@@ -254,24 +254,11 @@ impl LockedMutation {
         let mut env = env.to_vec();
         env.push(("CAREERGRAPH_DATABASE_URL", &url));
         let (server, base) = spawn_server(dir.path(), &env, std::process::Stdio::null()).await;
-        let graphql = move |body: serde_json::Value, token: Option<String>| {
-            let base = base.clone();
-            async move {
-                let mut request = reqwest::Client::new()
-                    .post(format!("{base}/graphql"))
-                    .header("content-type", "application/json")
-                    .body(body.to_string());
-                if let Some(token) = token {
-                    request = request.bearer_auth(token);
-                }
-                request.send().await.expect("an answer").json::<serde_json::Value>().await.expect("JSON")
-            }
-        };
-        let login = serde_json::json!({ "query": "mutation { login(input: { email: \"editor@example.com\", password: \"violet staircase 42\" }) { accessToken } }" });
-        let token = graphql(login, None).await["data"]["login"]["accessToken"].as_str().expect("a token").to_owned();
-        let path =
-            graphql(serde_json::json!({ "query": "{ careerPath(slug: \"backend-developer\") { id version } }" }), None)
-                .await;
+        let login = "mutation { login(input: { email: \"editor@example.com\", password: \"violet staircase 42\" }) { accessToken } }";
+        let (_, login) = graphql(&base, None, login, serde_json::json!({})).await;
+        let token = login["data"]["login"]["accessToken"].as_str().expect("a token").to_owned();
+        let query = "{ careerPath(slug: \"backend-developer\") { id version } }";
+        let (_, path) = graphql(&base, None, query, serde_json::json!({})).await;
         let (id, version) = (path["data"]["careerPath"]["id"].clone(), path["data"]["careerPath"]["version"].clone());
 
         // The test holds the career path's row; the mutation will wait for it.
@@ -280,11 +267,9 @@ impl LockedMutation {
         lock.execute_unprepared("SELECT id FROM career_path WHERE slug = 'backend-developer' FOR UPDATE")
             .await
             .expect("the lock");
-        let rename = serde_json::json!({
-            "query": "mutation ($id: ID!, $v: Int!) { updateCareerPath(input: { id: $id, expectedVersion: $v, title: \"Backend Engineer\" }) { careerPath { title version } } }",
-            "variables": { "id": id, "v": version },
-        });
-        let in_flight = tokio::spawn(graphql(rename, Some(token)));
+        let rename = "mutation ($id: ID!, $v: Int!) { updateCareerPath(input: { id: $id, expectedVersion: $v, title: \"Backend Engineer\" }) { careerPath { title version } } }";
+        let variables = serde_json::json!({ "id": id, "v": version });
+        let in_flight = tokio::spawn(async move { graphql(&base, Some(&token), rename, variables).await.1 });
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         assert!(!in_flight.is_finished(), "the mutation waits on the lock");
         Some(Self { server, lock: Some(lock), in_flight, _database: database, _dir: dir })
@@ -328,30 +313,10 @@ async fn an_admin_created_on_the_command_line_signs_in_over_http() {
     assert!(stdout(&added).starts_with("created admin admin@example.com"), "{}", stdout(&added));
 
     let (_server, base) = spawn_server(dir.path(), &[], std::process::Stdio::null()).await;
-    let client = reqwest::Client::new();
-    let login = r#"{"query":"mutation { login(input: { email: \"admin@example.com\", password: \"violet staircase 42\" }) { accessToken } }"}"#;
-    let body: serde_json::Value = client
-        .post(format!("{base}/graphql"))
-        .header("content-type", "application/json")
-        .body(login)
-        .send()
-        .await
-        .expect("answer")
-        .json()
-        .await
-        .expect("json");
+    let login = "mutation { login(input: { email: \"admin@example.com\", password: \"violet staircase 42\" }) { accessToken } }";
+    let (_, body) = graphql(&base, None, login, serde_json::json!({})).await;
     let token = body["data"]["login"]["accessToken"].as_str().unwrap_or_else(|| panic!("no token: {body}")).to_owned();
-    let me: serde_json::Value = client
-        .post(format!("{base}/graphql"))
-        .header("content-type", "application/json")
-        .header("authorization", format!("Bearer {token}"))
-        .body(r#"{"query":"{ me { email role } }"}"#)
-        .send()
-        .await
-        .expect("answer")
-        .json()
-        .await
-        .expect("json");
+    let (_, me) = graphql(&base, Some(&token), "{ me { email role } }", serde_json::json!({})).await;
     assert_eq!(me["data"]["me"], serde_json::json!({ "email": "admin@example.com", "role": "ADMIN" }));
 }
 
@@ -480,17 +445,8 @@ async fn seed_synthetic_adds_labelled_paths_once_and_the_same_ones_every_time() 
     );
 
     let (_server, base) = spawn_server(dir.path(), &[], std::process::Stdio::null()).await;
-    let query = r#"{"query":"{ careerPath(slug: \"synthetic-path-00007\") { id title skills { skill { slug technologies { slug } } } } bundled: careerPath(slug: \"backend-developer\") { title } }"}"#;
-    let body: serde_json::Value = reqwest::Client::new()
-        .post(format!("{base}/graphql"))
-        .header("content-type", "application/json")
-        .body(query)
-        .send()
-        .await
-        .expect("answer")
-        .json()
-        .await
-        .expect("json");
+    let query = "{ careerPath(slug: \"synthetic-path-00007\") { id title skills { skill { slug technologies { slug } } } } bundled: careerPath(slug: \"backend-developer\") { title } }";
+    let (_, body) = graphql(&base, None, query, serde_json::json!({})).await;
     let path = &body["data"]["careerPath"];
     assert_eq!(path["title"], "Path 00007 (synthetic)", "{body}");
     assert_eq!(path["id"], "53594e54-0003-0000-0000-000000000007", "a fixed id: the same rows on every load");

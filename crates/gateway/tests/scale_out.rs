@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use common::{FreshDatabase, Server, free_port, spawn_server_at};
+use common::{FreshDatabase, Server, free_port, graphql, spawn_server_at};
 
 const PASSWORD: &str = "violet staircase 42";
 /// `CAREERGRAPH_USER_CACHE_SECS` of both gateways: how long one may trust what it knows of a
@@ -195,20 +195,6 @@ async fn start_gateways(
         gateways.push(spawn_server_at(*port, &data, &env, Stdio::null()).await);
     }
     gateways
-}
-
-/// POSTs a GraphQL request to `base`; returns the HTTP status and the body.
-async fn graphql(base: &str, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .post(format!("{base}/graphql"))
-        .header("content-type", "application/json")
-        .body(json!({ "query": query, "variables": variables }).to_string());
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.expect("an answer");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("a JSON body"))
 }
 
 /// The `data` of an answer that must have no errors.

@@ -115,3 +115,23 @@ impl Server {
 // Shared with the black-box tests (`tests/api/helpers.rs`), which include the same file.
 mod fresh_database;
 pub use fresh_database::FreshDatabase;
+
+/// POSTs a GraphQL request to the server at `base`, with `token` as its bearer; returns the HTTP
+/// status and the body.
+pub async fn graphql(
+    base: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "query": query, "variables": variables }).to_string());
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("an answer");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("a JSON body"))
+}
