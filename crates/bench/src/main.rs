@@ -53,6 +53,7 @@ const Q3: &str = "{ careerPaths(first: 20) { edges { node { slug title skills { 
 const Q3V: &str = "{ careerPaths(first: 20) { edges { node { slug title skills { importance skill { name category technologies { name kind } } } salaryRecords { country currency period average minimum maximum asOf experienceLevel median sampleSize notes } } } } }";
 
 /// One row of the table: a request and how many clients send it at once.
+#[derive(Clone)]
 struct Row {
     name: String,
     what: &'static str,
@@ -352,16 +353,15 @@ async fn measure(
     }
     ensure!(up, "the server did not come up");
     let graphql = format!("{base}/graphql");
-    let login = rows().into_iter().find(|row| row.name.starts_with("Q5")).context("Q5")?.body;
-    let answer: Value = client.post(&graphql).json(&login).send().await?.json().await?;
+    let all = rows();
+    let row_named = |name: &str| all.iter().find(|row| row.name == name).with_context(|| format!("no row {name}"));
+    let answer: Value = client.post(&graphql).json(&row_named("Q5 c1")?.body).send().await?.json().await?;
     let token = answer["data"]["login"]["accessToken"].as_str().context("the viewer signs in")?.to_owned();
 
+    const FLOOD_ROW: &str = "Q3 c32 + login flood";
+    let selected = |name: &str| args.only.as_deref().is_none_or(|prefix| name.starts_with(prefix));
     let mut table = Vec::new();
-    let mut selected: Vec<Row> = rows();
-    selected.retain(|row| args.only.as_deref().is_none_or(|prefix| row.name.starts_with(prefix)));
-    let flood =
-        args.only.as_deref().is_none_or(|prefix| "Q3 during".starts_with(prefix) || prefix.starts_with("Q3 during"));
-    for row in &selected {
+    for row in all.iter().filter(|row| selected(&row.name)) {
         // A moment of warm-up, unmeasured, then the row itself.
         finish_wrk(start_wrk(row, Some(&token), &graphql, 1, &dir.path().join("warm.lua"))?)?;
         let (cpu_before, statements_before) = (cpu_seconds(pid, ticks_per_second)?, statements(admin, database).await);
@@ -370,15 +370,13 @@ async fn measure(
         let requests = measured.requests.max(1) as f64;
         let statements = statements_before.zip(statements_after).map(|(before, after)| (after - before) / requests);
         let cpu_ms = (cpu_after - cpu_before) / requests * 1e3;
-        table.push((row.name.clone(), row.what.to_owned(), measured, cpu_ms, statements));
-        print_row(table.last().context("a row")?);
+        table.push(TableRow { name: row.name.clone(), what: row.what.into(), measured, cpu_ms, statements });
+        println!("{}", table.last().context("a row")?.line());
     }
-    if flood {
+    if selected(FLOOD_ROW) {
         // Q3 at 32 clients while 8 more sign in as fast as they can.
-        let rows = rows();
-        let q3 = rows.iter().find(|row| row.name == "Q3 c32").context("Q3")?;
-        let mut logins = rows.iter().find(|row| row.name == "Q5 c32").context("Q5")?.clone_with_clients(8);
-        logins.name = "Q5 flood".into();
+        let q3 = row_named("Q3 c32")?;
+        let logins = Row { clients: 8, ..row_named("Q5 c32")?.clone() };
         let cpu_before = cpu_seconds(pid, ticks_per_second)?;
         let flooding = start_wrk(&logins, None, &graphql, args.seconds, &dir.path().join("flood.lua"))?;
         let measured = finish_wrk(start_wrk(q3, None, &graphql, args.seconds, &dir.path().join("row.lua"))?)?;
@@ -386,14 +384,9 @@ async fn measure(
         let cpu = cpu_seconds(pid, ticks_per_second)? - cpu_before;
         let cpu_ms = cpu / (measured.requests + flooded.requests).max(1) as f64 * 1e3;
         eprintln!("  (the flood meanwhile: {} logins, {} errors)", flooded.requests, flooded.errors);
-        table.push((
-            "Q3 c32 + login flood".into(),
-            "Q3 while 8 clients sign in nonstop".into(),
-            measured,
-            cpu_ms,
-            None,
-        ));
-        print_row(table.last().context("a row")?);
+        let what = "Q3 while 8 clients sign in nonstop".into();
+        table.push(TableRow { name: FLOOD_ROW.into(), what, measured, cpu_ms, statements: None });
+        println!("{}", table.last().context("a row")?.line());
     }
     let peak = peak_rss_mib(pid)?;
     println!("server peak RSS: {peak:.1} MiB");
@@ -402,34 +395,48 @@ async fn measure(
         write_results(args, &table, peak, counting)?;
         println!("written to {}", args.output.display());
     }
-    if let Some((name, _, measured, _, _)) = table.iter().find(|(_, _, measured, _, _)| measured.errors > 0) {
+    if let Some(row) = table.iter().find(|row| row.measured.errors > 0) {
         bail!(
-            "{name}: {} answers were not 200 without errors; first: {}",
-            measured.errors,
-            measured.sample.clone().unwrap_or_default()
+            "{}: {} answers were not 200 without errors; first: {}",
+            row.name,
+            row.measured.errors,
+            row.measured.sample.clone().unwrap_or_default()
         );
     }
     Ok(())
 }
 
-impl Row {
-    fn clone_with_clients(&self, clients: usize) -> Self {
-        Self { name: self.name.clone(), what: self.what, body: self.body.clone(), signed_in: self.signed_in, clients }
-    }
+/// A row as measured.
+struct TableRow {
+    name: String,
+    what: String,
+    measured: Measured,
+    cpu_ms: f64,
+    statements: Option<f64>,
 }
 
-type TableRow = (String, String, Measured, f64, Option<f64>);
+impl TableRow {
+    /// The measured cells: requests/s, p50, p99, errors, CPU ms/request, statements/request.
+    fn cells(&self) -> [String; 6] {
+        let measured = &self.measured;
+        [
+            format!("{:.0}", measured.requests as f64 / measured.seconds.max(1e-9)),
+            format!("{:.2}", measured.p50_ms),
+            format!("{:.2}", measured.p99_ms),
+            measured.errors.to_string(),
+            format!("{:.3}", self.cpu_ms),
+            self.statements.map_or_else(|| "-".into(), |count| format!("{count:.2}")),
+        ]
+    }
 
-fn print_row((name, _, measured, cpu_ms, statements): &TableRow) {
-    println!(
-        "{name:<22} {:>9.1}/s  p50 {:>8.2} ms  p99 {:>8.2} ms  errors {:<4} cpu {:>7.3} ms/req  statements {}",
-        measured.requests as f64 / measured.seconds.max(1e-9),
-        measured.p50_ms,
-        measured.p99_ms,
-        measured.errors,
-        cpu_ms,
-        statements.map_or_else(|| "-".into(), |count| format!("{count:.2}")),
-    );
+    /// The row as the terminal shows it.
+    fn line(&self) -> String {
+        let [rate, p50, p99, errors, cpu, statements] = self.cells();
+        format!(
+            "{:<22} {rate:>7}/s  p50 {p50:>8} ms  p99 {p99:>8} ms  errors {errors:<4} cpu {cpu:>7} ms/req  statements {statements}",
+            self.name
+        )
+    }
 }
 
 fn write_results(args: &Args, table: &[TableRow], peak: f64, counting: bool) -> anyhow::Result<()> {
@@ -458,16 +465,8 @@ fn write_results(args: &Args, table: &[TableRow], peak: f64, counting: bool) -> 
         args.paths,
         args.seconds,
     );
-    for (name, what, measured, cpu_ms, statements) in table {
-        text.push_str(&format!(
-            "| {name} | {what} | {:.0} | {:.2} | {:.2} | {} | {:.3} | {} |\n",
-            measured.requests as f64 / measured.seconds.max(1e-9),
-            measured.p50_ms,
-            measured.p99_ms,
-            measured.errors,
-            cpu_ms,
-            statements.map_or_else(|| "-".into(), |count| format!("{count:.2}")),
-        ));
+    for row in table {
+        text.push_str(&format!("| {} | {} | {} |\n", row.name, row.what, row.cells().join(" | ")));
     }
     text.push_str(&format!(
         "\nServer peak RSS over the whole run: **{peak:.1} MiB**.\n\n\
