@@ -200,6 +200,12 @@ fn peak_rss_mib(pid: u32) -> anyhow::Result<f64> {
     Ok(kib / 1024.0)
 }
 
+/// Starts a new peak for [`peak_rss_mib`]: writing 5 to `/proc/<pid>/clear_refs` sets the
+/// process's `VmHWM` back to its current RSS, so each row's own peak can be read.
+fn reset_peak_rss(pid: u32) -> anyhow::Result<()> {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").context("cannot reset the peak RSS")
+}
+
 /// Statements PostgreSQL has run in `database`, if `pg_stat_statements` is loaded.
 async fn statements(admin: &sea_orm::DatabaseConnection, database: &str) -> Option<f64> {
     let sql = format!(
@@ -361,8 +367,11 @@ async fn measure(
     const FLOOD_ROW: &str = "Q3 c32 + login flood";
     let selected = |name: &str| args.only.as_deref().is_none_or(|prefix| name.starts_with(prefix));
     let mut table = Vec::new();
+    // Start-up and the first sign-in, before any row.
+    let mut peak = peak_rss_mib(pid)?;
     for row in all.iter().filter(|row| selected(&row.name)) {
         // A moment of warm-up, unmeasured, then the row itself.
+        reset_peak_rss(pid)?;
         finish_wrk(start_wrk(row, Some(&token), &graphql, 1, &dir.path().join("warm.lua"))?)?;
         let (cpu_before, statements_before) = (cpu_seconds(pid, ticks_per_second)?, statements(admin, database).await);
         let measured = finish_wrk(start_wrk(row, Some(&token), &graphql, args.seconds, &dir.path().join("row.lua"))?)?;
@@ -370,13 +379,16 @@ async fn measure(
         let requests = measured.requests.max(1) as f64;
         let statements = statements_before.zip(statements_after).map(|(before, after)| (after - before) / requests);
         let cpu_ms = (cpu_after - cpu_before) / requests * 1e3;
-        table.push(TableRow { name: row.name.clone(), what: row.what.into(), measured, cpu_ms, statements });
+        let peak_mib = peak_rss_mib(pid)?;
+        peak = peak.max(peak_mib);
+        table.push(TableRow { name: row.name.clone(), what: row.what.into(), measured, cpu_ms, statements, peak_mib });
         println!("{}", table.last().context("a row")?.line());
     }
     if selected(FLOOD_ROW) {
         // Q3 at 32 clients while 8 more sign in as fast as they can.
         let q3 = row_named("Q3 c32")?;
         let logins = Row { clients: 8, ..row_named("Q5 c32")?.clone() };
+        reset_peak_rss(pid)?;
         let cpu_before = cpu_seconds(pid, ticks_per_second)?;
         let flooding = start_wrk(&logins, None, &graphql, args.seconds, &dir.path().join("flood.lua"))?;
         let measured = finish_wrk(start_wrk(q3, None, &graphql, args.seconds, &dir.path().join("row.lua"))?)?;
@@ -385,10 +397,11 @@ async fn measure(
         let cpu_ms = cpu / (measured.requests + flooded.requests).max(1) as f64 * 1e3;
         eprintln!("  (the flood meanwhile: {} logins, {} errors)", flooded.requests, flooded.errors);
         let what = "Q3 while 8 clients sign in nonstop".into();
-        table.push(TableRow { name: FLOOD_ROW.into(), what, measured, cpu_ms, statements: None });
+        let peak_mib = peak_rss_mib(pid)?;
+        peak = peak.max(peak_mib);
+        table.push(TableRow { name: FLOOD_ROW.into(), what, measured, cpu_ms, statements: None, peak_mib });
         println!("{}", table.last().context("a row")?.line());
     }
-    let peak = peak_rss_mib(pid)?;
     println!("server peak RSS: {peak:.1} MiB");
     drop(server);
     if args.only.is_none() {
@@ -413,11 +426,14 @@ struct TableRow {
     measured: Measured,
     cpu_ms: f64,
     statements: Option<f64>,
+    /// The server's peak RSS during the row (its warm-up included), MiB.
+    peak_mib: f64,
 }
 
 impl TableRow {
-    /// The measured cells: requests/s, p50, p99, errors, CPU ms/request, statements/request.
-    fn cells(&self) -> [String; 6] {
+    /// The measured cells: requests/s, p50, p99, errors, CPU ms/request, statements/request,
+    /// peak RSS.
+    fn cells(&self) -> [String; 7] {
         let measured = &self.measured;
         [
             format!("{:.0}", measured.requests as f64 / measured.seconds.max(1e-9)),
@@ -426,14 +442,15 @@ impl TableRow {
             measured.errors.to_string(),
             format!("{:.3}", self.cpu_ms),
             self.statements.map_or_else(|| "-".into(), |count| format!("{count:.2}")),
+            format!("{:.1}", self.peak_mib),
         ]
     }
 
     /// The row as the terminal shows it.
     fn line(&self) -> String {
-        let [rate, p50, p99, errors, cpu, statements] = self.cells();
+        let [rate, p50, p99, errors, cpu, statements, peak] = self.cells();
         format!(
-            "{:<22} {rate:>7}/s  p50 {p50:>8} ms  p99 {p99:>8} ms  errors {errors:<4} cpu {cpu:>7} ms/req  statements {statements}",
+            "{:<22} {rate:>7}/s  p50 {p50:>8} ms  p99 {p99:>8} ms  errors {errors:<4} cpu {cpu:>7} ms/req  statements {statements:>5}  peak {peak:>6} MiB",
             self.name
         )
     }
@@ -456,8 +473,8 @@ fn write_results(args: &Args, table: &[TableRow], peak: f64, counting: bool) -> 
          - date: {}\n- machine: {}\n- commit: {}\n- load generator: {}\n\
          - data: {} synthetic career paths (10 skills each, 3 technologies per skill, 8 salary records) on PostgreSQL, beside the bundled dataset\n\
          - each row: {} s after 1 s of warm-up; client, server and database share the machine\n\n\
-         | row | what | requests/s | p50 ms | p99 ms | errors | gateway CPU ms/request | SQL statements/request |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|\n",
+         | row | what | requests/s | p50 ms | p99 ms | errors | gateway CPU ms/request | SQL statements/request | peak RSS MiB |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         machine(),
         commit(),
@@ -469,7 +486,8 @@ fn write_results(args: &Args, table: &[TableRow], peak: f64, counting: bool) -> 
         text.push_str(&format!("| {} | {} | {} |\n", row.name, row.what, row.cells().join(" | ")));
     }
     text.push_str(&format!(
-        "\nServer peak RSS over the whole run: **{peak:.1} MiB**.\n\n\
+        "\nServer peak RSS over the whole run: **{peak:.1} MiB** (start-up included); each row's column is the \
+         peak during that row and its warm-up (`VmHWM`, reset before each row through `/proc/<pid>/clear_refs`).\n\n\
          Gateway CPU is the server process's user + system time (`/proc/<pid>/stat`) over the row, \
          divided by its requests (in the flood row, by the Q3 requests and the logins together). \
          SQL statements are {} over the row, divided by its requests; they include `BEGIN` and `COMMIT`.\n",
