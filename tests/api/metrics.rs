@@ -80,4 +80,33 @@ on_both_backends! {
             assert!(value(&scraped, "careergraph_db_pool_connections", &[("pool", pool)]) >= 1.0, "{pool}");
         }
     }
+
+    async fn operations_past_the_execution_slots_wait_their_turn_and_all_finish(backend: Backend) {
+        // Sign-ins are slow (a password check each), so eight sent at once overlap for certain.
+        async fn eight_sign_ins_at_once(app: &TestApp) {
+            let login = "mutation ($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }";
+            let variables = json!({ "e": "viewer@example.com", "p": crate::helpers::PASSWORD });
+            let answers = futures::future::join_all((0..8).map(|_| app.graphql(login, variables.clone()))).await;
+            for answer in answers {
+                assert!(answer["data"]["login"]["accessToken"].is_string(), "every sign-in succeeds: {answer}");
+            }
+        }
+        for (slots, queue) in [(1, true), (64, false)] {
+            let app = spawn_app_with(backend, |config| {
+                config.metrics_listen = Some("127.0.0.1:0".parse().expect("an address"));
+                config.max_concurrent_operations = Some(slots);
+                // The sign-in throttle counts attempts in flight; here they are one user's, on purpose.
+                config.login_free_failures = 1000;
+                config.login_free_failures_per_address = 1000;
+            })
+            .await;
+            app.token_for("viewer@example.com", Role::Viewer).await;
+            eight_sign_ins_at_once(&app).await;
+            let scraped = scrape(&app).await;
+            let queued = value(&scraped, "careergraph_operations_queued_total", &[]);
+            assert_eq!(queued > 0.0, queue, "{slots} slots: {queued} operations waited");
+            assert_eq!(value(&scraped, "careergraph_operations", &[("state", "waiting")]), 0.0);
+            assert_eq!(value(&scraped, "careergraph_operations", &[("state", "executing")]), 0.0);
+        }
+    }
 }

@@ -209,6 +209,11 @@ pub struct Config {
     #[arg(long, env = "CAREERGRAPH_PASSWORD_HASH_CONCURRENCY", global = true)]
     pub password_hash_concurrency: Option<usize>,
 
+    /// GraphQL operations executing at once; further ones wait for a slot in turn (within the
+    /// request timeout). Bounds the memory answers being built hold. Default: four per core.
+    #[arg(long, env = "CAREERGRAPH_MAX_CONCURRENT_OPERATIONS", global = true)]
+    pub max_concurrent_operations: Option<usize>,
+
     /// Seconds a shared cache (a CDN, a proxy) may keep the answer to an anonymous GET query
     /// without errors, sent as `Cache-Control: public, max-age=N` with an `ETag`. Everything else
     /// is `private, no-store`. 0 makes every answer private.
@@ -281,6 +286,7 @@ impl Config {
             playground: true,
             playground_assets: None,
             password_hash_concurrency: None,
+            max_concurrent_operations: None,
             user_cache_secs: DEFAULT_USER_CACHE_SECS,
             public_max_age_secs: DEFAULT_PUBLIC_MAX_AGE_SECS,
         }
@@ -290,6 +296,13 @@ impl Config {
     pub fn password_hash_concurrency(&self) -> usize {
         self.password_hash_concurrency
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |cores| (cores.get() / 2).max(1)))
+    }
+
+    /// GraphQL operations executing at once.
+    pub fn concurrent_operations(&self) -> usize {
+        self.max_concurrent_operations
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(4, |cores| cores.get() * 4))
+            .max(1)
     }
 
     /// Where the signing key is read from, or created.

@@ -43,8 +43,10 @@ use crate::playground::{self, Playground};
 use crate::store::Store;
 
 mod caching;
+mod slots;
 
 use caching::PublicCaching;
+pub use slots::ExecutionSlots;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
 const JSON: &str = "application/json; charset=utf-8";
@@ -62,6 +64,7 @@ pub struct AppState {
     metrics: Arc<Metrics>,
     persisted: Arc<PersistedQueries>,
     public_caching: PublicCaching,
+    slots: Arc<ExecutionSlots>,
 }
 
 /// The whole HTTP application, with its middleware.
@@ -89,9 +92,10 @@ pub fn router(
         trusted_proxies: config.trusted_proxies.clone().into(),
         max_complexity: config.max_complexity,
         playground,
-        metrics,
+        metrics: metrics.clone(),
         persisted,
         public_caching: PublicCaching::new(config.public_max_age_secs),
+        slots: metrics.operation_slots(),
     };
     routes
         .route(
@@ -747,6 +751,7 @@ async fn execute(
 }
 
 async fn run(state: &AppState, caller: &Caller, request_id: &str, request: Request) -> Response {
+    let _slot = state.slots.enter().await;
     let context = RequestContext::new(caller.principal, Some(caller.address), request_id.to_owned());
     let visibility = context.visibility;
     let (spawner, tasks) = request_tasks();

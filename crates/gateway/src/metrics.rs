@@ -13,6 +13,7 @@ use prometheus::{
 };
 use sea_orm::DatabaseBackend;
 
+use crate::http::ExecutionSlots;
 use crate::store::Store;
 
 /// Operation names become label values; past this many distinct ones (clients choose them),
@@ -28,14 +29,17 @@ pub struct Metrics {
     sign_ins: IntCounterVec,
     pool: IntGaugeVec,
     hash_queue: IntGauge,
+    operations: IntGaugeVec,
+    slots: Arc<ExecutionSlots>,
     operation_names: Mutex<HashSet<String>>,
     store: Store,
     passwords: Passwords,
 }
 
 impl Metrics {
-    /// The metrics of a server using `store` and hashing with `passwords`.
-    pub fn new(store: Store, passwords: Passwords) -> anyhow::Result<Arc<Self>> {
+    /// The metrics of a server using `store`, hashing with `passwords` and executing at most
+    /// `slots` operations at once.
+    pub fn new(store: Store, passwords: Passwords, slots: ExecutionSlots) -> anyhow::Result<Arc<Self>> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
             Opts::new("careergraph_requests_total", "GraphQL requests by operation, operation type and outcome"),
@@ -70,6 +74,13 @@ impl Metrics {
             )
             .buckets(vec![0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
         )?;
+        let operations = IntGaugeVec::new(
+            Opts::new(
+                "careergraph_operations",
+                "GraphQL operations by state: executing, or waiting for an execution slot",
+            ),
+            &["state"],
+        )?;
         let build = IntGaugeVec::new(
             Opts::new("careergraph_build_info", "The running build: always 1, with its version"),
             &["version"],
@@ -85,6 +96,8 @@ impl Metrics {
             Box::new(pool.clone()),
             Box::new(hash_queue.clone()),
             Box::new(hash_wait.clone()),
+            Box::new(operations.clone()),
+            Box::new(slots.queued_counter().clone()),
             Box::new(build),
         ] {
             registry.register(metric).context("cannot register a metric")?;
@@ -97,10 +110,17 @@ impl Metrics {
             sign_ins,
             pool,
             hash_queue,
+            operations,
+            slots: Arc::new(slots),
             operation_names: Mutex::new(HashSet::new()),
             store,
             passwords,
         }))
+    }
+
+    /// The server's execution slots, whose use these metrics report.
+    pub fn operation_slots(&self) -> Arc<ExecutionSlots> {
+        self.slots.clone()
     }
 
     /// Counts one GraphQL request: its operations, how long it took, its error codes.
@@ -159,6 +179,10 @@ impl Metrics {
             self.pool.with_label_values(&[name, "idle"]).set(idle);
         }
         self.hash_queue.set(i64::try_from(self.passwords.waiting()).unwrap_or(i64::MAX));
+        self.operations
+            .with_label_values(&["executing"])
+            .set(i64::try_from(self.slots.executing()).unwrap_or(i64::MAX));
+        self.operations.with_label_values(&["waiting"]).set(i64::try_from(self.slots.waiting()).unwrap_or(i64::MAX));
         TextEncoder::new().encode_to_string(&self.registry.gather()).context("cannot encode the metrics")
     }
 }

@@ -45,7 +45,8 @@ impl Application {
             TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let address = listener.local_addr()?;
         let accounts = Arc::new(Accounts::new(store.clone(), &config)?);
-        let metrics = Metrics::new(store.clone(), accounts.passwords().clone())?;
+        let slots = http::ExecutionSlots::new(config.concurrent_operations());
+        let metrics = Metrics::new(store.clone(), accounts.passwords().clone(), slots)?;
         let metrics_server = match config.metrics_listen {
             Some(address) => {
                 let listener = TcpListener::bind(address)
