@@ -119,13 +119,12 @@ pub async fn skills(
     db: &impl ConnectionTrait,
     path_ids: &[Uuid],
 ) -> Result<Vec<(career_path_skill::Model, skill::Model)>> {
-    let rows = career_path_skill::Entity::find()
-        .filter(career_path_skill::Column::CareerPathId.is_in(path_ids.iter().copied()))
-        .order_by_asc(career_path_skill::Column::Position)
-        .find_also_related(skill::Entity)
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().filter_map(|(link, skill)| Some((link, skill?))).collect())
+    super::linked::<career_path_skill::Entity, skill::Entity>(
+        db,
+        career_path_skill::Column::CareerPathId.is_in(path_ids.iter().copied()),
+        career_path_skill::Column::Position,
+    )
+    .await
 }
 
 /// The responsibilities of each path in `path_ids`, in order.

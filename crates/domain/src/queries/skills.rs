@@ -53,13 +53,13 @@ pub async fn list(
 
 /// The technologies each skill in `skill_ids` uses, in order.
 pub async fn technologies(db: &impl ConnectionTrait, skill_ids: &[Uuid]) -> Result<Vec<(Uuid, technology::Model)>> {
-    let rows = skill_technology::Entity::find()
-        .filter(skill_technology::Column::SkillId.is_in(skill_ids.iter().copied()))
-        .order_by_asc(skill_technology::Column::Position)
-        .find_also_related(technology::Entity)
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().filter_map(|(link, row)| Some((link.skill_id, row?))).collect())
+    let rows = super::linked::<skill_technology::Entity, technology::Entity>(
+        db,
+        skill_technology::Column::SkillId.is_in(skill_ids.iter().copied()),
+        skill_technology::Column::Position,
+    )
+    .await?;
+    Ok(rows.into_iter().map(|(link, row)| (link.skill_id, row)).collect())
 }
 
 /// The career paths the caller may see that need each skill in `skill_ids`, with the link.
