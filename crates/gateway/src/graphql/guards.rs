@@ -19,27 +19,27 @@ use super::policy::PolicyEnforcement;
 /// Both guards, made once for the schema.
 pub struct Guards {
     limits: RequestLimits,
-    policy: Option<PolicyEnforcement>,
+    policy: Option<Arc<PolicyEnforcement>>,
 }
 
 impl Guards {
     /// The limits, and the field policy when there is one (a schema built only for its SDL has
     /// none).
     pub fn new(limits: RequestLimits, policy: Option<PolicyEnforcement>) -> Self {
-        Self { limits, policy }
+        Self { limits, policy: policy.map(Arc::new) }
     }
 }
 
 impl ExtensionFactory for Guards {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Guard { limits: self.limits.create(), policy: self.policy.as_ref().map(ExtensionFactory::create) })
+        Arc::new(Guard { limits: self.limits.create(), policy: self.policy.clone() })
     }
 }
 
 /// One request's guards.
 struct Guard {
     limits: Arc<dyn Extension>,
-    policy: Option<Arc<dyn Extension>>,
+    policy: Option<Arc<PolicyEnforcement>>,
 }
 
 #[async_graphql::async_trait::async_trait]

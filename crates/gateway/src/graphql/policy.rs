@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo};
+use async_graphql::extensions::{ExtensionContext, NextResolve, ResolveInfo};
 use async_graphql::parser::types::{ServiceDocument, TypeKind, TypeSystemDefinition};
 use async_graphql::{
     Context, EnumType, InputType, PathSegment, QueryPathNode, QueryPathSegment, ServerError, ServerResult,
@@ -125,21 +125,11 @@ impl PolicyEnforcement {
     pub fn new(policy: Arc<FieldPolicy>) -> Self {
         Self { policy }
     }
-}
 
-impl ExtensionFactory for PolicyEnforcement {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Enforcer { policy: self.policy.clone() })
-    }
-}
-
-struct Enforcer {
-    policy: Arc<FieldPolicy>,
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for Enforcer {
-    async fn resolve(
+    /// The per-field hook, called by the schema's one extension ([`super::guards`]) as a plain
+    /// method: it holds no per-request state, and a trait object here would box a second future
+    /// around every field.
+    pub async fn resolve(
         &self,
         ctx: &ExtensionContext<'_>,
         info: ResolveInfo<'_>,
