@@ -36,6 +36,9 @@ pub enum Visibility {
 /// unreachable.
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// A pooled connection idle this long is pinged before it is handed out.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(5);
+
 /// The most connections a pool opens by default: SQLite serializes writers anyway.
 pub fn default_max_connections(url: &str) -> u32 {
     if url.starts_with("sqlite:") { 8 } else { 16 }
@@ -58,6 +61,11 @@ pub async fn connect_with(url: &str, max_connections: u32, acquire_timeout: Dura
         .min_connections(1)
         .connect_timeout(acquire_timeout.min(Duration::from_secs(5)))
         .acquire_timeout(acquire_timeout)
+        // sea-orm's default pings every connection as it leaves the pool: a round trip to the
+        // database before every statement, as costly as a small query. Only a connection that
+        // sat idle long enough to have been cut off is pinged; one that broke while busy fails
+        // its statement and is closed, and the pool opens a new one.
+        .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
         .sqlx_logging(false);
     Ok(Database::connect(options).await?)
 }
