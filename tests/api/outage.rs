@@ -159,3 +159,62 @@ async fn an_exhausted_pool_answers_service_unavailable_after_a_bounded_wait() {
     assert_eq!(renamed["data"]["updateCareerPath"]["careerPath"]["title"], "Backend Engineer", "{renamed}");
     assert!(app.graphql("{ industries { name } }", json!({})).await.get("errors").is_none(), "the pool is free again");
 }
+
+/// A client that gives up while its mutation is half done must not leave it half done: the
+/// operation runs to its end on a task of its own. A dropped operation is also how sqlx 0.9 leaves
+/// a pooled connection inside a transaction for the next request (a cancelled `BEGIN`), so no
+/// connection may be left "idle in transaction" afterwards either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL skipped")]
+async fn a_mutation_whose_client_gives_up_still_finishes_and_leaves_no_transaction_open() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let app = spawn_app_with(Backend::Postgres, |_| {}).await;
+    let editor = app.token_for("editor@example.com", Role::Editor).await;
+    let path =
+        app.query_ok("{ careerPath(slug: \"backend-developer\") { id version } }", json!({})).await["careerPath"]
+            .clone();
+    // The test holds the row, so the mutation waits for it inside its transaction.
+    let own = careergraph_domain::connect(&app.database_url).await.expect("the test's own connection");
+    let lock = own.begin().await.expect("a transaction");
+    lock.execute_unprepared("SELECT id FROM career_path WHERE slug = 'backend-developer' FOR UPDATE")
+        .await
+        .expect("the lock");
+    let rename = "mutation ($id: ID!, $v: Int!) { updateCareerPath(input: { id: $id, expectedVersion: $v, title: \"Backend Engineer\" }) { careerPath { title } } }";
+    let body = json!({ "query": rename, "variables": { "id": path["id"], "v": path["version"] } }).to_string();
+    let gave_up = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("content-type", "application/json")
+        .bearer_auth(&editor)
+        .body(body)
+        .timeout(Duration::from_millis(500))
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the client gave up before the answer: {gave_up:?}");
+    // Let the server notice the closed connection before the row is free.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    lock.commit().await.expect("the lock is released");
+
+    let query = |sql: &'static str| {
+        let own = &own;
+        async move {
+            let statement = sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Postgres, sql);
+            own.query_one_raw(statement).await.expect("a query").expect("a row")
+        }
+    };
+    let mut renamed = false;
+    for _ in 0..50 {
+        let row = query("SELECT title FROM career_path WHERE slug = 'backend-developer'").await;
+        if row.try_get_by_index::<String>(0).expect("a title") == "Backend Engineer" {
+            renamed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(renamed, "the mutation finished although its client had gone");
+    let open = query(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+    )
+    .await;
+    assert_eq!(open.try_get_by_index::<i64>(0).expect("a count"), 0, "no connection is left inside a transaction");
+}

@@ -499,6 +499,7 @@ async fn graphql_get(
 }
 
 /// Who sent a request, from where, and what its operations share.
+#[derive(Clone)]
 struct Caller {
     principal: Principal,
     address: IpAddr,
@@ -750,7 +751,22 @@ async fn execute(
     (response, log.describe())
 }
 
+/// Runs one operation on a task of its own, which finishes even if the client goes away or the
+/// request times out: an operation dropped half-way would leave its work half done, and sqlx 0.9
+/// can leave a pooled connection inside a transaction when a `BEGIN` in flight is dropped
+/// (launchbadge/sqlx#4393), for the next request to run in.
 async fn run(state: &AppState, caller: &Caller, request_id: &str, request: Request) -> Response {
+    let (state, caller, request_id) = (state.clone(), caller.clone(), request_id.to_owned());
+    match tokio::spawn(async move { run_to_completion(&state, &caller, &request_id, request).await }).await {
+        Ok(response) => response,
+        // A panic goes on to the panic layer, which answers 500 as before.
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        // Only a runtime shutting down cancels the task.
+        Err(_) => Response::from_errors(vec![request_refused(Code::ServiceUnavailable, "The server is stopping")]),
+    }
+}
+
+async fn run_to_completion(state: &AppState, caller: &Caller, request_id: &str, request: Request) -> Response {
     let _slot = state.slots.enter().await;
     let context = RequestContext::new(caller.principal, Some(caller.address), request_id.to_owned());
     let visibility = context.visibility;
