@@ -163,12 +163,13 @@ async fn an_exhausted_pool_answers_service_unavailable_after_a_bounded_wait() {
 /// A client that gives up while its mutation is half done must not leave it half done: the
 /// operation runs to its end on a task of its own. A dropped operation is also how sqlx 0.9 leaves
 /// a pooled connection inside a transaction for the next request (a cancelled `BEGIN`), so no
-/// connection may be left "idle in transaction" afterwards either.
+/// connection may be left "idle in transaction" afterwards either. An operation whose client
+/// went away while it still waited for an execution slot has done nothing, and never starts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL skipped")]
 async fn a_mutation_whose_client_gives_up_still_finishes_and_leaves_no_transaction_open() {
     use sea_orm::{ConnectionTrait, TransactionTrait};
-    let app = spawn_app_with(Backend::Postgres, |_| {}).await;
+    let app = spawn_app_with(Backend::Postgres, |config| config.max_concurrent_operations = Some(1)).await;
     let editor = app.token_for("editor@example.com", Role::Editor).await;
     let path =
         app.query_ok("{ careerPath(slug: \"backend-developer\") { id version } }", json!({})).await["careerPath"]
@@ -181,17 +182,23 @@ async fn a_mutation_whose_client_gives_up_still_finishes_and_leaves_no_transacti
         .expect("the lock");
     let rename = "mutation ($id: ID!, $v: Int!) { updateCareerPath(input: { id: $id, expectedVersion: $v, title: \"Backend Engineer\" }) { careerPath { title } } }";
     let body = json!({ "query": rename, "variables": { "id": path["id"], "v": path["version"] } }).to_string();
-    let gave_up = app
-        .client
-        .post(format!("{}/graphql", app.address))
-        .header("content-type", "application/json")
-        .bearer_auth(&editor)
-        .body(body)
-        .timeout(Duration::from_millis(500))
-        .send()
-        .await;
+    let give_up_on = |body: String| {
+        app.client
+            .post(format!("{}/graphql", app.address))
+            .header("content-type", "application/json")
+            .bearer_auth(&editor)
+            .body(body)
+            .timeout(Duration::from_millis(500))
+            .send()
+    };
+    let gave_up = give_up_on(body).await;
     assert!(gave_up.is_err(), "the client gave up before the answer: {gave_up:?}");
-    // Let the server notice the closed connection before the row is free.
+    // The only slot is taken by the rename: this one waits for it, and its client goes too.
+    let create =
+        "mutation { createIndustry(input: { slug: \"never-started\", name: \"Never started\" }) { industry { id } } }";
+    let gave_up = give_up_on(json!({ "query": create }).to_string()).await;
+    assert!(gave_up.is_err(), "the client gave up before the answer: {gave_up:?}");
+    // Let the server notice the closed connections before the row is free.
     tokio::time::sleep(Duration::from_millis(300)).await;
     lock.commit().await.expect("the lock is released");
 
@@ -212,6 +219,8 @@ async fn a_mutation_whose_client_gives_up_still_finishes_and_leaves_no_transacti
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(renamed, "the mutation finished although its client had gone");
+    let created = query("SELECT count(*) FROM industry WHERE slug = 'never-started'").await;
+    assert_eq!(created.try_get_by_index::<i64>(0).expect("a count"), 0, "the waiting operation never started");
     let open = query(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
     )

@@ -757,7 +757,20 @@ async fn execute(
 /// (launchbadge/sqlx#4393), for the next request to run in.
 async fn run(state: &AppState, caller: &Caller, request_id: &str, request: Request) -> Response {
     let (state, caller, request_id) = (state.clone(), caller.clone(), request_id.to_owned());
-    match tokio::spawn(async move { run_to_completion(&state, &caller, &request_id, request).await }).await {
+    // Dropped with this future: an operation still waiting for a slot when its client has gone
+    // has done nothing yet and is not started.
+    let awaited = Arc::new(());
+    let still_awaited = Arc::downgrade(&awaited);
+    let execution = tokio::spawn(async move {
+        let _slot = state.slots.enter().await;
+        if still_awaited.strong_count() == 0 {
+            return Response::from_errors(vec![request_refused(Code::ServiceUnavailable, "The client went away")]);
+        }
+        run_to_completion(&state, &caller, &request_id, request).await
+    });
+    let outcome = execution.await;
+    drop(awaited);
+    match outcome {
         Ok(response) => response,
         // A panic goes on to the panic layer, which answers 500 as before.
         Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
@@ -767,7 +780,6 @@ async fn run(state: &AppState, caller: &Caller, request_id: &str, request: Reque
 }
 
 async fn run_to_completion(state: &AppState, caller: &Caller, request_id: &str, request: Request) -> Response {
-    let _slot = state.slots.enter().await;
     let context = RequestContext::new(caller.principal, Some(caller.address), request_id.to_owned());
     let visibility = context.visibility;
     let (spawner, tasks) = request_tasks();
