@@ -57,6 +57,31 @@ impl Relay {
     }
 }
 
+/// An editor's rename of the bundled career path that will wait for the row, which the test holds
+/// locked over a connection of its own until it commits `lock`.
+struct RenameBlockedByALock {
+    editor: String,
+    own: sea_orm::DatabaseConnection,
+    lock: sea_orm::DatabaseTransaction,
+    rename: serde_json::Value,
+}
+
+async fn rename_blocked_by_a_lock(app: &crate::helpers::TestApp) -> RenameBlockedByALock {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let editor = app.token_for("editor@example.com", Role::Editor).await;
+    let path =
+        app.query_ok("{ careerPath(slug: \"backend-developer\") { id version } }", json!({})).await["careerPath"]
+            .clone();
+    let own = careergraph_domain::connect(&app.database_url).await.expect("the test's own connection");
+    let lock = own.begin().await.expect("a transaction");
+    lock.execute_unprepared("SELECT id FROM career_path WHERE slug = 'backend-developer' FOR UPDATE")
+        .await
+        .expect("the lock");
+    let query = "mutation ($id: ID!, $v: Int!) { updateCareerPath(input: { id: $id, expectedVersion: $v, title: \"Backend Engineer\" }) { careerPath { title } } }";
+    let rename = json!({ "query": query, "variables": { "id": path["id"], "v": path["version"] } });
+    RenameBlockedByALock { editor, own, lock, rename }
+}
+
 /// What a request answered; a hang fails the test (how fast is the benchmark's business, not a
 /// test's).
 fn answered<T>(what: &str, result: Result<T, tokio::time::error::Elapsed>) -> T {
@@ -115,28 +140,16 @@ async fn a_database_outage_answers_fast_coded_errors_then_service_resumes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL skipped")]
 async fn an_exhausted_pool_answers_service_unavailable_after_a_bounded_wait() {
-    use sea_orm::{ConnectionTrait, TransactionTrait};
     let app = spawn_app_with(Backend::Postgres, |config| {
         config.db_max_connections = Some(1);
         config.db_acquire_timeout_secs = 1;
     })
     .await;
-    let editor = app.token_for("editor@example.com", Role::Editor).await;
-    let path =
-        app.query_ok("{ careerPath(slug: \"backend-developer\") { id version } }", json!({})).await["careerPath"]
-            .clone();
-    // The test holds the row over a connection of its own; the mutation takes the server's only
-    // connection and waits for the row.
-    let own = careergraph_domain::connect(&app.database_url).await.expect("the test's own connection");
-    let lock = own.begin().await.expect("a transaction");
-    lock.execute_unprepared("SELECT id FROM career_path WHERE slug = 'backend-developer' FOR UPDATE")
-        .await
-        .expect("the lock");
-    let rename = "mutation ($id: ID!, $v: Int!) { updateCareerPath(input: { id: $id, expectedVersion: $v, title: \"Backend Engineer\" }) { careerPath { title } } }";
-    let variables = json!({ "id": path["id"], "v": path["version"] });
+    // The mutation takes the server's only connection and waits for the row.
+    let RenameBlockedByALock { editor, own: _own, lock, rename } = rename_blocked_by_a_lock(&app).await;
     let waiting = {
         let (client, address, editor) = (app.client.clone(), app.address.clone(), editor.clone());
-        let body = json!({ "query": rename, "variables": variables }).to_string();
+        let body = rename.to_string();
         tokio::spawn(async move {
             let response = client
                 .post(format!("{address}/graphql"))
@@ -168,20 +181,10 @@ async fn an_exhausted_pool_answers_service_unavailable_after_a_bounded_wait() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL skipped")]
 async fn a_mutation_whose_client_gives_up_still_finishes_and_leaves_no_transaction_open() {
-    use sea_orm::{ConnectionTrait, TransactionTrait};
+    use sea_orm::ConnectionTrait;
     let app = spawn_app_with(Backend::Postgres, |config| config.max_concurrent_operations = Some(1)).await;
-    let editor = app.token_for("editor@example.com", Role::Editor).await;
-    let path =
-        app.query_ok("{ careerPath(slug: \"backend-developer\") { id version } }", json!({})).await["careerPath"]
-            .clone();
-    // The test holds the row, so the mutation waits for it inside its transaction.
-    let own = careergraph_domain::connect(&app.database_url).await.expect("the test's own connection");
-    let lock = own.begin().await.expect("a transaction");
-    lock.execute_unprepared("SELECT id FROM career_path WHERE slug = 'backend-developer' FOR UPDATE")
-        .await
-        .expect("the lock");
-    let rename = "mutation ($id: ID!, $v: Int!) { updateCareerPath(input: { id: $id, expectedVersion: $v, title: \"Backend Engineer\" }) { careerPath { title } } }";
-    let body = json!({ "query": rename, "variables": { "id": path["id"], "v": path["version"] } }).to_string();
+    // The mutation waits for the row inside its transaction.
+    let RenameBlockedByALock { editor, own, lock, rename } = rename_blocked_by_a_lock(&app).await;
     let give_up_on = |body: String| {
         app.client
             .post(format!("{}/graphql", app.address))
@@ -191,7 +194,7 @@ async fn a_mutation_whose_client_gives_up_still_finishes_and_leaves_no_transacti
             .timeout(Duration::from_millis(500))
             .send()
     };
-    let gave_up = give_up_on(body).await;
+    let gave_up = give_up_on(rename.to_string()).await;
     assert!(gave_up.is_err(), "the client gave up before the answer: {gave_up:?}");
     // The only slot is taken by the rename: this one waits for it, and its client goes too.
     let create =
