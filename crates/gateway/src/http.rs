@@ -754,7 +754,7 @@ async fn execute(
 /// Runs one operation on a task of its own, which finishes even if the client goes away or the
 /// request times out: an operation dropped half-way would leave its work half done, and sqlx 0.9
 /// can leave a pooled connection inside a transaction when a `BEGIN` in flight is dropped
-/// (launchbadge/sqlx#4393), for the next request to run in.
+/// (transact-rs/sqlx issue 4393, fixed upstream but not released), for the next request to run in.
 async fn run(state: &AppState, caller: &Caller, request_id: &str, request: Request) -> Response {
     let (state, caller, request_id) = (state.clone(), caller.clone(), request_id.to_owned());
     // Dropped with this future: an operation still waiting for a slot when its client has gone
