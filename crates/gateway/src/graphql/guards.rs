@@ -15,31 +15,29 @@ use async_graphql::{ServerError, ServerResult, ValidationResult, Value, Variable
 
 use super::limits::RequestLimits;
 use super::policy::PolicyEnforcement;
+use super::request::OperationLog;
 
-/// Both guards, made once for the schema.
-pub struct Guards {
-    limits: RequestLimits,
-    policy: Option<Arc<PolicyEnforcement>>,
-}
+/// Both guards, made once for the schema. Neither keeps anything per request (what a request
+/// spends lives in its data), so every request shares the one extension.
+pub struct Guards(Arc<Guard>);
 
 impl Guards {
     /// The limits, and the field policy when there is one (a schema built only for its SDL has
     /// none).
     pub fn new(limits: RequestLimits, policy: Option<PolicyEnforcement>) -> Self {
-        Self { limits, policy: policy.map(Arc::new) }
+        Self(Arc::new(Guard { limits, policy }))
     }
 }
 
 impl ExtensionFactory for Guards {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Guard { limits: self.limits.create(), policy: self.policy.clone() })
+        self.0.clone()
     }
 }
 
-/// One request's guards.
 struct Guard {
-    limits: Arc<dyn Extension>,
-    policy: Option<Arc<PolicyEnforcement>>,
+    limits: RequestLimits,
+    policy: Option<PolicyEnforcement>,
 }
 
 #[async_graphql::async_trait::async_trait]
@@ -51,7 +49,13 @@ impl Extension for Guard {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        self.limits.parse_query(ctx, query, variables, next).await
+        self.limits.check_text(query)?;
+        let document = next.run(ctx, query, variables).await?;
+        if let Some(log) = ctx.data_opt::<Arc<OperationLog>>() {
+            log.record(&document);
+        }
+        self.limits.check_document(ctx, &document)?;
+        Ok(document)
     }
 
     async fn validation(
@@ -59,7 +63,9 @@ impl Extension for Guard {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        self.limits.validation(ctx, next).await
+        let result = next.run(ctx).await?;
+        self.limits.spend(ctx, result.complexity).map_err(|error| vec![error])?;
+        Ok(result)
     }
 
     async fn resolve(

@@ -7,16 +7,16 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation};
+use async_graphql::ServerResult;
+use async_graphql::extensions::ExtensionContext;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Name, Positioned};
-use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
 
 use super::error::{Code, request_refused};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use super::request::{OperationLog, RequestContext, SharedBudget};
+use super::request::{RequestContext, SharedBudget};
 
 /// How deep introspection may nest, counted from `__schema` or `__type`. graphql-js 16's
 /// standard query (every option on) reaches 15: `__schema`, `types`, `fields`, `args`, `type`,
@@ -88,7 +88,6 @@ fn brace_depth(text: &str) -> usize {
 /// number of aliased fields (a cheap guard against alias-based amplification, the same expensive
 /// field asked for hundreds of times), and requests whose operations together have more aliases
 /// or complexity than one may have.
-#[derive(Clone)]
 pub struct RequestLimits {
     max_depth: usize,
     max_aliases: usize,
@@ -110,12 +109,6 @@ impl RequestLimits {
     ) -> Self {
         let budget = NonZeroU32::new(budget_per_minute).map(|points| Arc::new(ClientBudget::new(points)));
         Self { max_depth, max_aliases, max_complexity, introspection, budget }
-    }
-}
-
-impl ExtensionFactory for RequestLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Enforcer(self.clone()))
     }
 }
 
@@ -166,8 +159,6 @@ fn budget_key(ctx: &ExtensionContext<'_>) -> BudgetKey {
         None => BudgetKey::Network(crate::authentication::network_address(request.client_address)),
     }
 }
-
-struct Enforcer(RequestLimits);
 
 /// How deep a selection nests: its data fields, and introspection fields separately.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -251,40 +242,36 @@ fn count_aliases(set: &SelectionSet) -> usize {
         .sum()
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for Enforcer {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let limits = &self.0;
+/// The checks, which the schema's one extension ([`super::guards`]) runs around parsing and
+/// validation.
+impl RequestLimits {
+    /// Refuses a document's text nested deeper than the parser accepts, before it is parsed.
+    pub fn check_text(&self, query: &str) -> ServerResult<()> {
         let nesting = brace_depth(query);
         if nesting > MAX_PARSE_DEPTH {
             let message = format!(
                 "Query is nested {nesting} levels deep; data may nest at most {} levels and introspection at most {MAX_INTROSPECTION_DEPTH}",
-                limits.max_depth
+                self.max_depth
             );
             return Err(request_refused(Code::BadUserInput, message));
         }
-        let document = next.run(ctx, query, variables).await?;
-        if let Some(log) = ctx.data_opt::<Arc<OperationLog>>() {
-            log.record(&document);
-        }
-        let mut meter = DepthMeter::new(&document);
+        Ok(())
+    }
+
+    /// Refuses a parsed document nested too deep, introspecting where that is off, or with more
+    /// aliases than one document, or the request's documents together, may have.
+    pub fn check_document(&self, ctx: &ExtensionContext<'_>, document: &ExecutableDocument) -> ServerResult<()> {
+        let mut meter = DepthMeter::new(document);
         let depth = document
             .operations
             .iter()
             .map(|(_, operation)| meter.selection_set(&operation.node.selection_set.node, false))
             .fold(Depth::default(), Depth::max);
-        if depth.data > limits.max_depth {
-            let message =
-                format!("Query is nested {} levels deep; at most {} are allowed", depth.data, limits.max_depth);
+        if depth.data > self.max_depth {
+            let message = format!("Query is nested {} levels deep; at most {} are allowed", depth.data, self.max_depth);
             return Err(request_refused(Code::BadUserInput, message));
         }
-        if depth.introspection > 0 && !limits.introspection {
+        if depth.introspection > 0 && !self.introspection {
             let message =
                 "Introspection is turned off on this server (CAREERGRAPH_INTROSPECTION=false); use schema.graphql";
             return Err(request_refused(Code::BadUserInput, message));
@@ -299,30 +286,25 @@ impl Extension for Enforcer {
         let operations = document.operations.iter().map(|(_, operation)| &operation.node.selection_set.node);
         let fragments = document.fragments.values().map(|fragment| &fragment.node.selection_set.node);
         let aliases: usize = operations.chain(fragments).map(count_aliases).sum();
-        if aliases > limits.max_aliases {
-            let message = format!("Query has {aliases} aliases; at most {} are allowed", limits.max_aliases);
+        if aliases > self.max_aliases {
+            let message = format!("Query has {aliases} aliases; at most {} are allowed", self.max_aliases);
             return Err(request_refused(Code::BadUserInput, message));
         }
         let total = ctx.data_opt::<Arc<SharedBudget>>().map_or(aliases, |budget| budget.spend_aliases(aliases));
-        if total > limits.max_aliases {
+        if total > self.max_aliases {
             let message = format!(
                 "The request's operations have {total} aliases together; at most {} are allowed",
-                limits.max_aliases
+                self.max_aliases
             );
             return Err(request_refused(Code::BadUserInput, message));
         }
-        Ok(document)
+        Ok(())
     }
 
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        let limits = &self.0;
-        let result = next.run(ctx).await?;
-        if let Some(budget) = &limits.budget
-            && let Err(wait) = budget.spend(&budget_key(ctx), result.complexity)
+    /// Spends a validated operation's `complexity` from the client's budget and the request's.
+    pub fn spend(&self, ctx: &ExtensionContext<'_>, complexity: usize) -> ServerResult<()> {
+        if let Some(budget) = &self.budget
+            && let Err(wait) = budget.spend(&budget_key(ctx), complexity)
         {
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             let message = format!(
@@ -331,19 +313,18 @@ impl Extension for Enforcer {
             );
             let mut error = request_refused(Code::RateLimited, message);
             error.extensions.get_or_insert_with(Default::default).set("retryAfterSeconds", seconds.max(1));
-            return Err(vec![error]);
+            return Err(error);
         }
-        let total = ctx
-            .data_opt::<Arc<SharedBudget>>()
-            .map_or(result.complexity, |budget| budget.spend_complexity(result.complexity));
-        if total > limits.max_complexity {
+        let total =
+            ctx.data_opt::<Arc<SharedBudget>>().map_or(complexity, |budget| budget.spend_complexity(complexity));
+        if total > self.max_complexity {
             let message = format!(
                 "The request's operations have complexity {total} together; at most {} is allowed",
-                limits.max_complexity
+                self.max_complexity
             );
-            return Err(vec![request_refused(Code::BadUserInput, message)]);
+            return Err(request_refused(Code::BadUserInput, message));
         }
-        Ok(result)
+        Ok(())
     }
 }
 
