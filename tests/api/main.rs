@@ -19,6 +19,7 @@ mod outage;
 mod persisted_queries;
 mod playground;
 mod policy;
+mod prepared;
 mod read_api;
 mod read_replica;
 mod schema_file;

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::helpers::{TestApp, spawn_app_with};
 use crate::on_both_backends;
 
-async fn scrape(app: &TestApp) -> Scrape {
+pub(crate) async fn scrape(app: &TestApp) -> Scrape {
     let url = format!("{}/metrics", app.metrics_address.as_deref().expect("a metrics listener"));
     let response = app.client.get(url).send().await.expect("the metrics listener answers");
     assert!(response.headers()["content-type"].to_str().is_ok_and(|t| t.starts_with("text/plain; version=0.0.4")));
@@ -18,7 +18,7 @@ async fn scrape(app: &TestApp) -> Scrape {
 }
 
 /// The value of `metric` with every label in `labels` (0 when absent), or its histogram's count.
-fn value(scrape: &Scrape, metric: &str, labels: &[(&str, &str)]) -> f64 {
+pub(crate) fn value(scrape: &Scrape, metric: &str, labels: &[(&str, &str)]) -> f64 {
     scrape
         .samples
         .iter()

@@ -57,6 +57,29 @@ fn access_path(type_name: &str) -> Option<(&'static str, &'static str)> {
     }
 }
 
+/// What `graphql::prepared` relies on: the least role a document needs is known from it alone,
+/// or not at all.
+#[test]
+fn the_least_role_a_document_needs_is_the_highest_rule_it_reaches() {
+    let policy = policy();
+    let least = |query: &str| policy.least_role_for(&async_graphql::parser::parse_query(query).expect("it parses"));
+    assert_eq!(least("{ __typename careerPath(slug: \"x\") { __typename title } }"), Some(Role::Anonymous));
+    assert_eq!(least("{ careerPath(slug: \"x\") { title salaryRecords { median } } }"), Some(Role::Viewer));
+    // Through connections (which inherit), fragments and inline fragments, and every operation.
+    let spread = "{ careerPaths { edges { node { ...F } } pageInfo { hasNextPage } } } fragment F on CareerPath { salaryRecords { median } }";
+    assert_eq!(least(spread), Some(Role::Viewer));
+    assert_eq!(least("{ careerPaths { edges { node { ... on CareerPath { internalNotes } } } } }"), Some(Role::Editor));
+    assert_eq!(least("query A { me { id } } query B { users { edges { node { id } } } }"), Some(Role::Admin));
+    // Nothing the document alone cannot tell.
+    assert_eq!(least("{ __schema { types { name } } }"), None, "introspection");
+    assert_eq!(least("{ careerPath(slug: \"x\") { noSuchField } }"), None, "a field the schema lacks");
+    assert_eq!(
+        least("{ ...F } fragment F on Query { careerPath(slug: \"x\") { title } ...F }"),
+        None,
+        "a fragment cycle"
+    );
+}
+
 #[test]
 fn every_field_of_every_type_has_a_policy_and_protected_fields_say_so() {
     let policy = policy();

@@ -3,7 +3,8 @@
 //!
 //! - [`request`]: what every resolver gets from the HTTP layer (caller, loaders, database).
 //! - [`error`]: every conversion of a failure into a coded error, and the response renderer.
-//! - [`policy`], [`limits`]: who may read what, and the limits async-graphql lacks.
+//! - [`policy`], [`limits`]: who may read what, and the limits async-graphql lacks; [`guards`]
+//!   enforces both, and [`prepared`] runs what they have already cleared without them.
 //! - [`loaders`], [`executor`], [`connection`]: batching, and Relay connections.
 //! - The areas: [`career_path`], [`catalog`], [`salary`], [`skill_gap`] (reading); [`accounts`]
 //!   (signing in), [`users`] (user administration), [`audit`] (the audit trail), [`editing`]
@@ -21,11 +22,14 @@ pub mod guards;
 pub mod limits;
 pub mod loaders;
 pub mod policy;
+pub mod prepared;
 pub mod request;
 pub mod salary;
 pub mod scalars;
 pub mod skill_gap;
 pub mod users;
+
+use std::sync::Arc;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
@@ -50,25 +54,31 @@ pub struct Mutation(accounts::AccountMutation, editing::EditingMutation, users::
 /// The executable schema.
 pub type CareerGraphSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// The schema's builder with the request limits and, when given, the field policy enforced.
-fn schema_builder(
-    config: &Config,
-    policy: Option<std::sync::Arc<policy::FieldPolicy>>,
-) -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
+/// The request limits `config` sets.
+fn request_limits(config: &Config) -> limits::RequestLimits {
     // Depth is limited by `RequestLimits`, which gives introspection a bound of its own; the
     // parser's recursion guard sits above both.
-    let limits = limits::RequestLimits::new(
+    limits::RequestLimits::new(
         config.max_depth,
         config.max_aliases,
         config.max_complexity,
         config.introspection,
         config.budget_per_minute,
-    );
+    )
+}
+
+/// The schema's builder with async-graphql's own limits, and the guards when given.
+fn schema_builder(
+    config: &Config,
+    guards: Option<guards::Guards>,
+) -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_complexity(config.max_complexity)
         .limit_recursive_depth(limits::MAX_PARSE_DEPTH)
-        .limit_directives(8)
-        .extension(guards::Guards::new(limits, policy.map(policy::PolicyEnforcement::new)));
+        .limit_directives(8);
+    if let Some(guards) = guards {
+        builder = builder.extension(guards);
+    }
     if !config.introspection {
         builder = builder.disable_introspection();
     }
@@ -93,9 +103,33 @@ pub fn field_policy(config: &Config) -> policy::FieldPolicy {
 /// is not part of the schema: each request brings its own loaders, so the schema can also be
 /// built just to print its SDL.
 pub fn build_schema(config: &Config) -> CareerGraphSchema {
+    build_executable(config).guarded
+}
+
+/// The schema as operations run on it (see [`prepared`]).
+pub struct Executable {
+    /// Where every operation may run: the guards check each field.
+    pub guarded: CareerGraphSchema,
+    /// The same schema without extensions, for operations the guards have already cleared.
+    pub unguarded: CareerGraphSchema,
+    /// The limits the guards apply, which a prepared operation spends from beforehand.
+    pub limits: Arc<limits::RequestLimits>,
+    /// The operations cleared so far.
+    pub prepared: prepared::PreparedOperations,
+}
+
+/// Builds both schemas, with the limits from `config` and the field policy.
+pub fn build_executable(config: &Config) -> Executable {
     // Resolvers that check enum arguments read the same rules the extension enforces.
-    let policy = std::sync::Arc::new(field_policy(config));
-    schema_builder(config, Some(policy.clone())).data(policy).finish()
+    let policy = Arc::new(field_policy(config));
+    let limits = Arc::new(request_limits(config));
+    let guards = guards::Guards::new(limits.clone(), Some(policy::PolicyEnforcement::new(policy.clone())));
+    Executable {
+        guarded: schema_builder(config, Some(guards)).data(policy.clone()).finish(),
+        unguarded: schema_builder(config, None).data(policy).finish(),
+        limits,
+        prepared: prepared::PreparedOperations::default(),
+    }
 }
 
 /// The schema's SDL, as `careergraph schema` prints it and `schema.graphql` holds it: with each

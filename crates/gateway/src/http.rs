@@ -34,9 +34,11 @@ use crate::authentication::{Accounts, BearerError, Principal};
 use crate::config::Config;
 use crate::graphql::error::{Code, RETRY_AFTER_OUTAGE_SECS, Rendered, refusal_body, render, request_refused};
 use crate::graphql::executor::request_tasks;
+use crate::graphql::limits::BudgetKey;
 use crate::graphql::policy::FieldErrors;
+use crate::graphql::prepared::{Learning, Prepaid, Prepared, resolved_fields};
 use crate::graphql::request::{OperationLog, RequestContext, SharedBudget};
-use crate::graphql::{CareerGraphSchema, loaders};
+use crate::graphql::{CareerGraphSchema, Executable, loaders};
 use crate::metrics::Metrics;
 use crate::persisted::{PersistedQueries, Refusal};
 use crate::playground::{self, Playground};
@@ -54,7 +56,7 @@ const JSON: &str = "application/json; charset=utf-8";
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
-    schema: CareerGraphSchema,
+    graphql: Arc<Executable>,
     store: Store,
     accounts: Arc<Accounts>,
     max_batch: usize,
@@ -69,7 +71,7 @@ pub struct AppState {
 
 /// The whole HTTP application, with its middleware.
 pub fn router(
-    schema: CareerGraphSchema,
+    graphql: Executable,
     store: Store,
     accounts: Arc<Accounts>,
     playground: Option<Arc<Playground>>,
@@ -85,7 +87,7 @@ pub fn router(
         None => Router::new(),
     };
     let state = AppState {
-        schema,
+        graphql: Arc::new(graphql),
         store,
         accounts,
         max_batch: config.max_batch,
@@ -747,7 +749,7 @@ async fn execute(
         Err(refusal) => return (Response::from_errors(vec![refusal]), ("?", "-".into())),
     };
     let log = Arc::new(OperationLog::new(request.operation_name.clone()));
-    let response = run(state, caller, request_id, request.data(log.clone())).await;
+    let response = run(state, caller, request_id, &log, request).await;
     (response, log.describe())
 }
 
@@ -755,8 +757,14 @@ async fn execute(
 /// request times out: an operation dropped half-way would leave its work half done, and sqlx 0.9
 /// can leave a pooled connection inside a transaction when a `BEGIN` in flight is dropped
 /// (transact-rs/sqlx issue 4393, fixed upstream but not released), for the next request to run in.
-async fn run(state: &AppState, caller: &Caller, request_id: &str, request: Request) -> Response {
-    let (state, caller, request_id) = (state.clone(), caller.clone(), request_id.to_owned());
+async fn run(
+    state: &AppState,
+    caller: &Caller,
+    request_id: &str,
+    log: &Arc<OperationLog>,
+    request: Request,
+) -> Response {
+    let (state, caller, request_id, log) = (state.clone(), caller.clone(), request_id.to_owned(), log.clone());
     // Dropped with this future: an operation still waiting for a slot when its client has gone
     // has done nothing yet and is not started.
     let awaited = Arc::new(());
@@ -766,7 +774,7 @@ async fn run(state: &AppState, caller: &Caller, request_id: &str, request: Reque
         if still_awaited.strong_count() == 0 {
             return Response::from_errors(vec![request_refused(Code::ServiceUnavailable, "The client went away")]);
         }
-        run_to_completion(&state, &caller, &request_id, request).await
+        run_to_completion(&state, &caller, &request_id, log, request).await
     });
     let outcome = execution.await;
     drop(awaited);
@@ -779,20 +787,35 @@ async fn run(state: &AppState, caller: &Caller, request_id: &str, request: Reque
     }
 }
 
-async fn run_to_completion(state: &AppState, caller: &Caller, request_id: &str, request: Request) -> Response {
-    let context = RequestContext::new(caller.principal, Some(caller.address), request_id.to_owned());
-    let visibility = context.visibility;
-    let (spawner, tasks) = request_tasks();
-    let request = request
-        .data(context)
-        .data(loaders::for_request(caller.store.clone(), visibility, spawner))
-        .data(state.accounts.clone())
-        .data(caller.budget.clone())
-        .data(state.metrics.clone())
-        .data(caller.store.clone());
-    let field_errors = Arc::new(FieldErrors::default());
-    let request = request.data(field_errors.clone());
-    let mut response = tasks.run(state.schema.execute(request)).await;
+/// Runs an operation unguarded when the guards have cleared it for this caller before (see
+/// `graphql::prepared`), guarded otherwise; then holds the request to its field limit.
+async fn run_to_completion(
+    state: &AppState,
+    caller: &Caller,
+    request_id: &str,
+    log: Arc<OperationLog>,
+    request: Request,
+) -> Response {
+    let graphql = &state.graphql;
+    let response = match graphql.prepared.find(&request, caller.principal.role) {
+        Some(prepared) => run_prepared(state, caller, request_id, log, request, &prepared).await,
+        None => {
+            // What the guards learn of an operation short enough to keep, to run it unguarded
+            // next time.
+            let learning = graphql.prepared.key_of(&request).map(|key| (key, Arc::new(Learning::default())));
+            let mut request = request.data(log.clone());
+            if let Some((_, learning)) = &learning {
+                request = request.data(learning.clone());
+            }
+            let response = execute_on(&graphql.guarded, "guarded", state, caller, request_id, request).await;
+            if let (Some((key, learning)), Some(("query", name))) = (learning, log.recorded())
+                && response.errors.is_empty()
+            {
+                graphql.prepared.learn(key, &learning, name);
+            }
+            response
+        }
+    };
     if caller.budget.exhausted() {
         let message = format!(
             "The request resolves more than {} fields (its lists are longer than its complexity estimated); ask for fewer",
@@ -800,6 +823,62 @@ async fn run_to_completion(state: &AppState, caller: &Caller, request_id: &str, 
         );
         return Response::from_errors(vec![request_refused(Code::BadUserInput, message)]);
     }
+    response
+}
+
+/// Runs a prepared operation: spends what the guards would, runs it unguarded, and counts its
+/// fields; an answer with errors is made again guarded, where failed fields become `null`.
+async fn run_prepared(
+    state: &AppState,
+    caller: &Caller,
+    request_id: &str,
+    log: Arc<OperationLog>,
+    request: Request,
+    prepared: &Prepared,
+) -> Response {
+    let graphql = &state.graphql;
+    log.prepared(prepared.logged_name());
+    let client = BudgetKey::of(caller.principal.user_id, Some(caller.address));
+    let spent = graphql
+        .limits
+        .spend_aliases(Some(&caller.budget), prepared.aliases)
+        .and_then(|()| graphql.limits.spend(client, Some(&caller.budget), prepared.complexity));
+    if let Err(refusal) = spent {
+        return Response::from_errors(vec![refusal]);
+    }
+    let response = execute_on(&graphql.unguarded, "unguarded", state, caller, request_id, request).await;
+    if response.errors.is_empty() {
+        caller.budget.spend_fields(resolved_fields(&response.data));
+        return response;
+    }
+    let again = prepared.request().data(log).data(Prepaid);
+    execute_on(&graphql.guarded, "guarded", state, caller, request_id, again).await
+}
+
+/// Executes `request` on `schema` (named for the metrics) with the request's own loaders,
+/// database and caller.
+async fn execute_on(
+    schema: &CareerGraphSchema,
+    schema_name: &str,
+    state: &AppState,
+    caller: &Caller,
+    request_id: &str,
+    request: Request,
+) -> Response {
+    let context = RequestContext::new(caller.principal, Some(caller.address), request_id.to_owned());
+    let visibility = context.visibility;
+    let (spawner, tasks) = request_tasks();
+    let field_errors = Arc::new(FieldErrors::default());
+    let request = request
+        .data(context)
+        .data(loaders::for_request(caller.store.clone(), visibility, spawner))
+        .data(state.accounts.clone())
+        .data(caller.budget.clone())
+        .data(state.metrics.clone())
+        .data(caller.store.clone())
+        .data(field_errors.clone());
+    state.metrics.executed(schema_name);
+    let mut response = tasks.run(schema.execute(request)).await;
     response.errors.extend(field_errors.take());
     response
 }

@@ -30,6 +30,7 @@ pub struct Metrics {
     pool: IntGaugeVec,
     hash_queue: IntGauge,
     operations: IntGaugeVec,
+    executions: IntCounterVec,
     slots: Arc<ExecutionSlots>,
     operation_names: Mutex<HashSet<String>>,
     store: Store,
@@ -81,6 +82,13 @@ impl Metrics {
             ),
             &["state"],
         )?;
+        let executions = IntCounterVec::new(
+            Opts::new(
+                "careergraph_executions_total",
+                "Operation executions by schema: guarded (every field checked) or unguarded (a query the guards cleared before)",
+            ),
+            &["schema"],
+        )?;
         let build = IntGaugeVec::new(
             Opts::new("careergraph_build_info", "The running build: always 1, with its version"),
             &["version"],
@@ -97,6 +105,7 @@ impl Metrics {
             Box::new(hash_queue.clone()),
             Box::new(hash_wait.clone()),
             Box::new(operations.clone()),
+            Box::new(executions.clone()),
             Box::new(slots.queued_counter().clone()),
             Box::new(build),
         ] {
@@ -111,6 +120,7 @@ impl Metrics {
             pool,
             hash_queue,
             operations,
+            executions,
             slots: Arc::new(slots),
             operation_names: Mutex::new(HashSet::new()),
             store,
@@ -136,6 +146,11 @@ impl Metrics {
         for code in codes {
             self.errors.with_label_values(&[code.as_str()]).inc();
         }
+    }
+
+    /// Counts one execution of an operation on the `schema` named (`guarded` or `unguarded`).
+    pub fn executed(&self, schema: &str) {
+        self.executions.with_label_values(&[schema]).inc();
     }
 
     /// Counts a sign-in by its outcome (`success`, `invalid`, `rate_limited`, `disabled`, …).

@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::authentication::Accounts;
 use crate::config::Config;
-use crate::graphql::build_schema;
+use crate::graphql::build_executable;
 use crate::http;
 use crate::metrics::Metrics;
 use crate::persisted::PersistedQueries;
@@ -65,7 +65,7 @@ impl Application {
             None => PersistedQueries::automatic(),
         });
         let router =
-            http::router(build_schema(&config), store.clone(), accounts, playground, metrics, persisted, &config);
+            http::router(build_executable(&config), store.clone(), accounts, playground, metrics, persisted, &config);
         let grace = std::time::Duration::from_secs(config.shutdown_grace_secs);
         Ok(Self { listener, router, store, address, metrics: metrics_server, grace })
     }

@@ -15,6 +15,7 @@ use async_graphql::{ServerError, ServerResult, ValidationResult, Value, Variable
 
 use super::limits::RequestLimits;
 use super::policy::PolicyEnforcement;
+use super::prepared::{Learning, Prepaid};
 use super::request::OperationLog;
 
 /// Both guards, made once for the schema. Neither keeps anything per request (what a request
@@ -24,7 +25,7 @@ pub struct Guards(Arc<Guard>);
 impl Guards {
     /// The limits, and the field policy when there is one (a schema built only for its SDL has
     /// none).
-    pub fn new(limits: RequestLimits, policy: Option<PolicyEnforcement>) -> Self {
+    pub fn new(limits: Arc<RequestLimits>, policy: Option<PolicyEnforcement>) -> Self {
         Self(Arc::new(Guard { limits, policy }))
     }
 }
@@ -36,7 +37,7 @@ impl ExtensionFactory for Guards {
 }
 
 struct Guard {
-    limits: RequestLimits,
+    limits: Arc<RequestLimits>,
     policy: Option<PolicyEnforcement>,
 }
 
@@ -54,7 +55,14 @@ impl Extension for Guard {
         if let Some(log) = ctx.data_opt::<Arc<OperationLog>>() {
             log.record(&document);
         }
-        self.limits.check_document(ctx, &document)?;
+        let aliases = self.limits.check_document(&document)?;
+        if ctx.data_opt::<Prepaid>().is_none() {
+            self.limits.spend_aliases_in(ctx, aliases)?;
+        }
+        if let Some(learning) = ctx.data_opt::<Arc<Learning>>() {
+            let least_role = self.policy.as_ref().and_then(|policy| policy.rules().least_role_for(&document));
+            learning.document(least_role, aliases);
+        }
         Ok(document)
     }
 
@@ -64,7 +72,12 @@ impl Extension for Guard {
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         let result = next.run(ctx).await?;
-        self.limits.spend(ctx, result.complexity).map_err(|error| vec![error])?;
+        if ctx.data_opt::<Prepaid>().is_none() {
+            self.limits.spend_in(ctx, result.complexity).map_err(|error| vec![error])?;
+        }
+        if let Some(learning) = ctx.data_opt::<Arc<Learning>>() {
+            learning.complexity(result.complexity);
+        }
         Ok(result)
     }
 

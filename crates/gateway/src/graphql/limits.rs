@@ -147,16 +147,23 @@ impl ClientBudget {
 /// Whose budget a request spends: its user's, or else its client network's (see
 /// `authentication::network`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum BudgetKey {
+pub enum BudgetKey {
     User(uuid::Uuid),
     Network(Option<std::net::IpAddr>),
 }
 
-fn budget_key(ctx: &ExtensionContext<'_>) -> BudgetKey {
-    let Some(request) = ctx.data_opt::<RequestContext>() else { return BudgetKey::Network(None) };
-    match request.principal().user_id {
-        Some(user) => BudgetKey::User(user),
-        None => BudgetKey::Network(crate::authentication::network_address(request.client_address)),
+impl BudgetKey {
+    /// The budget of a caller: the signed-in `user`, or else a client at `address`.
+    pub fn of(user: Option<uuid::Uuid>, address: Option<std::net::IpAddr>) -> Self {
+        match user {
+            Some(user) => Self::User(user),
+            None => Self::Network(crate::authentication::network_address(address)),
+        }
+    }
+
+    fn of_context(ctx: &ExtensionContext<'_>) -> Self {
+        let Some(request) = ctx.data_opt::<RequestContext>() else { return Self::Network(None) };
+        Self::of(request.principal().user_id, request.client_address)
     }
 }
 
@@ -259,8 +266,8 @@ impl RequestLimits {
     }
 
     /// Refuses a parsed document nested too deep, introspecting where that is off, or with more
-    /// aliases than one document, or the request's documents together, may have.
-    pub fn check_document(&self, ctx: &ExtensionContext<'_>, document: &ExecutableDocument) -> ServerResult<()> {
+    /// aliases than one document may have; returns its aliases, for [`Self::spend_aliases`].
+    pub fn check_document(&self, document: &ExecutableDocument) -> ServerResult<usize> {
         let mut meter = DepthMeter::new(document);
         let depth = document
             .operations
@@ -290,7 +297,13 @@ impl RequestLimits {
             let message = format!("Query has {aliases} aliases; at most {} are allowed", self.max_aliases);
             return Err(request_refused(Code::BadUserInput, message));
         }
-        let total = ctx.data_opt::<Arc<SharedBudget>>().map_or(aliases, |budget| budget.spend_aliases(aliases));
+        Ok(aliases)
+    }
+
+    /// Adds a document's `aliases` to its request's, refusing the request's documents together
+    /// having more than one may have.
+    pub fn spend_aliases(&self, request: Option<&SharedBudget>, aliases: usize) -> ServerResult<()> {
+        let total = request.map_or(aliases, |budget| budget.spend_aliases(aliases));
         if total > self.max_aliases {
             let message = format!(
                 "The request's operations have {total} aliases together; at most {} are allowed",
@@ -301,10 +314,10 @@ impl RequestLimits {
         Ok(())
     }
 
-    /// Spends a validated operation's `complexity` from the client's budget and the request's.
-    pub fn spend(&self, ctx: &ExtensionContext<'_>, complexity: usize) -> ServerResult<()> {
+    /// Spends a validated operation's `complexity` from `client`'s budget and the request's.
+    pub fn spend(&self, client: BudgetKey, request: Option<&SharedBudget>, complexity: usize) -> ServerResult<()> {
         if let Some(budget) = &self.budget
-            && let Err(wait) = budget.spend(&budget_key(ctx), complexity)
+            && let Err(wait) = budget.spend(&client, complexity)
         {
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             let message = format!(
@@ -315,8 +328,7 @@ impl RequestLimits {
             error.extensions.get_or_insert_with(Default::default).set("retryAfterSeconds", seconds.max(1));
             return Err(error);
         }
-        let total =
-            ctx.data_opt::<Arc<SharedBudget>>().map_or(complexity, |budget| budget.spend_complexity(complexity));
+        let total = request.map_or(complexity, |budget| budget.spend_complexity(complexity));
         if total > self.max_complexity {
             let message = format!(
                 "The request's operations have complexity {total} together; at most {} is allowed",
@@ -325,6 +337,16 @@ impl RequestLimits {
             return Err(request_refused(Code::BadUserInput, message));
         }
         Ok(())
+    }
+
+    /// [`Self::spend_aliases`] for the operation an extension hook sees.
+    pub fn spend_aliases_in(&self, ctx: &ExtensionContext<'_>, aliases: usize) -> ServerResult<()> {
+        self.spend_aliases(ctx.data_opt::<Arc<SharedBudget>>().map(Arc::as_ref), aliases)
+    }
+
+    /// [`Self::spend`] for the operation an extension hook sees.
+    pub fn spend_in(&self, ctx: &ExtensionContext<'_>, complexity: usize) -> ServerResult<()> {
+        self.spend(BudgetKey::of_context(ctx), ctx.data_opt::<Arc<SharedBudget>>().map(Arc::as_ref), complexity)
     }
 }
 

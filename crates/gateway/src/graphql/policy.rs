@@ -18,7 +18,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_graphql::extensions::{ExtensionContext, NextResolve, ResolveInfo};
-use async_graphql::parser::types::{ServiceDocument, TypeKind, TypeSystemDefinition};
+use async_graphql::parser::types::{
+    BaseType, ExecutableDocument, OperationType, Selection, SelectionSet, ServiceDocument, Type, TypeKind,
+    TypeSystemDefinition,
+};
 use async_graphql::{
     Context, EnumType, InputType, PathSegment, QueryPathNode, QueryPathSegment, ServerError, ServerResult,
     TypeDirective, Value,
@@ -38,6 +41,9 @@ pub fn auth(requires: Role) {}
 struct TypeRules {
     default: Option<Role>,
     fields: HashMap<String, Role>,
+    /// Each field's named type, lists and non-null stripped: where a document's selection of the
+    /// field continues.
+    returns: HashMap<String, String>,
 }
 
 /// Every rule of the schema, read from its SDL.
@@ -87,6 +93,11 @@ impl FieldPolicy {
                     .iter()
                     .filter_map(|field| Some((field.node.name.node.to_string(), auth_rule(&field.node.directives)?)))
                     .collect(),
+                returns: object
+                    .fields
+                    .iter()
+                    .map(|field| (field.node.name.node.to_string(), named_type(&field.node.ty.node).to_owned()))
+                    .collect(),
             };
             types.insert(definition.node.name.node.to_string(), rules);
         }
@@ -97,6 +108,93 @@ impl FieldPolicy {
     pub fn required(&self, type_name: &str, field: &str) -> Option<Role> {
         let rules = self.types.get(type_name)?;
         rules.fields.get(field).copied().or(rules.default)
+    }
+
+    /// The least role that may read every field `document` can reach, whichever of its
+    /// operations runs and whatever its variables say; `None` when the document alone cannot tell
+    /// (introspection, a field without a rule, a type or field the schema does not have, a
+    /// fragment cycle). The per-field check gives every caller at least this role the same
+    /// answer, since a rule depends on nothing but the type, the field and the caller's role.
+    pub fn least_role_for(&self, document: &ExecutableDocument) -> Option<Role> {
+        let mut walk = PolicyWalk { policy: self, document, fragments: HashMap::new(), walking: Vec::new() };
+        let mut least = Role::Anonymous;
+        for (_, operation) in document.operations.iter() {
+            let root = match operation.node.ty {
+                OperationType::Query => "Query",
+                OperationType::Mutation => "Mutation",
+                OperationType::Subscription => return None,
+            };
+            least = least.max(walk.selection_set(root, &operation.node.selection_set.node)?);
+        }
+        Some(least)
+    }
+}
+
+/// The named type at the bottom of a field's type.
+fn named_type(ty: &Type) -> &str {
+    match &ty.base {
+        BaseType::Named(name) => name.as_str(),
+        BaseType::List(item) => named_type(item),
+    }
+}
+
+/// Walks a document's selections with the schema's rules, each fragment once.
+struct PolicyWalk<'a> {
+    policy: &'a FieldPolicy,
+    document: &'a ExecutableDocument,
+    fragments: HashMap<&'a str, Option<Role>>,
+    walking: Vec<&'a str>,
+}
+
+impl<'a> PolicyWalk<'a> {
+    fn selection_set(&mut self, type_name: &'a str, set: &'a SelectionSet) -> Option<Role> {
+        let mut least = Role::Anonymous;
+        for selection in &set.items {
+            let needed = match &selection.node {
+                Selection::Field(field) => {
+                    let name = field.node.name.node.as_str();
+                    if name == "__typename" {
+                        continue;
+                    }
+                    if name.starts_with("__") {
+                        return None;
+                    }
+                    let rules = self.policy.types.get(type_name)?;
+                    let returns = rules.returns.get(name)?;
+                    // Generated containers inherit the rule of the field that returned them.
+                    let own = if is_structural(type_name) {
+                        Role::Anonymous
+                    } else {
+                        self.policy.required(type_name, name)?
+                    };
+                    let inner = &field.node.selection_set.node;
+                    if inner.items.is_empty() { own } else { own.max(self.selection_set(returns, inner)?) }
+                }
+                Selection::InlineFragment(fragment) => {
+                    let on = fragment.node.type_condition.as_ref().map_or(type_name, |on| on.node.on.node.as_str());
+                    self.selection_set(on, &fragment.node.selection_set.node)?
+                }
+                Selection::FragmentSpread(spread) => self.fragment(spread.node.fragment_name.node.as_str())?,
+            };
+            least = least.max(needed);
+        }
+        Some(least)
+    }
+
+    fn fragment(&mut self, name: &'a str) -> Option<Role> {
+        if let Some(known) = self.fragments.get(name) {
+            return *known;
+        }
+        if self.walking.contains(&name) {
+            return None;
+        }
+        let fragment = self.document.fragments.get(name)?;
+        self.walking.push(name);
+        let needed =
+            self.selection_set(fragment.node.type_condition.node.on.node.as_str(), &fragment.node.selection_set.node);
+        self.walking.pop();
+        self.fragments.insert(name, needed);
+        needed
     }
 }
 
@@ -124,6 +222,11 @@ impl PolicyEnforcement {
     /// Enforces `policy`.
     pub fn new(policy: Arc<FieldPolicy>) -> Self {
         Self { policy }
+    }
+
+    /// The rules it enforces.
+    pub fn rules(&self) -> &FieldPolicy {
+        &self.policy
     }
 
     /// The per-field hook, called by the schema's one extension ([`super::guards`]) as a plain

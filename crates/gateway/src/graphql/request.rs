@@ -90,6 +90,11 @@ impl SharedBudget {
         self.fields.fetch_add(1, Ordering::Relaxed) < self.max_fields
     }
 
+    /// Counts `fields` resolved at once (by an operation that ran without the per-field guard).
+    pub fn spend_fields(&self, fields: usize) {
+        self.fields.fetch_add(fields, Ordering::Relaxed);
+    }
+
     /// Whether the request tried to resolve more fields than it may.
     pub fn exhausted(&self) -> bool {
         self.fields.load(Ordering::Relaxed) > self.max_fields
@@ -147,10 +152,22 @@ impl OperationLog {
         }
     }
 
+    /// The operation's type and name, once its document has parsed.
+    pub fn recorded(&self) -> Option<(&'static str, Option<String>)> {
+        self.seen.lock().ok().and_then(|seen| seen.clone())
+    }
+
+    /// Notes a prepared query (see `graphql::prepared`), whose document is not parsed again.
+    pub fn prepared(&self, name: Option<String>) {
+        if let Ok(mut seen) = self.seen.lock() {
+            *seen = Some(("query", name));
+        }
+    }
+
     /// The operation's type and name, as far as they are known (`-` for an unnamed one, `?` for a
     /// document that never parsed).
     pub fn describe(&self) -> (&'static str, String) {
-        match self.seen.lock().ok().and_then(|seen| seen.clone()) {
+        match self.recorded() {
             Some((kind, name)) => (kind, name.unwrap_or_else(|| "-".into())),
             None => ("?", self.requested.clone().unwrap_or_else(|| "-".into())),
         }

@@ -1,0 +1,264 @@
+//! Operations that run without the per-field guard, once the guard has shown it has nothing to
+//! refuse in them.
+//!
+//! For any extension with a per-field hook, async-graphql builds a `ResolveInfo` (two registry
+//! lookups, and two `format!`s for each list item) and a boxed future around every field of every
+//! answer: on the nested benchmark query that is a third of the gateway's CPU. Yet the field
+//! policy's answer is known before an operation runs: a rule depends on nothing but the type, the
+//! field and the caller's role, so the least role that may read every field a document can reach
+//! ([`FieldPolicy::least_role_for`](super::policy::FieldPolicy::least_role_for)) decides all its
+//! fields at once.
+//!
+//! So the first time an operation (its text, operation name and variables) runs, it runs guarded,
+//! and what the guard learned is kept: that least role, the document's aliases, and the complexity
+//! async-graphql computed while validating it. Next time, a caller with at least that role runs it
+//! on a copy of the schema without extensions: the aliases and complexity are spent from the same
+//! budgets beforehand, and the fields it resolved are counted against the request's field limit
+//! afterwards. An answer with any error runs again guarded (without spending twice), which makes
+//! failed nullable fields `null` and gives the errors their paths, as before. Only queries are
+//! prepared: a mutation runs once.
+//!
+//! One difference remains: the guarded path stops resolving the moment a request passes its field
+//! limit, while a prepared operation resolves to its end before the same limit refuses it. What it
+//! can resolve is bounded by its complexity, which the limits already accepted, times the lengths
+//! of its unpaged lists.
+
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+
+use async_graphql::{Request, Value, Variables};
+use careergraph_auth::Role;
+use lru::LruCache;
+
+/// How many operations are kept, and the longest text (query and variables) one may have: the
+/// cache holds at most 2 MiB however many distinct documents clients send.
+const KEPT: NonZeroUsize = NonZeroUsize::new(256).expect("not zero");
+const LONGEST_TEXT: usize = 8 * 1024;
+
+/// The operations known to run safely unguarded, most recently used kept.
+pub struct PreparedOperations {
+    operations: Mutex<LruCache<u64, Arc<Prepared>>>,
+    /// Keyed per process, so that nobody can choose documents that collide; a collision would
+    /// only miss anyway, as a hit is compared in full.
+    hasher: RandomState,
+}
+
+/// An operation as a guarded run found it.
+#[derive(Debug)]
+pub struct Prepared {
+    key: OperationKey,
+    /// The least role that may read every field of the document.
+    pub least_role: Role,
+    /// The document's aliases, spent from the request's.
+    pub aliases: usize,
+    /// The operation's complexity, as async-graphql computed it for these variables.
+    pub complexity: usize,
+    /// The operation's name as the request log gives it (the document's, when the request
+    /// names none).
+    logged_name: Option<String>,
+}
+
+impl Prepared {
+    /// The operation again, as a request of its own.
+    pub fn request(&self) -> Request {
+        let request = Request::new(self.key.query.clone()).variables(self.key.variables.clone());
+        match &self.key.operation_name {
+            Some(name) => request.operation_name(name.clone()),
+            None => request,
+        }
+    }
+
+    /// The operation's name, for the request log.
+    pub fn logged_name(&self) -> Option<String> {
+        self.logged_name.clone()
+    }
+}
+
+/// What identifies an operation: complexity depends on the variables (page sizes).
+#[derive(Debug, PartialEq)]
+pub struct OperationKey {
+    query: String,
+    operation_name: Option<String>,
+    variables: Variables,
+}
+
+impl Default for PreparedOperations {
+    fn default() -> Self {
+        Self { operations: Mutex::new(LruCache::new(KEPT)), hasher: RandomState::new() }
+    }
+}
+
+impl PreparedOperations {
+    fn hash(&self, query: &str, operation_name: Option<&str>, variables: &Variables) -> u64 {
+        let mut hasher = self.hasher.build_hasher();
+        query.hash(&mut hasher);
+        operation_name.hash(&mut hasher);
+        for (name, value) in variables.iter() {
+            name.hash(&mut hasher);
+            hash_value(value, &mut hasher);
+        }
+        hasher.finish()
+    }
+
+    /// The prepared form of `request`, if it has one that `role` may run.
+    pub fn find(&self, request: &Request, role: Role) -> Option<Arc<Prepared>> {
+        let hash = self.hash(&request.query, request.operation_name.as_deref(), &request.variables);
+        let prepared = self.operations.lock().ok()?.get(&hash).cloned()?;
+        let key = &prepared.key;
+        let same = key.query == request.query
+            && key.operation_name == request.operation_name
+            && key.variables == request.variables;
+        (same && role.satisfies(prepared.least_role)).then_some(prepared)
+    }
+
+    /// The key under which `request` would be kept, when it is short enough to keep.
+    pub fn key_of(&self, request: &Request) -> Option<OperationKey> {
+        let size = request.query.len() + request.variables.values().map(text_size).sum::<usize>();
+        (size <= LONGEST_TEXT).then(|| OperationKey {
+            query: request.query.clone(),
+            operation_name: request.operation_name.clone(),
+            variables: request.variables.clone(),
+        })
+    }
+
+    /// Keeps what a guarded run of the query `key`, logged as `logged_name`, learned, if it
+    /// learned all of it.
+    pub fn learn(&self, key: OperationKey, learning: &Learning, logged_name: Option<String>) {
+        let Some(learned) = learning.0.lock().ok().map(|learned| *learned) else { return };
+        let (Some(least_role), Some(aliases), Some(complexity)) =
+            (learned.least_role, learned.aliases, learned.complexity)
+        else {
+            return;
+        };
+        let hash = self.hash(&key.query, key.operation_name.as_deref(), &key.variables);
+        if let Ok(mut operations) = self.operations.lock() {
+            operations.put(hash, Arc::new(Prepared { key, least_role, aliases, complexity, logged_name }));
+        }
+    }
+}
+
+/// Filled in by the guard as it checks an operation that may be prepared.
+#[derive(Debug, Default)]
+pub struct Learning(Mutex<Learned>);
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Learned {
+    least_role: Option<Role>,
+    aliases: Option<usize>,
+    complexity: Option<usize>,
+}
+
+impl Learning {
+    /// What the parsed document shows: the least role that may read it all (`None`: the
+    /// document cannot tell) and its aliases.
+    pub fn document(&self, least_role: Option<Role>, aliases: usize) {
+        if let Ok(mut learned) = self.0.lock() {
+            learned.least_role = least_role;
+            learned.aliases = Some(aliases);
+        }
+    }
+
+    /// The complexity validation computed.
+    pub fn complexity(&self, complexity: usize) {
+        if let Ok(mut learned) = self.0.lock() {
+            learned.complexity = Some(complexity);
+        }
+    }
+}
+
+/// Marks a guarded run of an operation whose aliases and complexity were already spent.
+#[derive(Debug)]
+pub struct Prepaid;
+
+/// How many fields an answer resolved, list items included, as the guard counts them for the
+/// request's field limit (`__typename` is answered without resolving).
+pub fn resolved_fields(value: &Value) -> usize {
+    match value {
+        Value::List(items) => items.iter().map(|item| 1 + resolved_fields(item)).sum(),
+        Value::Object(fields) => {
+            fields.iter().map(|(name, value)| usize::from(name.as_str() != "__typename") + resolved_fields(value)).sum()
+        }
+        _ => 0,
+    }
+}
+
+fn hash_value(value: &Value, hasher: &mut impl Hasher) {
+    std::mem::discriminant(value).hash(hasher);
+    match value {
+        Value::Null => {}
+        Value::Number(number) => number.hash(hasher),
+        Value::String(text) => text.hash(hasher),
+        Value::Boolean(boolean) => boolean.hash(hasher),
+        Value::Binary(bytes) => bytes.hash(hasher),
+        Value::Enum(name) => name.hash(hasher),
+        Value::List(items) => {
+            items.len().hash(hasher);
+            items.iter().for_each(|item| hash_value(item, hasher));
+        }
+        Value::Object(fields) => {
+            fields.len().hash(hasher);
+            for (name, value) in fields {
+                name.hash(hasher);
+                hash_value(value, hasher);
+            }
+        }
+    }
+}
+
+/// About how much text `value` holds.
+fn text_size(value: &Value) -> usize {
+    match value {
+        Value::String(text) => text.len(),
+        Value::Binary(bytes) => bytes.len(),
+        Value::Enum(name) => name.len(),
+        Value::List(items) => items.iter().map(text_size).sum::<usize>() + items.len(),
+        Value::Object(fields) => fields.iter().map(|(name, value)| name.len() + text_size(value)).sum(),
+        Value::Null | Value::Number(_) | Value::Boolean(_) => 8,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_counted_as_the_guard_counts_them() {
+        let answer = Value::from_json(serde_json::json!({
+            "paths": { "edges": [ { "node": { "title": "a", "__typename": "CareerPath" } }, { "node": null } ] }
+        }))
+        .expect("a value");
+        // paths, edges, two items, two nodes, one title.
+        assert_eq!(resolved_fields(&answer), 7);
+    }
+
+    #[test]
+    fn an_operation_is_found_only_with_its_own_variables_and_by_a_role_that_may_run_it() {
+        let operations = PreparedOperations::default();
+        let request = |first: i32| {
+            let variables = Variables::from_json(serde_json::json!({ "first": first }));
+            Request::new("query ($first: Int) { careerPaths(first: $first) { totalCount } }").variables(variables)
+        };
+        let key = operations.key_of(&request(5)).expect("short enough to keep");
+        let learning = Learning::default();
+        learning.document(Some(Role::Viewer), 0);
+        learning.complexity(7);
+        operations.learn(key, &learning, None);
+        assert_eq!(operations.find(&request(5), Role::Viewer).map(|prepared| prepared.complexity), Some(7));
+        assert!(operations.find(&request(5), Role::Anonymous).is_none());
+        assert!(operations.find(&request(6), Role::Viewer).is_none());
+    }
+
+    #[test]
+    fn what_the_guard_could_not_decide_is_not_kept() {
+        let operations = PreparedOperations::default();
+        let request = Request::new("{ __schema { types { name } } }");
+        let learning = Learning::default();
+        learning.document(None, 0);
+        learning.complexity(3);
+        operations.learn(operations.key_of(&request).expect("short"), &learning, None);
+        assert!(operations.find(&request, Role::Admin).is_none());
+        let long = Request::new(format!("{{ __typename }} # {}", "x".repeat(LONGEST_TEXT)));
+        assert!(operations.key_of(&long).is_none());
+    }
+}

@@ -1,0 +1,93 @@
+//! A query the guards have cleared runs without them next time (see `graphql::prepared`), and
+//! answers as if it had run guarded: the field policy for every caller, `null` and an error
+//! where a field failed, and the request's limits.
+
+use careergraph_auth::Role;
+use reqwest::StatusCode;
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, first_error_code, spawn_app_with};
+use crate::metrics::{scrape, value};
+use crate::on_both_backends;
+
+async fn unguarded_executions(app: &TestApp) -> f64 {
+    value(&scrape(app).await, "careergraph_executions_total", &[("schema", "unguarded")])
+}
+
+fn with_metrics(config: &mut careergraph_gateway::Config) {
+    config.metrics_listen = Some("127.0.0.1:0".parse().expect("an address"));
+}
+
+/// Fields and list items in an answer, as the request's field limit counts them.
+fn fields(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => items.iter().map(|item| 1 + fields(item)).sum(),
+        Value::Object(entries) => entries.values().map(|value| 1 + fields(value)).sum(),
+        _ => 0,
+    }
+}
+
+on_both_backends! {
+    async fn a_query_cleared_for_viewers_is_still_checked_field_by_field_for_anyone_less(backend: Backend) {
+        let app = spawn_app_with(backend, with_metrics).await;
+        let query = "{ careerPath(slug: \"backend-developer\") { title salaryRecords { country median } } }";
+        let token = app.token_for("viewer@example.com", Role::Viewer).await;
+        let first = app.as_user(&token, query, json!({})).await;
+        assert!(first.get("errors").is_none(), "{first}");
+        assert_eq!(unguarded_executions(&app).await, 0.0, "a query runs guarded the first time");
+        let second = app.as_user(&token, query, json!({})).await;
+        assert_eq!(second, first);
+        assert_eq!(unguarded_executions(&app).await, 1.0, "and unguarded once cleared");
+
+        for _ in 0..2 {
+            let (status, anonymous) = app.post_json(json!({ "query": query })).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(first_error_code(&anonymous), "UNAUTHENTICATED", "{anonymous}");
+            assert_eq!(anonymous["errors"][0]["path"], json!(["careerPath", "salaryRecords", 0, "median"]));
+            let record = &anonymous["data"]["careerPath"]["salaryRecords"][0];
+            assert!(record.as_object().is_some_and(|record| record.contains_key("median")) && record["median"].is_null(), "{anonymous}");
+            assert_eq!(anonymous["data"]["careerPath"]["title"], first["data"]["careerPath"]["title"]);
+        }
+        assert_eq!(unguarded_executions(&app).await, 1.0, "an anonymous caller never runs it unguarded");
+    }
+
+    async fn a_cleared_query_that_fails_later_answers_null_where_it_failed(backend: Backend) {
+        let app = spawn_app_with(backend, with_metrics).await;
+        let query = "{ skillGap(careerPath: \"backend-developer\", have: [\"python\"]) { coverage } }";
+        app.query_ok(query, json!({})).await;
+        app.query_ok(query, json!({})).await;
+        assert_eq!(unguarded_executions(&app).await, 1.0);
+        // `have` now names a technology that does not exist, which skillGap refuses.
+        app.db().execute_unprepared("UPDATE technology SET slug = 'python-renamed' WHERE slug = 'python'").await.expect("renamed");
+        let (status, body) = app.post_json(json!({ "query": query })).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{body}");
+        assert_eq!(body["errors"][0]["path"], json!(["skillGap"]), "{body}");
+        assert!(body["data"].as_object().is_some_and(|data| data.contains_key("skillGap")) && body["data"]["skillGap"].is_null(), "the failed nullable field is null, not missing: {body}");
+    }
+
+    async fn fields_of_cleared_queries_count_against_the_request_limit(backend: Backend) {
+        use careergraph_domain::enums::PublicationStatus;
+        let app = spawn_app_with(backend, |config| {
+            with_metrics(config);
+            config.max_complexity = 800;
+        })
+        .await;
+        careergraph_domain::synthetic::insert_career_paths(app.db(), 60, PublicationStatus::Published).await.expect("paths");
+        let query = "{ careerPaths(first: 40) { edges { node { skills { skill { name } } } } } }";
+        let alone = app.query_ok(query, json!({})).await;
+        let resolved = fields(&alone);
+        assert!(resolved <= 800 && resolved * 2 > 800, "one fits the limit and two do not: {resolved} fields");
+        app.query_ok(query, json!({})).await;
+        assert_eq!(unguarded_executions(&app).await, 1.0);
+
+        let (_, batch) = app.post_json(json!([{ "query": query }, { "query": query }])).await;
+        let refused: Vec<&Value> = batch.as_array().expect("a batch").iter().filter(|item| item.get("errors").is_some()).collect();
+        assert!(!refused.is_empty(), "two of them resolve too many fields together");
+        for item in refused {
+            assert_eq!(first_error_code(item), "BAD_USER_INPUT", "{item}");
+            assert!(item["errors"][0]["message"].as_str().is_some_and(|m| m.contains("more than 800 fields")), "{item}");
+        }
+    }
+}
