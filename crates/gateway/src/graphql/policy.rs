@@ -7,6 +7,10 @@
 //! the executor for every field however it is reached (through fragments, aliases or nested
 //! lists), and denies by default: a field of one of our types without a rule is refused.
 //!
+//! A query the extension has let through without an error runs again without it, for a caller of
+//! at least the least role its document needs ([`FieldPolicy::least_role_for`]): see
+//! [`super::prepared`].
+//!
 //! Generated container types (`…Connection`, `…Edge`, `PageInfo`) carry no rule of their own:
 //! they are only reachable through a field that has one, whose rule they inherit.
 //!
