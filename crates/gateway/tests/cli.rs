@@ -429,6 +429,58 @@ async fn healthcheck_exits_0_for_a_ready_server_and_1_with_one_line_otherwise() 
     assert_eq!(message.lines().count(), 1, "one line: {message}");
 }
 
+/// A table the planner has statistics for, after `careergraph seed` with `database_url` (the
+/// embedded SQLite database in `dir` when `None`).
+async fn seeded_tables_have_statistics(dir: &std::path::Path, database_url: Option<&str>) -> bool {
+    use sea_orm::{ConnectionTrait, Statement};
+    let mut seed = Command::new(env!("CARGO_BIN_EXE_careergraph"));
+    seed.args(["seed", "--synthetic", "30"]).env("CAREERGRAPH_DATA_DIR", dir).env_remove("CAREERGRAPH_DATABASE_URL");
+    if let Some(url) = database_url {
+        seed.env("CAREERGRAPH_DATABASE_URL", url);
+    }
+    let seeded = seed.output().expect("the binary runs");
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
+    let url = database_url
+        .map_or_else(|| format!("sqlite://{}?mode=ro", dir.join("careergraph.db").display()), str::to_owned);
+    let db = sea_orm::Database::connect(url).await.expect("the database opens");
+    let backend = db.get_database_backend();
+    let count = async |sql: &str| {
+        let row = db.query_one_raw(Statement::from_string(backend, sql)).await.expect("it runs");
+        row.and_then(|row| row.try_get::<i64>("", "n").ok()).unwrap_or(0)
+    };
+    match backend {
+        sea_orm::DatabaseBackend::Postgres => {
+            let analyzed = "SELECT count(*) AS n FROM pg_stat_user_tables WHERE relname = 'career_path' AND last_analyze IS NOT NULL";
+            count(analyzed).await > 0
+        }
+        // SQLite's statistics table exists only once something was analyzed.
+        _ => {
+            count("SELECT count(*) AS n FROM sqlite_master WHERE name = 'sqlite_stat1'").await > 0
+                && count("SELECT count(*) AS n FROM sqlite_stat1 WHERE tbl = 'career_path'").await > 0
+        }
+    }
+}
+
+/// Without statistics, PostgreSQL planned the first page of career paths as a sort of every row
+/// until autovacuum came by; SQLite has none until its first `ANALYZE`.
+#[tokio::test]
+async fn seeding_leaves_the_planner_statistics_of_what_it_loaded() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sqlite = seeded_tables_have_statistics(dir.path(), None).await;
+    let postgres = match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) => {
+            let database = FreshDatabase::create(&admin_url, "careergraph_analyze").await;
+            let dir = tempfile::tempdir().expect("temp dir");
+            Some(seeded_tables_have_statistics(dir.path(), Some(&database.url)).await)
+        }
+        Err(_) => {
+            eprintln!("SKIPPED the PostgreSQL half: TEST_DATABASE_URL is not set");
+            None
+        }
+    };
+    assert!(sqlite && postgres != Some(false), "statistics on SQLite: {sqlite}; on PostgreSQL: {postgres:?}");
+}
+
 #[tokio::test]
 async fn seed_synthetic_adds_labelled_paths_once_and_the_same_ones_every_time() {
     let dir = tempfile::tempdir().expect("temp dir");
