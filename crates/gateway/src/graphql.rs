@@ -5,7 +5,8 @@
 //! - [`error`]: every conversion of a failure into a coded error, and the response renderer.
 //! - [`policy`], [`limits`]: who may read what, and the limits async-graphql lacks; [`guards`]
 //!   enforces both, and [`prepared`] runs what they have already cleared without them.
-//! - [`loaders`], [`executor`], [`connection`]: batching, and Relay connections.
+//! - [`loaders`], [`executor`], [`connection`]: batching, and Relay connections; [`slots`]: how
+//!   many operations execute at once.
 //! - The areas: [`career_path`], [`catalog`], [`salary`], [`skill_gap`] (reading); [`accounts`]
 //!   (signing in), [`users`] (user administration), [`audit`] (the audit trail), [`editing`]
 //!   (editor mutations, one module per area as in the domain).
@@ -27,6 +28,7 @@ pub mod request;
 pub mod salary;
 pub mod scalars;
 pub mod skill_gap;
+pub mod slots;
 pub mod users;
 
 use std::sync::Arc;
@@ -116,6 +118,8 @@ pub struct Executable {
     pub limits: Arc<limits::RequestLimits>,
     /// The operations cleared so far.
     pub prepared: prepared::PreparedOperations,
+    /// How many operations may execute at once.
+    pub slots: Arc<slots::ExecutionSlots>,
 }
 
 /// Builds both schemas, with the limits from `config` and the field policy.
@@ -129,6 +133,7 @@ pub fn build_executable(config: &Config) -> Executable {
         unguarded: schema_builder(config, None).data(policy).finish(),
         limits,
         prepared: prepared::PreparedOperations::default(),
+        slots: Arc::new(slots::ExecutionSlots::new(config.concurrent_operations())),
     }
 }
 

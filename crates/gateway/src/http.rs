@@ -45,10 +45,8 @@ use crate::playground::{self, Playground};
 use crate::store::Store;
 
 mod caching;
-mod slots;
 
 use caching::PublicCaching;
-pub use slots::ExecutionSlots;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
 const JSON: &str = "application/json; charset=utf-8";
@@ -66,7 +64,6 @@ pub struct AppState {
     metrics: Arc<Metrics>,
     persisted: Arc<PersistedQueries>,
     public_caching: PublicCaching,
-    slots: Arc<ExecutionSlots>,
 }
 
 /// The whole HTTP application, with its middleware.
@@ -97,7 +94,6 @@ pub fn router(
         metrics: metrics.clone(),
         persisted,
         public_caching: PublicCaching::new(config.public_max_age_secs),
-        slots: metrics.operation_slots(),
     };
     routes
         .route(
@@ -770,7 +766,7 @@ async fn run(
     let awaited = Arc::new(());
     let still_awaited = Arc::downgrade(&awaited);
     let execution = tokio::spawn(async move {
-        let _slot = state.slots.enter().await;
+        let _slot = state.graphql.slots.enter().await;
         if still_awaited.strong_count() == 0 {
             return Response::from_errors(vec![request_refused(Code::ServiceUnavailable, "The client went away")]);
         }

@@ -13,7 +13,7 @@ use prometheus::{
 };
 use sea_orm::DatabaseBackend;
 
-use crate::http::ExecutionSlots;
+use crate::graphql::slots::ExecutionSlots;
 use crate::store::Store;
 
 /// Operation names become label values; past this many distinct ones (clients choose them),
@@ -38,9 +38,9 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// The metrics of a server using `store`, hashing with `passwords` and executing at most
-    /// `slots` operations at once.
-    pub fn new(store: Store, passwords: Passwords, slots: ExecutionSlots) -> anyhow::Result<Arc<Self>> {
+    /// The metrics of a server using `store`, hashing with `passwords` and executing operations
+    /// in `slots`.
+    pub fn new(store: Store, passwords: Passwords, slots: Arc<ExecutionSlots>) -> anyhow::Result<Arc<Self>> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
             Opts::new("careergraph_requests_total", "GraphQL requests by operation, operation type and outcome"),
@@ -121,16 +121,11 @@ impl Metrics {
             hash_queue,
             operations,
             executions,
-            slots: Arc::new(slots),
+            slots,
             operation_names: Mutex::new(HashSet::new()),
             store,
             passwords,
         }))
-    }
-
-    /// The server's execution slots, whose use these metrics report.
-    pub fn operation_slots(&self) -> Arc<ExecutionSlots> {
-        self.slots.clone()
     }
 
     /// Counts one GraphQL request: its operations, how long it took, its error codes.

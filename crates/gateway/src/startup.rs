@@ -46,8 +46,8 @@ impl Application {
             TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let address = listener.local_addr()?;
         let accounts = Arc::new(Accounts::new(store.clone(), &config)?);
-        let slots = http::ExecutionSlots::new(config.concurrent_operations());
-        let metrics = Metrics::new(store.clone(), accounts.passwords().clone(), slots)?;
+        let graphql = build_executable(&config);
+        let metrics = Metrics::new(store.clone(), accounts.passwords().clone(), graphql.slots.clone())?;
         let metrics_server = match config.metrics_listen {
             Some(address) => {
                 let listener = TcpListener::bind(address)
@@ -65,8 +65,7 @@ impl Application {
             Some(path) => PersistedQueries::safelist(path)?,
             None => PersistedQueries::automatic(),
         });
-        let router =
-            http::router(build_executable(&config), store.clone(), accounts, playground, metrics, persisted, &config);
+        let router = http::router(graphql, store.clone(), accounts, playground, metrics, persisted, &config);
         let grace = std::time::Duration::from_secs(config.shutdown_grace_secs);
         Ok(Self { listener, router, store, address, metrics: metrics_server, grace })
     }
