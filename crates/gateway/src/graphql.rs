@@ -108,6 +108,25 @@ pub fn build_schema(config: &Config) -> CareerGraphSchema {
     build_executable(config).guarded
 }
 
+/// Which of the two schemas of [`Executable`] an operation runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checks {
+    /// Every field checked by the guards.
+    Guarded,
+    /// No extension: a query the guards have cleared for the caller.
+    Unguarded,
+}
+
+impl Checks {
+    /// Its name as a metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Guarded => "guarded",
+            Self::Unguarded => "unguarded",
+        }
+    }
+}
+
 /// The schema as operations run on it (see [`prepared`]).
 pub struct Executable {
     /// Where every operation may run: the guards check each field.
@@ -120,6 +139,16 @@ pub struct Executable {
     pub prepared: prepared::PreparedOperations,
     /// How many operations may execute at once.
     pub slots: Arc<slots::ExecutionSlots>,
+}
+
+impl Executable {
+    /// The schema that runs operations with `checks`.
+    pub fn schema(&self, checks: Checks) -> &CareerGraphSchema {
+        match checks {
+            Checks::Guarded => &self.guarded,
+            Checks::Unguarded => &self.unguarded,
+        }
+    }
 }
 
 /// Builds both schemas, with the limits from `config` and the field policy.

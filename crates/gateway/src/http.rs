@@ -38,7 +38,7 @@ use crate::graphql::limits::BudgetKey;
 use crate::graphql::policy::FieldErrors;
 use crate::graphql::prepared::{Learning, Prepaid, Prepared, resolved_fields};
 use crate::graphql::request::{OperationLog, RequestContext, SharedBudget};
-use crate::graphql::{CareerGraphSchema, Executable, loaders};
+use crate::graphql::{Checks, Executable, loaders};
 use crate::metrics::Metrics;
 use crate::persisted::{PersistedQueries, Refusal};
 use crate::playground::{self, Playground};
@@ -803,7 +803,7 @@ async fn run_to_completion(
             if let Some((_, learning)) = &learning {
                 request = request.data(learning.clone());
             }
-            let response = execute_on(&graphql.guarded, "guarded", state, caller, request_id, request).await;
+            let response = execute_on(Checks::Guarded, state, caller, request_id, request).await;
             if let (Some((key, learning)), Some(("query", name))) = (learning, log.recorded())
                 && response.errors.is_empty()
             {
@@ -842,25 +842,18 @@ async fn run_prepared(
     if let Err(refusal) = spent {
         return Response::from_errors(vec![refusal]);
     }
-    let response = execute_on(&graphql.unguarded, "unguarded", state, caller, request_id, request).await;
+    let response = execute_on(Checks::Unguarded, state, caller, request_id, request).await;
     if response.errors.is_empty() {
         caller.budget.spend_fields(resolved_fields(&response.data));
         return response;
     }
     let again = prepared.request().data(log).data(Prepaid);
-    execute_on(&graphql.guarded, "guarded", state, caller, request_id, again).await
+    execute_on(Checks::Guarded, state, caller, request_id, again).await
 }
 
-/// Executes `request` on `schema` (named for the metrics) with the request's own loaders,
-/// database and caller.
-async fn execute_on(
-    schema: &CareerGraphSchema,
-    schema_name: &str,
-    state: &AppState,
-    caller: &Caller,
-    request_id: &str,
-    request: Request,
-) -> Response {
+/// Executes `request` on the schema with `checks`, with the request's own loaders, database and
+/// caller.
+async fn execute_on(checks: Checks, state: &AppState, caller: &Caller, request_id: &str, request: Request) -> Response {
     let context = RequestContext::new(caller.principal, Some(caller.address), request_id.to_owned());
     let visibility = context.visibility;
     let (spawner, tasks) = request_tasks();
@@ -873,8 +866,8 @@ async fn execute_on(
         .data(state.metrics.clone())
         .data(caller.store.clone())
         .data(field_errors.clone());
-    state.metrics.executed(schema_name);
-    let mut response = tasks.run(schema.execute(request)).await;
+    state.metrics.executed(checks);
+    let mut response = tasks.run(state.graphql.schema(checks).execute(request)).await;
     response.errors.extend(field_errors.take());
     response
 }

@@ -9,10 +9,12 @@ use std::time::Duration;
 use anyhow::Context;
 use careergraph_auth::password::Passwords;
 use prometheus::{
-    Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use sea_orm::DatabaseBackend;
 
+use crate::graphql::Checks;
 use crate::graphql::slots::ExecutionSlots;
 use crate::store::Store;
 
@@ -30,7 +32,9 @@ pub struct Metrics {
     pool: IntGaugeVec,
     hash_queue: IntGauge,
     operations: IntGaugeVec,
-    executions: IntCounterVec,
+    /// `careergraph_executions_total`'s two series, looked up once rather than per operation.
+    guarded_executions: IntCounter,
+    unguarded_executions: IntCounter,
     slots: Arc<ExecutionSlots>,
     operation_names: Mutex<HashSet<String>>,
     store: Store,
@@ -120,7 +124,8 @@ impl Metrics {
             pool,
             hash_queue,
             operations,
-            executions,
+            guarded_executions: executions.with_label_values(&[Checks::Guarded.as_str()]),
+            unguarded_executions: executions.with_label_values(&[Checks::Unguarded.as_str()]),
             slots,
             operation_names: Mutex::new(HashSet::new()),
             store,
@@ -143,9 +148,12 @@ impl Metrics {
         }
     }
 
-    /// Counts one execution of an operation on the `schema` named (`guarded` or `unguarded`).
-    pub fn executed(&self, schema: &str) {
-        self.executions.with_label_values(&[schema]).inc();
+    /// Counts one execution of an operation with `checks`.
+    pub fn executed(&self, checks: Checks) {
+        match checks {
+            Checks::Guarded => self.guarded_executions.inc(),
+            Checks::Unguarded => self.unguarded_executions.inc(),
+        }
     }
 
     /// Counts a sign-in by its outcome (`success`, `invalid`, `rate_limited`, `disabled`, …).
