@@ -314,6 +314,9 @@ pub async fn load(db: &DatabaseConnection, dataset: &Dataset) -> Result<LoadRepo
     }
 
     txn.commit().await?;
+    if !report.is_empty() {
+        crate::refresh_statistics(db).await?;
+    }
     tracing::info!(?report, "dataset loaded");
     Ok(report)
 }

@@ -76,12 +76,13 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<()> {
     Ok(())
 }
 
-/// Refreshes the query planner's statistics of every table (`ANALYZE`, on both databases), as
-/// after a bulk load. Until then PostgreSQL plans with the statistics of the tables as they were
+/// Refreshes the query planner's statistics of every table (`ANALYZE`, on both databases); the
+/// bulk loaders ([`dataset::load`], [`synthetic::load_benchmark_data`]) call it once they have
+/// added rows. Without it PostgreSQL plans with the statistics of the tables as they were
 /// (until autovacuum notices, within minutes): the first page of career paths, taken from an
 /// empty table's estimate, was sorted from every row instead of read off the title index, 0.43
 /// instead of 0.13 ms a statement. SQLite has no statistics at all before its first `ANALYZE`.
-pub async fn refresh_statistics(db: &DatabaseConnection) -> Result<()> {
+pub(crate) async fn refresh_statistics(db: &DatabaseConnection) -> Result<()> {
     db.execute_unprepared("ANALYZE").await?;
     Ok(())
 }

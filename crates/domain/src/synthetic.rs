@@ -310,5 +310,8 @@ pub async fn load_benchmark_data(db: &Db, count: u32) -> Result<Added> {
     added.career_paths = rows.paths.len();
     rows.insert(&txn).await?;
     txn.commit().await?;
+    if added.career_paths + added.skills_and_technologies > 0 {
+        crate::refresh_statistics(db).await?;
+    }
     Ok(added)
 }

@@ -206,7 +206,6 @@ impl Cli {
                         added.career_paths, added.skills_and_technologies
                     );
                 }
-                careergraph_domain::refresh_statistics(store.db()).await.context("cannot analyze the tables")?;
                 Ok(())
             }
             Command::Schema => {

@@ -39,7 +39,6 @@ impl Application {
             let report = careergraph_domain::dataset::load_bundled(store.db())
                 .await
                 .context("cannot load the bundled dataset")?;
-            careergraph_domain::refresh_statistics(store.db()).await.context("cannot analyze the tables")?;
             tracing::info!(?report, "empty database: loaded the bundled dataset");
         }
         let listener =
