@@ -91,3 +91,36 @@ on_both_backends! {
         }
     }
 }
+
+on_both_backends! {
+    async fn the_field_limit_counts_the_same_fields_whether_a_query_runs_guarded_or_not(backend: Backend) {
+        use careergraph_domain::enums::PublicationStatus;
+        let query = "{ careerPaths(first: 40) { edges { node { title skills { skill { name } } } } } }";
+        let seeded = async |max_fields: Option<usize>| {
+            let app = spawn_app_with(backend, |config| {
+                with_metrics(config);
+                if let Some(max_fields) = max_fields {
+                    config.max_complexity = max_fields;
+                }
+            })
+            .await;
+            careergraph_domain::synthetic::insert_career_paths(app.db(), 60, PublicationStatus::Published).await.expect("paths");
+            app
+        };
+        let resolved = fields(&seeded(None).await.query_ok(query, json!({})).await);
+        // A batch of two resolves exactly twice that: at that limit it passes, one below it fails,
+        // on the guarded path (nothing cleared yet) and on the unguarded one alike.
+        for limit in [2 * resolved - 1, 2 * resolved] {
+            let app = seeded(Some(limit)).await;
+            let refused = async || {
+                let (_, batch) = app.post_json(json!([{ "query": query }, { "query": query }])).await;
+                batch.as_array().expect("a batch").iter().any(|item| item.get("errors").is_some())
+            };
+            assert_eq!(refused().await, limit < 2 * resolved, "guarded, limit {limit}, {resolved} fields each");
+            app.query_ok(query, json!({})).await;
+            let unguarded = unguarded_executions(&app).await;
+            assert_eq!(refused().await, limit < 2 * resolved, "unguarded, limit {limit}, {resolved} fields each");
+            assert_eq!(unguarded_executions(&app).await, unguarded + 2.0, "both ran unguarded");
+        }
+    }
+}
