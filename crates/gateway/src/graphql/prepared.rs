@@ -223,7 +223,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fields_are_counted_as_the_guard_counts_them() {
+    fn fields_and_list_items_are_counted_and_typename_is_not() {
         let answer = Value::from_json(serde_json::json!({
             "paths": { "edges": [ { "node": { "title": "a", "__typename": "CareerPath" } }, { "node": null } ] }
         }))
