@@ -222,10 +222,10 @@ pub async fn salary_records(db: &impl ConnectionTrait, path_ids: &[Uuid]) -> Res
 /// experience level, industry and location. `records` are one path's, as [`salary_records`]
 /// orders them; `country` `None` takes the first country.
 pub fn headline_salary<'a>(
-    records: &'a [salary_record::Model],
+    records: impl IntoIterator<Item = &'a salary_record::Model>,
     country: Option<&str>,
 ) -> Option<&'a salary_record::Model> {
-    records.iter().find(|record| {
+    records.into_iter().find(|record| {
         record.experience_level.is_none()
             && record.industry_id.is_none()
             && record.location.is_none()

@@ -26,7 +26,19 @@ macro_rules! editable_object {
         $($fields:tt)*
     ) => {
         $(#[$meta])*
-        pub struct $name(pub $model);
+        pub struct $name(pub std::sync::Arc<$model>);
+
+        impl From<$model> for $name {
+            fn from(row: $model) -> Self {
+                Self(std::sync::Arc::new(row))
+            }
+        }
+
+        impl From<std::sync::Arc<$model>> for $name {
+            fn from(row: std::sync::Arc<$model>) -> Self {
+                Self(row)
+            }
+        }
 
         #[async_graphql::Object(directive = $crate::graphql::policy::auth::apply(careergraph_auth::Role::Anonymous))]
         impl $name {
@@ -131,7 +143,7 @@ impl AuditEvent {
 
 async fn user(ctx: &Context<'_>, id: Uuid) -> Result<Option<User>> {
     let user: Option<One<_>> = loaders(ctx).load_one(UserById(id)).await.api()?;
-    Ok(user.map(|One(user)| User(user)))
+    Ok(user.map(|One(user)| User(std::sync::Arc::unwrap_or_clone(user))))
 }
 
 /// The changes to the object `id` of kind `entity`, newest first.

@@ -1,5 +1,7 @@
 //! Career paths: the lookups, the list, and each path's relations.
 
+use std::sync::Arc;
+
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use careergraph_auth::Role;
 use careergraph_domain::entities::{career_path, learning_resource, responsibility, roadmap_step};
@@ -104,14 +106,14 @@ pub struct CareerPathSkill {
     /// Place in the path's list of skills, from 0.
     pub position: i32,
     #[graphql(skip)]
-    pub skill_model: careergraph_domain::entities::skill::Model,
+    pub skill_model: Arc<careergraph_domain::entities::skill::Model>,
 }
 
 #[ComplexObject]
 impl CareerPathSkill {
     /// The skill.
     async fn skill(&self) -> Skill {
-        Skill(self.skill_model.clone())
+        Skill(Arc::clone(&self.skill_model))
     }
 }
 
@@ -153,12 +155,12 @@ editable_object! {
     async fn skills(&self, ctx: &Context<'_>, importance: Option<Importance>) -> Result<Vec<CareerPathSkill>> {
         let rows = loaders(ctx).load_one(SkillsOfPath(self.0.id)).await.api()?.unwrap_or_default();
         Ok(rows
-            .into_iter()
+            .iter()
             .filter(|(link, _)| importance.is_none_or(|wanted| enums::Importance::from(wanted) == link.importance))
             .map(|(link, skill)| CareerPathSkill {
                 importance: link.importance.into(),
                 position: link.position,
-                skill_model: skill,
+                skill_model: Arc::clone(skill),
             })
             .collect())
     }
@@ -171,9 +173,9 @@ editable_object! {
         let mut seen = std::collections::HashSet::new();
         let mut technologies = Vec::new();
         for key in keys {
-            for (_, technology) in by_skill.remove(&key).unwrap_or_default() {
+            for technology in by_skill.remove(&key).unwrap_or_default().iter() {
                 if seen.insert(technology.id) {
-                    technologies.push(Technology(technology));
+                    technologies.push(Technology::from(Arc::clone(technology)));
                 }
             }
         }
@@ -183,45 +185,46 @@ editable_object! {
     /// What people in this career do, in order.
     async fn responsibilities(&self, ctx: &Context<'_>) -> Result<Vec<Responsibility>> {
         let rows = loaders(ctx).load_one(ResponsibilitiesOfPath(self.0.id)).await.api()?.unwrap_or_default();
-        Ok(rows.into_iter().map(Responsibility).collect())
+        Ok(rows.iter().cloned().map(Responsibility::from).collect())
     }
 
     /// How to get there, step by step.
     async fn roadmap(&self, ctx: &Context<'_>) -> Result<Vec<RoadmapStep>> {
         let rows = loaders(ctx).load_one(RoadmapOfPath(self.0.id)).await.api()?.unwrap_or_default();
-        Ok(rows.into_iter().map(RoadmapStep).collect())
+        Ok(rows.iter().cloned().map(RoadmapStep::from).collect())
     }
 
     /// Industries that employ people in this career.
     async fn industries(&self, ctx: &Context<'_>) -> Result<Vec<Industry>> {
         let rows = loaders(ctx).load_one(IndustriesOfPath(self.0.id)).await.api()?.unwrap_or_default();
-        Ok(rows.into_iter().map(|(_, row)| Industry(row)).collect())
+        Ok(rows.iter().cloned().map(Industry::from).collect())
     }
 
     /// Benefits commonly offered in this career.
     async fn benefits(&self, ctx: &Context<'_>) -> Result<Vec<Benefit>> {
         let rows = loaders(ctx).load_one(BenefitsOfPath(self.0.id)).await.api()?.unwrap_or_default();
-        Ok(rows.into_iter().map(|(_, row)| Benefit(row)).collect())
+        Ok(rows.iter().cloned().map(Benefit::from).collect())
     }
 
     /// Other careers worth a look from this one.
     async fn related_career_paths(&self, ctx: &Context<'_>) -> Result<Vec<CareerPath>> {
         let rows = loaders(ctx).load_one(RelatedOfPath(self.0.id)).await.api()?.unwrap_or_default();
-        Ok(rows.into_iter().map(|(_, row)| CareerPath(row)).collect())
+        Ok(rows.iter().cloned().map(CareerPath::from).collect())
     }
 
     /// What the career pays: the newest record covering all experience levels, industries and
     /// locations of `country` (ISO 3166-1 alpha-2), or of the first country on record.
     async fn salary(&self, ctx: &Context<'_>, country: Option<String>) -> Result<Option<SalarySummary>> {
         let records = loaders(ctx).load_one(SalariesOfPath(self.0.id)).await.api()?.unwrap_or_default();
-        Ok(career_paths::headline_salary(&records, country.as_deref()).cloned().map(SalarySummary))
+        Ok(career_paths::headline_salary(records.iter().map(|record| &**record), country.as_deref())
+            .map(|record| SalarySummary(record.clone())))
     }
 
     /// Every salary record of the career, by country, newest first. The summary fields are
     /// public; the detail fields require VIEWER.
     async fn salary_records(&self, ctx: &Context<'_>) -> Result<Vec<SalaryRecord>> {
         let records = loaders(ctx).load_one(SalariesOfPath(self.0.id)).await.api()?.unwrap_or_default();
-        Ok(records.into_iter().map(SalaryRecord).collect())
+        Ok(records.iter().cloned().map(SalaryRecord::from).collect())
     }
 
     /// Whether the path is a draft or published. Requires EDITOR.
@@ -299,13 +302,13 @@ editable_object! {
     /// Where to learn it.
     async fn resources(&self, ctx: &Context<'_>) -> Result<Vec<LearningResource>> {
         let rows = loaders(ctx).load_one(ResourcesOfStep(self.0.id)).await.api()?.unwrap_or_default();
-        Ok(rows.into_iter().map(LearningResource).collect())
+        Ok(rows.iter().cloned().map(LearningResource::from).collect())
     }
 
     /// The skills this step teaches.
     async fn skills(&self, ctx: &Context<'_>) -> Result<Vec<Skill>> {
         let rows = loaders(ctx).load_one(SkillsOfStep(self.0.id)).await.api()?.unwrap_or_default();
-        Ok(rows.into_iter().map(|(_, row)| Skill(row)).collect())
+        Ok(rows.iter().cloned().map(Skill::from).collect())
     }
 }
 
@@ -375,7 +378,7 @@ impl CareerPathQuery {
             LookupKey::Id(Some(id)) => career_paths::by_ids(store(ctx).db(), visibility, &[id]).await.api()?.pop(),
             LookupKey::Id(None) => None,
         };
-        Ok(found.map(CareerPath))
+        Ok(found.map(CareerPath::from))
     }
 
     /// Career paths, a page at a time (at most 100 per page; 20 unless `first` says otherwise).
@@ -402,6 +405,6 @@ impl CareerPathQuery {
         let rows = career_paths::list(store(ctx).db(), request(ctx).visibility, &domain_filter, order, page)
             .await
             .api_in("filter")?;
-        Ok(connection(page, rows, CareerPath))
+        Ok(connection(page, rows, CareerPath::from))
     }
 }

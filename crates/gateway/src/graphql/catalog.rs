@@ -1,5 +1,7 @@
 //! The shared vocabularies career paths draw on: skills, technologies, industries, benefits.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use careergraph_auth::Role;
 use careergraph_domain::entities::{benefit, industry, skill, technology};
@@ -75,15 +77,15 @@ editable_object! {
     /// Technologies through which the skill is practised.
     async fn technologies(&self, ctx: &Context<'_>) -> Result<Vec<Technology>> {
         let rows = loaders(ctx).load_one(TechnologiesOfSkill(self.0.id)).await.api()?.unwrap_or_default();
-        Ok(rows.into_iter().map(|(_, row)| Technology(row)).collect())
+        Ok(rows.iter().cloned().map(Technology::from).collect())
     }
 
     /// Careers that need this skill, with how much, by title.
     async fn career_paths(&self, ctx: &Context<'_>) -> Result<Vec<SkillUse>> {
         let rows = loaders(ctx).load_one(PathsOfSkill(self.0.id)).await.api()?.unwrap_or_default();
         Ok(rows
-            .into_iter()
-            .map(|(link, path)| SkillUse { importance: link.importance.into(), career_path: path })
+            .iter()
+            .map(|(link, path)| SkillUse { importance: link.importance.into(), career_path: Arc::clone(path) })
             .collect())
     }
 }
@@ -91,7 +93,7 @@ editable_object! {
 /// A career that needs a skill, and how much.
 pub struct SkillUse {
     importance: Importance,
-    career_path: careergraph_domain::entities::career_path::Model,
+    career_path: Arc<careergraph_domain::entities::career_path::Model>,
 }
 
 #[Object(directive = auth::apply(Role::Anonymous))]
@@ -103,7 +105,7 @@ impl SkillUse {
 
     /// The career.
     async fn career_path(&self) -> CareerPath {
-        CareerPath(self.career_path.clone())
+        CareerPath(Arc::clone(&self.career_path))
     }
 }
 
@@ -141,7 +143,7 @@ editable_object! {
     /// Skills practised through this technology.
     async fn skills(&self, ctx: &Context<'_>) -> Result<Vec<Skill>> {
         let rows = loaders(ctx).load_one(SkillsOfTechnology(self.0.id)).await.api()?.unwrap_or_default();
-        Ok(rows.into_iter().map(|(_, row)| Skill(row)).collect())
+        Ok(rows.iter().cloned().map(Skill::from).collect())
     }
 }
 
@@ -207,7 +209,7 @@ impl CatalogQuery {
             LookupKey::Id(Some(id)) => skills::by_ids(store(ctx).db(), &[id]).await.api()?.pop(),
             LookupKey::Id(None) => None,
         };
-        Ok(found.map(Skill))
+        Ok(found.map(Skill::from))
     }
 
     /// Skills by name, a page at a time (at most 100 per page).
@@ -227,7 +229,7 @@ impl CatalogQuery {
         let filter = filter.unwrap_or_default();
         let filter = skills::Filter { search: filter.search, category: filter.category.map(Into::into) };
         let rows = skills::list(store(ctx).db(), &filter, Direction::from(direction), page).await.api_in("filter")?;
-        Ok(connection(page, rows, Skill))
+        Ok(connection(page, rows, Skill::from))
     }
 
     /// One technology by `slug` or by `id` (give exactly one); null when there is none.
@@ -238,7 +240,7 @@ impl CatalogQuery {
             LookupKey::Id(Some(id)) => technologies::by_ids(store(ctx).db(), &[id]).await.api()?.pop(),
             LookupKey::Id(None) => None,
         };
-        Ok(found.map(Technology))
+        Ok(found.map(Technology::from))
     }
 
     /// Technologies by name, a page at a time (at most 100 per page).
@@ -259,18 +261,18 @@ impl CatalogQuery {
         let filter = technologies::Filter { search: filter.search, kind: filter.kind.map(Into::into) };
         let rows =
             technologies::list(store(ctx).db(), &filter, Direction::from(direction), page).await.api_in("filter")?;
-        Ok(connection(page, rows, Technology))
+        Ok(connection(page, rows, Technology::from))
     }
 
     /// Every industry, by name.
     #[graphql(directive = auth::apply(Role::Anonymous))]
     async fn industries(&self, ctx: &Context<'_>) -> Result<Vec<Industry>> {
-        Ok(sectors::industries(store(ctx).db()).await.api()?.into_iter().map(Industry).collect())
+        Ok(sectors::industries(store(ctx).db()).await.api()?.into_iter().map(Industry::from).collect())
     }
 
     /// Every benefit, by name.
     #[graphql(directive = auth::apply(Role::Anonymous))]
     async fn benefits(&self, ctx: &Context<'_>) -> Result<Vec<Benefit>> {
-        Ok(sectors::benefits(store(ctx).db()).await.api()?.into_iter().map(Benefit).collect())
+        Ok(sectors::benefits(store(ctx).db()).await.api()?.into_iter().map(Benefit::from).collect())
     }
 }

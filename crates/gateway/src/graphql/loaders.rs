@@ -94,7 +94,7 @@ fn ids<K: Copy>(keys: &[K], id: impl Fn(K) -> Uuid) -> Vec<Uuid> {
 }
 
 macro_rules! batch {
-    ($key:ident => $value:ty, |$batcher:ident, $ids:ident| $load:expr, $parent:expr) => {
+    ($key:ident => $value:ty, |$batcher:ident, $ids:ident| $load:expr, |$row:ident: $row_type:ty| $keyed:expr) => {
         impl Loader<$key> for Batcher {
             type Value = $value;
             type Error = LoadError;
@@ -103,73 +103,76 @@ macro_rules! batch {
                 let $batcher = self;
                 let $ids = ids(keys, |key| key.0);
                 let rows = $load.await.map_err(Arc::new)?;
-                Ok(group(rows.into_iter().map(|row| ($key($parent(&row)), row)))
-                    .into_iter()
-                    .map(|(key, mut rows)| (key, pick(&mut rows)))
-                    .collect())
+                let keyed = rows.into_iter().map(|$row: $row_type| {
+                    let (parent, item) = $keyed;
+                    ($key(parent), item)
+                });
+                Ok(group(keyed).into_iter().map(|(key, items)| (key, <$value>::from_group(items))).collect())
             }
         }
     };
 }
 
-/// Takes the single row of a by-id group or the whole list of a one-to-many group.
-trait Pick<T> {
-    fn pick(rows: &mut Vec<T>) -> Self;
+/// A relation's value as every field that asked for it receives its own copy: the rows are
+/// shared (`Arc`), so a copy costs a reference count rather than a clone of every string.
+pub type Rows<T> = Arc<[T]>;
+
+/// Builds a loader's value from the items of one group.
+trait FromGroup<T> {
+    fn from_group(items: Vec<T>) -> Self;
 }
 
-impl<T> Pick<T> for Vec<T> {
-    fn pick(rows: &mut Vec<T>) -> Self {
-        std::mem::take(rows)
+impl<T> FromGroup<T> for Rows<T> {
+    fn from_group(items: Vec<T>) -> Self {
+        items.into()
     }
 }
 
-fn pick<T, V: Pick<T>>(rows: &mut Vec<T>) -> V {
-    V::pick(rows)
-}
-
-/// A row that is the only one for its id.
+/// The row that is the only one for its id, shared like [`Rows`].
 #[derive(Clone, Debug)]
-pub struct One<T>(pub T);
+pub struct One<T>(pub Arc<T>);
 
-impl<T: Clone> Pick<T> for One<T> {
-    fn pick(rows: &mut Vec<T>) -> Self {
+impl<T> FromGroup<Arc<T>> for One<T> {
+    fn from_group(mut items: Vec<Arc<T>>) -> Self {
         // Grouping by primary key leaves exactly one row per group.
-        One(rows.swap_remove(0))
+        One(items.swap_remove(0))
     }
 }
 
 batch!(CareerPathById => One<career_path::Model>,
-    |b, ids| career_paths::by_ids(b.store.db(), b.visibility, &ids), |row: &career_path::Model| row.id);
+    |b, ids| career_paths::by_ids(b.store.db(), b.visibility, &ids), |row: career_path::Model| (row.id, Arc::new(row)));
 batch!(TechnologyById => One<technology::Model>,
-    |b, ids| technologies::by_ids(b.store.db(), &ids), |row: &technology::Model| row.id);
-batch!(SkillsOfPath => Vec<(career_path_skill::Model, skill::Model)>,
-    |b, ids| career_paths::skills(b.store.db(), &ids), |row: &(career_path_skill::Model, skill::Model)| row.0.career_path_id);
-batch!(ResponsibilitiesOfPath => Vec<responsibility::Model>,
-    |b, ids| career_paths::responsibilities(b.store.db(), &ids), |row: &responsibility::Model| row.career_path_id);
-batch!(RoadmapOfPath => Vec<roadmap_step::Model>,
-    |b, ids| career_paths::roadmap(b.store.db(), &ids), |row: &roadmap_step::Model| row.career_path_id);
-batch!(IndustriesOfPath => Vec<(Uuid, industry::Model)>,
-    |b, ids| career_paths::industries(b.store.db(), &ids), |row: &(Uuid, industry::Model)| row.0);
-batch!(BenefitsOfPath => Vec<(Uuid, benefit::Model)>,
-    |b, ids| career_paths::benefits(b.store.db(), &ids), |row: &(Uuid, benefit::Model)| row.0);
-batch!(RelatedOfPath => Vec<(Uuid, career_path::Model)>,
-    |b, ids| career_paths::related(b.store.db(), b.visibility, &ids), |row: &(Uuid, career_path::Model)| row.0);
-batch!(SalariesOfPath => Vec<salary_record::Model>,
-    |b, ids| career_paths::salary_records(b.store.db(), &ids), |row: &salary_record::Model| row.career_path_id);
-batch!(ResourcesOfStep => Vec<learning_resource::Model>,
-    |b, ids| career_paths::resources(b.store.db(), &ids), |row: &learning_resource::Model| row.roadmap_step_id);
-batch!(SkillsOfStep => Vec<(Uuid, skill::Model)>,
-    |b, ids| career_paths::skills_taught(b.store.db(), &ids), |row: &(Uuid, skill::Model)| row.0);
-batch!(TechnologiesOfSkill => Vec<(Uuid, technology::Model)>,
-    |b, ids| skills::technologies(b.store.db(), &ids), |row: &(Uuid, technology::Model)| row.0);
-batch!(PathsOfSkill => Vec<(career_path_skill::Model, career_path::Model)>,
-    |b, ids| skills::career_paths(b.store.db(), b.visibility, &ids), |row: &(career_path_skill::Model, career_path::Model)| row.0.skill_id);
-batch!(SkillsOfTechnology => Vec<(Uuid, skill::Model)>,
-    |b, ids| technologies::skills(b.store.db(), &ids), |row: &(Uuid, skill::Model)| row.0);
+    |b, ids| technologies::by_ids(b.store.db(), &ids), |row: technology::Model| (row.id, Arc::new(row)));
+batch!(SkillsOfPath => Rows<(career_path_skill::Model, Arc<skill::Model>)>,
+    |b, ids| career_paths::skills(b.store.db(), &ids),
+    |row: (career_path_skill::Model, skill::Model)| (row.0.career_path_id, (row.0, Arc::new(row.1))));
+batch!(ResponsibilitiesOfPath => Rows<Arc<responsibility::Model>>,
+    |b, ids| career_paths::responsibilities(b.store.db(), &ids), |row: responsibility::Model| (row.career_path_id, Arc::new(row)));
+batch!(RoadmapOfPath => Rows<Arc<roadmap_step::Model>>,
+    |b, ids| career_paths::roadmap(b.store.db(), &ids), |row: roadmap_step::Model| (row.career_path_id, Arc::new(row)));
+batch!(IndustriesOfPath => Rows<Arc<industry::Model>>,
+    |b, ids| career_paths::industries(b.store.db(), &ids), |row: (Uuid, industry::Model)| (row.0, Arc::new(row.1)));
+batch!(BenefitsOfPath => Rows<Arc<benefit::Model>>,
+    |b, ids| career_paths::benefits(b.store.db(), &ids), |row: (Uuid, benefit::Model)| (row.0, Arc::new(row.1)));
+batch!(RelatedOfPath => Rows<Arc<career_path::Model>>,
+    |b, ids| career_paths::related(b.store.db(), b.visibility, &ids), |row: (Uuid, career_path::Model)| (row.0, Arc::new(row.1)));
+batch!(SalariesOfPath => Rows<Arc<salary_record::Model>>,
+    |b, ids| career_paths::salary_records(b.store.db(), &ids), |row: salary_record::Model| (row.career_path_id, Arc::new(row)));
+batch!(ResourcesOfStep => Rows<Arc<learning_resource::Model>>,
+    |b, ids| career_paths::resources(b.store.db(), &ids), |row: learning_resource::Model| (row.roadmap_step_id, Arc::new(row)));
+batch!(SkillsOfStep => Rows<Arc<skill::Model>>,
+    |b, ids| career_paths::skills_taught(b.store.db(), &ids), |row: (Uuid, skill::Model)| (row.0, Arc::new(row.1)));
+batch!(TechnologiesOfSkill => Rows<Arc<technology::Model>>,
+    |b, ids| skills::technologies(b.store.db(), &ids), |row: (Uuid, technology::Model)| (row.0, Arc::new(row.1)));
+batch!(PathsOfSkill => Rows<(career_path_skill::Model, Arc<career_path::Model>)>,
+    |b, ids| skills::career_paths(b.store.db(), b.visibility, &ids),
+    |row: (career_path_skill::Model, career_path::Model)| (row.0.skill_id, (row.0, Arc::new(row.1))));
+batch!(SkillsOfTechnology => Rows<Arc<skill::Model>>,
+    |b, ids| technologies::skills(b.store.db(), &ids), |row: (Uuid, skill::Model)| (row.0, Arc::new(row.1)));
 batch!(IndustryById => One<industry::Model>,
-    |b, ids| careergraph_domain::queries::sectors::industries_by_ids(b.store.db(), &ids), |row: &industry::Model| row.id);
+    |b, ids| careergraph_domain::queries::sectors::industries_by_ids(b.store.db(), &ids), |row: industry::Model| (row.id, Arc::new(row)));
 batch!(UserById => One<app_user::Model>,
-    |b, ids| careergraph_domain::accounts::users_by_ids(b.store.db(), &ids), |row: &app_user::Model| row.id);
+    |b, ids| careergraph_domain::accounts::users_by_ids(b.store.db(), &ids), |row: app_user::Model| (row.id, Arc::new(row)));
 
 /// The audit events of one object of a kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -21,7 +21,7 @@ pub struct GapSkill(skill_gap::GapSkill);
 impl SkillGap {
     /// The career asked about.
     async fn career_path(&self) -> CareerPath {
-        CareerPath(self.0.career_path.clone())
+        CareerPath::from(self.0.career_path.clone())
     }
 
     /// Skills still to learn: essential first, then in the career's order.
@@ -45,7 +45,7 @@ impl SkillGap {
 impl GapSkill {
     /// The skill.
     async fn skill(&self) -> Skill {
-        Skill(self.0.skill.clone())
+        Skill::from(self.0.skill.clone())
     }
 
     /// How much the career relies on it.
@@ -55,12 +55,12 @@ impl GapSkill {
 
     /// Technologies through which it is practised; knowing any one counts as having the skill.
     async fn technologies(&self) -> Vec<Technology> {
-        self.0.technologies.iter().cloned().map(Technology).collect()
+        self.0.technologies.iter().cloned().map(Technology::from).collect()
     }
 
     /// The career's roadmap steps that teach it.
     async fn roadmap_steps(&self) -> Vec<RoadmapStep> {
-        self.0.roadmap_steps.iter().cloned().map(RoadmapStep).collect()
+        self.0.roadmap_steps.iter().cloned().map(RoadmapStep::from).collect()
     }
 }
 

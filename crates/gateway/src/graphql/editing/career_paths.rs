@@ -101,7 +101,7 @@ pub struct CareerPathPayload {
 impl CareerPathPayload {
     /// The career path as it is now.
     async fn career_path(&self) -> CareerPath {
-        CareerPath(self.path.clone())
+        CareerPath::from(self.path.clone())
     }
 }
 

@@ -155,7 +155,7 @@ impl CatalogMutation {
             description: Some(input.description),
         };
         let skill = edit::create_skill(store(ctx).db(), &actor(ctx), fields).await.api()?;
-        Ok(Some(SkillPayload { skill: Skill(skill) }))
+        Ok(Some(SkillPayload { skill: Skill::from(skill) }))
     }
 
     /// Changes a skill. Requires EDITOR.
@@ -169,7 +169,7 @@ impl CatalogMutation {
             description: required("description", input.description)?,
         };
         let skill = edit::update_skill(store(ctx).db(), &actor(ctx), id, input.expected_version, fields).await.api()?;
-        Ok(Some(SkillPayload { skill: Skill(skill) }))
+        Ok(Some(SkillPayload { skill: Skill::from(skill) }))
     }
 
     /// Replaces the technologies a skill is practised through, as one change. Requires EDITOR.
@@ -183,7 +183,7 @@ impl CatalogMutation {
         let actor = actor(ctx);
         let skill =
             edit::set_skill_technologies(store(ctx).db(), &actor, id, input.expected_version, input.technologies);
-        Ok(Some(SkillPayload { skill: Skill(skill.await.api()?) }))
+        Ok(Some(SkillPayload { skill: Skill::from(skill.await.api()?) }))
     }
 
     /// Deletes a skill. Requires EDITOR.
@@ -209,7 +209,7 @@ impl CatalogMutation {
             built_on: Some(input.built_on),
         };
         let technology = edit::create_technology(store(ctx).db(), &actor(ctx), fields).await.api()?;
-        Ok(Some(TechnologyPayload { technology: Technology(technology) }))
+        Ok(Some(TechnologyPayload { technology: Technology::from(technology) }))
     }
 
     /// Changes a technology. Requires EDITOR.
@@ -230,7 +230,7 @@ impl CatalogMutation {
         let actor = actor(ctx);
         let technology =
             edit::update_technology(store(ctx).db(), &actor, id, input.expected_version, fields).await.api()?;
-        Ok(Some(TechnologyPayload { technology: Technology(technology) }))
+        Ok(Some(TechnologyPayload { technology: Technology::from(technology) }))
     }
 
     /// Deletes a technology. Requires EDITOR.
@@ -246,7 +246,7 @@ impl CatalogMutation {
     async fn create_industry(&self, ctx: &Context<'_>, input: CreateNamedInput) -> Result<Option<IndustryPayload>> {
         let fields = NamedFields { slug: Some(input.slug), name: Some(input.name) };
         let industry = edit::create_industry(store(ctx).db(), &actor(ctx), fields).await.api()?;
-        Ok(Some(IndustryPayload { industry: Industry(industry) }))
+        Ok(Some(IndustryPayload { industry: Industry::from(industry) }))
     }
 
     /// Changes an industry. Requires EDITOR.
@@ -256,7 +256,7 @@ impl CatalogMutation {
         let fields = NamedFields { slug: required("slug", input.slug)?, name: required("name", input.name)? };
         let industry =
             edit::update_industry(store(ctx).db(), &actor(ctx), id, input.expected_version, fields).await.api()?;
-        Ok(Some(IndustryPayload { industry: Industry(industry) }))
+        Ok(Some(IndustryPayload { industry: Industry::from(industry) }))
     }
 
     /// Deletes an industry. Requires EDITOR.
@@ -272,7 +272,7 @@ impl CatalogMutation {
     async fn create_benefit(&self, ctx: &Context<'_>, input: CreateNamedInput) -> Result<Option<BenefitPayload>> {
         let fields = NamedFields { slug: Some(input.slug), name: Some(input.name) };
         let benefit = edit::create_benefit(store(ctx).db(), &actor(ctx), fields).await.api()?;
-        Ok(Some(BenefitPayload { benefit: Benefit(benefit) }))
+        Ok(Some(BenefitPayload { benefit: Benefit::from(benefit) }))
     }
 
     /// Changes a benefit. Requires EDITOR.
@@ -282,7 +282,7 @@ impl CatalogMutation {
         let fields = NamedFields { slug: required("slug", input.slug)?, name: required("name", input.name)? };
         let benefit =
             edit::update_benefit(store(ctx).db(), &actor(ctx), id, input.expected_version, fields).await.api()?;
-        Ok(Some(BenefitPayload { benefit: Benefit(benefit) }))
+        Ok(Some(BenefitPayload { benefit: Benefit::from(benefit) }))
     }
 
     /// Deletes a benefit. Requires EDITOR.

@@ -149,7 +149,7 @@ impl PathContentMutation {
             position: input.position,
         };
         let row = edit::create_responsibility(store(ctx).db(), &actor(ctx), path, fields).await.api()?;
-        Ok(Some(ResponsibilityPayload { responsibility: Responsibility(row) }))
+        Ok(Some(ResponsibilityPayload { responsibility: Responsibility::from(row) }))
     }
 
     /// Changes a responsibility. Requires EDITOR.
@@ -168,7 +168,7 @@ impl PathContentMutation {
         let row = edit::update_responsibility(store(ctx).db(), &actor(ctx), id, input.expected_version, fields)
             .await
             .api()?;
-        Ok(Some(ResponsibilityPayload { responsibility: Responsibility(row) }))
+        Ok(Some(ResponsibilityPayload { responsibility: Responsibility::from(row) }))
     }
 
     /// Deletes a responsibility. Requires EDITOR.
@@ -194,7 +194,7 @@ impl PathContentMutation {
             position: input.position,
         };
         let row = edit::create_roadmap_step(store(ctx).db(), &actor(ctx), path, fields).await.api()?;
-        Ok(Some(RoadmapStepPayload { roadmap_step: RoadmapStep(row) }))
+        Ok(Some(RoadmapStepPayload { roadmap_step: RoadmapStep::from(row) }))
     }
 
     /// Changes a roadmap step. Requires EDITOR.
@@ -213,7 +213,7 @@ impl PathContentMutation {
         };
         let row =
             edit::update_roadmap_step(store(ctx).db(), &actor(ctx), id, input.expected_version, fields).await.api()?;
-        Ok(Some(RoadmapStepPayload { roadmap_step: RoadmapStep(row) }))
+        Ok(Some(RoadmapStepPayload { roadmap_step: RoadmapStep::from(row) }))
     }
 
     /// Deletes a roadmap step with its learning resources. Requires EDITOR.
@@ -239,7 +239,7 @@ impl PathContentMutation {
             position: input.position,
         };
         let row = edit::create_resource(store(ctx).db(), &actor(ctx), step, fields).await.api()?;
-        Ok(Some(LearningResourcePayload { learning_resource: LearningResource(row) }))
+        Ok(Some(LearningResourcePayload { learning_resource: LearningResource::from(row) }))
     }
 
     /// Changes a learning resource. Requires EDITOR.
@@ -258,7 +258,7 @@ impl PathContentMutation {
         };
         let row =
             edit::update_resource(store(ctx).db(), &actor(ctx), id, input.expected_version, fields).await.api()?;
-        Ok(Some(LearningResourcePayload { learning_resource: LearningResource(row) }))
+        Ok(Some(LearningResourcePayload { learning_resource: LearningResource::from(row) }))
     }
 
     /// Deletes a learning resource. Requires EDITOR.

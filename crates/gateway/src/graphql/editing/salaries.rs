@@ -145,7 +145,7 @@ impl SalaryMutation {
             notes: Some(input.notes),
         };
         let row = edit::create_salary_record(store(ctx).db(), &actor(ctx), path, fields).await.api()?;
-        Ok(Some(SalaryRecordPayload { salary_record: SalaryRecord(row) }))
+        Ok(Some(SalaryRecordPayload { salary_record: SalaryRecord::from(row) }))
     }
 
     /// Changes a salary record. Requires EDITOR.
@@ -176,7 +176,7 @@ impl SalaryMutation {
         };
         let row =
             edit::update_salary_record(store(ctx).db(), &actor(ctx), id, input.expected_version, fields).await.api()?;
-        Ok(Some(SalaryRecordPayload { salary_record: SalaryRecord(row) }))
+        Ok(Some(SalaryRecordPayload { salary_record: SalaryRecord::from(row) }))
     }
 
     /// Deletes a salary record. Requires EDITOR.
