@@ -107,35 +107,25 @@ macro_rules! batch {
                     let (parent, item) = $keyed;
                     ($key(parent), item)
                 });
-                Ok(group(keyed).into_iter().map(|(key, items)| (key, <$value>::from_group(items))).collect())
+                Ok(group(keyed).into_iter().map(|(key, items)| (key, <$value>::from(items))).collect())
             }
         }
     };
 }
 
 /// A relation's value as every field that asked for it receives its own copy: the rows are
-/// shared (`Arc`), so a copy costs a reference count rather than a clone of every string.
+/// shared (`Arc`), so a copy costs a reference count rather than a clone of every string. A
+/// group's `Vec` becomes one through std's `From`.
 pub type Rows<T> = Arc<[T]>;
-
-/// Builds a loader's value from the items of one group.
-trait FromGroup<T> {
-    fn from_group(items: Vec<T>) -> Self;
-}
-
-impl<T> FromGroup<T> for Rows<T> {
-    fn from_group(items: Vec<T>) -> Self {
-        items.into()
-    }
-}
 
 /// The row that is the only one for its id, shared like [`Rows`].
 #[derive(Clone, Debug)]
 pub struct One<T>(pub Arc<T>);
 
-impl<T> FromGroup<Arc<T>> for One<T> {
-    fn from_group(mut items: Vec<Arc<T>>) -> Self {
+impl<T> From<Vec<Arc<T>>> for One<T> {
+    fn from(mut group: Vec<Arc<T>>) -> Self {
         // Grouping by primary key leaves exactly one row per group.
-        One(items.swap_remove(0))
+        One(group.swap_remove(0))
     }
 }
 
