@@ -18,6 +18,23 @@ macro_rules! string_enum {
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$variant => $value),+ }
             }
+
+            /// The value stored as `name`.
+            fn stored_as(name: &str) -> Option<Self> {
+                match name { $($value => Some(Self::$variant),)+ _ => None }
+            }
+        }
+
+        impl $crate::positional::Readable for Option<$name> {
+            fn read_at(row: &sea_orm::QueryResult, index: usize) -> Result<Self, DbErr> {
+                $crate::positional::read_stored_name(row, index, $name::stored_as)
+            }
+        }
+
+        impl $crate::positional::Readable for $name {
+            fn read_at(row: &sea_orm::QueryResult, index: usize) -> Result<Self, DbErr> {
+                <Option<Self>>::read_at(row, index)?.ok_or_else(|| DbErr::Type("unexpected NULL".into()))
+            }
         }
     };
 }

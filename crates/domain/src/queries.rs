@@ -15,6 +15,7 @@ use sea_orm::{
     QueryOrder, QueryResult, QuerySelect, Related,
 };
 
+use crate::positional::Positional;
 use crate::{Error, Result};
 
 /// Ascending or descending.
@@ -36,12 +37,14 @@ impl From<Direction> for Order {
     }
 }
 
-/// A row of a link table and the row it points to, read from one joined row.
+/// A row of a link table and the row it points to, read from one joined row: the target's
+/// columns first, then the link's (the order [`linked`] selects them in).
 struct Joined<L, T>(L, T);
 
-impl<L: FromQueryResult, T: FromQueryResult> FromQueryResult for Joined<L, T> {
-    fn from_query_result(row: &QueryResult, prefix: &str) -> std::result::Result<Self, DbErr> {
-        Ok(Self(L::from_query_result(row, prefix)?, T::from_query_result(row, prefix)?))
+impl<L: Positional, T: Positional> FromQueryResult for Joined<L, T> {
+    fn from_query_result(row: &QueryResult, _prefix: &str) -> std::result::Result<Self, DbErr> {
+        let target = T::read(row, 0)?;
+        Ok(Self(L::read(row, T::FIELDS.len())?, target))
     }
 }
 
@@ -61,8 +64,8 @@ pub(crate) async fn linked<L, T>(
 where
     L: EntityTrait + Related<T>,
     T: EntityTrait,
-    L::Model: FromQueryResult,
-    T::Model: FromQueryResult,
+    L::Model: Positional,
+    T::Model: Positional,
 {
     debug_assert!(
         share_no_column::<L, T>(),

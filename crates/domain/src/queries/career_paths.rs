@@ -11,6 +11,7 @@ use crate::entities::{
 };
 use crate::enums::PublicationStatus;
 use crate::page::{self, Page, PageRequest};
+use crate::positional::ByPosition;
 use crate::{Result, Visibility};
 
 /// Narrows the list of career paths.
@@ -214,8 +215,12 @@ pub async fn salary_records(db: &impl ConnectionTrait, path_ids: &[Uuid]) -> Res
         .order_by_asc(salary_record::Column::Country)
         .order_by_desc(salary_record::Column::AsOf)
         .order_by_asc(salary_record::Column::Id)
+        .into_model::<ByPosition<salary_record::Model>>()
         .all(db)
-        .await?)
+        .await?
+        .into_iter()
+        .map(|ByPosition(record)| record)
+        .collect())
 }
 
 /// The record that summarises a path's pay in one country: the newest one that covers every
