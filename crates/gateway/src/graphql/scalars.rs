@@ -40,7 +40,9 @@ impl ScalarType for Date {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.format("%Y-%m-%d").to_string())
+        // `Display` writes the same ISO 8601 form as `format("%Y-%m-%d")`, without interpreting
+        // a format string for every date of an answer.
+        Value::String(self.0.to_string())
     }
 }
 
@@ -113,6 +115,17 @@ mod tests {
         assert!(<DateTime as ScalarType>::parse(Value::String("2023-03-01 12:00".into())).is_err());
         assert!(!<Date as ScalarType>::is_valid(&Value::String("yesterday".into())));
         assert!(!<DateTime as ScalarType>::is_valid(&Value::from(20230301)));
+    }
+
+    #[test]
+    fn a_date_is_written_as_its_iso_8601_format_says_for_every_year() {
+        for year in [-10_000, -1, 0, 1, 99, 999, 1970, 2023, 9999, 10_000, 262_142] {
+            for (month, day) in [(1, 1), (2, 28), (12, 31)] {
+                let date = NaiveDate::from_ymd_opt(year, month, day).expect("a real date");
+                let written = ScalarType::to_value(&Date(date));
+                assert_eq!(written, Value::String(date.format("%Y-%m-%d").to_string()), "{date:?}");
+            }
+        }
     }
 
     #[test]
