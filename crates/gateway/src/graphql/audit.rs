@@ -58,9 +58,7 @@ macro_rules! editable_object {
                 &self,
                 ctx: &async_graphql::Context<'_>,
             ) -> async_graphql::Result<Option<Vec<$crate::graphql::audit::AuditEvent>>> {
-                // Boxed: async-graphql sizes every field's future of a type by its largest field,
-                // and these two editor-only fields would otherwise set it for every field.
-                Box::pin($crate::graphql::audit::history(ctx, careergraph_domain::audit::EntityKind::$kind, self.0.id)).await
+                $crate::graphql::audit::history(ctx, careergraph_domain::audit::EntityKind::$kind, self.0.id).await
             }
 
             /// Who made the latest change through the API. Requires EDITOR.
@@ -69,7 +67,7 @@ macro_rules! editable_object {
                 &self,
                 ctx: &async_graphql::Context<'_>,
             ) -> async_graphql::Result<Option<$crate::graphql::accounts::User>> {
-                Box::pin($crate::graphql::audit::updated_by(ctx, careergraph_domain::audit::EntityKind::$kind, self.0.id)).await
+                $crate::graphql::audit::updated_by(ctx, careergraph_domain::audit::EntityKind::$kind, self.0.id).await
             }
 
             $($fields)*
