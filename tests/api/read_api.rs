@@ -192,4 +192,46 @@ on_both_backends! {
         let data = app.query_ok("{ skillGap(careerPath: \"astronaut\", have: []) { coverage } }", json!({})).await;
         assert_eq!(data["skillGap"], Value::Null);
     }
+
+    /// An object's fields come in the order the query asks for them (the specification's
+    /// ordered maps), not in the order they finish: a field that waits for a batched load used
+    /// to land after the plain fields that follow it, in an order that could change from one
+    /// request to the next. Checked on the first run of a query (guarded) and on the runs after
+    /// it (prepared), through aliases, a fragment and a key asked for twice.
+    async fn an_answer_keeps_the_order_of_the_query(app) {
+        let query = r#"{
+          careerPaths(first: 3) { edges { node {
+            skills { skill { technologies { kind name } name } importance }
+            ...pay
+            heading: title
+            slug
+            title
+          } } }
+          __typename
+        }
+        fragment pay on CareerPath { salaryRecords { asOf country } slug id }"#;
+        let keys = |object: &Value| -> Vec<String> {
+            object.as_object().expect("an object").keys().cloned().collect()
+        };
+        for _ in 0..3 {
+            let data = app.query_ok(query, json!({})).await;
+            assert_eq!(keys(&data), ["careerPaths", "__typename"]);
+            let edges = data["careerPaths"]["edges"].as_array().expect("edges");
+            assert!(!edges.is_empty());
+            for edge in edges {
+                let path = &edge["node"];
+                assert_eq!(keys(path), ["skills", "salaryRecords", "slug", "id", "heading", "title"]);
+                for skill in path["skills"].as_array().expect("skills") {
+                    assert_eq!(keys(skill), ["skill", "importance"]);
+                    assert_eq!(keys(&skill["skill"]), ["technologies", "name"]);
+                    for technology in skill["skill"]["technologies"].as_array().expect("technologies") {
+                        assert_eq!(keys(technology), ["kind", "name"]);
+                    }
+                }
+                for record in path["salaryRecords"].as_array().expect("records") {
+                    assert_eq!(keys(record), ["asOf", "country"]);
+                }
+            }
+        }
+    }
 }

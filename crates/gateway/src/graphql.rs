@@ -19,6 +19,7 @@ pub mod connection;
 pub mod editing;
 pub mod error;
 pub mod executor;
+pub mod field_order;
 pub mod guards;
 pub mod limits;
 pub mod loaders;

@@ -34,6 +34,7 @@ use crate::authentication::{Accounts, BearerError, Principal};
 use crate::config::Config;
 use crate::graphql::error::{Code, RETRY_AFTER_OUTAGE_SECS, Rendered, refusal_body, render, request_refused};
 use crate::graphql::executor::request_tasks;
+use crate::graphql::field_order::OrderSlot;
 use crate::graphql::limits::BudgetKey;
 use crate::graphql::policy::FieldErrors;
 use crate::graphql::prepared::{Learning, Prepaid, Prepared, resolved_fields};
@@ -793,25 +794,32 @@ async fn run_to_completion(
     request: Request,
 ) -> Response {
     let graphql = &state.graphql;
-    let response = match graphql.prepared.find(&request, caller.principal.role) {
-        Some(prepared) => run_prepared(state, caller, request_id, log, request, &prepared).await,
+    let (mut response, order) = match graphql.prepared.find(&request, caller.principal.role) {
+        Some(prepared) => {
+            (run_prepared(state, caller, request_id, log, request, &prepared).await, prepared.order.clone())
+        }
         None => {
             // What the guards learn of an operation short enough to keep, to run it unguarded
             // next time.
             let learning = graphql.prepared.key_of(&request).map(|key| (key, Arc::new(Learning::default())));
-            let mut request = request.data(log.clone());
+            let order = Arc::new(OrderSlot::new(request.operation_name.clone()));
+            let mut request = request.data(log.clone()).data(order.clone());
             if let Some((_, learning)) = &learning {
                 request = request.data(learning.clone());
             }
             let response = execute_on(Checks::Guarded, state, caller, request_id, request).await;
+            let order = order.order();
             if let (Some((key, learning)), Some(("query", name))) = (learning, log.recorded())
                 && response.errors.is_empty()
             {
-                graphql.prepared.learn(key, &learning, name);
+                graphql.prepared.learn(key, &learning, name, order.clone());
             }
-            response
+            (response, order)
         }
     };
+    if let Some(order) = order {
+        order.apply(&mut response.data);
+    }
     if caller.budget.exhausted() {
         let message = format!(
             "The request resolves more than {} fields (its lists are longer than its complexity estimated); ask for fewer",

@@ -13,6 +13,7 @@ use async_graphql::extensions::{
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{ServerError, ServerResult, ValidationResult, Value, Variables};
 
+use super::field_order::OrderSlot;
 use super::limits::RequestLimits;
 use super::policy::PolicyEnforcement;
 use super::prepared::{Learning, Prepaid};
@@ -56,6 +57,9 @@ impl Extension for Guard {
             log.record(&document);
         }
         let aliases = self.limits.check_document(&document)?;
+        if let Some(slot) = ctx.data_opt::<Arc<OrderSlot>>() {
+            slot.record(&document);
+        }
         if ctx.data_opt::<Prepaid>().is_none() {
             self.limits.spend_aliases_in(ctx, aliases)?;
         }

@@ -28,6 +28,8 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
 use async_graphql::{Request, Value, Variables};
+
+use super::field_order::FieldOrder;
 use careergraph_auth::Role;
 use lru::LruCache;
 
@@ -57,6 +59,8 @@ pub struct Prepared {
     /// The operation's name as the request log gives it (the document's, when the request
     /// names none).
     logged_name: Option<String>,
+    /// The order its answers' fields are asked for in.
+    pub order: Option<Arc<FieldOrder>>,
 }
 
 impl Prepared {
@@ -123,8 +127,14 @@ impl PreparedOperations {
     }
 
     /// Keeps what a guarded run of the query `key`, logged as `logged_name`, learned, if it
-    /// learned all of it.
-    pub fn learn(&self, key: OperationKey, learning: &Learning, logged_name: Option<String>) {
+    /// learned all of it, with the order of its fields.
+    pub fn learn(
+        &self,
+        key: OperationKey,
+        learning: &Learning,
+        logged_name: Option<String>,
+        order: Option<Arc<FieldOrder>>,
+    ) {
         let Some(learned) = learning.0.lock().ok().map(|learned| *learned) else { return };
         let (Some(least_role), Some(aliases), Some(complexity)) =
             (learned.least_role, learned.aliases, learned.complexity)
@@ -133,7 +143,8 @@ impl PreparedOperations {
         };
         let hash = self.hash(&key.query, key.operation_name.as_deref(), &key.variables);
         if let Ok(mut operations) = self.operations.lock() {
-            operations.put(hash, Arc::new(Prepared { key, least_role, aliases, complexity, logged_name }));
+            let prepared = Prepared { key, least_role, aliases, complexity, logged_name, order };
+            operations.put(hash, Arc::new(prepared));
         }
     }
 }
@@ -243,7 +254,7 @@ mod tests {
         let learning = Learning::default();
         learning.document(Some(Role::Viewer), 0);
         learning.complexity(7);
-        operations.learn(key, &learning, None);
+        operations.learn(key, &learning, None, None);
         assert_eq!(operations.find(&request(5), Role::Viewer).map(|prepared| prepared.complexity), Some(7));
         assert!(operations.find(&request(5), Role::Anonymous).is_none());
         assert!(operations.find(&request(6), Role::Viewer).is_none());
@@ -256,7 +267,7 @@ mod tests {
         let learning = Learning::default();
         learning.document(None, 0);
         learning.complexity(3);
-        operations.learn(operations.key_of(&request).expect("short"), &learning, None);
+        operations.learn(operations.key_of(&request).expect("short"), &learning, None, None);
         assert!(operations.find(&request, Role::Admin).is_none());
         let long = Request::new(format!("{{ __typename }} # {}", "x".repeat(LONGEST_TEXT)));
         assert!(operations.key_of(&long).is_none());

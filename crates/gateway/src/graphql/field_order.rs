@@ -1,0 +1,200 @@
+//! Answers in the order the query asks for.
+//!
+//! The GraphQL specification serializes an object's fields as an ordered map, in the order its
+//! selection set asks for them (fragments expanded in place, a key asked for twice at its first
+//! place). async-graphql 7.2 resolves an object's fields concurrently and adds each to the
+//! answer as it finishes (`do_resolve_container` drains a `FuturesUnordered`; its issue 612), so
+//! a field that waits for a batched load lands after the plain fields that follow it, and the
+//! order can change from one request to the next, and with it a public answer's `ETag`.
+//!
+//! A [`FieldOrder`] is read off the document once (by the guard as it parses an operation, and
+//! kept with a prepared one) and puts each object's keys of an answer back in that order. An
+//! object already in order, as most are, is only walked.
+
+use std::sync::{Arc, Mutex};
+
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{Name, Value};
+
+/// The most response keys one order holds, fragments expanded. The guard reads the order
+/// before validation has measured the document, and fragments spread in many places multiply;
+/// a document past this (none a client would write) is answered in the order its fields finish.
+const MOST_KEYS: usize = 1024;
+
+/// The response keys of a selection set in the order it asks for them, each with the order of
+/// its own selection set.
+#[derive(Debug, Default, PartialEq)]
+pub struct FieldOrder {
+    keys: Vec<(Name, FieldOrder)>,
+}
+
+impl FieldOrder {
+    /// The order of the operation `document` runs: the one named `operation`, or its only one.
+    /// `None` when there is no such operation or the order would be larger than [`MOST_KEYS`].
+    pub fn of(document: &ExecutableDocument, operation: Option<&str>) -> Option<Self> {
+        let (_, chosen) = document.operations.iter().find(|(name, _)| match operation {
+            Some(wanted) => name.is_some_and(|name| name.as_str() == wanted),
+            None => true,
+        })?;
+        let mut order = FieldOrder::default();
+        let mut reading = Reading { document, expanding: Vec::new(), keys: 0 };
+        reading.add(&mut order, &chosen.node.selection_set.node).then_some(order)
+    }
+
+    /// Puts the keys of every object of `answer` (the answer's `data`) in this order.
+    pub fn apply(&self, answer: &mut Value) {
+        match answer {
+            Value::List(items) => items.iter_mut().for_each(|item| self.apply(item)),
+            Value::Object(fields) => {
+                let mut next = 0;
+                let mut in_order = true;
+                for (key, value) in fields.iter_mut() {
+                    // In order, the keys answered are the keys asked for, less the skipped ones.
+                    if let Some(skipped) = self.keys[next..].iter().position(|(asked, _)| asked == key) {
+                        next += skipped + 1;
+                        self.keys[next - 1].1.apply(value);
+                    } else if let Some(at) = self.position(key) {
+                        in_order = false;
+                        self.keys[at].1.apply(value);
+                    }
+                }
+                if !in_order {
+                    fields.sort_by_cached_key(|key, _| self.position(key).unwrap_or(usize::MAX));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn position(&self, key: &Name) -> Option<usize> {
+        self.keys.iter().position(|(asked, _)| asked == key)
+    }
+}
+
+/// Reads an order off a document, expanding each fragment where it is spread.
+struct Reading<'a> {
+    document: &'a ExecutableDocument,
+    /// The fragments being expanded, to stop at a cycle (which validation then refuses).
+    expanding: Vec<&'a str>,
+    keys: usize,
+}
+
+impl<'a> Reading<'a> {
+    /// Adds the keys of `set` to `order`; false once the order holds too many.
+    fn add(&mut self, order: &mut FieldOrder, set: &'a SelectionSet) -> bool {
+        set.items.iter().all(|selection| match &selection.node {
+            Selection::Field(field) => {
+                let key = &field.node.response_key().node;
+                let at = match order.position(key) {
+                    Some(at) => at,
+                    None => {
+                        self.keys += 1;
+                        if self.keys > MOST_KEYS {
+                            return false;
+                        }
+                        order.keys.push((key.clone(), FieldOrder::default()));
+                        order.keys.len() - 1
+                    }
+                };
+                self.add(&mut order.keys[at].1, &field.node.selection_set.node)
+            }
+            Selection::InlineFragment(fragment) => self.add(order, &fragment.node.selection_set.node),
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.as_str();
+                match self.document.fragments.get(name) {
+                    Some(fragment) if !self.expanding.contains(&name) => {
+                        self.expanding.push(name);
+                        let added = self.add(order, &fragment.node.selection_set.node);
+                        self.expanding.pop();
+                        added
+                    }
+                    // An unknown fragment or a cycle: validation refuses the document.
+                    _ => true,
+                }
+            }
+        })
+    }
+}
+
+/// Where the guard leaves the order of the operation it parsed, for the HTTP layer to apply.
+#[derive(Debug, Default)]
+pub struct OrderSlot {
+    operation: Option<String>,
+    order: Mutex<Option<Arc<FieldOrder>>>,
+}
+
+impl OrderSlot {
+    /// A slot for the operation a request names, if it names one.
+    pub fn new(operation: Option<String>) -> Self {
+        Self { operation, order: Mutex::new(None) }
+    }
+
+    /// Reads the order of the operation `document` will run.
+    pub fn record(&self, document: &ExecutableDocument) {
+        if let (Some(order), Ok(mut slot)) = (FieldOrder::of(document, self.operation.as_deref()), self.order.lock()) {
+            *slot = Some(Arc::new(order));
+        }
+    }
+
+    /// The order read, if the document parsed.
+    pub fn order(&self) -> Option<Arc<FieldOrder>> {
+        self.order.lock().ok().and_then(|order| order.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(query: &str) -> Option<FieldOrder> {
+        FieldOrder::of(&async_graphql::parser::parse_query(query).expect("a document"), None)
+    }
+
+    fn answer(json: serde_json::Value) -> Value {
+        Value::from_json(json).expect("a value")
+    }
+
+    #[test]
+    fn keys_are_put_back_in_the_order_asked_for_at_every_level() {
+        let order = order("{ a { x y } ...F c: b } fragment F on Query { b { z } a { w } }").expect("an order");
+        let mut data = answer(serde_json::json!({
+            "c": 1, "b": [{ "z": 1 }], "a": [{ "w": 1, "y": 2, "x": 3 }, { "x": 4, "w": 5, "y": 6 }]
+        }));
+        order.apply(&mut data);
+        let expected = answer(serde_json::json!({
+            "a": [{ "x": 3, "y": 2, "w": 1 }, { "x": 4, "y": 6, "w": 5 }], "b": [{ "z": 1 }], "c": 1
+        }));
+        assert_eq!(serde_json::to_string(&data).ok(), serde_json::to_string(&expected).ok());
+    }
+
+    #[test]
+    fn skipped_fields_and_fragment_cycles_change_nothing() {
+        let order = order("{ a b c ...F } fragment F on Query { d ...F }").expect("an order");
+        let mut data = answer(serde_json::json!({ "a": 1, "c": 2, "d": 3 }));
+        order.apply(&mut data);
+        assert_eq!(serde_json::to_string(&data).ok().as_deref(), Some(r#"{"a":1,"c":2,"d":3}"#));
+    }
+
+    #[test]
+    fn a_document_whose_fragments_multiply_past_the_limit_has_no_order() {
+        // Each fragment spreads the next under two keys: 2^11 keys at the bottom.
+        let mut query = String::from("{ ...F0 }");
+        for level in 0..11 {
+            query.push_str(&format!(
+                " fragment F{level} on Query {{ a {{ ...F{next} }} b {{ ...F{next} }} }}",
+                next = level + 1
+            ));
+        }
+        query.push_str(" fragment F11 on Query { leaf }");
+        assert!(order(&query).is_none());
+        assert!(order("{ a { ...F } } fragment F on Query { b }").is_some());
+    }
+
+    #[test]
+    fn the_named_operation_is_the_one_ordered() {
+        let document = async_graphql::parser::parse_query("query A { a b } query B { b a }").expect("a document");
+        let keys = |order: FieldOrder| order.keys.into_iter().map(|(key, _)| key.to_string()).collect::<Vec<_>>();
+        assert_eq!(FieldOrder::of(&document, Some("B")).map(keys), Some(vec!["b".to_owned(), "a".to_owned()]));
+        assert!(FieldOrder::of(&document, Some("C")).is_none());
+    }
+}
