@@ -14,8 +14,8 @@
 //! each value's column name with the field it is read into, and its type with the column's.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sqlx::{self, Row};
-use sea_orm::{DbErr, FromQueryResult, QueryResult};
+use sea_orm::sqlx::{self, Postgres, Row, Sqlite};
+use sea_orm::{DbErr, FromQueryResult, QueryResult, TryGetable};
 use uuid::Uuid;
 
 /// A model read by column position, starting at a given column.
@@ -68,31 +68,35 @@ where
     value.map_err(sqlx_error)
 }
 
-/// A decoded value, or NULL, on either backend; another backend (there is none today) would get
+/// The value at `index` on either backend; another backend (there is none today) would get
 /// sea-orm's own reading.
+fn read_value<T>(row: &QueryResult, index: usize) -> Result<T, DbErr>
+where
+    T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+    T: for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+    T: TryGetable,
+{
+    if let Some(row) = row.try_as_pg_row() {
+        return decode(row, index);
+    }
+    if let Some(row) = row.try_as_sqlite_row() {
+        return decode(row, index);
+    }
+    row.try_get_by_index(index)
+}
+
+/// A decoded value, or NULL.
 macro_rules! readable {
     ($($value:ty),+ $(,)?) => {$(
         impl Readable for $value {
             fn read_at(row: &QueryResult, index: usize) -> Result<Self, DbErr> {
-                if let Some(row) = row.try_as_pg_row() {
-                    return decode(row, index);
-                }
-                if let Some(row) = row.try_as_sqlite_row() {
-                    return decode(row, index);
-                }
-                row.try_get_by_index(index)
+                read_value(row, index)
             }
         }
 
         impl Readable for Option<$value> {
             fn read_at(row: &QueryResult, index: usize) -> Result<Self, DbErr> {
-                if let Some(row) = row.try_as_pg_row() {
-                    return decode(row, index);
-                }
-                if let Some(row) = row.try_as_sqlite_row() {
-                    return decode(row, index);
-                }
-                row.try_get_by_index(index)
+                read_value(row, index)
             }
         }
     )+};
