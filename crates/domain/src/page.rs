@@ -4,6 +4,7 @@
 use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QuerySelect, Select};
 
 use crate::Result;
+use crate::positional::{ByPosition, Positional};
 
 /// Which slice of a sorted list to return.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,13 +43,35 @@ where
     E::Model: FromQueryResult + Sized + Send + Sync,
     C: ConnectionTrait,
 {
+    fetch_as(db, select, page).await
+}
+
+/// [`fetch`], reading the rows by position (see [`crate::positional`]).
+pub(crate) async fn fetch_by_position<E, C>(db: &C, select: Select<E>, page: PageRequest) -> Result<Page<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Positional + FromQueryResult + Send + Sync,
+    C: ConnectionTrait,
+{
+    let Page { items, has_next, total } = fetch_as::<E, ByPosition<E::Model>, C>(db, select, page).await?;
+    Ok(Page { items: items.into_iter().map(|ByPosition(model)| model).collect(), has_next, total })
+}
+
+/// [`fetch`], each row read as an `M`.
+async fn fetch_as<E, M, C>(db: &C, select: Select<E>, page: PageRequest) -> Result<Page<M>>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult + Sized + Send + Sync,
+    M: FromQueryResult + Sized + Send + Sync,
+    C: ConnectionTrait,
+{
     let total = match page.count_total {
         true => Some(select.clone().count(db).await?),
         false => None,
     };
     let mut items = match total {
         Some(total) if page.offset >= total => Vec::new(),
-        _ => select.offset(page.offset).limit(page.limit.saturating_add(1)).all(db).await?,
+        _ => select.offset(page.offset).limit(page.limit.saturating_add(1)).into_model::<M>().all(db).await?,
     };
     let has_next = items.len() as u64 > page.limit;
     items.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));

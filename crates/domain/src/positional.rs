@@ -1,4 +1,5 @@
-//! Reading the rows of the hottest relations by column position.
+//! Reading the hottest rows by column position: career paths, and the relations a nested page
+//! of them follows.
 //!
 //! sea-orm's derived `FromQueryResult` reads each value by its column's name: sqlx finds the
 //! column through a SipHash map, and every NULL read into an `Option` first becomes an error
@@ -15,7 +16,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sqlx::{self, Postgres, Row, Sqlite};
-use sea_orm::{DbErr, FromQueryResult, QueryResult, TryGetable};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryResult, Select, TryGetable};
 use uuid::Uuid;
 
 /// A model read by column position, starting at a given column.
@@ -146,6 +147,10 @@ macro_rules! positional {
 }
 
 positional! {
+    career_path {
+        id, slug, title, summary, description, outlook_demand, outlook_summary, status, internal_notes,
+        onet_soc_code, published_at, version, created_at, updated_at,
+    }
     career_path_skill { career_path_id, skill_id, importance, position }
     skill { id, slug, name, category, description, version, created_at, updated_at }
     skill_technology { skill_id, technology_id, position }
@@ -167,6 +172,25 @@ impl<M: Positional> FromQueryResult for ByPosition<M> {
     }
 }
 
+/// Every row `select` finds, read by position: `Select::all`.
+pub(crate) async fn all<E>(select: Select<E>, db: &impl ConnectionTrait) -> Result<Vec<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    E::Model: Positional + Send + Sync,
+{
+    let rows = select.into_model::<ByPosition<E::Model>>().all(db).await?;
+    Ok(rows.into_iter().map(|ByPosition(model)| model).collect())
+}
+
+/// The first row `select` finds, read by position: `Select::one`.
+pub(crate) async fn one<E>(select: Select<E>, db: &impl ConnectionTrait) -> Result<Option<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    E::Model: Positional + Send + Sync,
+{
+    Ok(select.into_model::<ByPosition<E::Model>>().one(db).await?.map(|ByPosition(model)| model))
+}
+
 #[cfg(test)]
 mod tests {
     use std::fmt::Debug;
@@ -174,7 +198,7 @@ mod tests {
     use sea_orm::{DatabaseConnection, EntityTrait, FromQueryResult, IdenStatic, Iterable};
 
     use super::{ByPosition, Positional};
-    use crate::entities::{career_path_skill, salary_record, skill, skill_technology, technology};
+    use crate::entities::{career_path, career_path_skill, salary_record, skill, skill_technology, technology};
 
     fn columns<E: EntityTrait>() -> Vec<&'static str> {
         E::Column::iter().map(|column| column.as_str()).collect()
@@ -183,6 +207,7 @@ mod tests {
     /// A positional model reads each column into the field of the same name.
     #[test]
     fn positional_fields_are_in_column_order() {
+        assert_eq!(career_path::Model::FIELDS, columns::<career_path::Entity>());
         assert_eq!(career_path_skill::Model::FIELDS, columns::<career_path_skill::Entity>());
         assert_eq!(skill::Model::FIELDS, columns::<skill::Entity>());
         assert_eq!(skill_technology::Model::FIELDS, columns::<skill_technology::Entity>());
@@ -217,6 +242,8 @@ mod tests {
         crate::dataset::load_bundled(db).await.expect("the bundled dataset");
         crate::synthetic::load_benchmark_data(db, 3).await.expect("synthetic paths");
 
+        let paths = reads_like_sea_orm::<career_path::Entity>(db).await;
+        assert!(paths.iter().any(|p| p.published_at.is_some()) && paths.iter().any(|p| p.internal_notes.is_none()));
         let path_skills = reads_like_sea_orm::<career_path_skill::Entity>(db).await;
         let skills = reads_like_sea_orm::<skill::Entity>(db).await;
         let skill_technologies = reads_like_sea_orm::<skill_technology::Entity>(db).await;

@@ -11,7 +11,7 @@ use crate::entities::{
 };
 use crate::enums::PublicationStatus;
 use crate::page::{self, Page, PageRequest};
-use crate::positional::ByPosition;
+use crate::positional;
 use crate::{Result, Visibility};
 
 /// Narrows the list of career paths.
@@ -62,7 +62,7 @@ pub async fn by_slug(
     slug: &str,
 ) -> Result<Option<career_path::Model>> {
     let select = career_path::Entity::find().filter(career_path::Column::Slug.eq(slug.to_lowercase()));
-    Ok(visible(select, visibility).one(db).await?)
+    Ok(positional::one(visible(select, visibility), db).await?)
 }
 
 /// The career paths among `ids` that the caller may see.
@@ -72,7 +72,7 @@ pub async fn by_ids(
     ids: &[Uuid],
 ) -> Result<Vec<career_path::Model>> {
     let select = career_path::Entity::find().filter(career_path::Column::Id.is_in(ids.iter().copied()));
-    Ok(visible(select, visibility).all(db).await?)
+    Ok(positional::all(visible(select, visibility), db).await?)
 }
 
 /// A page of the career paths the caller may see.
@@ -112,7 +112,7 @@ pub async fn list(
         OrderField::UpdatedAt => career_path::Column::UpdatedAt,
     };
     let select = select.order_by(column, order.1.into()).order_by_asc(career_path::Column::Id);
-    page::fetch(db, select, page).await
+    page::fetch_by_position(db, select, page).await
 }
 
 /// The skills of each path in `path_ids`, with importance, in each path's order.
@@ -210,17 +210,12 @@ pub async fn related(
 
 /// Every salary record of each path in `path_ids`, newest first within a country.
 pub async fn salary_records(db: &impl ConnectionTrait, path_ids: &[Uuid]) -> Result<Vec<salary_record::Model>> {
-    Ok(salary_record::Entity::find()
+    let select = salary_record::Entity::find()
         .filter(salary_record::Column::CareerPathId.is_in(path_ids.iter().copied()))
         .order_by_asc(salary_record::Column::Country)
         .order_by_desc(salary_record::Column::AsOf)
-        .order_by_asc(salary_record::Column::Id)
-        .into_model::<ByPosition<salary_record::Model>>()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|ByPosition(record)| record)
-        .collect())
+        .order_by_asc(salary_record::Column::Id);
+    Ok(positional::all(select, db).await?)
 }
 
 /// The record that summarises a path's pay in one country: the newest one that covers every
