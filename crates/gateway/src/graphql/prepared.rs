@@ -10,8 +10,9 @@
 //! fields at once.
 //!
 //! So the first time an operation (its text, operation name and variables) runs, it runs guarded,
-//! and what the guard learned is kept: that least role, the document's aliases, and the complexity
-//! async-graphql computed while validating it. Next time, a caller with at least that role runs it
+//! and what the guard learned is kept: that least role, the document's aliases, the complexity
+//! async-graphql computed while validating it, and the order of its fields
+//! ([`super::field_order`]). Next time, a caller with at least that role runs it
 //! on a copy of the schema without extensions: the aliases and complexity are spent from the same
 //! budgets beforehand, and the fields it resolved are counted against the request's field limit
 //! afterwards. An answer with any error runs again guarded (without spending twice), which makes
@@ -28,10 +29,10 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
 use async_graphql::{Request, Value, Variables};
-
-use super::field_order::FieldOrder;
 use careergraph_auth::Role;
 use lru::LruCache;
+
+use super::field_order::FieldOrder;
 
 /// How many operations are kept, and the longest text (query and variables) one may have: the
 /// cache holds at most 2 MiB however many distinct documents clients send.
