@@ -38,7 +38,7 @@ use crate::graphql::field_order::OrderSlot;
 use crate::graphql::limits::BudgetKey;
 use crate::graphql::policy::FieldErrors;
 use crate::graphql::prepared::{Learning, Prepaid, Prepared, resolved_fields};
-use crate::graphql::request::{OperationLog, RequestContext, SharedBudget};
+use crate::graphql::request::{OperationLog, RequestContext, SharedBudget, chosen_operation};
 use crate::graphql::{Checks, Executable, loaders};
 use crate::metrics::Metrics;
 use crate::persisted::{PersistedQueries, Refusal};
@@ -523,11 +523,8 @@ fn reads_only(operations: &mut [Operation]) -> bool {
     operations.iter_mut().filter_map(|operation| operation.as_mut().ok()).all(|request| {
         let name = request.operation_name.clone();
         let Ok(document) = request.parsed_query() else { return true };
-        let operation = match &name {
-            Some(name) => document.operations.iter().find(|(op_name, _)| op_name.is_some_and(|n| n.as_str() == name)),
-            None => document.operations.iter().next(),
-        };
-        operation.is_none_or(|(_, operation)| operation.node.ty == OperationType::Query)
+        chosen_operation(document, name.as_deref())
+            .is_none_or(|(_, operation)| operation.node.ty == OperationType::Query)
     })
 }
 

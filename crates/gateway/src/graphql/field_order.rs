@@ -11,10 +11,12 @@
 //! kept with a prepared one) and puts each object's keys of an answer back in that order. An
 //! object already in order, as most are, is only walked.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Name, Value};
+
+use super::request::chosen_operation;
 
 /// The most response keys one order holds, fragments expanded. The guard reads the order
 /// before validation has measured the document, and fragments spread in many places multiply;
@@ -32,10 +34,7 @@ impl FieldOrder {
     /// The order of the operation `document` runs: the one named `operation`, or its only one.
     /// `None` when there is no such operation or the order would be larger than [`MOST_KEYS`].
     pub fn of(document: &ExecutableDocument, operation: Option<&str>) -> Option<Self> {
-        let (_, chosen) = document.operations.iter().find(|(name, _)| match operation {
-            Some(wanted) => name.is_some_and(|name| name.as_str() == wanted),
-            None => true,
-        })?;
+        let (_, chosen) = chosen_operation(document, operation)?;
         let mut order = FieldOrder::default();
         let mut reading = Reading { document, expanding: Vec::new(), keys: 0 };
         reading.add(&mut order, &chosen.node.selection_set.node).then_some(order)
@@ -120,25 +119,26 @@ impl<'a> Reading<'a> {
 #[derive(Debug, Default)]
 pub struct OrderSlot {
     operation: Option<String>,
-    order: Mutex<Option<Arc<FieldOrder>>>,
+    order: OnceLock<Arc<FieldOrder>>,
 }
 
 impl OrderSlot {
     /// A slot for the operation a request names, if it names one.
     pub fn new(operation: Option<String>) -> Self {
-        Self { operation, order: Mutex::new(None) }
+        Self { operation, order: OnceLock::new() }
     }
 
     /// Reads the order of the operation `document` will run.
     pub fn record(&self, document: &ExecutableDocument) {
-        if let (Some(order), Ok(mut slot)) = (FieldOrder::of(document, self.operation.as_deref()), self.order.lock()) {
-            *slot = Some(Arc::new(order));
+        if let Some(order) = FieldOrder::of(document, self.operation.as_deref()) {
+            // A request's document is parsed once.
+            let _ = self.order.set(Arc::new(order));
         }
     }
 
     /// The order read, if the document parsed.
     pub fn order(&self) -> Option<Arc<FieldOrder>> {
-        self.order.lock().ok().and_then(|order| order.clone())
+        self.order.get().cloned()
     }
 }
 

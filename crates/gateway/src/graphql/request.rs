@@ -6,7 +6,8 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use async_graphql::{Context, ID, Result};
+use async_graphql::parser::types::{ExecutableDocument, OperationDefinition};
+use async_graphql::{Context, ID, Name, Positioned, Result};
 use careergraph_auth::Role;
 use careergraph_domain::Visibility;
 use careergraph_domain::audit::Actor;
@@ -121,6 +122,18 @@ impl SharedBudget {
     }
 }
 
+/// The operation of `document` that runs: the one named `requested`, or the document's first
+/// (its only one, or validation refuses it).
+pub fn chosen_operation<'d>(
+    document: &'d ExecutableDocument,
+    requested: Option<&str>,
+) -> Option<(Option<&'d Name>, &'d Positioned<OperationDefinition>)> {
+    document.operations.iter().find(|(name, _)| match requested {
+        Some(requested) => name.is_some_and(|name| name.as_str() == requested),
+        None => true,
+    })
+}
+
 /// What the request log says of one operation: the one the client named, or the document's
 /// only one. The parse hook fills it in; the HTTP layer writes it.
 #[derive(Debug, Default)]
@@ -136,12 +149,9 @@ impl OperationLog {
     }
 
     /// Notes the operation `document` will run.
-    pub fn record(&self, document: &async_graphql::parser::types::ExecutableDocument) {
+    pub fn record(&self, document: &ExecutableDocument) {
         use async_graphql::parser::types::OperationType;
-        let chosen = document.operations.iter().find(|(name, _)| match &self.requested {
-            Some(requested) => name.is_some_and(|name| name.as_str() == requested),
-            None => true,
-        });
+        let chosen = chosen_operation(document, self.requested.as_deref());
         if let (Some((name, operation)), Ok(mut seen)) = (chosen, self.seen.lock()) {
             let kind = match operation.node.ty {
                 OperationType::Query => "query",
