@@ -16,7 +16,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sqlx::{self, Postgres, Row, Sqlite};
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryResult, Select, TryGetable};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryResult, Select};
 use uuid::Uuid;
 
 /// A model read by column position, starting at a given column.
@@ -35,19 +35,16 @@ pub(crate) trait Readable: Sized {
 
 /// Reads the value at `index`, which must be the column named `field`.
 pub(crate) fn read<T: Readable>(row: &QueryResult, index: usize, field: &str) -> Result<T, DbErr> {
-    debug_assert_eq!(column_name(row, index).as_deref(), Some(field), "column {index} is not `{field}`");
+    debug_assert_eq!(column_name(row, index), Some(field), "column {index} is not `{field}`");
     T::read_at(row, index).map_err(|error| DbErr::Type(format!("reading `{field}`: {error}")))
 }
 
-fn column_name(row: &QueryResult, index: usize) -> Option<String> {
+fn column_name(row: &QueryResult, index: usize) -> Option<&str> {
     use sea_orm::sqlx::Column;
     if let Some(row) = row.try_as_pg_row() {
-        return row.columns().get(index).map(|column| column.name().to_owned());
+        return row.columns().get(index).map(|column| column.name());
     }
-    if let Some(row) = row.try_as_sqlite_row() {
-        return row.columns().get(index).map(|column| column.name().to_owned());
-    }
-    None
+    row.try_as_sqlite_row()?.columns().get(index).map(|column| column.name())
 }
 
 fn sqlx_error(error: sqlx::Error) -> DbErr {
@@ -57,8 +54,8 @@ fn sqlx_error(error: sqlx::Error) -> DbErr {
 /// Decodes the value at `index`. Debug builds first check the column's type against the
 /// value's, as sqlx does by default; release builds leave that check out, as it compared type
 /// descriptions for a twelfth of a nested page's instructions. The checked reading runs
-/// throughout the test suite on both backends (and [`tests`] compares every positional model's
-/// reading with sea-orm's), and the columns are this crate's own migrations.
+/// throughout the test suite on both backends (whose unit tests also compare every positional
+/// model's reading with sea-orm's), and the columns are this crate's own migrations.
 fn decode<'r, R, T>(row: &'r R, index: usize) -> Result<T, DbErr>
 where
     R: Row,
@@ -69,21 +66,20 @@ where
     value.map_err(sqlx_error)
 }
 
-/// The value at `index` on either backend; another backend (there is none today) would get
-/// sea-orm's own reading.
-fn read_value<T>(row: &QueryResult, index: usize) -> Result<T, DbErr>
+/// The value at `index` of a row of either backend this crate connects to (its sea-orm
+/// features enable no other).
+fn read_value<'r, T>(row: &'r QueryResult, index: usize) -> Result<T, DbErr>
 where
-    T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
-    T: for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
-    T: TryGetable,
+    T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
 {
     if let Some(row) = row.try_as_pg_row() {
         return decode(row, index);
     }
-    if let Some(row) = row.try_as_sqlite_row() {
-        return decode(row, index);
+    match row.try_as_sqlite_row() {
+        Some(row) => decode(row, index),
+        None => Err(DbErr::Type("rows are read by position on PostgreSQL and SQLite only".into())),
     }
-    row.try_get_by_index(index)
 }
 
 /// A decoded value, or NULL.
@@ -111,16 +107,8 @@ pub(crate) fn read_stored_name<T>(
     index: usize,
     named: impl Fn(&str) -> Option<T>,
 ) -> Result<Option<T>, DbErr> {
-    let unknown = |name: &str| DbErr::Type(format!("{name:?} is not a known value"));
-    let name: Option<&str> = if let Some(row) = row.try_as_pg_row() {
-        decode(row, index)?
-    } else if let Some(row) = row.try_as_sqlite_row() {
-        decode(row, index)?
-    } else {
-        let owned: Option<String> = row.try_get_by_index(index)?;
-        return owned.map(|name| named(&name).ok_or_else(|| unknown(&name))).transpose();
-    };
-    name.map(|name| named(name).ok_or_else(|| unknown(name))).transpose()
+    let name: Option<&str> = read_value(row, index)?;
+    name.map(|name| named(name).ok_or_else(|| DbErr::Type(format!("{name:?} is not a known value")))).transpose()
 }
 
 /// Makes a model [`Positional`]: its fields listed in the order of the entity's columns.
@@ -197,7 +185,7 @@ mod tests {
 
     use sea_orm::{DatabaseConnection, EntityTrait, FromQueryResult, IdenStatic, Iterable};
 
-    use super::{ByPosition, Positional};
+    use super::Positional;
     use crate::entities::{career_path, career_path_skill, salary_record, skill, skill_technology, technology};
 
     fn columns<E: EntityTrait>() -> Vec<&'static str> {
@@ -219,17 +207,10 @@ mod tests {
     async fn reads_like_sea_orm<E>(db: &DatabaseConnection) -> Vec<E::Model>
     where
         E: EntityTrait,
-        E::Model: Positional + FromQueryResult + PartialEq + Debug,
+        E::Model: Positional + FromQueryResult + PartialEq + Debug + Send + Sync,
     {
         let by_name = E::find().all(db).await.expect("read by name");
-        let by_position: Vec<E::Model> = E::find()
-            .into_model::<ByPosition<E::Model>>()
-            .all(db)
-            .await
-            .expect("read by position")
-            .into_iter()
-            .map(|ByPosition(model)| model)
-            .collect();
+        let by_position = super::all(E::find(), db).await.expect("read by position");
         assert!(!by_name.is_empty(), "{} has rows to compare", E::default().table_name());
         assert_eq!(by_position, by_name);
         by_name
@@ -294,7 +275,7 @@ mod tests {
     #[tokio::test]
     async fn positional_reads_equal_sea_orms_on_postgres() {
         let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-            eprintln!("skipped: TEST_DATABASE_URL is not set, so there is no PostgreSQL to read from");
+            eprintln!("SKIPPED the PostgreSQL half of the positional reads: TEST_DATABASE_URL is not set");
             return;
         };
         let database = crate::fresh_database::FreshDatabase::create(&admin_url, "positional").await;

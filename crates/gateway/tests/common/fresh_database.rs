@@ -1,5 +1,6 @@
-//! A PostgreSQL database of a test's own. Both test crates include this file (`#[path]`): they
-//! are separate crates, and a library crate for thirty lines of test support would be more.
+//! A PostgreSQL database of a test's own. Both test crates and the domain crate's unit tests
+//! include this file (`#[path]`): they are separate crates, and a library crate for thirty lines
+//! of test support would be more.
 
 /// A PostgreSQL database of the test's own on the server `TEST_DATABASE_URL` names, dropped
 /// when the value is (pass or fail).
