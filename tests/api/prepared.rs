@@ -11,11 +11,13 @@ use crate::helpers::{TestApp, first_error_code, spawn_app_with};
 use crate::metrics::{scrape, value};
 use crate::on_both_backends;
 
-async fn unguarded_executions(app: &TestApp) -> f64 {
+/// How many operations have run on the schema without the guards.
+pub(crate) async fn unguarded_executions(app: &TestApp) -> f64 {
     value(&scrape(app).await, "careergraph_executions_total", &[("schema", "unguarded")])
 }
 
-fn with_metrics(config: &mut careergraph_gateway::Config) {
+/// A server with its metrics listener, to read [`unguarded_executions`] from.
+pub(crate) fn with_metrics(config: &mut careergraph_gateway::Config) {
     config.metrics_listen = Some("127.0.0.1:0".parse().expect("an address"));
 }
 

@@ -2,8 +2,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::first_error_code;
+use crate::helpers::{first_error_code, spawn_app_with};
 use crate::on_both_backends;
+use crate::prepared::{unguarded_executions, with_metrics};
 
 const BACKEND_DEVELOPER: &str = r#"
 query ($slug: String!) {
@@ -198,7 +199,8 @@ on_both_backends! {
     /// to land after the plain fields that follow it, in an order that could change from one
     /// request to the next. Checked on the first run of a query (guarded) and on the runs after
     /// it (prepared), through aliases, a fragment and a key asked for twice.
-    async fn an_answer_keeps_the_order_of_the_query(app) {
+    async fn an_answer_keeps_the_order_of_the_query(backend: Backend) {
+        let app = spawn_app_with(backend, with_metrics).await;
         let query = r#"{
           careerPaths(first: 3) { edges { node {
             skills { skill { technologies { kind name } name } importance }
@@ -213,8 +215,10 @@ on_both_backends! {
         let keys = |object: &Value| -> Vec<String> {
             object.as_object().expect("an object").keys().cloned().collect()
         };
-        for _ in 0..3 {
+        for run in 0..3 {
             let data = app.query_ok(query, json!({})).await;
+            let unguarded = unguarded_executions(&app).await;
+            assert_eq!(unguarded, f64::from(run), "run {run}: guarded first, prepared after");
             assert_eq!(keys(&data), ["careerPaths", "__typename"]);
             let edges = data["careerPaths"]["edges"].as_array().expect("edges");
             assert!(!edges.is_empty());
