@@ -34,7 +34,7 @@ pub mod users;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Schema, ValidationMode};
 
 use crate::config::Config;
 
@@ -160,7 +160,9 @@ pub fn build_executable(config: &Config) -> Executable {
     let guards = guards::Guards::new(limits.clone(), Some(policy::PolicyEnforcement::new(policy.clone())));
     Executable {
         guarded: schema_builder(config, Some(guards)).data(policy.clone()).finish(),
-        unguarded: schema_builder(config, None).data(policy).finish(),
+        // Given the document its guarded run parsed and validated with every rule (see
+        // `prepared`), it only counts the complexity again.
+        unguarded: schema_builder(config, None).validation_mode(ValidationMode::Fast).data(policy).finish(),
         limits,
         prepared: prepared::PreparedOperations::default(),
         slots: Arc::new(slots::ExecutionSlots::new(config.concurrent_operations())),

@@ -37,7 +37,7 @@ use crate::graphql::executor::request_tasks;
 use crate::graphql::field_order::OrderSlot;
 use crate::graphql::limits::BudgetKey;
 use crate::graphql::policy::FieldErrors;
-use crate::graphql::prepared::{Learning, Prepaid, Prepared, resolved_fields};
+use crate::graphql::prepared::{Learning, Prepaid, Prepared, PreparedOperations, resolved_fields};
 use crate::graphql::request::{OperationLog, RequestContext, SharedBudget, chosen_operation};
 use crate::graphql::{Checks, Executable, loaders};
 use crate::metrics::Metrics;
@@ -479,7 +479,7 @@ async fn graphql_get(
         Err(message) => return reject(StatusCode::BAD_REQUEST, format, &message),
     };
     // Only queries may run over GET: a GET can be replayed by caches, links and prefetchers.
-    if !reads_only(std::slice::from_mut(&mut operation)) {
+    if !reads_only(std::slice::from_mut(&mut operation), &state.graphql.prepared) {
         let mut response =
             reject(StatusCode::METHOD_NOT_ALLOWED, format, "Only queries may be sent with GET; use POST");
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
@@ -518,9 +518,13 @@ impl Caller {
 }
 
 /// Whether none of `operations` is a mutation (or a subscription). A document that does not
-/// parse, or names no operation it holds, runs nothing, so it writes nothing either.
-fn reads_only(operations: &mut [Operation]) -> bool {
+/// parse, or names no operation it holds, runs nothing, so it writes nothing either. A prepared
+/// operation is a query, and is not parsed again.
+fn reads_only(operations: &mut [Operation], prepared: &PreparedOperations) -> bool {
     operations.iter_mut().filter_map(|operation| operation.as_mut().ok()).all(|request| {
+        if prepared.is_known_query(request) {
+            return true;
+        }
         let name = request.operation_name.clone();
         let Ok(document) = request.parsed_query() else { return true };
         chosen_operation(document, name.as_deref())
@@ -619,7 +623,7 @@ async fn graphql_post(
                 }
             }
             // A batch that writes reads from the primary throughout: its queries see its writes.
-            let reads_only = reads_only(&mut requests);
+            let reads_only = reads_only(&mut requests, &state.graphql.prepared);
             let caller = Caller::new(principal, peer, &headers, &state, reads_only);
             let responses =
                 futures::future::join_all(requests.into_iter().map(|request| execute(&state, &caller, &id, request)))
@@ -643,7 +647,7 @@ async fn graphql_post(
         }
         single => match read_request(single, &state.persisted) {
             Ok(mut operation) => {
-                let reads_only = reads_only(std::slice::from_mut(&mut operation));
+                let reads_only = reads_only(std::slice::from_mut(&mut operation), &state.graphql.prepared);
                 let caller = Caller::new(principal, peer, &headers, &state, reads_only);
                 let (response, operation) = execute(&state, &caller, &id, operation).await;
                 single_response(format, response, operation, &caller, &id, None)
@@ -847,7 +851,7 @@ async fn run_prepared(
     if let Err(refusal) = spent {
         return Response::from_errors(vec![refusal]);
     }
-    let response = execute_on(Checks::Unguarded, state, caller, request_id, request).await;
+    let response = execute_on(Checks::Unguarded, state, caller, request_id, prepared.parsed(request)).await;
     if response.errors.is_empty() {
         caller.budget.spend_fields(resolved_fields(&response.data));
         return response;

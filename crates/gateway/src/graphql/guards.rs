@@ -65,7 +65,7 @@ impl Extension for Guard {
         }
         if let Some(learning) = ctx.data_opt::<Arc<Learning>>() {
             let least_role = self.policy.as_ref().and_then(|policy| policy.rules().least_role_for(&document));
-            learning.document(least_role, aliases);
+            learning.document(&document, least_role, aliases);
         }
         Ok(document)
     }

@@ -10,12 +10,15 @@
 //! fields at once.
 //!
 //! So the first time an operation (its text, operation name and variables) runs, it runs guarded,
-//! and what the guard learned is kept: that least role, the document's aliases, the complexity
-//! async-graphql computed while validating it, and the order of its fields
+//! and what the guard learned is kept: that least role, the parsed document, its aliases, the
+//! complexity async-graphql computed while validating it, and the order of its fields
 //! ([`super::field_order`]). Next time, a caller with at least that role runs it
 //! on a copy of the schema without extensions: the aliases and complexity are spent from the same
 //! budgets beforehand, and the fields it resolved are counted against the request's field limit
-//! afterwards. An answer with any error runs again guarded (without spending twice), which makes
+//! afterwards. That copy is given the kept document rather than the text, and validates it only
+//! for its complexity (async-graphql's `ValidationMode::Fast`): the same text with the same
+//! variables passed every rule on its guarded run. Parsing and full validation were a fifth of a
+//! one-path lookup's instructions. An answer with any error runs again guarded (without spending twice), which makes
 //! failed nullable fields `null` and gives the errors their paths, as before. Only queries are
 //! prepared: a mutation runs once.
 //!
@@ -28,6 +31,7 @@ use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
+use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{Request, Value, Variables};
 use careergraph_auth::Role;
 use lru::LruCache;
@@ -53,6 +57,8 @@ pub struct Prepared {
     key: OperationKey,
     /// The least role that may read every field of the document.
     pub least_role: Role,
+    /// The document as the guarded run parsed it.
+    document: ExecutableDocument,
     /// The document's aliases, spent from the request's.
     pub aliases: usize,
     /// The operation's complexity, as async-graphql computed it for these variables.
@@ -65,6 +71,13 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// `request`, which is this operation, with the document already parsed: ready to run on
+    /// the schema without extensions.
+    pub fn parsed(&self, mut request: Request) -> Request {
+        request.set_parsed_query(self.document.clone());
+        request
+    }
+
     /// The operation again, as a request of its own.
     pub fn request(&self) -> Request {
         let request = Request::new(self.key.query.clone()).variables(self.key.variables.clone());
@@ -108,13 +121,23 @@ impl PreparedOperations {
 
     /// The prepared form of `request`, if it has one that `role` may run.
     pub fn find(&self, request: &Request, role: Role) -> Option<Arc<Prepared>> {
+        self.kept(request).filter(|prepared| role.satisfies(prepared.least_role))
+    }
+
+    /// Whether `request` is an operation kept here, which makes it a query: that is known
+    /// without parsing it.
+    pub fn is_known_query(&self, request: &Request) -> bool {
+        self.kept(request).is_some()
+    }
+
+    fn kept(&self, request: &Request) -> Option<Arc<Prepared>> {
         let hash = self.hash(&request.query, request.operation_name.as_deref(), &request.variables);
         let prepared = self.operations.lock().ok()?.get(&hash).cloned()?;
         let key = &prepared.key;
         let same = key.query == request.query
             && key.operation_name == request.operation_name
             && key.variables == request.variables;
-        (same && role.satisfies(prepared.least_role)).then_some(prepared)
+        same.then_some(prepared)
     }
 
     /// The key under which `request` would be kept, when it is short enough to keep.
@@ -136,15 +159,15 @@ impl PreparedOperations {
         logged_name: Option<String>,
         order: Option<Arc<FieldOrder>>,
     ) {
-        let Some(learned) = learning.0.lock().ok().map(|learned| *learned) else { return };
-        let (Some(least_role), Some(aliases), Some(complexity)) =
-            (learned.least_role, learned.aliases, learned.complexity)
+        let Some(learned) = learning.0.lock().ok().map(|mut learned| std::mem::take(&mut *learned)) else { return };
+        let (Some((least_role, document)), Some(aliases), Some(complexity)) =
+            (learned.document, learned.aliases, learned.complexity)
         else {
             return;
         };
         let hash = self.hash(&key.query, key.operation_name.as_deref(), &key.variables);
         if let Ok(mut operations) = self.operations.lock() {
-            let prepared = Prepared { key, least_role, aliases, complexity, logged_name, order };
+            let prepared = Prepared { key, least_role, document, aliases, complexity, logged_name, order };
             operations.put(hash, Arc::new(prepared));
         }
     }
@@ -154,19 +177,20 @@ impl PreparedOperations {
 #[derive(Debug, Default)]
 pub struct Learning(Mutex<Learned>);
 
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default)]
 struct Learned {
-    least_role: Option<Role>,
+    /// The least role that may read the whole document, with the document.
+    document: Option<(Role, ExecutableDocument)>,
     aliases: Option<usize>,
     complexity: Option<usize>,
 }
 
 impl Learning {
-    /// What the parsed document shows: the least role that may read it all (`None`: the
-    /// document cannot tell) and its aliases.
-    pub fn document(&self, least_role: Option<Role>, aliases: usize) {
+    /// What the parsed `document` shows: the least role that may read it all (`None`: the
+    /// document cannot tell, and it is not kept) and its aliases.
+    pub fn document(&self, document: &ExecutableDocument, least_role: Option<Role>, aliases: usize) {
         if let Ok(mut learned) = self.0.lock() {
-            learned.least_role = least_role;
+            learned.document = least_role.map(|role| (role, document.clone()));
             learned.aliases = Some(aliases);
         }
     }
@@ -253,12 +277,33 @@ mod tests {
         };
         let key = operations.key_of(&request(5)).expect("short enough to keep");
         let learning = Learning::default();
-        learning.document(Some(Role::Viewer), 0);
+        learning.document(&parsed(&request(5)), Some(Role::Viewer), 0);
         learning.complexity(7);
         operations.learn(key, &learning, None, None);
         assert_eq!(operations.find(&request(5), Role::Viewer).map(|prepared| prepared.complexity), Some(7));
         assert!(operations.find(&request(5), Role::Anonymous).is_none());
+        assert!(operations.is_known_query(&request(5)));
         assert!(operations.find(&request(6), Role::Viewer).is_none());
+        assert!(!operations.is_known_query(&request(6)));
+    }
+
+    fn parsed(request: &Request) -> ExecutableDocument {
+        async_graphql::parser::parse_query(&request.query).expect("a document")
+    }
+
+    #[test]
+    fn a_prepared_operation_runs_from_the_document_the_guarded_run_parsed() {
+        let operations = PreparedOperations::default();
+        let request = Request::new("{ careerPaths(first: 2) { totalCount } }");
+        let learning = Learning::default();
+        learning.document(&parsed(&request), Some(Role::Anonymous), 0);
+        learning.complexity(3);
+        operations.learn(operations.key_of(&request).expect("short"), &learning, None, None);
+        let prepared = operations.find(&request, Role::Anonymous).expect("kept");
+        // The text is not read again: a request whose text would not parse runs the kept document.
+        let mut again = prepared.parsed(Request::new("{ not a document"));
+        let document = again.parsed_query().expect("the kept document, not a parse error");
+        assert_eq!(format!("{document:?}"), format!("{:?}", parsed(&request)));
     }
 
     #[test]
@@ -266,7 +311,7 @@ mod tests {
         let operations = PreparedOperations::default();
         let request = Request::new("{ __schema { types { name } } }");
         let learning = Learning::default();
-        learning.document(None, 0);
+        learning.document(&parsed(&request), None, 0);
         learning.complexity(3);
         operations.learn(operations.key_of(&request).expect("short"), &learning, None, None);
         assert!(operations.find(&request, Role::Admin).is_none());
