@@ -474,12 +474,12 @@ async fn graphql_get(
             };
         }
     }
-    let mut operation = match read_request(Value::Object(fields), &state.persisted) {
+    let mut operation = match read_request(Value::Object(fields), &state.persisted, &state.graphql.prepared) {
         Ok(operation) => operation,
         Err(message) => return reject(StatusCode::BAD_REQUEST, format, &message),
     };
     // Only queries may run over GET: a GET can be replayed by caches, links and prefetchers.
-    if !reads_only(std::slice::from_mut(&mut operation), &state.graphql.prepared) {
+    if !reads_only(std::slice::from_mut(&mut operation)) {
         let mut response =
             reject(StatusCode::METHOD_NOT_ALLOWED, format, "Only queries may be sent with GET; use POST");
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
@@ -520,9 +520,9 @@ impl Caller {
 /// Whether none of `operations` is a mutation (or a subscription). A document that does not
 /// parse, or names no operation it holds, runs nothing, so it writes nothing either. A prepared
 /// operation is a query, and is not parsed again.
-fn reads_only(operations: &mut [Operation], prepared: &PreparedOperations) -> bool {
-    operations.iter_mut().filter_map(|operation| operation.as_mut().ok()).all(|request| {
-        if prepared.is_known_query(request) {
+fn reads_only(operations: &mut [Operation]) -> bool {
+    operations.iter_mut().filter_map(|operation| operation.as_mut().ok()).all(|Ready { request, prepared }| {
+        if prepared.is_some() {
             return true;
         }
         let name = request.operation_name.clone();
@@ -617,13 +617,13 @@ async fn graphql_post(
             }
             let mut requests = Vec::with_capacity(items.len());
             for item in items {
-                match read_request(item, &state.persisted) {
+                match read_request(item, &state.persisted, &state.graphql.prepared) {
                     Ok(operation) => requests.push(operation),
                     Err(message) => return reject(StatusCode::BAD_REQUEST, format, &message),
                 }
             }
             // A batch that writes reads from the primary throughout: its queries see its writes.
-            let reads_only = reads_only(&mut requests, &state.graphql.prepared);
+            let reads_only = reads_only(&mut requests);
             let caller = Caller::new(principal, peer, &headers, &state, reads_only);
             let responses =
                 futures::future::join_all(requests.into_iter().map(|request| execute(&state, &caller, &id, request)))
@@ -645,9 +645,9 @@ async fn graphql_post(
             let response = (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], json).into_response();
             with_outcome(with_retry_after(response, wait), outcome)
         }
-        single => match read_request(single, &state.persisted) {
+        single => match read_request(single, &state.persisted, &state.graphql.prepared) {
             Ok(mut operation) => {
-                let reads_only = reads_only(std::slice::from_mut(&mut operation), &state.graphql.prepared);
+                let reads_only = reads_only(std::slice::from_mut(&mut operation));
                 let caller = Caller::new(principal, peer, &headers, &state, reads_only);
                 let (response, operation) = execute(&state, &caller, &id, operation).await;
                 single_response(format, response, operation, &caller, &id, None)
@@ -659,13 +659,20 @@ async fn graphql_post(
 
 /// One operation of a request, read: ready to run, or refused with a coded error that is that
 /// operation's response (in a batch, the others still run).
-type Operation = Result<Request, async_graphql::ServerError>;
+type Operation = Result<Ready, async_graphql::ServerError>;
+
+/// An operation ready to run, with its prepared form when one is kept (see `graphql::prepared`):
+/// looked up once, where the request is read, both to choose its database and to run it.
+struct Ready {
+    request: Request,
+    prepared: Option<Arc<Prepared>>,
+}
 
 /// Reads one GraphQL request object, checking every parameter's type, and finds its document:
-/// its `query`, or the persisted one its hash or `documentId` names. A malformed object is an
-/// `Err` (the whole HTTP request is refused); an unknown or unlisted document is a refused
-/// [`Operation`].
-fn read_request(value: Value, persisted: &PersistedQueries) -> Result<Operation, String> {
+/// its `query`, or the persisted one its hash or `documentId` names, and its prepared form. A
+/// malformed object is an `Err` (the whole HTTP request is refused); an unknown or unlisted
+/// document is a refused [`Operation`].
+fn read_request(value: Value, persisted: &PersistedQueries, kept: &PreparedOperations) -> Result<Operation, String> {
     let Value::Object(mut fields) = value else {
         return Err("A GraphQL request must be a JSON object".into());
     };
@@ -711,7 +718,7 @@ fn read_request(value: Value, persisted: &PersistedQueries) -> Result<Operation,
         let value = async_graphql::Value::from_json(value).map_err(|_| "`extensions` is not valid".to_owned())?;
         request.extensions.insert(key, value);
     }
-    Ok(Ok(request))
+    Ok(Ok(Ready { prepared: kept.find(&request), request }))
 }
 
 /// The coded error for a document that cannot be found or may not run.
@@ -742,12 +749,12 @@ async fn execute(
     request_id: &str,
     operation: Operation,
 ) -> (Response, (&'static str, String)) {
-    let request = match operation {
-        Ok(request) => request,
+    let operation = match operation {
+        Ok(operation) => operation,
         Err(refusal) => return (Response::from_errors(vec![refusal]), ("?", "-".into())),
     };
-    let log = Arc::new(OperationLog::new(request.operation_name.clone()));
-    let response = run(state, caller, request_id, &log, request).await;
+    let log = Arc::new(OperationLog::new(operation.request.operation_name.clone()));
+    let response = run(state, caller, request_id, &log, operation).await;
     (response, log.describe())
 }
 
@@ -760,7 +767,7 @@ async fn run(
     caller: &Caller,
     request_id: &str,
     log: &Arc<OperationLog>,
-    request: Request,
+    operation: Ready,
 ) -> Response {
     let (state, caller, request_id, log) = (state.clone(), caller.clone(), request_id.to_owned(), log.clone());
     // Dropped with this future: an operation still waiting for a slot when its client has gone
@@ -772,7 +779,7 @@ async fn run(
         if still_awaited.strong_count() == 0 {
             return Response::from_errors(vec![request_refused(Code::ServiceUnavailable, "The client went away")]);
         }
-        run_to_completion(&state, &caller, &request_id, log, request).await
+        run_to_completion(&state, &caller, &request_id, log, operation).await
     });
     let outcome = execution.await;
     drop(awaited);
@@ -792,10 +799,10 @@ async fn run_to_completion(
     caller: &Caller,
     request_id: &str,
     log: Arc<OperationLog>,
-    request: Request,
+    Ready { request, prepared }: Ready,
 ) -> Response {
     let graphql = &state.graphql;
-    let (mut response, order) = match graphql.prepared.find(&request, caller.principal.role) {
+    let (mut response, order) = match prepared.filter(|prepared| prepared.may_run(caller.principal.role)) {
         Some(prepared) => {
             (run_prepared(state, caller, request_id, log, request, &prepared).await, prepared.order.clone())
         }
@@ -960,7 +967,8 @@ mod tests {
     #[test]
     fn request_objects_with_wrongly_typed_parameters_are_refused() {
         let persisted = PersistedQueries::automatic();
-        let read = |value| read_request(value, &persisted);
+        let kept = PreparedOperations::default();
+        let read = |value| read_request(value, &persisted, &kept);
         assert!(read(json!({ "query": "{a}" })).is_ok_and(|operation| operation.is_ok()));
         assert!(read(json!({ "query": "{a}", "variables": null, "operationName": null })).is_ok());
         assert!(read(json!({})).is_err());

@@ -71,6 +71,11 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// Whether a caller with `role` may run it unguarded.
+    pub fn may_run(&self, role: Role) -> bool {
+        role.satisfies(self.least_role)
+    }
+
     /// `request`, which is this operation, with the document already parsed: ready to run on
     /// the schema without extensions.
     pub fn parsed(&self, mut request: Request) -> Request {
@@ -119,18 +124,9 @@ impl PreparedOperations {
         hasher.finish()
     }
 
-    /// The prepared form of `request`, if it has one that `role` may run.
-    pub fn find(&self, request: &Request, role: Role) -> Option<Arc<Prepared>> {
-        self.kept(request).filter(|prepared| role.satisfies(prepared.least_role))
-    }
-
-    /// Whether `request` is an operation kept here, which makes it a query: that is known
-    /// without parsing it.
-    pub fn is_known_query(&self, request: &Request) -> bool {
-        self.kept(request).is_some()
-    }
-
-    fn kept(&self, request: &Request) -> Option<Arc<Prepared>> {
+    /// The prepared form of `request`, if one is kept: then it is a query, which is known without
+    /// parsing it. Who may run it unguarded is [`Prepared::may_run`].
+    pub fn find(&self, request: &Request) -> Option<Arc<Prepared>> {
         let hash = self.hash(&request.query, request.operation_name.as_deref(), &request.variables);
         let prepared = self.operations.lock().ok()?.get(&hash).cloned()?;
         let key = &prepared.key;
@@ -280,11 +276,11 @@ mod tests {
         learning.document(&parsed(&request(5)), Some(Role::Viewer), 0);
         learning.complexity(7);
         operations.learn(key, &learning, None, None);
-        assert_eq!(operations.find(&request(5), Role::Viewer).map(|prepared| prepared.complexity), Some(7));
-        assert!(operations.find(&request(5), Role::Anonymous).is_none());
-        assert!(operations.is_known_query(&request(5)));
-        assert!(operations.find(&request(6), Role::Viewer).is_none());
-        assert!(!operations.is_known_query(&request(6)));
+        let found = |first, role| operations.find(&request(first)).filter(|prepared| prepared.may_run(role));
+        assert_eq!(found(5, Role::Viewer).map(|prepared| prepared.complexity), Some(7));
+        assert!(found(5, Role::Anonymous).is_none());
+        assert!(operations.find(&request(5)).is_some(), "kept, so known for a query, whoever asks");
+        assert!(operations.find(&request(6)).is_none());
     }
 
     fn parsed(request: &Request) -> ExecutableDocument {
@@ -299,7 +295,7 @@ mod tests {
         learning.document(&parsed(&request), Some(Role::Anonymous), 0);
         learning.complexity(3);
         operations.learn(operations.key_of(&request).expect("short"), &learning, None, None);
-        let prepared = operations.find(&request, Role::Anonymous).expect("kept");
+        let prepared = operations.find(&request).expect("kept");
         // The text is not read again: a request whose text would not parse runs the kept document.
         let mut again = prepared.parsed(Request::new("{ not a document"));
         let document = again.parsed_query().expect("the kept document, not a parse error");
@@ -314,7 +310,7 @@ mod tests {
         learning.document(&parsed(&request), None, 0);
         learning.complexity(3);
         operations.learn(operations.key_of(&request).expect("short"), &learning, None, None);
-        assert!(operations.find(&request, Role::Admin).is_none());
+        assert!(operations.find(&request).is_none());
         let long = Request::new(format!("{{ __typename }} # {}", "x".repeat(LONGEST_TEXT)));
         assert!(operations.key_of(&long).is_none());
     }
