@@ -18,9 +18,9 @@
 //! afterwards. That copy is given the kept document rather than the text, and validates it only
 //! for its complexity (async-graphql's `ValidationMode::Fast`): the same text with the same
 //! variables passed every rule on its guarded run. Parsing and full validation were a fifth of a
-//! one-path lookup's instructions. An answer with any error runs again guarded (without spending twice), which makes
-//! failed nullable fields `null` and gives the errors their paths, as before. Only queries are
-//! prepared: a mutation runs once.
+//! one-path lookup's instructions. An answer with any error runs again guarded (without
+//! spending twice), which makes failed nullable fields `null` and gives the errors their paths,
+//! as before. Only queries are prepared: a mutation runs once.
 //!
 //! One difference remains: the guarded path stops resolving the moment a request passes its field
 //! limit, while a prepared operation resolves to its end before the same limit refuses it. What it
