@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Backend, PASSWORD, TestApp, spawn_app, spawn_app_with};
 use crate::on_both_backends;
+use crate::prepared::{unguarded_executions, with_metrics};
 
 const CREATE: &str =
     "mutation ($input: CreateCareerPathInput!) { createCareerPath(input: $input) { careerPath { id slug version } } }";
@@ -58,12 +59,14 @@ impl Replica {
     }
 }
 
-/// A server whose primary is `primary`'s database and whose read URL is `replica`.
+/// A server whose primary is `primary`'s database and whose read URL is `replica`, with its
+/// metrics (to tell prepared runs).
 async fn with_replica(backend: Backend, primary: &TestApp, replica: &Replica) -> TestApp {
     let (url, read_url) = (primary.database_url.clone(), replica.url.clone());
     spawn_app_with(backend, move |config| {
         config.database_url = Some(url);
         config.database_read_url = Some(read_url);
+        with_metrics(config);
     })
     .await
 }
@@ -131,10 +134,11 @@ on_both_backends! {
             // The snapshot never sees the new path: a query that finds nothing read the replica.
             // The second run is prepared, and is known to be a query without parsing it.
             Backend::Sqlite => {
-                for run in ["first", "prepared"] {
+                for (unguarded_after, run) in [(0.0, "first"), (1.0, "prepared")] {
                     let read = app.as_user(&editor, BY_SLUG, json!({ "s": "site-reliability-engineer" })).await;
                     no_errors(&read, "a query");
                     assert_eq!(read["data"]["careerPath"], Value::Null, "the {run} run read the replica: {read}");
+                    assert_eq!(unguarded_executions(&app).await, unguarded_after, "after the {run} run");
                 }
             }
             // Take the replica's right to read career paths: queries fail, mutations do not.
