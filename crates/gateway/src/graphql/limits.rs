@@ -350,6 +350,21 @@ impl RequestLimits {
     }
 }
 
+/// A document whose fragments each spread the next under two keys, `levels` deep: small as
+/// text, but 2^`levels` keys when expanded naively.
+#[cfg(test)]
+pub(crate) fn doubling_fragments(levels: usize) -> String {
+    let mut query = String::from("{ ...F0 }");
+    for level in 0..levels {
+        query.push_str(&format!(
+            " fragment F{level} on Query {{ a {{ ...F{next} }} b {{ ...F{next} }} }}",
+            next = level + 1
+        ));
+    }
+    query.push_str(&format!(" fragment F{levels} on Query {{ leaf }}"));
+    query
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,16 +393,8 @@ mod tests {
 
     #[test]
     fn fragments_spread_many_times_are_measured_once() {
-        // Each fragment spreads the next twice: walked naively, 2^40 visits.
-        let mut query = String::from("{ ...F0 }");
-        for level in 0..40 {
-            query.push_str(&format!(
-                " fragment F{level} on Q {{ a {{ ...F{next} }} b {{ ...F{next} }} }}",
-                next = level + 1
-            ));
-        }
-        query.push_str(" fragment F40 on Q { leaf }");
-        assert_eq!(depth(&query).data, 41);
+        // Walked naively, 2^40 visits.
+        assert_eq!(depth(&doubling_fragments(40)).data, 41);
     }
 
     #[test]
