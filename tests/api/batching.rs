@@ -103,4 +103,30 @@ on_both_backends! {
         assert!(one <= 4, "Q3 on one path: {one} statements");
         assert_eq!(hundred, one, "Q3 on a hundred paths costs what it costs on one");
     }
+    async fn relations_of_objects_resolved_field_by_field_still_load_in_one_batch_each(app) {
+        // Skills and technologies resolve their fields one after another (`serial`), so two
+        // relations of one object load in turn; each must still be one statement for the page.
+        careergraph_domain::synthetic::load_benchmark_data(app.db(), 40).await.expect("the benchmark's data");
+        let statements = |query: String| {
+            let app = &app;
+            async move {
+                let before = app.statement_count();
+                let data = app.query_ok(&query, json!({})).await;
+                (app.statement_count() - before, data)
+            }
+        };
+        let skills = |first: usize| format!("{{ skills(first: {first}, filter: {{ search: \"synthetic\" }}) {{ nodes {{ slug technologies {{ slug builtOn {{ slug }} skills {{ slug }} }} careerPaths {{ importance careerPath {{ slug }} }} }} }} }}");
+        let (one, data) = statements(skills(1)).await;
+        assert_eq!(data["skills"]["nodes"].as_array().map(Vec::len), Some(1));
+        let (fifty, data) = statements(skills(50)).await;
+        let nodes = data["skills"]["nodes"].as_array().expect("nodes");
+        assert_eq!(nodes.len(), 50);
+        assert!(nodes.iter().any(|skill| skill["technologies"].as_array().is_some_and(|used| !used.is_empty())), "{data}");
+        assert!(nodes.iter().any(|skill| skill["careerPaths"].as_array().is_some_and(|paths| !paths.is_empty())), "{data}");
+        // The page, then one batch each: the skills' technologies (their links, then the rows),
+        // the technologies' skills, and the paths that need the skills (links, then rows). No
+        // synthetic technology is built on another, so `builtOn` loads nothing.
+        assert_eq!(one, 6, "statements for one skill");
+        assert_eq!(fifty, one, "statements for fifty skills");
+    }
 }

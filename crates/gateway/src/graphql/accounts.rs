@@ -28,7 +28,7 @@ fn owner_or_admin(ctx: &Context<'_>, user: &app_user::Model) -> Result<()> {
 
 /// A `User` is only reachable through fields that are themselves gated (`me`, the sign-in
 /// payloads), so its identity fields are open and its personal fields carry their own rule.
-#[Object(directive = auth::apply(Role::Anonymous))]
+#[Object(serial, directive = auth::apply(Role::Anonymous))]
 impl User {
     /// Stable identifier.
     async fn id(&self) -> ID {

@@ -99,7 +99,7 @@ pub struct Outlook {
 
 /// A skill as one career path needs it.
 #[derive(SimpleObject)]
-#[graphql(complex, directive = auth::apply(Role::Anonymous))]
+#[graphql(complex, serial, directive = auth::apply(Role::Anonymous))]
 pub struct CareerPathSkill {
     /// How much the path relies on the skill.
     pub importance: Importance,
@@ -257,7 +257,7 @@ editable_object! {
 
 editable_object! {
     /// One thing people in a career do at work.
-    Responsibility(responsibility::Model), Responsibility, "responsibility";
+    Responsibility(responsibility::Model), Responsibility, "responsibility", serial;
 
     /// Place in the career's list, from 0.
     async fn position(&self) -> i32 {
@@ -314,7 +314,7 @@ editable_object! {
 
 editable_object! {
     /// Where to learn what a roadmap step asks for.
-    LearningResource(learning_resource::Model), LearningResource, "learning resource";
+    LearningResource(learning_resource::Model), LearningResource, "learning resource", serial;
 
     /// Name, e.g. "Coursera".
     async fn name(&self) -> &str {

@@ -52,7 +52,7 @@ pub enum TechnologyKind {
 
 editable_object! {
     /// A capability careers ask for.
-    Skill(skill::Model), Skill, "skill";
+    Skill(skill::Model), Skill, "skill", serial;
 
     /// Unique, lowercase, human-readable handle.
     async fn slug(&self) -> &str {
@@ -96,7 +96,7 @@ pub struct SkillUse {
     career_path: Arc<careergraph_domain::entities::career_path::Model>,
 }
 
-#[Object(directive = auth::apply(Role::Anonymous))]
+#[Object(serial, directive = auth::apply(Role::Anonymous))]
 impl SkillUse {
     /// How much the career relies on the skill.
     async fn importance(&self) -> Importance {
@@ -111,7 +111,7 @@ impl SkillUse {
 
 editable_object! {
     /// A language, framework, database, server, API style or data format.
-    Technology(technology::Model), Technology, "technology";
+    Technology(technology::Model), Technology, "technology", serial;
 
     /// Unique, lowercase, human-readable handle.
     async fn slug(&self) -> &str {
@@ -149,7 +149,7 @@ editable_object! {
 
 editable_object! {
     /// A sector that employs people in a career.
-    Industry(industry::Model), Industry, "industry";
+    Industry(industry::Model), Industry, "industry", serial;
 
     /// Unique, lowercase, human-readable handle.
     async fn slug(&self) -> &str {
@@ -164,7 +164,7 @@ editable_object! {
 
 editable_object! {
     /// Something employers commonly offer alongside pay.
-    Benefit(benefit::Model), Benefit, "benefit";
+    Benefit(benefit::Model), Benefit, "benefit", serial;
 
     /// Unique, lowercase, human-readable handle.
     async fn slug(&self) -> &str {

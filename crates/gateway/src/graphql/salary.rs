@@ -43,7 +43,7 @@ pub enum ExperienceLevel {
 /// A career's pay in one country, across all experience levels, industries and locations.
 pub struct SalarySummary(pub salary_record::Model);
 
-#[Object(directive = auth::apply(Role::Anonymous))]
+#[Object(serial, directive = auth::apply(Role::Anonymous))]
 impl SalarySummary {
     /// Identifier of the salary record this summary comes from.
     async fn id(&self) -> ID {
@@ -93,7 +93,7 @@ impl SalarySummary {
 
 editable_object! {
     /// One salary record of a career: the summary is public, the detail requires VIEWER.
-    SalaryRecord(salary_record::Model), SalaryRecord, "record";
+    SalaryRecord(salary_record::Model), SalaryRecord, "record", serial;
 
     /// ISO 3166-1 alpha-2 country code.
     async fn country(&self) -> &str {
@@ -242,7 +242,7 @@ pub struct SalaryStatsFilter {
 /// periods are never combined: each group has one currency and one period.
 pub struct SalaryStat(salaries::SalaryStat);
 
-#[Object(directive = auth::apply(Role::Anonymous))]
+#[Object(serial, directive = auth::apply(Role::Anonymous))]
 impl SalaryStat {
     /// The group's country, when grouped by country.
     async fn country(&self) -> Option<&str> {

@@ -41,7 +41,7 @@ impl SkillGap {
     }
 }
 
-#[Object(directive = auth::apply(Role::Anonymous))]
+#[Object(serial, directive = auth::apply(Role::Anonymous))]
 impl GapSkill {
     /// The skill.
     async fn skill(&self) -> Skill {
