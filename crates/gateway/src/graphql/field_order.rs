@@ -9,7 +9,8 @@
 //!
 //! A [`FieldOrder`] is read off the document once (by the guard as it parses an operation, and
 //! kept with a prepared one) and puts each object's keys of an answer back in that order. An
-//! object already in order, as most are, is only walked.
+//! object already in order, as most are (every type that resolves its fields serially, see
+//! `editable_object!`), is only walked.
 
 use std::sync::{Arc, OnceLock};
 
