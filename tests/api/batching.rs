@@ -33,6 +33,13 @@ async fn viewer_token(app: &TestApp) -> String {
     token
 }
 
+/// The statements a query costs, and its data.
+async fn statements(app: &TestApp, query: &str) -> (u64, serde_json::Value) {
+    let before = app.statement_count();
+    let data = app.query_ok(query, json!({})).await;
+    (app.statement_count() - before, data)
+}
+
 async fn statements_for_page(app: &TestApp, token: &str, first: usize) -> u64 {
     let before = app.statement_count();
     let body = app.as_user(token, &nested(first), json!({})).await;
@@ -56,47 +63,31 @@ on_both_backends! {
 
     async fn a_page_costs_one_statement_unless_its_total_is_asked_for(app) {
         careergraph_domain::synthetic::insert_career_paths(app.db(), 25, PublicationStatus::Published).await.expect("synthetic paths");
-        let statements = |query: &'static str| {
-            let app = &app;
-            async move {
-                let before = app.statement_count();
-                let data = app.query_ok(query, json!({})).await;
-                (app.statement_count() - before, data)
-            }
-        };
-        let (without_total, data) = statements("{ careerPaths(first: 20) { pageInfo { hasNextPage } nodes { title summary } } }").await;
+        let (without_total, data) = statements(&app, "{ careerPaths(first: 20) { pageInfo { hasNextPage } nodes { title summary } } }").await;
         assert_eq!(without_total, 1, "no COUNT(*) when totalCount is not asked for");
         assert_eq!(data["careerPaths"]["nodes"].as_array().map(Vec::len), Some(20));
         assert_eq!(data["careerPaths"]["pageInfo"]["hasNextPage"], true, "26 published paths, 20 on the page");
-        let (with_total, data) = statements("{ careerPaths(first: 20) { ...Total nodes { title } } } fragment Total on CareerPathConnection { totalCount }").await;
+        let (with_total, data) = statements(&app, "{ careerPaths(first: 20) { ...Total nodes { title } } } fragment Total on CareerPathConnection { totalCount }").await;
         assert_eq!(with_total, 2, "the page and its count");
         assert_eq!(data["careerPaths"]["totalCount"], 26);
-        let (_, last_page) = statements("{ careerPaths(first: 6, after: \"b2Zmc2V0OjE5\") { pageInfo { hasNextPage } nodes { title } } }").await;
+        let (_, last_page) = statements(&app, "{ careerPaths(first: 6, after: \"b2Zmc2V0OjE5\") { pageInfo { hasNextPage } nodes { title } } }").await;
         assert_eq!(last_page["careerPaths"]["nodes"].as_array().map(Vec::len), Some(6));
         assert_eq!(last_page["careerPaths"]["pageInfo"]["hasNextPage"], false, "the last page knows it is the last");
     }
 
     async fn the_benchmark_queries_cost_few_statements_whatever_the_page_size(app) {
         careergraph_domain::synthetic::load_benchmark_data(app.db(), 120).await.expect("the benchmark's data");
-        let statements = |query: String| {
-            let app = &app;
-            async move {
-                let before = app.statement_count();
-                let data = app.query_ok(&query, json!({})).await;
-                (app.statement_count() - before, data)
-            }
-        };
         // Q1 and Q2 of the benchmark.
-        let (by_slug, data) = statements("{ careerPath(slug: \"synthetic-path-00050\") { title } }".into()).await;
+        let (by_slug, data) = statements(&app, "{ careerPath(slug: \"synthetic-path-00050\") { title } }").await;
         assert_eq!(data["careerPath"]["title"], "Path 00050 (synthetic)");
         assert_eq!(by_slug, 1, "one path by slug");
-        let (page, _) = statements("{ careerPaths(first: 20) { edges { node { title summary } } } }".into()).await;
+        let (page, _) = statements(&app, "{ careerPaths(first: 20) { edges { node { title summary } } } }").await;
         assert_eq!(page, 1, "a page without totalCount");
         // Q3: the page, then one batch each for skills, their technologies and salary records.
         let q3 = |first: usize| format!("{{ careerPaths(first: {first}) {{ edges {{ node {{ slug skills {{ importance skill {{ name technologies {{ name }} }} }} salaryRecords {{ currency average }} }} }} }} }}");
-        let (one, data) = statements(q3(1)).await;
+        let (one, data) = statements(&app, &q3(1)).await;
         assert_eq!(data["careerPaths"]["edges"].as_array().map(Vec::len), Some(1));
-        let (hundred, data) = statements(q3(100)).await;
+        let (hundred, data) = statements(&app, &q3(100)).await;
         let edges = data["careerPaths"]["edges"].as_array().expect("edges");
         assert_eq!(edges.len(), 100);
         assert!(edges.iter().filter(|edge| edge["node"]["slug"].as_str().is_some_and(|slug| slug.starts_with("synthetic-path-"))).all(|edge| edge["node"]["skills"].as_array().is_some_and(|skills| skills.len() == 10)));
@@ -107,18 +98,10 @@ on_both_backends! {
         // Skills and technologies resolve their fields one after another (`serial`), so two
         // relations of one object load in turn; each must still be one statement for the page.
         careergraph_domain::synthetic::load_benchmark_data(app.db(), 40).await.expect("the benchmark's data");
-        let statements = |query: String| {
-            let app = &app;
-            async move {
-                let before = app.statement_count();
-                let data = app.query_ok(&query, json!({})).await;
-                (app.statement_count() - before, data)
-            }
-        };
         let skills = |first: usize| format!("{{ skills(first: {first}, filter: {{ search: \"synthetic\" }}) {{ nodes {{ slug technologies {{ slug builtOn {{ slug }} skills {{ slug }} }} careerPaths {{ importance careerPath {{ slug }} }} }} }} }}");
-        let (one, data) = statements(skills(1)).await;
+        let (one, data) = statements(&app, &skills(1)).await;
         assert_eq!(data["skills"]["nodes"].as_array().map(Vec::len), Some(1));
-        let (fifty, data) = statements(skills(50)).await;
+        let (fifty, data) = statements(&app, &skills(50)).await;
         let nodes = data["skills"]["nodes"].as_array().expect("nodes");
         assert_eq!(nodes.len(), 50);
         assert!(nodes.iter().any(|skill| skill["technologies"].as_array().is_some_and(|used| !used.is_empty())), "{data}");
