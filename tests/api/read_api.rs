@@ -1,5 +1,6 @@
 //! The public read API returns the bundled dataset's facts.
 
+use careergraph_domain::enums::PublicationStatus;
 use serde_json::{Value, json};
 
 use crate::helpers::{first_error_code, spawn_app_with};
@@ -147,6 +148,39 @@ on_both_backends! {
             .query_ok("{ skill(slug: \"security\") { careerPaths { importance careerPath { slug } } } }", json!({}))
             .await;
         assert_eq!(data["skill"]["careerPaths"], json!([{ "importance": "ESSENTIAL", "careerPath": { "slug": "backend-developer" } }]));
+    }
+
+    async fn every_skill_of_a_page_lists_its_paths_by_title_and_every_technology_its_skills_by_name(app) {
+        // Synthetic paths each need several of the bundled skills, and the benchmark's
+        // technologies are each used by several of its skills: one batch pairs many links with
+        // many rows.
+        careergraph_domain::synthetic::insert_career_paths(app.db(), 30, PublicationStatus::Published).await.expect("synthetic paths");
+        careergraph_domain::synthetic::load_benchmark_data(app.db(), 10).await.expect("the benchmark's data");
+        let data = app
+            .query_ok(
+                "{ skills(first: 50) { nodes { slug careerPaths { careerPath { slug title } } } } technologies(first: 50, filter: { search: \"synthetic\" }) { nodes { slug skills { slug name } } } }",
+                json!({}),
+            )
+            .await;
+        let in_order = |items: &Value, key: &str| {
+            let keys: Vec<&str> = items.as_array().expect("a list").iter().map(|item| item[key].as_str().expect(key)).collect();
+            keys.windows(2).all(|pair| pair[0] <= pair[1])
+        };
+        let mut linked = 0;
+        for skill in data["skills"]["nodes"].as_array().expect("skills") {
+            let paths: Vec<Value> = skill["careerPaths"].as_array().expect("uses").iter().map(|used| used["careerPath"].clone()).collect();
+            let slugs: std::collections::HashSet<&str> = paths.iter().map(|path| path["slug"].as_str().expect("slug")).collect();
+            assert_eq!(slugs.len(), paths.len(), "each path once: {skill}");
+            assert!(in_order(&Value::from(paths.clone()), "title"), "by title: {skill}");
+            linked += paths.len();
+        }
+        assert!(linked > 30, "the synthetic paths are listed under their skills ({linked} links)");
+        let mut shared = 0;
+        for technology in data["technologies"]["nodes"].as_array().expect("technologies") {
+            assert!(in_order(&technology["skills"], "name"), "by name: {technology}");
+            shared += usize::from(technology["skills"].as_array().is_some_and(|skills| skills.len() > 1));
+        }
+        assert!(shared > 0, "some technology is used by more than one skill: {data}");
     }
 
     async fn industries_and_benefits_are_listed_by_name(app) {

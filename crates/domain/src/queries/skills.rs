@@ -73,13 +73,14 @@ pub async fn career_paths(
         .filter(career_path_skill::Column::CareerPathId.in_subquery(super::career_paths::visible_ids(visibility)))
         .all(db)
         .await?;
-    let path_ids: Vec<Uuid> = links.iter().map(|link| link.career_path_id).collect();
+    let mut links_of_path = super::links_by_target(links, |link| link.career_path_id);
+    let path_ids: Vec<Uuid> = links_of_path.keys().copied().collect();
     let mut paths = super::career_paths::by_ids(db, visibility, &path_ids).await?;
-    paths.sort_by(|a, b| a.title.cmp(&b.title));
-    let mut pairs = Vec::with_capacity(links.len());
+    paths.sort_by(|a, b| a.title.cmp(&b.title).then(a.id.cmp(&b.id)));
+    let mut pairs = Vec::new();
     for path in paths {
-        for link in links.iter().filter(|link| link.career_path_id == path.id) {
-            pairs.push((link.clone(), path.clone()));
+        for link in links_of_path.remove(&path.id).unwrap_or_default() {
+            pairs.push((link, path.clone()));
         }
     }
     Ok(pairs)
