@@ -11,8 +11,8 @@ use tracing_subscriber::EnvFilter;
 /// benchmark's nested query. Measured on that query at 32 clients (bench/RESULTS.md has the
 /// whole run): mimalloc first cut it from 12.9 to 11.0 ms a request but raised the peak RSS from
 /// 80 to 112 MiB; later, against mimalloc's 9.2–9.7 ms and 116–120 MiB, jemalloc with a
-/// background thread returning freed pages after a second (`.cargo/config.toml`) took 8.5–8.6 ms
-/// and 84–87 MiB, and an idle server holds 22 MiB instead of 61.
+/// background thread returning freed pages (`.cargo/config.toml`) took 8.5–8.6 ms and 84–87 MiB,
+/// and an idle server holds 22 MiB instead of 61.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
