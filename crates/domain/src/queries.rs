@@ -9,15 +9,11 @@ pub mod skill_gap;
 pub mod skills;
 pub mod technologies;
 
-use std::collections::HashMap;
-
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Iterable, JoinType, Order, QueryFilter,
     QueryOrder, QueryResult, QuerySelect, Related,
 };
-
-use uuid::Uuid;
 
 use crate::positional::Positional;
 use crate::{Error, Result};
@@ -86,17 +82,6 @@ where
         .all(db)
         .await?;
     Ok(rows.into_iter().map(|Joined(link, target)| (link, target)).collect())
-}
-
-/// Links grouped by the id of the row each points to, for pairing them with those rows once
-/// they are read: one lookup per row, where scanning every link for each row grew with the
-/// product of the two in a batch.
-pub(crate) fn links_by_target<L>(links: Vec<L>, target: impl Fn(&L) -> Uuid) -> HashMap<Uuid, Vec<L>> {
-    let mut grouped: HashMap<Uuid, Vec<L>> = HashMap::new();
-    for link in links {
-        grouped.entry(target(&link)).or_default().push(link);
-    }
-    grouped
 }
 
 /// Whether no column of `L` has the name of a column of `T`.

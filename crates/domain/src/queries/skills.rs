@@ -1,5 +1,6 @@
 //! Skills, the technologies they use, and the career paths and roadmap steps that need them.
 
+use itertools::Itertools;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
@@ -73,11 +74,12 @@ pub async fn career_paths(
         .filter(career_path_skill::Column::CareerPathId.in_subquery(super::career_paths::visible_ids(visibility)))
         .all(db)
         .await?;
-    let mut links_of_path = super::links_by_target(links, |link| link.career_path_id);
+    let mut pairs = Vec::with_capacity(links.len());
+    // Each row takes its group of links: a lookup per row, not a scan of every link.
+    let mut links_of_path = links.into_iter().into_group_map_by(|link| link.career_path_id);
     let path_ids: Vec<Uuid> = links_of_path.keys().copied().collect();
     let mut paths = super::career_paths::by_ids(db, visibility, &path_ids).await?;
     paths.sort_by(|a, b| a.title.cmp(&b.title).then(a.id.cmp(&b.id)));
-    let mut pairs = Vec::new();
     for path in paths {
         for link in links_of_path.remove(&path.id).unwrap_or_default() {
             pairs.push((link, path.clone()));

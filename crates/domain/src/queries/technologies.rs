@@ -1,5 +1,6 @@
 //! Technologies and the skills that use them.
 
+use itertools::Itertools;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
@@ -55,11 +56,12 @@ pub async fn skills(db: &impl ConnectionTrait, technology_ids: &[Uuid]) -> Resul
         .filter(skill_technology::Column::TechnologyId.is_in(technology_ids.iter().copied()))
         .all(db)
         .await?;
-    let mut links_of_skill = super::links_by_target(links, |link| link.skill_id);
+    let mut pairs = Vec::with_capacity(links.len());
+    // Each row takes its group of links: a lookup per row, not a scan of every link.
+    let mut links_of_skill = links.into_iter().into_group_map_by(|link| link.skill_id);
     let skill_ids: Vec<Uuid> = links_of_skill.keys().copied().collect();
     let mut skills = super::skills::by_ids(db, &skill_ids).await?;
     skills.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-    let mut pairs = Vec::new();
     for skill in skills {
         for link in links_of_skill.remove(&skill.id).unwrap_or_default() {
             pairs.push((link.technology_id, skill.clone()));

@@ -2,7 +2,6 @@
 //! one `Batcher` loads any of them with a single domain call for all keys of a batch.
 
 use std::collections::HashMap;
-use std::hash::Hash;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +13,7 @@ use careergraph_domain::entities::{
 };
 use careergraph_domain::queries::{career_paths, skills, technologies};
 use careergraph_domain::{Error as DomainError, Visibility};
+use itertools::Itertools;
 use uuid::Uuid;
 
 use super::executor::Spawner;
@@ -80,15 +80,6 @@ relation_keys! {
 /// A loader error: cheap to clone, as every waiting field receives it.
 pub type LoadError = Arc<DomainError>;
 
-/// Groups `(parent, child)` pairs by parent, keeping their order.
-fn group<K: Eq + Hash, V>(pairs: impl IntoIterator<Item = (K, V)>) -> HashMap<K, Vec<V>> {
-    let mut grouped: HashMap<K, Vec<V>> = HashMap::new();
-    for (key, value) in pairs {
-        grouped.entry(key).or_default().push(value);
-    }
-    grouped
-}
-
 fn ids<K: Copy>(keys: &[K], id: impl Fn(K) -> Uuid) -> Vec<Uuid> {
     keys.iter().map(|key| id(*key)).collect()
 }
@@ -107,7 +98,7 @@ macro_rules! batch {
                     let (parent, item) = $keyed;
                     ($key(parent), item)
                 });
-                Ok(group(keyed).into_iter().map(|(key, items)| (key, <$value>::from(items))).collect())
+                Ok(keyed.into_group_map().into_iter().map(|(key, items)| (key, <$value>::from(items))).collect())
             }
         }
     };
