@@ -54,6 +54,15 @@ on_both_backends! {
         assert_eq!(unguarded_executions(&app).await, 1.0, "an anonymous caller never runs it unguarded");
     }
 
+    async fn a_mutation_runs_guarded_however_often_it_is_sent(backend: Backend) {
+        let app = spawn_app_with(backend, with_metrics).await;
+        let logout = "mutation { logout(input: { refreshToken: \"not-a-token\" }) { loggedOut } }";
+        for _ in 0..3 {
+            assert_eq!(app.query_ok(logout, json!({})).await["logout"]["loggedOut"], true);
+        }
+        assert_eq!(unguarded_executions(&app).await, 0.0, "only queries are prepared");
+    }
+
     async fn a_cleared_query_that_fails_later_answers_null_where_it_failed(backend: Backend) {
         let app = spawn_app_with(backend, with_metrics).await;
         let query = "{ skillGap(careerPath: \"backend-developer\", have: [\"python\"]) { coverage } }";

@@ -53,7 +53,8 @@ impl Extension for Guard {
     ) -> ServerResult<ExecutableDocument> {
         self.limits.check_text(query)?;
         let document = next.run(ctx, query, variables).await?;
-        if let Some(log) = ctx.data_opt::<Arc<OperationLog>>() {
+        let log = ctx.data_opt::<Arc<OperationLog>>();
+        if let Some(log) = log {
             log.record(&document);
         }
         let aliases = self.limits.check_document(&document)?;
@@ -64,7 +65,11 @@ impl Extension for Guard {
             self.limits.spend_aliases_in(ctx, aliases)?;
         }
         if let Some(learning) = ctx.data_opt::<Arc<Learning>>() {
-            let least_role = self.policy.as_ref().and_then(|policy| policy.rules().least_role_for(&document));
+            // Only a query is kept, so only a query's document is read for its role and copied.
+            let least_role = match &self.policy {
+                Some(policy) if log.is_some_and(|log| log.runs_query()) => policy.rules().least_role_for(&document),
+                _ => None,
+            };
             learning.document(&document, least_role, aliases);
         }
         Ok(document)

@@ -167,6 +167,11 @@ impl OperationLog {
         self.seen.lock().ok().and_then(|seen| seen.clone())
     }
 
+    /// Whether the operation recorded is a query.
+    pub fn runs_query(&self) -> bool {
+        self.seen.lock().is_ok_and(|seen| matches!(*seen, Some(("query", _))))
+    }
+
     /// Notes a prepared query (see `graphql::prepared`), whose document is not parsed again.
     pub fn prepared(&self, name: Option<String>) {
         if let Ok(mut seen) = self.seen.lock() {
