@@ -30,6 +30,11 @@ pub const PARALLELISM: u32 = 1;
 /// How long a hash may wait for a free slot before the caller is told to retry.
 const QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How many characters of a new password the strength estimate reads. zxcvbn's work grows much
+/// faster than the length (128 look-alike characters cost 0.55 s of CPU, 64 of them a small
+/// fraction of that); a password whose first 64 characters are hard to guess is hard to guess.
+pub const STRENGTH_CHARS: usize = 64;
+
 /// Why a password or a hashing request was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PasswordError {
@@ -61,7 +66,11 @@ pub fn check_new(password: &str, context: &[&str]) -> Result<(), PasswordError> 
         return Err(PasswordError::TooLong);
     }
     // zxcvbn knows the common-password lists; score 0 and 1 are "guessable within 10^6 tries".
-    let estimate = zxcvbn::zxcvbn(password, context);
+    let judged = match password.char_indices().nth(STRENGTH_CHARS) {
+        Some((end, _)) => &password[..end],
+        None => password,
+    };
+    let estimate = zxcvbn::zxcvbn(judged, context);
     if estimate.score() < zxcvbn::Score::Two {
         let hint = estimate
             .feedback()
@@ -83,10 +92,13 @@ pub struct Verification {
 }
 
 /// Hashes and verifies passwords on blocking threads, a bounded number at a time, so that a
-/// flood of sign-ins cannot take every core from queries.
+/// flood of sign-ins cannot take every core from queries. Sign-in checks and new passwords
+/// (their strength estimate and hash, for registrations and password changes) have pools of
+/// their own: a flood of registrations, which anyone may send, never delays a sign-in.
 #[derive(Clone)]
 pub struct Passwords {
-    slots: Arc<Semaphore>,
+    sign_in_slots: Arc<Semaphore>,
+    new_password_slots: Arc<Semaphore>,
     /// Hashes and checks waiting for a slot now.
     waiting: Arc<AtomicUsize>,
     /// Told how long each waited for its slot (metrics), once someone asks to be.
@@ -139,11 +151,13 @@ fn verify_blocking(password: &str, stored: &str) -> Result<Verification, Passwor
 }
 
 impl Passwords {
-    /// A hasher that runs at most `concurrency` hashes at once.
+    /// A hasher that checks at most `concurrency` sign-ins at once, and beside them works on at
+    /// most `concurrency` new passwords.
     pub fn new(concurrency: usize) -> Result<Self, PasswordError> {
         let random = crate::refresh::generate().hash;
         Ok(Self {
-            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            sign_in_slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            new_password_slots: Arc::new(Semaphore::new(concurrency.max(1))),
             waiting: Arc::new(AtomicUsize::new(0)),
             wait_observer: Arc::new(OnceLock::new()),
             dummy_hash: hash_blocking(&random)?.into(),
@@ -163,12 +177,13 @@ impl Passwords {
 
     async fn run<T: Send + 'static>(
         &self,
+        slots: &Arc<Semaphore>,
         work: impl FnOnce() -> Result<T, PasswordError> + Send + 'static,
     ) -> Result<T, PasswordError> {
         let queued = Instant::now();
         let permit = {
             let _waiting = Waiting::new(&self.waiting);
-            tokio::time::timeout(QUEUE_TIMEOUT, self.slots.clone().acquire_owned()).await
+            tokio::time::timeout(QUEUE_TIMEOUT, slots.clone().acquire_owned()).await
         };
         if let Some(observer) = self.wait_observer.get() {
             observer(queued.elapsed());
@@ -187,7 +202,7 @@ impl Passwords {
     /// one of the bounded slots: the strength estimate can cost as much as a hash (over a second
     /// for some 128-character inputs), so it must not run on the async workers either.
     pub async fn check_and_hash(&self, password: SecretString, context: Vec<String>) -> Result<String, PasswordError> {
-        self.run(move || {
+        self.run(&self.new_password_slots, move || {
             let context: Vec<&str> = context.iter().map(String::as_str).collect();
             check_new(password.expose_secret(), &context)?;
             hash_blocking(password.expose_secret())
@@ -197,7 +212,7 @@ impl Passwords {
 
     /// Hashes `password` (already checked with [`check_new`]) into a PHC string.
     pub async fn hash(&self, password: SecretString) -> Result<String, PasswordError> {
-        self.run(move || hash_blocking(password.expose_secret())).await
+        self.run(&self.new_password_slots, move || hash_blocking(password.expose_secret())).await
     }
 
     /// Checks `password` against `stored`; with no stored hash (no such account) it does the
@@ -205,7 +220,8 @@ impl Passwords {
     pub async fn verify(&self, password: SecretString, stored: Option<String>) -> Result<Verification, PasswordError> {
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.dummy_hash.to_string());
-        let verification = self.run(move || verify_blocking(password.expose_secret(), &hash)).await?;
+        let verification =
+            self.run(&self.sign_in_slots, move || verify_blocking(password.expose_secret(), &hash)).await?;
         Ok(if known { verification } else { Verification { matches: false, needs_rehash: false } })
     }
 }
@@ -246,6 +262,31 @@ mod tests {
         assert!(!wrong.matches);
         let unknown = passwords.verify(SecretString::from("violet staircase 42"), None).await?;
         assert!(!unknown.matches);
+        Ok(())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_sign_in_is_checked_while_new_passwords_queue() -> Result<(), PasswordError> {
+        let passwords = Passwords::new(1)?;
+        let stored = passwords.hash(SecretString::from("violet staircase 42")).await?;
+        // Each costs a strength estimate and a hash: what a registration flood sends.
+        let lookalike: String = "4@!|1$5+0".chars().cycle().take(MAX_CHARS).collect();
+        let registrations: Vec<_> = (0..3)
+            .map(|_| {
+                let (passwords, password) = (passwords.clone(), lookalike.clone());
+                tokio::spawn(async move { passwords.check_and_hash(SecretString::from(password), Vec::new()).await })
+            })
+            .collect();
+        while passwords.waiting() < 2 {
+            tokio::task::yield_now().await;
+        }
+        let verification = passwords.verify(SecretString::from("violet staircase 42"), Some(stored)).await?;
+        assert!(verification.matches);
+        let unfinished = registrations.iter().filter(|registration| !registration.is_finished()).count();
+        assert!(unfinished >= 1, "the sign-in waited for every registration queued before it");
+        for registration in registrations {
+            let _ = registration.await;
+        }
         Ok(())
     }
 
