@@ -161,11 +161,25 @@ impl Playground {
              </head>\n  <body>\n    <div id=\"graphiql\">Loading the playground…</div>\n    \
              <script src=\"{BOOTSTRAP_PATH}\"></script>\n  </body>\n</html>\n"
         );
-        let elsewhere = if local { String::new() } else { format!(" {CDN}/") };
-        // Scripts only from here (and the CDN, by hash); requests only to here, so a token typed
-        // into the page goes nowhere else. GraphiQL sets styles at run time, hence inline styles.
+        // Each pinned file by its full URL: a source with a path that does not end in `/` admits
+        // that one file, so should anything be injected into the page, it can load no other
+        // script of the CDN's.
+        let exact = |content_type: &str| -> String {
+            if local {
+                return String::new();
+            }
+            ASSETS
+                .iter()
+                .filter(|asset| (asset.content_type == CSS) == (content_type == CSS))
+                .map(|asset| format!(" {CDN}/{}", asset.path()))
+                .collect()
+        };
+        let (scripts, styles) = (exact("script"), exact(CSS));
+        // Scripts only from here (and those CDN files, by hash); requests only to here, so a token
+        // typed into the page goes nowhere else. GraphiQL sets styles at run time, hence inline
+        // styles.
         let policy = format!(
-            "default-src 'none'; script-src 'self'{elsewhere}; style-src 'self' 'unsafe-inline'{elsewhere}; \
+            "default-src 'none'; script-src 'self'{scripts}; style-src 'self' 'unsafe-inline'{styles}; \
              connect-src 'self'; img-src 'self' data:; font-src 'self' data:; base-uri 'none'; \
              form-action 'none'; frame-ancestors 'none'"
         );
@@ -200,7 +214,12 @@ mod tests {
             assert!(playground.page().contains(&tag), "{tag}");
         }
         assert!(!playground.page().contains("@latest") && !playground.page().contains("development"));
-        assert!(playground.policy().contains(&format!("script-src 'self' {CDN}/;")));
+        for asset in &ASSETS {
+            assert!(playground.policy().contains(&format!(" {CDN}/{}", asset.path())), "{}", asset.path());
+        }
+        assert!(
+            !playground.policy().contains(&format!("{CDN}/;")) && !playground.policy().contains(&format!("{CDN}/ "))
+        );
         Ok(())
     }
 
