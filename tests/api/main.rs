@@ -23,6 +23,7 @@ mod prepared;
 mod read_api;
 mod read_replica;
 mod schema_file;
+mod second_review;
 mod security;
 mod switches;
 mod typed_client;

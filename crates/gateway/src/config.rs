@@ -17,6 +17,17 @@ pub enum LogFormat {
     Json,
 }
 
+/// Which header a trusted reverse proxy names the client in.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClientAddressHeader {
+    /// `X-Forwarded-For`, which nginx, HAProxy and most load balancers write.
+    #[default]
+    #[value(name = "x-forwarded-for")]
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239).
+    Forwarded,
+}
+
 /// The largest page a connection field returns.
 pub const MAX_PAGE_SIZE: usize = 100;
 /// The page size when `first` is not given.
@@ -153,11 +164,17 @@ pub struct Config {
     #[arg(long, env = "CAREERGRAPH_REGISTER_FREE_PER_ADDRESS", default_value_t = DEFAULT_REGISTER_FREE_PER_ADDRESS, global = true)]
     pub register_free_per_address: u32,
 
-    /// Comma-separated CIDR ranges of reverse proxies whose `Forwarded` or `X-Forwarded-For`
-    /// header names the client address (for throttling). Empty by default: the TCP peer is the
-    /// client, and those headers are ignored.
+    /// Comma-separated CIDR ranges of reverse proxies whose client-address header
+    /// (`CAREERGRAPH_CLIENT_ADDRESS_HEADER`) names the client address (for throttling and
+    /// budgets). Empty by default: the TCP peer is the client, and the header is ignored.
     #[arg(long, env = "CAREERGRAPH_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// The one header the trusted proxies write the client's address into: `x-forwarded-for`
+    /// or `forwarded`. The other is never read, since a proxy passes on whatever a client
+    /// wrote in a header it does not write itself.
+    #[arg(long, env = "CAREERGRAPH_CLIENT_ADDRESS_HEADER", value_enum, default_value_t = ClientAddressHeader::XForwardedFor, global = true)]
+    pub client_address_header: ClientAddressHeader,
 
     /// Whether the schema answers introspection (`__schema`, `__type`). The playground's docs
     /// pane and URL-mode code generation need it; `schema.graphql` tells clients the same.
@@ -245,6 +262,17 @@ impl Config {
         self.database_url.is_none()
     }
 
+    /// The SQLite file the database lives in, whether the embedded default or a `sqlite:` URL's
+    /// path; `None` for PostgreSQL and an in-memory SQLite database.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        let Some(url) = &self.database_url else { return Some(self.embedded_database_path()) };
+        let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+        let (path, options) = rest.split_once('?').unwrap_or((rest, ""));
+        let in_memory =
+            path.is_empty() || path == ":memory:" || options.split('&').any(|option| option == "mode=memory");
+        (!in_memory).then(|| PathBuf::from(path))
+    }
+
     /// How long a request may take.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
@@ -276,6 +304,7 @@ impl Config {
             login_free_failures_per_address: DEFAULT_LOGIN_FREE_FAILURES_PER_ADDRESS,
             register_free_per_address: DEFAULT_REGISTER_FREE_PER_ADDRESS,
             trusted_proxies: Vec::new(),
+            client_address_header: ClientAddressHeader::XForwardedFor,
             introspection: true,
             suggestions: true,
             budget_per_minute: DEFAULT_BUDGET_PER_MINUTE,

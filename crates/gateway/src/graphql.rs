@@ -3,7 +3,7 @@
 //!
 //! - [`request`]: what every resolver gets from the HTTP layer (caller, loaders, database).
 //! - [`error`]: every conversion of a failure into a coded error, and the response renderer.
-//! - [`policy`], [`limits`]: who may read what, and the limits async-graphql lacks; [`guards`]
+//! - [`policy`], [`limits`], [`expansion`]: who may read what, and the limits async-graphql lacks; [`guards`]
 //!   enforces both, and [`prepared`] runs what they have already cleared without them.
 //! - [`loaders`], [`executor`], [`connection`]: batching, and Relay connections; [`slots`]: how
 //!   many operations execute at once.
@@ -19,6 +19,7 @@ pub mod connection;
 pub mod editing;
 pub mod error;
 pub mod executor;
+pub mod expansion;
 pub mod field_order;
 pub mod guards;
 pub mod limits;

@@ -31,9 +31,10 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::authentication::{Accounts, BearerError, Principal};
-use crate::config::Config;
+use crate::config::{ClientAddressHeader, Config};
 use crate::graphql::error::{Code, RETRY_AFTER_OUTAGE_SECS, Rendered, refusal_body, render, request_refused};
 use crate::graphql::executor::request_tasks;
+use crate::graphql::expansion::Expansion;
 use crate::graphql::field_order::OrderSlot;
 use crate::graphql::limits::BudgetKey;
 use crate::graphql::policy::FieldErrors;
@@ -41,7 +42,7 @@ use crate::graphql::prepared::{Learning, Prepaid, Prepared, PreparedOperations, 
 use crate::graphql::request::{OperationLog, RequestContext, SharedBudget, chosen_operation};
 use crate::graphql::{Checks, Executable, loaders};
 use crate::metrics::Metrics;
-use crate::persisted::{PersistedQueries, Refusal};
+use crate::persisted::{PersistedQueries, Refusal, Registration};
 use crate::playground::{self, Playground};
 use crate::store::Store;
 
@@ -60,6 +61,7 @@ pub struct AppState {
     accounts: Arc<Accounts>,
     max_batch: usize,
     trusted_proxies: Arc<[IpNet]>,
+    client_address_header: ClientAddressHeader,
     max_complexity: usize,
     playground: Option<Arc<Playground>>,
     metrics: Arc<Metrics>,
@@ -90,6 +92,7 @@ pub fn router(
         accounts,
         max_batch: config.max_batch,
         trusted_proxies: config.trusted_proxies.clone().into(),
+        client_address_header: config.client_address_header,
         max_complexity: config.max_complexity,
         playground,
         metrics: metrics.clone(),
@@ -510,7 +513,7 @@ struct Caller {
 
 impl Caller {
     fn new(principal: Principal, peer: SocketAddr, headers: &HeaderMap, state: &AppState, reads_only: bool) -> Self {
-        let address = client_address(peer.ip(), headers, &state.trusted_proxies);
+        let address = client_address(peer.ip(), headers, state.client_address_header, &state.trusted_proxies);
         let store = if reads_only { state.store.reads() } else { state.store.clone() };
         // The complexity limit also bounds the fields a request really resolves.
         Self { principal, address, budget: Arc::new(SharedBudget::new(state.max_complexity)), store }
@@ -521,7 +524,7 @@ impl Caller {
 /// parse, or names no operation it holds, runs nothing, so it writes nothing either. A prepared
 /// operation is a query, and is not parsed again.
 fn reads_only(operations: &mut [Operation]) -> bool {
-    operations.iter_mut().filter_map(|operation| operation.as_mut().ok()).all(|Ready { request, prepared }| {
+    operations.iter_mut().filter_map(|operation| operation.as_mut().ok()).all(|Ready { request, prepared, .. }| {
         if prepared.is_some() {
             return true;
         }
@@ -533,17 +536,18 @@ fn reads_only(operations: &mut [Operation]) -> bool {
 }
 
 /// The client's address: the TCP peer, unless the peer is a trusted proxy; then, walking the
-/// forwarding header from the nearest hop back, the first address that is not a trusted proxy
-/// itself. Only the hops that trusted proxies appended are believed: whatever a client wrote
-/// into the header itself sits further back and is never reached.
-fn client_address(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpNet]) -> IpAddr {
+/// forwarding header (the one header the proxies write) from the nearest hop back, the first
+/// address that is not a trusted proxy itself. Only the hops that trusted proxies appended are
+/// believed: whatever a client wrote into the header itself sits further back and is never
+/// reached, and a header the proxies do not write is never read at all.
+fn client_address(peer: IpAddr, headers: &HeaderMap, header: ClientAddressHeader, trusted_proxies: &[IpNet]) -> IpAddr {
     let trusted = |address: &IpAddr| {
         let address = address.to_canonical();
         trusted_proxies.iter().any(|network| network.contains(&address))
     };
     let mut client = peer;
     if trusted(&client) {
-        for hop in forwarded_chain(headers).into_iter().rev() {
+        for hop in forwarded_chain(headers, header).into_iter().rev() {
             client = hop;
             if !trusted(&hop) {
                 break;
@@ -553,26 +557,25 @@ fn client_address(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpNet]) 
     client
 }
 
-/// The addresses a request came through, the client first, as `Forwarded` (RFC 7239) lists them,
-/// or else `X-Forwarded-For`. Hops that name no address (`unknown`, obfuscated names) are left out.
-fn forwarded_chain(headers: &HeaderMap) -> Vec<IpAddr> {
+/// The addresses a request came through, the client first, as `header` lists them. Hops that
+/// name no address (`unknown`, obfuscated names) are left out.
+fn forwarded_chain(headers: &HeaderMap, header: ClientAddressHeader) -> Vec<IpAddr> {
     let values = |name| headers.get_all(name).into_iter().filter_map(|value| value.to_str().ok());
-    let forwarded: Vec<IpAddr> = values(header::FORWARDED)
-        .flat_map(|value| value.split(','))
-        .filter_map(|element| {
-            element.split(';').find_map(|pair| {
-                let (key, node) = pair.trim().split_once('=')?;
-                key.trim().eq_ignore_ascii_case("for").then(|| forwarded_node(node)).flatten()
+    match header {
+        ClientAddressHeader::Forwarded => values(header::FORWARDED)
+            .flat_map(|value| value.split(','))
+            .filter_map(|element| {
+                element.split(';').find_map(|pair| {
+                    let (key, node) = pair.trim().split_once('=')?;
+                    key.trim().eq_ignore_ascii_case("for").then(|| forwarded_node(node)).flatten()
+                })
             })
-        })
-        .collect();
-    if !forwarded.is_empty() {
-        return forwarded;
+            .collect(),
+        ClientAddressHeader::XForwardedFor => values(header::HeaderName::from_static("x-forwarded-for"))
+            .flat_map(|value| value.split(','))
+            .filter_map(forwarded_node)
+            .collect(),
     }
-    values(header::HeaderName::from_static("x-forwarded-for"))
-        .flat_map(|value| value.split(','))
-        .filter_map(forwarded_node)
-        .collect()
 }
 
 /// One hop: `192.0.2.1`, `192.0.2.1:4711`, `"[2001:db8::1]:4711"` or `2001:db8::1`.
@@ -666,6 +669,12 @@ type Operation = Result<Ready, async_graphql::ServerError>;
 struct Ready {
     request: Request,
     prepared: Option<Arc<Prepared>>,
+    /// The size of the parsed document once expanded: checked before anything walks it
+    /// (see `graphql::expansion`). `None` for a prepared operation, measured when it was
+    /// learned, and for a document that does not parse, which goes no further than the parser.
+    expansion: Option<Expansion>,
+    /// A persisted query to keep once it has run without a request error.
+    registration: Option<Registration>,
 }
 
 /// Reads one GraphQL request object, checking every parameter's type, and finds its document:
@@ -701,8 +710,8 @@ fn read_request(value: Value, persisted: &PersistedQueries, kept: &PreparedOpera
         Some(Value::Object(extensions)) => extensions,
         Some(_) => return Err("`extensions` must be an object".into()),
     };
-    let query = match persisted.resolve(query, &extensions, document_id.as_deref()) {
-        Ok(Some(query)) => query,
+    let (query, registration) = match persisted.resolve(query, &extensions, document_id.as_deref()) {
+        Ok(Some(resolved)) => resolved,
         Ok(None) => return Err("A GraphQL request needs a `query`".into()),
         Err(Refusal::Malformed(message)) => return Err(message.into()),
         Err(refusal) => return Ok(Err(refused(refusal))),
@@ -718,7 +727,13 @@ fn read_request(value: Value, persisted: &PersistedQueries, kept: &PreparedOpera
         let value = async_graphql::Value::from_json(value).map_err(|_| "`extensions` is not valid".to_owned())?;
         request.extensions.insert(key, value);
     }
-    Ok(Ok(Ready { prepared: kept.find(&request), request }))
+    let prepared = kept.find(&request);
+    // Parsed once, here: the parsed document goes on with the request.
+    let expansion = match prepared {
+        Some(_) => None,
+        None => request.parsed_query().ok().map(Expansion::of),
+    };
+    Ok(Ok(Ready { prepared, request, expansion, registration }))
 }
 
 /// The coded error for a document that cannot be found or may not run.
@@ -741,6 +756,9 @@ fn refused(refusal: Refusal) -> async_graphql::ServerError {
     }
 }
 
+/// A persisted query's registration costs a complexity point for each of these bytes it keeps.
+const REGISTRATION_BYTES_PER_POINT: usize = 64;
+
 /// Runs one request with its own loaders, on the request's own task (see `graphql::executor`);
 /// returns its response and, for the log, its operation's type and name.
 async fn execute(
@@ -749,12 +767,29 @@ async fn execute(
     request_id: &str,
     operation: Operation,
 ) -> (Response, (&'static str, String)) {
-    let operation = match operation {
+    let mut operation = match operation {
         Ok(operation) => operation,
         Err(refusal) => return (Response::from_errors(vec![refusal]), ("?", "-".into())),
     };
     let log = Arc::new(OperationLog::new(operation.request.operation_name.clone()));
+    let client = BudgetKey::of(caller.principal.user_id, Some(caller.address));
+    if let Some(expansion) = operation.expansion {
+        if let Err(refusal) = state.graphql.limits.check_expansion(client, expansion) {
+            return (Response::from_errors(vec![refusal]), log.describe());
+        }
+        log.expanded(expansion);
+    }
+    let registration = operation.registration.take();
     let response = run(state, caller, request_id, &log, operation).await;
+    let parsed_and_validated =
+        response.data != async_graphql::Value::Null || response.errors.iter().any(|error| !error.path.is_empty());
+    if let Some(registration) = registration
+        && parsed_and_validated
+        // What it keeps in memory is spent from the client's budget, as complexity is.
+        && state.graphql.limits.spend_client(client, registration.bytes() / REGISTRATION_BYTES_PER_POINT).is_ok()
+    {
+        state.persisted.register(registration);
+    }
     (response, log.describe())
 }
 
@@ -799,7 +834,7 @@ async fn run_to_completion(
     caller: &Caller,
     request_id: &str,
     log: Arc<OperationLog>,
-    Ready { request, prepared }: Ready,
+    Ready { request, prepared, .. }: Ready,
 ) -> Response {
     let graphql = &state.graphql;
     let (mut response, order) = match prepared.filter(|prepared| prepared.may_run(caller.principal.role)) {
@@ -854,7 +889,7 @@ async fn run_prepared(
     let spent = graphql
         .limits
         .spend_aliases(Some(&caller.budget), prepared.aliases)
-        .and_then(|()| graphql.limits.spend(client, Some(&caller.budget), prepared.complexity));
+        .and_then(|()| graphql.limits.spend(client, Some(&caller.budget), prepared.complexity, 0));
     if let Err(refusal) = spent {
         return Response::from_errors(vec![refusal]);
     }
@@ -950,18 +985,25 @@ mod tests {
         };
         let proxy: IpAddr = "10.1.2.3".parse().expect("an address");
         let stranger: IpAddr = "203.0.113.9".parse().expect("an address");
+        let (xff, rfc7239) = (ClientAddressHeader::XForwardedFor, ClientAddressHeader::Forwarded);
         let spoofed = with("x-forwarded-for", "198.51.100.1, 198.51.100.2");
-        assert_eq!(client_address(stranger, &spoofed, &trusted), stranger, "an untrusted peer is the client");
-        assert_eq!(client_address(proxy, &spoofed, &trusted).to_string(), "198.51.100.2", "the nearest untrusted hop");
+        assert_eq!(client_address(stranger, &spoofed, xff, &trusted), stranger, "an untrusted peer is the client");
+        assert_eq!(
+            client_address(proxy, &spoofed, xff, &trusted).to_string(),
+            "198.51.100.2",
+            "the nearest untrusted hop"
+        );
         let chained = with("x-forwarded-for", "198.51.100.1, 10.9.9.9");
         assert_eq!(
-            client_address(proxy, &chained, &trusted).to_string(),
+            client_address(proxy, &chained, xff, &trusted).to_string(),
             "198.51.100.1",
             "trusted hops are walked past"
         );
         let forwarded = with("forwarded", "for=192.0.2.60;proto=http, for=\"[2001:db8:cafe::17]:4711\"");
-        assert_eq!(client_address(proxy, &forwarded, &trusted).to_string(), "2001:db8:cafe::17");
-        assert_eq!(client_address(proxy, &with("forwarded", "for=unknown"), &trusted), proxy, "nothing to believe");
+        assert_eq!(client_address(proxy, &forwarded, rfc7239, &trusted).to_string(), "2001:db8:cafe::17");
+        assert_eq!(client_address(proxy, &forwarded, xff, &trusted), proxy, "the header the proxy does not write");
+        let unknown = with("forwarded", "for=unknown");
+        assert_eq!(client_address(proxy, &unknown, rfc7239, &trusted), proxy, "nothing to believe");
     }
 
     #[test]

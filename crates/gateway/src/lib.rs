@@ -12,6 +12,7 @@ pub mod persisted;
 pub mod playground;
 pub mod startup;
 pub mod store;
+pub mod telemetry;
 
 pub use config::Config;
 pub use startup::Application;

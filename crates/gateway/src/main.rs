@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 
 use careergraph_gateway::config::LogFormat;
+use careergraph_gateway::telemetry::EscapingStderr;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -20,11 +21,17 @@ fn main() -> std::process::ExitCode {
     let cli = careergraph_gateway::cli::Cli::parse();
     let filter =
         EnvFilter::try_from_env("CAREERGRAPH_LOG").unwrap_or_else(|_| EnvFilter::new("info,sea_orm_migration=warn"));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
     match cli.log_format() {
-        // Colour codes only for a person at a terminal, never into a file or a collector.
-        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
-        LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
+        // Colour codes only for a person at a terminal, never into a file or a collector; and
+        // one event is one line whatever a logged value holds.
+        LogFormat::Text => {
+            let terminal = std::io::stderr().is_terminal();
+            logs.with_ansi(terminal).with_writer(EscapingStderr { keep_colours: terminal }).init()
+        }
+        LogFormat::Json => {
+            logs.with_writer(std::io::stderr).json().with_current_span(true).with_span_list(false).init()
+        }
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

@@ -3,8 +3,11 @@
 //!
 //! With APQ a client sends `extensions.persistedQuery.sha256Hash` without the query text; the
 //! server answers from its cache or with `PERSISTED_QUERY_NOT_FOUND`, and the client then sends
-//! hash and text together, which the server checks and remembers. The cache holds at most
-//! [`CACHE_ENTRIES`] documents, dropping the least recently used, so clients cannot grow it.
+//! hash and text together, which the server checks, runs, and remembers only once the text has
+//! parsed and validated: anyone may register, so nothing that is not a working operation is
+//! kept. The cache holds at most [`CACHE_ENTRIES`] documents and [`CACHE_BYTES`] of text,
+//! dropping the least recently used, and no document longer than [`ENTRY_BYTES`] (such a one
+//! runs, but its client keeps sending its text), so clients cannot grow it.
 //!
 //! With a safelist nothing is learned: an operation runs when its id (the APQ hash, or the
 //! `documentId` request parameter graphql-codegen's client preset sends) names a listed
@@ -21,6 +24,11 @@ use serde_json::{Map, Value};
 
 /// The most documents the APQ cache remembers.
 pub const CACHE_ENTRIES: usize = 2_000;
+/// The most text the APQ cache holds, its keys included.
+pub const CACHE_BYTES: usize = 8 * 1024 * 1024;
+/// The longest document the APQ cache keeps. Hand-written and generated operations are a few
+/// kilobytes; a longer text is padding.
+pub const ENTRY_BYTES: usize = 64 * 1024;
 
 /// The APQ protocol version this server speaks.
 const APQ_VERSION: u64 = 1;
@@ -49,8 +57,29 @@ struct Safelist {
 
 /// Where request documents come from when a request sends a hash instead of text.
 pub struct PersistedQueries {
-    cache: Mutex<LruCache<String, Arc<str>>>,
+    cache: Mutex<Cache>,
     safelist: Option<Safelist>,
+}
+
+/// The APQ documents by hash, and the bytes they hold.
+struct Cache {
+    documents: LruCache<String, Arc<str>>,
+    bytes: usize,
+}
+
+/// A document sent with its hash, to be kept once it has run without a request error (see
+/// [`PersistedQueries::register`]).
+#[derive(Debug)]
+pub struct Registration {
+    hash: String,
+    text: Arc<str>,
+}
+
+impl Registration {
+    /// The bytes the document would hold in the cache.
+    pub fn bytes(&self) -> usize {
+        self.hash.len() + self.text.len()
+    }
 }
 
 impl std::fmt::Debug for PersistedQueries {
@@ -68,7 +97,7 @@ impl PersistedQueries {
     /// APQ with an empty cache, any operation allowed.
     pub fn automatic() -> Self {
         let capacity = NonZeroUsize::new(CACHE_ENTRIES).unwrap_or(NonZeroUsize::MIN);
-        Self { cache: Mutex::new(LruCache::new(capacity)), safelist: None }
+        Self { cache: Mutex::new(Cache { documents: LruCache::new(capacity), bytes: 0 }), safelist: None }
     }
 
     /// Only the operations of the manifest at `path` may run: graphql-codegen's persisted
@@ -95,29 +124,30 @@ impl PersistedQueries {
     }
 
     /// The document a request runs: its own `query`, or the one its persisted-query hash or
-    /// `documentId` names, checked against the safelist when there is one.
+    /// `documentId` names, checked against the safelist when there is one; with the
+    /// [`Registration`] to make once it has run, when it came with its hash and is not kept yet.
     pub fn resolve(
         &self,
         query: Option<String>,
         extensions: &Map<String, Value>,
         document_id: Option<&str>,
-    ) -> Result<Option<String>, Refusal> {
+    ) -> Result<Option<(String, Option<Registration>)>, Refusal> {
         let hash = persisted_hash(extensions)?;
         let id = hash.as_deref().or(document_id);
         if let Some(safelist) = &self.safelist {
             return match (query, id) {
-                (Some(text), _) if safelist.texts.contains(text.as_str()) => Ok(Some(text)),
+                (Some(text), _) if safelist.texts.contains(text.as_str()) => Ok(Some((text, None))),
                 (Some(_), _) => Err(Refusal::NotInSafelist),
                 (None, Some(id)) => {
                     match safelist.by_id.get(id).or_else(|| safelist.by_id.get(&id.to_ascii_lowercase())) {
-                        Some(text) => Ok(Some(text.to_string())),
+                        Some(text) => Ok(Some((text.to_string(), None))),
                         None => Err(Refusal::NotInList),
                     }
                 }
                 (None, None) => Ok(None),
             };
         }
-        let Some(hash) = hash else { return Ok(query) };
+        let Some(hash) = hash else { return Ok(query.map(|text| (text, None))) };
         let hash = hash.to_ascii_lowercase();
         let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         match query {
@@ -125,10 +155,26 @@ impl PersistedQueries {
                 if document_hash(&text) != hash {
                     return Err(Refusal::HashMismatch);
                 }
-                cache.put(hash, text.as_str().into());
-                Ok(Some(text))
+                let registration = (text.len() <= ENTRY_BYTES && !cache.documents.contains(&hash))
+                    .then(|| Registration { hash, text: text.as_str().into() });
+                Ok(Some((text, registration)))
             }
-            None => cache.get(&hash).map(|text| Some(text.to_string())).ok_or(Refusal::NotFound),
+            None => cache.documents.get(&hash).map(|text| Some((text.to_string(), None))).ok_or(Refusal::NotFound),
+        }
+    }
+
+    /// Keeps a document that has run without a request error (it parsed and validated), dropping
+    /// the least recently used ones while the cache holds more than [`CACHE_BYTES`].
+    pub fn register(&self, registration: Registration) {
+        let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let bytes = registration.bytes();
+        if let Some((hash, text)) = cache.documents.push(registration.hash, registration.text) {
+            cache.bytes -= hash.len() + text.len();
+        }
+        cache.bytes += bytes;
+        while cache.bytes > CACHE_BYTES {
+            let Some((hash, text)) = cache.documents.pop_lru() else { break };
+            cache.bytes -= hash.len() + text.len();
         }
     }
 }
@@ -180,18 +226,43 @@ mod tests {
         extensions
     }
 
+    /// Sends `text` with its hash and keeps it, as a request that ran cleanly does.
+    fn register(persisted: &PersistedQueries, text: &str) {
+        let resolved = persisted.resolve(Some(text.to_owned()), &apq(&document_hash(text)), None);
+        let Ok(Some((_, Some(registration)))) = resolved else { panic!("{text} is not to be kept: {resolved:?}") };
+        persisted.register(registration);
+    }
+
+    fn kept(persisted: &PersistedQueries, text: &str) -> bool {
+        persisted.resolve(None, &apq(&document_hash(text)), None).is_ok()
+    }
+
     #[test]
     fn the_cache_forgets_the_least_recently_used_document_once_full() {
         let persisted = PersistedQueries::automatic();
-        let first = "{ a0 }".to_owned();
-        persisted.resolve(Some(first.clone()), &apq(&document_hash(&first)), None).expect("registers");
+        register(&persisted, "{ a0 }");
         for n in 1..=CACHE_ENTRIES {
-            let text = format!("{{ a{n} }}");
-            persisted.resolve(Some(text.clone()), &apq(&document_hash(&text)), None).expect("registers");
+            register(&persisted, &format!("{{ a{n} }}"));
         }
-        assert_eq!(persisted.resolve(None, &apq(&document_hash(&first)), None), Err(Refusal::NotFound));
-        let last = format!("{{ a{CACHE_ENTRIES} }}");
-        assert_eq!(persisted.resolve(None, &apq(&document_hash(&last)), None), Ok(Some(last)));
+        assert!(!kept(&persisted, "{ a0 }"));
+        assert!(kept(&persisted, &format!("{{ a{CACHE_ENTRIES} }}")));
+    }
+
+    #[test]
+    fn the_cache_holds_at_most_its_bytes_and_no_oversized_entry() {
+        let persisted = PersistedQueries::automatic();
+        let padded = |n: usize| format!("# {}\n{{ a{n} }}", "x".repeat(ENTRY_BYTES - 100));
+        let fitting = CACHE_BYTES / ENTRY_BYTES;
+        for n in 0..fitting + 10 {
+            register(&persisted, &padded(n));
+        }
+        let held = persisted.cache.lock().map(|cache| cache.bytes).unwrap_or_default();
+        assert!(held <= CACHE_BYTES, "{held} bytes held");
+        assert!(!kept(&persisted, &padded(0)), "the oldest went first");
+        assert!(kept(&persisted, &padded(fitting + 9)));
+        let oversized = format!("# {}\n{{ a }}", "x".repeat(ENTRY_BYTES));
+        let resolved = persisted.resolve(Some(oversized.clone()), &apq(&document_hash(&oversized)), None);
+        assert!(matches!(resolved, Ok(Some((_, None)))), "runs, but is never to be kept");
     }
 
     #[test]

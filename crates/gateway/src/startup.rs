@@ -135,8 +135,11 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     if config.uses_embedded_database() || config.jwt_key_file.is_none() {
         ensure_writable(&config.data_dir)?;
     }
-    if config.uses_embedded_database() {
-        create_private_file(&config.embedded_database_path())?;
+    // Any SQLite file, not only the default one: it holds e-mail addresses and password hashes.
+    // A URL without `mode=rwc` opens only an existing file, so none is created for it here.
+    let creates = config.uses_embedded_database() || config.database_url().contains("mode=rwc");
+    if let Some(file) = config.sqlite_file().filter(|file| creates || file.exists()) {
+        create_private_file(&file)?;
     }
     let url = config.database_url();
     let max_connections =
@@ -162,7 +165,7 @@ fn ensure_writable(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Creates the embedded database file readable and writable by this user only (SQLite gives its
+/// Creates the SQLite database file readable and writable by this user only (SQLite gives its
 /// journal files the same mode), and takes those rights back from others on an existing one.
 fn create_private_file(path: &Path) -> anyhow::Result<()> {
     let fail = |error: std::io::Error| anyhow::anyhow!("cannot create the database file {}: {error}", path.display());

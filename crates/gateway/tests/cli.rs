@@ -149,6 +149,32 @@ fn a_missing_playground_asset_directory_stops_the_start_with_one_clear_line() {
 }
 
 #[tokio::test]
+async fn a_client_cannot_write_a_line_of_its_own_into_the_text_log() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("server.log");
+    let file = std::fs::File::create(&log).expect("a log file");
+    let (server, base) = spawn_server(dir.path(), &[("CAREERGRAPH_LOG", "info")], file.into()).await;
+    let client = reqwest::Client::new();
+    let forged = "Real\n2026-01-01T00:00:00Z  INFO careergraph::request: FORGED admin signed in \u{1b}[2J";
+    for query in ["{ not a document", "query Real { __typename }", "query Other { __typename }"] {
+        let body = serde_json::json!({ "query": query, "operationName": forged });
+        client
+            .post(format!("{base}/graphql"))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("answer");
+    }
+    drop(server);
+    let written = std::fs::read_to_string(&log).expect("the log");
+    assert!(!written.contains('\u{1b}'), "no escape bytes: {written}");
+    let requests = written.lines().filter(|line| line.contains("GraphQL request")).count();
+    assert_eq!(requests, 3, "{written}");
+    assert!(written.lines().all(|line| !line.contains("FORGED")), "the made-up name is not logged: {written}");
+}
+
+#[tokio::test]
 async fn the_json_log_has_one_line_per_request_with_its_fields_and_no_secrets() {
     let dir = tempfile::tempdir().expect("temp dir");
     let log = dir.path().join("server.log");

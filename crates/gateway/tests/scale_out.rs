@@ -383,3 +383,47 @@ async fn rotating_the_signing_key_keeps_old_tokens_working_on_both_gateways() {
     let token = rotated["refreshSession"]["accessToken"].as_str().expect("a token");
     assert_eq!(my_email(one, token).await, "editor@example.com");
 }
+
+/// A sign-in through the balancer from `source` (a loopback address of its own), with the
+/// client-address headers a client might forge.
+async fn sign_in_from(base: &str, source: [u8; 4], password: &str, forged: usize) -> Value {
+    let client = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(source))
+        .build()
+        .expect("a client bound to a loopback address");
+    let query = "mutation ($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }";
+    let body = json!({ "query": query, "variables": { "e": "editor@example.com", "p": password } });
+    let response = client
+        .post(format!("{base}/graphql"))
+        .header("content-type", "application/json")
+        .header("forwarded", format!("for=203.0.113.{forged}"))
+        .header("x-forwarded-for", format!("198.51.100.{forged}"))
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("an answer");
+    response.json().await.expect("a JSON body")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_nginx_a_client_cannot_choose_its_own_address() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let balancer = cluster.nginx.base.clone();
+    // Wrong passwords from one client, each claiming another address in both headers: the
+    // gateways see the address nginx saw, so the account-and-address count locks.
+    let mut locked = false;
+    for attempt in 0..8 {
+        let body = sign_in_from(&balancer, [127, 0, 0, 2], "not the password at all", attempt).await;
+        if body["errors"][0]["extensions"]["code"] == "RATE_LIMITED" {
+            locked = true;
+            break;
+        }
+        assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{body}");
+    }
+    assert!(locked, "the forged addresses were believed: no lock after 8 failures");
+    // Locked from there, whatever the client claims; another client address is not.
+    let body = sign_in_from(&balancer, [127, 0, 0, 2], PASSWORD, 200).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{body}");
+    let body = sign_in_from(&balancer, [127, 0, 0, 3], PASSWORD, 201).await;
+    assert!(body["data"]["login"]["accessToken"].is_string(), "{body}");
+}

@@ -268,10 +268,12 @@ pub fn render(mut response: Response, request_id: &str) -> Rendered {
 
 /// Gives an error the code it lacks, and masks internal ones.
 fn classify(error: &mut ServerError, request_error: bool, request_id: &str) {
+    let input_value_error = is_input_value_error(error);
     let extensions = error.extensions.get_or_insert_with(ErrorExtensionValues::default);
     if extensions.get("code").is_none() {
-        if request_error {
-            // The parser's and validator's own errors: the document was at fault.
+        if request_error || input_value_error {
+            // The parser's and validator's own errors, and an argument's value its type cannot
+            // read: the request was at fault.
             extensions.set("code", Code::BadUserInput.as_str());
         } else {
             // An error nobody classified may carry internals: log it, show nothing of it.
@@ -284,6 +286,20 @@ fn classify(error: &mut ServerError, request_error: bool, request_id: &str) {
         error.message = format!("Internal server error (request id {request_id})");
         error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("requestId", request_id);
     }
+}
+
+/// Whether async-graphql refused an input value as it read an argument. Its validation (7.2)
+/// lets some values through that the argument's type then cannot read: any non-object value
+/// for an input object (`filter: "text"`), and an `Int` past 32 bits where the schema's `Int`
+/// was registered by a wider Rust type. They surface as the field resolves, with no code and the
+/// wording of async-graphql's `InputValueError` (`expected_type`, `custom` and the derives'
+/// messages, which `propagate` only extends), and are the caller's fault as much as the values
+/// validation refuses. The wording is async-graphql's, so the suite's schema-wide test of bad
+/// arguments is what notices if it changes.
+fn is_input_value_error(error: &ServerError) -> bool {
+    ["Failed to parse \"", "Expected input type \"", "Invalid value for argument"]
+        .iter()
+        .any(|prefix| error.message.starts_with(prefix))
 }
 
 fn has_code(extensions: Option<&ErrorExtensionValues>, code: Code) -> bool {

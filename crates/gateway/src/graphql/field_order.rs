@@ -66,6 +66,16 @@ impl FieldOrder {
         }
     }
 
+    /// About how much memory it holds: each key's entry (a name shares the document's text).
+    pub fn bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self
+                .keys
+                .iter()
+                .map(|(_, order)| std::mem::size_of::<(Name, FieldOrder)>() + order.bytes())
+                .sum::<usize>()
+    }
+
     fn position(&self, key: &Name) -> Option<usize> {
         self.keys.iter().position(|(asked, _)| asked == key)
     }

@@ -81,11 +81,15 @@ impl Extension for Guard {
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         let result = next.run(ctx).await?;
+        // async-graphql counts `__typename` as nothing; here it costs what any field does. The
+        // expanded size was spent before the document was walked at all.
+        let expansion = ctx.data_opt::<Arc<OperationLog>>().map(|log| log.expansion()).unwrap_or_default();
+        let complexity = result.complexity.saturating_add(expansion.typenames);
         if ctx.data_opt::<Prepaid>().is_none() {
-            self.limits.spend_in(ctx, result.complexity).map_err(|error| vec![error])?;
+            self.limits.spend_in(ctx, complexity, expansion.selections).map_err(|error| vec![error])?;
         }
         if let Some(learning) = ctx.data_opt::<Arc<Learning>>() {
-            learning.complexity(result.complexity);
+            learning.complexity(complexity);
         }
         Ok(result)
     }

@@ -13,6 +13,7 @@ use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Name, Positioned};
 
 use super::error::{Code, request_refused};
+use super::expansion::Expansion;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
@@ -314,10 +315,31 @@ impl RequestLimits {
         Ok(())
     }
 
-    /// Spends a validated operation's `complexity` from `client`'s budget and the request's.
-    pub fn spend(&self, client: BudgetKey, request: Option<&SharedBudget>, complexity: usize) -> ServerResult<()> {
+    /// Refuses a document larger, once its fragments are spread, than a request may resolve,
+    /// before anything walks its expanded form. Its expanded size is spent from `client`'s
+    /// budget either way: a document within the limit pays it up front (or is refused
+    /// RATE_LIMITED); a refused one is charged the limit, or the client's whole minute when that
+    /// is less, so that refused documents cost their sender as much as the work they ask for.
+    pub fn check_expansion(&self, client: BudgetKey, expansion: Expansion) -> ServerResult<()> {
+        if expansion.selections <= self.max_complexity {
+            return self.spend_client(client, expansion.selections);
+        }
+        if let Some(budget) = &self.budget {
+            let charge = self.max_complexity.min(budget.points_per_minute.get() as usize);
+            // Refused either way; the charge is what matters.
+            let _ = budget.spend(&client, charge);
+        }
+        let message = format!(
+            "The query selects {} fields once its fragments are spread; at most {} are allowed",
+            expansion.selections, self.max_complexity
+        );
+        Err(request_refused(Code::BadUserInput, message))
+    }
+
+    /// Spends `points` from `client`'s budget for the minute.
+    pub fn spend_client(&self, client: BudgetKey, points: usize) -> ServerResult<()> {
         if let Some(budget) = &self.budget
-            && let Err(wait) = budget.spend(&client, complexity)
+            && let Err(wait) = budget.spend(&client, points)
         {
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             let message = format!(
@@ -327,6 +349,22 @@ impl RequestLimits {
             let mut error = request_refused(Code::RateLimited, message);
             error.extensions.get_or_insert_with(Default::default).set("retryAfterSeconds", seconds.max(1));
             return Err(error);
+        }
+        Ok(())
+    }
+
+    /// Spends a validated operation's `complexity` from `client`'s budget and the request's;
+    /// `prepaid` points of it were spent from the client's budget already (its expanded size,
+    /// by [`Self::check_expansion`]).
+    pub fn spend(
+        &self,
+        client: BudgetKey,
+        request: Option<&SharedBudget>,
+        complexity: usize,
+        prepaid: usize,
+    ) -> ServerResult<()> {
+        if complexity > prepaid || prepaid == 0 {
+            self.spend_client(client, complexity - prepaid.min(complexity))?;
         }
         let total = request.map_or(complexity, |budget| budget.spend_complexity(complexity));
         if total > self.max_complexity {
@@ -345,8 +383,14 @@ impl RequestLimits {
     }
 
     /// [`Self::spend`] for the operation an extension hook sees.
-    pub fn spend_in(&self, ctx: &ExtensionContext<'_>, complexity: usize) -> ServerResult<()> {
-        self.spend(BudgetKey::of_context(ctx), ctx.data_opt::<Arc<SharedBudget>>().map(Arc::as_ref), complexity)
+    pub fn spend_in(&self, ctx: &ExtensionContext<'_>, complexity: usize, prepaid: usize) -> ServerResult<()> {
+        let request = ctx.data_opt::<Arc<SharedBudget>>().map(Arc::as_ref);
+        self.spend(BudgetKey::of_context(ctx), request, complexity, prepaid)
+    }
+
+    /// [`Self::spend_client`] for the operation an extension hook sees.
+    pub fn spend_client_in(&self, ctx: &ExtensionContext<'_>, points: usize) -> ServerResult<()> {
+        self.spend_client(BudgetKey::of_context(ctx), points)
     }
 }
 

@@ -38,17 +38,26 @@ use lru::LruCache;
 
 use super::field_order::FieldOrder;
 
-/// How many operations are kept, and the longest text (query and variables) one may have: the
-/// cache holds at most 2 MiB however many distinct documents clients send.
+/// How many operations are kept, the longest text (query and variables) one may have, and the
+/// most memory they may hold together. A parsed document and its field order take tens of
+/// times the memory of its text (256 distinct 7.9 KB queries held 87 MiB), so the cache is
+/// bounded by what each entry really holds ([`Prepared::bytes`]), not by its text.
 const KEPT: NonZeroUsize = NonZeroUsize::new(256).expect("not zero");
 const LONGEST_TEXT: usize = 8 * 1024;
+pub const KEPT_BYTES: usize = 16 * 1024 * 1024;
 
 /// The operations known to run safely unguarded, most recently used kept.
 pub struct PreparedOperations {
-    operations: Mutex<LruCache<u64, Arc<Prepared>>>,
+    operations: Mutex<Kept>,
     /// Keyed per process, so that nobody can choose documents that collide; a collision would
     /// only miss anyway, as a hit is compared in full.
     hasher: RandomState,
+}
+
+/// The prepared operations by hash, and the memory they hold.
+struct Kept {
+    operations: LruCache<u64, Arc<Prepared>>,
+    bytes: usize,
 }
 
 /// An operation as a guarded run found it.
@@ -96,6 +105,94 @@ impl Prepared {
     pub fn logged_name(&self) -> Option<String> {
         self.logged_name.clone()
     }
+
+    /// About how much memory it holds: its text and variables, its parsed document and its field
+    /// order, node by node (see [`document_bytes`]).
+    pub fn bytes(&self) -> usize {
+        let key = self.key.query.len()
+            + self.key.operation_name.as_ref().map_or(0, String::len)
+            + self.key.variables.values().map(text_size).sum::<usize>();
+        std::mem::size_of::<Self>()
+            + key
+            + document_bytes(&self.document)
+            + self.order.as_ref().map_or(0, |order| order.bytes())
+    }
+}
+
+/// About how much heap a parsed document holds: each node's own size and the text of its names
+/// and values. (The copy a prepared operation keeps was cloned, so its vectors hold no spare
+/// capacity.)
+pub fn document_bytes(document: &ExecutableDocument) -> usize {
+    use async_graphql::Positioned;
+    use async_graphql::parser::types::{Directive, FragmentDefinition, OperationDefinition, Selection, SelectionSet};
+    use std::mem::{size_of, size_of_val};
+
+    /// An `Arc<str>`: two counters and the text.
+    fn name(name: &str) -> usize {
+        2 * size_of::<usize>() + name.len()
+    }
+    /// A list of arguments: each pair, its name, and its value's text.
+    fn arguments<V: std::fmt::Display>(list: &[(Positioned<async_graphql::Name>, Positioned<V>)]) -> usize {
+        list.iter().map(|pair| size_of_val(pair) + name(&pair.0.node) + pair.1.node.to_string().len()).sum()
+    }
+    fn directives(list: &[Positioned<Directive>]) -> usize {
+        list.iter()
+            .map(|directive| {
+                size_of_val(directive) + name(&directive.node.name.node) + arguments(&directive.node.arguments)
+            })
+            .sum()
+    }
+    fn selection_set(set: &SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|selection| {
+                let inner = match &selection.node {
+                    Selection::Field(field) => {
+                        let field = &field.node;
+                        name(&field.name.node)
+                            + field.alias.as_ref().map_or(0, |alias| name(&alias.node))
+                            + arguments(&field.arguments)
+                            + selection_set(&field.selection_set.node)
+                    }
+                    Selection::FragmentSpread(spread) => name(&spread.node.fragment_name.node),
+                    Selection::InlineFragment(fragment) => selection_set(&fragment.node.selection_set.node),
+                };
+                size_of::<Positioned<Selection>>() + directives(selection.node.directives()) + inner
+            })
+            .sum()
+    }
+    let operations: usize = document
+        .operations
+        .iter()
+        .map(|(operation_name, operation)| {
+            let variables: usize = operation
+                .node
+                .variable_definitions
+                .iter()
+                .map(|variable| {
+                    size_of_val(variable)
+                        + name(&variable.node.name.node)
+                        + variable.node.var_type.node.to_string().len()
+                })
+                .sum();
+            size_of::<Positioned<OperationDefinition>>()
+                + operation_name.map_or(0, |operation_name| name(operation_name))
+                + variables
+                + directives(&operation.node.directives)
+                + selection_set(&operation.node.selection_set.node)
+        })
+        .sum();
+    let fragments: usize = document
+        .fragments
+        .iter()
+        .map(|(fragment_name, fragment)| {
+            size_of::<(async_graphql::Name, Positioned<FragmentDefinition>)>()
+                + name(fragment_name)
+                + directives(&fragment.node.directives)
+                + selection_set(&fragment.node.selection_set.node)
+        })
+        .sum();
+    size_of::<ExecutableDocument>() + operations + fragments
 }
 
 /// What identifies an operation: complexity depends on the variables (page sizes).
@@ -108,7 +205,7 @@ pub struct OperationKey {
 
 impl Default for PreparedOperations {
     fn default() -> Self {
-        Self { operations: Mutex::new(LruCache::new(KEPT)), hasher: RandomState::new() }
+        Self { operations: Mutex::new(Kept { operations: LruCache::new(KEPT), bytes: 0 }), hasher: RandomState::new() }
     }
 }
 
@@ -128,7 +225,7 @@ impl PreparedOperations {
     /// parsing it. Who may run it unguarded is [`Prepared::may_run`].
     pub fn find(&self, request: &Request) -> Option<Arc<Prepared>> {
         let hash = self.hash(&request.query, request.operation_name.as_deref(), &request.variables);
-        let prepared = self.operations.lock().ok()?.get(&hash).cloned()?;
+        let prepared = self.operations.lock().ok()?.operations.get(&hash).cloned()?;
         let key = &prepared.key;
         let same = key.query == request.query
             && key.operation_name == request.operation_name
@@ -162,10 +259,27 @@ impl PreparedOperations {
             return;
         };
         let hash = self.hash(&key.query, key.operation_name.as_deref(), &key.variables);
-        if let Ok(mut operations) = self.operations.lock() {
-            let prepared = Prepared { key, least_role, document, aliases, complexity, logged_name, order };
-            operations.put(hash, Arc::new(prepared));
+        let prepared = Prepared { key, least_role, document, aliases, complexity, logged_name, order };
+        let bytes = prepared.bytes();
+        if bytes > KEPT_BYTES / 16 {
+            // One operation may take a sixteenth of the cache, so one client cannot flush it.
+            return;
         }
+        if let Ok(mut kept) = self.operations.lock() {
+            if let Some((_, replaced)) = kept.operations.push(hash, Arc::new(prepared)) {
+                kept.bytes -= replaced.bytes();
+            }
+            kept.bytes += bytes;
+            while kept.bytes > KEPT_BYTES {
+                let Some((_, dropped)) = kept.operations.pop_lru() else { break };
+                kept.bytes -= dropped.bytes();
+            }
+        }
+    }
+
+    /// About how much memory the kept operations hold.
+    pub fn bytes(&self) -> usize {
+        self.operations.lock().map_or(0, |kept| kept.bytes)
     }
 }
 
@@ -300,6 +414,31 @@ mod tests {
         let mut again = prepared.parsed(Request::new("{ not a document"));
         let document = again.parsed_query().expect("the kept document, not a parse error");
         assert_eq!(format!("{document:?}"), format!("{:?}", parsed(&request)));
+    }
+
+    #[test]
+    fn the_cache_holds_at_most_its_bytes_whatever_the_documents_weigh() {
+        let operations = PreparedOperations::default();
+        // Just under the longest text kept: many small fields, the costliest shape to parse.
+        let fields: String = (0..1000).map(|n| format!("f{n} ")).collect();
+        let mut sizes = Vec::new();
+        for n in 0..KEPT.get() {
+            let request = Request::new(format!("query Q{n} {{ {fields} }}"));
+            let learning = Learning::default();
+            learning.document(&parsed(&request), Some(Role::Anonymous), 0);
+            learning.complexity(1);
+            operations.learn(operations.key_of(&request).expect("short"), &learning, None, None);
+            sizes.push(operations.bytes());
+        }
+        let one = sizes[0];
+        assert!(one > 20 * request_text(&fields), "a document weighs far more than its text: {one} bytes");
+        assert!(operations.bytes() <= KEPT_BYTES, "{} bytes kept", operations.bytes());
+        let kept = operations.operations.lock().map(|kept| kept.operations.len()).unwrap_or_default();
+        assert!(kept < KEPT.get(), "the bytes bound, not the count, decided: {kept} kept");
+    }
+
+    fn request_text(fields: &str) -> usize {
+        fields.len() + 16
     }
 
     #[test]

@@ -14,6 +14,7 @@ use careergraph_domain::audit::Actor;
 use uuid::Uuid;
 
 use super::error::{Code, bad_input, coded};
+use super::expansion::Expansion;
 use super::loaders::Loaders;
 use crate::authentication::{Accounts, Principal};
 use crate::store::Store;
@@ -135,17 +136,29 @@ pub fn chosen_operation<'d>(
 }
 
 /// What the request log says of one operation: the one the client named, or the document's
-/// only one. The parse hook fills it in; the HTTP layer writes it.
+/// only one. The parse hook fills it in; the HTTP layer writes it. It also carries the
+/// document's expanded size from the HTTP layer, which measured it, to the guard.
 #[derive(Debug, Default)]
 pub struct OperationLog {
     requested: Option<String>,
     seen: Mutex<Option<(&'static str, Option<String>)>>,
+    expansion: OnceLock<Expansion>,
 }
 
 impl OperationLog {
     /// A log for an operation the client may have named.
     pub fn new(requested: Option<String>) -> Self {
-        Self { requested, seen: Mutex::new(None) }
+        Self { requested, seen: Mutex::new(None), expansion: OnceLock::new() }
+    }
+
+    /// Notes the size of the document once expanded, already spent from the client's budget.
+    pub fn expanded(&self, expansion: Expansion) {
+        let _ = self.expansion.set(expansion);
+    }
+
+    /// The document's expanded size, as [`Self::expanded`] noted it (nothing, when not).
+    pub fn expansion(&self) -> Expansion {
+        self.expansion.get().copied().unwrap_or_default()
     }
 
     /// Notes the operation `document` will run.
@@ -179,12 +192,15 @@ impl OperationLog {
         }
     }
 
-    /// The operation's type and name, as far as they are known (`-` for an unnamed one, `?` for a
-    /// document that never parsed).
+    /// The operation's type and name, as far as they are known (`-` for an unnamed one; `?` and
+    /// `-` for a document that never parsed or holds no operation of the name sent). Only names
+    /// read from a parsed document are given: they are GraphQL names (`[_A-Za-z][_0-9A-Za-z]*`),
+    /// safe to write into a log line and to use as a metrics label, where a name the client
+    /// merely sent could be anything.
     pub fn describe(&self) -> (&'static str, String) {
         match self.recorded() {
             Some((kind, name)) => (kind, name.unwrap_or_else(|| "-".into())),
-            None => ("?", self.requested.clone().unwrap_or_else(|| "-".into())),
+            None => ("?", "-".into()),
         }
     }
 }
