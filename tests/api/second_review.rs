@@ -301,3 +301,104 @@ async fn the_playground_policy_names_exact_files_not_a_whole_cdn() {
         );
     }
 }
+
+/// Waits (at most `within`) until `app` no longer lets `token` read the audit log, which needs
+/// an editor; returns how long it took. (A demotion also revokes the user's tokens, but a token
+/// issued in the same second as an earlier revocation survives the next one in that second: the
+/// cut is a whole second. The role is what takes the power away.)
+async fn demoted_within(
+    app: &crate::helpers::TestApp,
+    token: &str,
+    within: std::time::Duration,
+) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    loop {
+        let (status, _, body) = app.post_bearer(token, "{ auditLog(first: 1) { totalCount } }", json!({})).await;
+        if status == StatusCode::UNAUTHORIZED || codes(&body).contains(&"FORBIDDEN") {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < within, "still {body} after {:?}", started.elapsed());
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits (at most `within`) until `app` refuses `token` with 401; returns how long it took.
+async fn refused_within(
+    app: &crate::helpers::TestApp,
+    token: &str,
+    within: std::time::Duration,
+) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    loop {
+        let (status, _, body) = app.post_bearer(token, "{ me { email } }", json!({})).await;
+        if status == StatusCode::UNAUTHORIZED {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < within, "still accepted after {:?}: {body}", started.elapsed());
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL skipped")]
+async fn a_demotion_a_disabling_and_a_logout_reach_every_replica_at_once() {
+    // Each replica would trust what it knows of a user for ten minutes: only the change feed
+    // can tell it sooner.
+    let first = spawn_app_with(Backend::Postgres, |config| config.user_cache_secs = 600).await;
+    let (url, key) = (first.database_url.clone(), first.data_dir.join("jwt-ed25519.pem"));
+    let second = spawn_app_with(Backend::Postgres, |config| {
+        config.database_url = Some(url);
+        config.jwt_key_file = Some(key);
+        config.user_cache_secs = 600;
+    })
+    .await;
+    let admin = first.token_for("feed-admin@example.com", Role::Admin).await;
+    let within = std::time::Duration::from_secs(2);
+    let me = "{ me { id } }";
+
+    // Demoted on the first replica: the second stops accepting the editor's token.
+    let editor = first.token_for("feed-editor@example.com", Role::Editor).await;
+    let editor_id = second.as_user(&editor, me, json!({})).await["data"]["me"]["id"].clone();
+    let demote = "mutation ($id: ID!) { setUserRole(input: { userId: $id, role: VIEWER }) { user { role } } }";
+    let demoted = first.as_user(&admin, demote, json!({ "id": editor_id })).await;
+    assert_eq!(demoted["data"]["setUserRole"]["user"]["role"], "VIEWER", "{demoted}");
+    let took = demoted_within(&second, &editor, within).await;
+    eprintln!("a demotion reached the other replica in {took:?}");
+
+    // Disabled on the first: refused on the second.
+    let viewer = first.token_for("feed-viewer@example.com", Role::Viewer).await;
+    let viewer_id = second.as_user(&viewer, me, json!({})).await["data"]["me"]["id"].clone();
+    let disable = "mutation ($id: ID!) { disableUser(input: { userId: $id }) { user { id } } }";
+    let disabled = first.as_user(&admin, disable, json!({ "id": viewer_id })).await;
+    assert!(disabled.get("errors").is_none(), "{disabled}");
+    let took = refused_within(&second, &viewer, within).await;
+    eprintln!("a disabling reached the other replica in {took:?}");
+
+    // Signed out on the first: the session's access token is refused on the second.
+    let register = "mutation { register(input: { email: \"feed-reader@example.com\", password: \"amber lighthouse 77\", displayName: \"R\" }) { accessToken refreshToken } }";
+    let session = first.query_ok(register, json!({})).await;
+    let (access, refresh) = (
+        session["register"]["accessToken"].as_str().expect("an access token").to_owned(),
+        session["register"]["refreshToken"].as_str().expect("a refresh token").to_owned(),
+    );
+    assert!(second.as_user(&access, me, json!({})).await.get("errors").is_none());
+    let logout = "mutation ($t: String!) { logout(input: { refreshToken: $t }) { __typename } }";
+    first.query_ok(logout, json!({ "t": refresh })).await;
+    let took = refused_within(&second, &access, within).await;
+    eprintln!("a logout reached the other replica in {took:?}");
+
+    // The listening connections are killed: each replica connects again and changes still
+    // arrive.
+    use sea_orm::ConnectionTrait;
+    let db = careergraph_domain::connect(&first.database_url).await.expect("the test's own connection");
+    let kill = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+        WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()";
+    let killed = db.execute_unprepared(kill).await.expect("terminated");
+    assert!(killed.rows_affected() >= 2, "both replicas were listening");
+    let other = first.token_for("feed-other@example.com", Role::Editor).await;
+    let other_id = second.as_user(&other, me, json!({})).await["data"]["me"]["id"].clone();
+    let demoted = first.as_user(&admin, demote, json!({ "id": other_id })).await;
+    assert!(demoted.get("errors").is_none(), "{demoted}");
+    let took = demoted_within(&second, &other, within).await;
+    eprintln!("after the feed's connection was killed, a demotion reached the other replica in {took:?}");
+}

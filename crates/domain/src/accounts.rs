@@ -18,6 +18,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, EntityKind};
+use crate::changes::{self, Change};
 use crate::entities::{app_user, login_throttle, refresh_token};
 use crate::{Db, Error, Result};
 
@@ -187,6 +188,7 @@ async fn revoke_everything(
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(txn)
         .await?;
+    changes::publish(txn, Change::User { id: user.id }).await?;
     Ok(user)
 }
 
@@ -387,7 +389,7 @@ async fn revoke_family(txn: &impl ConnectionTrait, family_id: Uuid) -> Result<()
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(txn)
         .await?;
-    Ok(())
+    changes::publish(txn, Change::SessionEnded { id: family_id }).await
 }
 
 /// Ends the session `token` belongs to (logout, or a spent token presented again).

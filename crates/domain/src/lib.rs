@@ -12,6 +12,7 @@ mod fresh_database;
 
 pub mod accounts;
 pub mod audit;
+pub mod changes;
 pub mod dataset;
 pub mod editing;
 pub mod entities;

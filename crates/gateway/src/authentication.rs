@@ -14,6 +14,7 @@ use careergraph_auth::refresh::{self, Presented, StoredState};
 use careergraph_auth::token::{Claims, Issued, TokenError, TokenKeys};
 use careergraph_auth::{Role, password};
 use careergraph_domain::accounts::{self as store, NewUser, Rotation, ThrottlePolicy};
+use careergraph_domain::changes::Change;
 use careergraph_domain::entities::app_user;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
@@ -177,6 +178,17 @@ impl AuthCache {
     fn forget_user(&self, id: Uuid) {
         if let Ok(mut map) = self.users.lock() {
             map.remove(&id);
+        }
+    }
+
+    /// Forgets every user's state and every session not known to have ended (an ended session
+    /// stays ended).
+    fn forget_all_users(&self) {
+        if let Ok(mut map) = self.users.lock() {
+            map.clear();
+        }
+        if let Ok(mut map) = self.sessions.lock() {
+            map.retain(|_, (ended, _)| *ended);
         }
     }
 
@@ -440,6 +452,19 @@ impl Accounts {
     /// Forgets what this server knows about a user, so a change made here applies at once.
     pub fn forget_user(&self, user_id: Uuid) {
         self.cache.forget_user(user_id);
+    }
+
+    /// Applies a change another process (or this one) committed (see [`crate::changes`]).
+    pub fn apply(&self, change: Change) {
+        match change {
+            Change::User { id } => self.cache.forget_user(id),
+            Change::SessionEnded { id } => self.cache.remember_session(id, true),
+        }
+    }
+
+    /// Forgets everything cached of users and sessions that a missed change could have touched.
+    pub fn forget_all_users(&self) {
+        self.cache.forget_all_users();
     }
 
     /// Turns a bearer token into the caller it speaks for. The token must verify, its user must

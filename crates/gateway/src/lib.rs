@@ -2,6 +2,7 @@
 //! configuration, and the `careergraph` command line.
 
 pub mod authentication;
+pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod graphql;

@@ -28,6 +28,17 @@ pub struct Application {
     metrics: Option<(TcpListener, axum::Router)>,
     /// How long requests in flight may take to finish once the server is told to stop.
     grace: std::time::Duration,
+    /// Following the change feed, for as long as the server lives.
+    _changes: Option<AbortOnDrop>,
+}
+
+/// A task that ends with the value holding it.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Application {
@@ -45,6 +56,7 @@ impl Application {
             TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let address = listener.local_addr()?;
         let accounts = Arc::new(Accounts::new(store.clone(), &config)?);
+        let changes = crate::changes::follow(&config.database_url(), accounts.clone()).map(AbortOnDrop);
         let graphql = build_executable(&config);
         let metrics = Metrics::new(store.clone(), accounts.passwords().clone(), graphql.slots.clone())?;
         let metrics_server = match config.metrics_listen {
@@ -66,7 +78,7 @@ impl Application {
         });
         let router = http::router(graphql, store.clone(), accounts, playground, metrics, persisted, &config);
         let grace = std::time::Duration::from_secs(config.shutdown_grace_secs);
-        Ok(Self { listener, router, store, address, metrics: metrics_server, grace })
+        Ok(Self { listener, router, store, address, metrics: metrics_server, grace, _changes: changes })
     }
 
     /// The port the server is bound to (useful when `listen` asked for port 0).
