@@ -32,7 +32,9 @@ use tower_http::trace::TraceLayer;
 
 use crate::authentication::{Accounts, BearerError, Principal};
 use crate::config::{ClientAddressHeader, Config};
-use crate::graphql::error::{Code, RETRY_AFTER_OUTAGE_SECS, Rendered, refusal_body, render, request_refused};
+use crate::graphql::error::{
+    Code, RETRY_AFTER_OUTAGE_SECS, Rendered, refusal_body, refusal_body_for, render, request_refused,
+};
 use crate::graphql::executor::request_tasks;
 use crate::graphql::expansion::Expansion;
 use crate::graphql::field_order::OrderSlot;
@@ -411,8 +413,7 @@ async fn authenticate(
         BearerError::Unchecked(error) => {
             tracing::warn!(%error, "bearer token not checked: the database is unreachable");
             let message = "The database is unreachable right now, so the token could not be checked; retry in a moment";
-            let mut body = refusal_body(Code::ServiceUnavailable, message);
-            body["errors"][0]["extensions"]["retryAfterSeconds"] = Value::from(RETRY_AFTER_OUTAGE_SECS);
+            let body = refusal_body_for(Code::ServiceUnavailable, message, RETRY_AFTER_OUTAGE_SECS);
             let headers = [
                 (header::CONTENT_TYPE, format.content_type()),
                 (header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_OUTAGE_SECS)),

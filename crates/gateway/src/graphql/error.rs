@@ -106,9 +106,29 @@ pub fn request_refused(code: Code, message: impl Into<String>) -> ServerError {
     error
 }
 
+/// [`request_refused`], asking the client to retry after `seconds` (`extensions.retryAfterSeconds`).
+pub fn request_refused_for(code: Code, message: impl Into<String>, seconds: u64) -> ServerError {
+    let mut error = request_refused(code, message);
+    error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("retryAfterSeconds", seconds);
+    error
+}
+
 /// The body of an HTTP response that refuses a request the server could not run at all.
 pub fn refusal_body(code: Code, message: &str) -> serde_json::Value {
     json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] })
+}
+
+/// [`refusal_body`], asking the client to retry after `seconds`.
+pub fn refusal_body_for(code: Code, message: &str, seconds: u64) -> serde_json::Value {
+    json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str(), "retryAfterSeconds": seconds } }] })
+}
+
+/// An input value a scalar cannot read (`error`): the client's to fix, coded as such where
+/// async-graphql reports it.
+pub fn unreadable_input<T: async_graphql::InputType>(
+    error: async_graphql::InputValueError<T>,
+) -> async_graphql::InputValueError<T> {
+    error.with_extension("code", Code::BadUserInput.as_str())
 }
 
 /// The input path of a field the domain names: `expected_version` is `expectedVersion`, and

@@ -12,7 +12,7 @@ use async_graphql::extensions::ExtensionContext;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Name, Positioned};
 
-use super::error::{Code, request_refused};
+use super::error::{Code, request_refused, request_refused_for};
 use super::expansion::Expansion;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -346,9 +346,7 @@ impl RequestLimits {
                 "This client has spent its {} complexity points for the minute; retry in {seconds} s",
                 budget.points_per_minute
             );
-            let mut error = request_refused(Code::RateLimited, message);
-            error.extensions.get_or_insert_with(Default::default).set("retryAfterSeconds", seconds.max(1));
-            return Err(error);
+            return Err(request_refused_for(Code::RateLimited, message, seconds.max(1)));
         }
         Ok(())
     }

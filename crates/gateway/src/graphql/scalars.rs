@@ -6,17 +6,17 @@
 use async_graphql::{InputType, InputValueError, InputValueResult, Scalar, ScalarType, Value};
 use chrono::{NaiveDate, SecondsFormat, Utc};
 
-use super::error::Code;
+use super::error::unreadable_input;
 
 /// A value a scalar cannot read is the client's to fix. Scalars also say so in `is_valid`, so
 /// that validation refuses such values before anything runs; this code covers the rest.
 fn unreadable<T: InputType>(message: String) -> InputValueError<T> {
-    InputValueError::custom(message).with_extension("code", Code::BadUserInput.as_str())
+    unreadable_input(InputValueError::custom(message))
 }
 
 /// A value of the wrong kind altogether (a number for a date, say).
 fn wrong_kind<T: InputType>(value: Value) -> InputValueError<T> {
-    InputValueError::expected_type(value).with_extension("code", Code::BadUserInput.as_str())
+    unreadable_input(InputValueError::expected_type(value))
 }
 
 /// A calendar date without a time zone, ISO 8601 `YYYY-MM-DD`, e.g. `2023-03-01`.
@@ -130,6 +130,7 @@ mod tests {
 
     #[test]
     fn a_value_a_scalar_cannot_read_is_the_clients_to_fix() {
+        use crate::graphql::error::Code;
         let code = |error: InputValueError<DateTime>| {
             error.into_server_error(async_graphql::Pos::default()).extensions.and_then(|e| e.get("code").cloned())
         };
