@@ -14,8 +14,7 @@ pub mod path_content;
 pub mod rows;
 pub mod salaries;
 
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, EntityTrait};
 use uuid::Uuid;
 
 use crate::{Error, Result};
@@ -91,37 +90,6 @@ pub(crate) fn check_url(field: &str, url: Option<&str>) -> Result<Option<String>
         Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => Ok(Some(url)),
         _ => Err(Error::invalid(field, "must be an http or https URL")),
     }
-}
-
-/// The conflict for a change based on `expected` when the row is at `current`.
-pub fn stale(entity: &str, expected: i32, current: i32) -> Error {
-    Error::conflict(
-        "expected_version",
-        format!("is {expected}, but the {entity} is at version {current}: someone else changed it; reload and retry"),
-    )
-}
-
-/// Opens the change of one row: bumps its version if, and only if, it is still at `expected`.
-/// Returns whether it was. Call first in the transaction, then set the row's new values.
-pub(crate) async fn claim_version<E, C>(
-    txn: &impl ConnectionTrait,
-    id_column: C,
-    version_column: C,
-    id: Uuid,
-    expected: i32,
-) -> Result<bool>
-where
-    E: EntityTrait,
-    C: ColumnTrait,
-{
-    let claimed = E::update_many()
-        .col_expr(version_column, Expr::col(version_column).add(1))
-        .filter(id_column.eq(id))
-        .filter(version_column.eq(expected))
-        .exec(txn)
-        .await?
-        .rows_affected;
-    Ok(claimed == 1)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The shape every versioned change shares, written once: validate, claim the version inside
 //! the transaction, write, record the audit event, commit.
 
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     IntoActiveModel, QueryFilter, TransactionTrait,
@@ -8,7 +9,6 @@ use sea_orm::{
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{claim_version, stale};
 use crate::audit::{self, Actor, EntityKind};
 use crate::{Db, Error, Result};
 
@@ -185,3 +185,34 @@ editable!(responsibility, Responsibility);
 editable!(roadmap_step, RoadmapStep);
 editable!(learning_resource, LearningResource);
 editable!(salary_record, SalaryRecord);
+
+/// The conflict for a change based on `expected` when the row is at `current`.
+fn stale(entity: &str, expected: i32, current: i32) -> Error {
+    Error::conflict(
+        "expected_version",
+        format!("is {expected}, but the {entity} is at version {current}: someone else changed it; reload and retry"),
+    )
+}
+
+/// Opens the change of one row: bumps its version if, and only if, it is still at `expected`.
+/// Returns whether it was. Call first in the transaction, then set the row's new values.
+async fn claim_version<E, C>(
+    txn: &impl ConnectionTrait,
+    id_column: C,
+    version_column: C,
+    id: Uuid,
+    expected: i32,
+) -> Result<bool>
+where
+    E: EntityTrait,
+    C: ColumnTrait,
+{
+    let claimed = E::update_many()
+        .col_expr(version_column, Expr::col(version_column).add(1))
+        .filter(id_column.eq(id))
+        .filter(version_column.eq(expected))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    Ok(claimed == 1)
+}
