@@ -31,8 +31,8 @@ pub const PARALLELISM: u32 = 1;
 const QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How many characters of a new password the strength estimate reads. zxcvbn's work grows much
-/// faster than the length (128 look-alike characters cost 0.55 s of CPU, 64 of them a small
-/// fraction of that); a password whose first 64 characters are hard to guess is hard to guess.
+/// faster than the length, and anyone may send a new password (`register`), so its input is
+/// bounded; a password whose first 64 characters are hard to guess is hard to guess.
 pub const STRENGTH_CHARS: usize = 64;
 
 /// Why a password or a hashing request was refused.

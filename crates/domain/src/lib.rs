@@ -90,8 +90,7 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<()> {
 /// bulk loaders ([`dataset::load`], [`synthetic::load_benchmark_data`]) call it once they have
 /// added rows. Without it PostgreSQL plans with the statistics of the tables as they were
 /// (until autovacuum notices, within minutes): the first page of career paths, taken from an
-/// empty table's estimate, was sorted from every row instead of read off the title index, 0.43
-/// instead of 0.13 ms a statement. SQLite has no statistics at all before its first `ANALYZE`.
+/// empty table's estimate, was sorted from every row instead of read off the title index. SQLite has no statistics at all before its first `ANALYZE`.
 pub(crate) async fn refresh_statistics(db: &DatabaseConnection) -> Result<()> {
     db.execute_unprepared("ANALYZE").await?;
     Ok(())

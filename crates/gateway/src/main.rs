@@ -9,11 +9,9 @@ use tracing_subscriber::EnvFilter;
 
 /// jemalloc rather than glibc's malloc: a nested answer is thousands of small allocations
 /// across threads, and glibc's malloc and free took about a third of the server's CPU on the
-/// benchmark's nested query. Measured on that query at 32 clients (bench/RESULTS.md has the
-/// whole run): mimalloc first cut it from 12.9 to 11.0 ms a request but raised the peak RSS from
-/// 80 to 112 MiB; later, against mimalloc's 9.2–9.7 ms and 116–120 MiB, jemalloc with a
-/// background thread returning freed pages (`.cargo/config.toml`) took 8.5–8.6 ms and 84–87 MiB,
-/// and an idle server holds 22 MiB instead of 61.
+/// benchmark's nested query. mimalloc was faster than glibc but held more memory; jemalloc, with
+/// a background thread returning freed pages (`.cargo/config.toml`), was faster than both and
+/// held the least, idle and under load (the figures are in the commits that chose each).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

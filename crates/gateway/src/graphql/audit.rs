@@ -23,8 +23,7 @@ use super::scalars::{DateTime, Json};
 /// A trailing `serial` resolves the object's fields one after another, as async-graphql's
 /// `#[Object(serial)]` does. Its default resolves them concurrently: a `FuturesUnordered` and a
 /// task for each field of every object, which for an object of plain columns costs more than its
-/// fields do (on the nested benchmark query, serial skills, technologies and salary records took
-/// 9% fewer instructions and 16% less CPU). What it gives up: relations asked of one such object
+/// fields do (commit c8c3387 measured it on the nested benchmark query). What it gives up: relations asked of one such object
 /// load one after another, a round trip each, though each is still one batch for all the objects
 /// of a list. So an object with several relations usually asked together (a career path, a
 /// roadmap step) stays concurrent.

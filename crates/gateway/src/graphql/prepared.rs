@@ -40,8 +40,8 @@ use super::field_order::FieldOrder;
 
 /// How many operations are kept, the longest text (query and variables) one may have, and the
 /// most memory they may hold together. A parsed document and its field order take tens of
-/// times the memory of its text (256 distinct 7.9 KB queries held 87 MiB), so the cache is
-/// bounded by what each entry really holds ([`Prepared::bytes`]), not by its text.
+/// times the memory of its text, so the cache is bounded by what each entry really holds
+/// ([`Prepared::bytes`]), not by its text.
 const KEPT: NonZeroUsize = NonZeroUsize::new(256).expect("not zero");
 const LONGEST_TEXT: usize = 8 * 1024;
 pub const KEPT_BYTES: usize = 16 * 1024 * 1024;
