@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{Direction, search_condition};
 use crate::entities::{
     benefit, career_path, career_path_benefit, career_path_industry, career_path_skill, industry, learning_resource,
-    related_career_path, responsibility, roadmap_step, roadmap_step_skill, salary_record, skill,
+    related_career_path, responsibility, roadmap_step, salary_record, skill,
 };
 use crate::enums::PublicationStatus;
 use crate::page::{self, Page, PageRequest};
@@ -153,21 +153,6 @@ pub async fn resources(db: &impl ConnectionTrait, step_ids: &[Uuid]) -> Result<V
         .order_by_asc(learning_resource::Column::Position)
         .all(db)
         .await?)
-}
-
-/// The skills each roadmap step in `step_ids` teaches.
-pub async fn skills_taught(db: &impl ConnectionTrait, step_ids: &[Uuid]) -> Result<Vec<(Uuid, skill::Model)>> {
-    let links = roadmap_step_skill::Entity::find()
-        .filter(roadmap_step_skill::Column::RoadmapStepId.is_in(step_ids.iter().copied()))
-        .order_by_asc(roadmap_step_skill::Column::Position)
-        .all(db)
-        .await?;
-    let skill_ids: Vec<Uuid> = links.iter().map(|link| link.skill_id).collect();
-    let skills = super::skills::by_ids(db, &skill_ids).await?;
-    Ok(links
-        .into_iter()
-        .filter_map(|link| skills.iter().find(|s| s.id == link.skill_id).map(|s| (link.roadmap_step_id, s.clone())))
-        .collect())
 }
 
 /// The industries of each path in `path_ids`, in order.

@@ -103,3 +103,18 @@ pub async fn roadmap_steps(
         .await?;
     Ok(rows.into_iter().filter_map(|(link, row)| Some((link.skill_id, row?))).collect())
 }
+
+/// The skills each roadmap step in `step_ids` teaches.
+pub async fn skills_taught(db: &impl ConnectionTrait, step_ids: &[Uuid]) -> Result<Vec<(Uuid, skill::Model)>> {
+    let links = roadmap_step_skill::Entity::find()
+        .filter(roadmap_step_skill::Column::RoadmapStepId.is_in(step_ids.iter().copied()))
+        .order_by_asc(roadmap_step_skill::Column::Position)
+        .all(db)
+        .await?;
+    let skill_ids: Vec<Uuid> = links.iter().map(|link| link.skill_id).collect();
+    let skills = by_ids(db, &skill_ids).await?;
+    Ok(links
+        .into_iter()
+        .filter_map(|link| skills.iter().find(|s| s.id == link.skill_id).map(|s| (link.roadmap_step_id, s.clone())))
+        .collect())
+}

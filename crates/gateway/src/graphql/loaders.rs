@@ -142,7 +142,7 @@ batch!(SalariesOfPath => Rows<Arc<salary_record::Model>>,
 batch!(ResourcesOfStep => Rows<Arc<learning_resource::Model>>,
     |b, ids| career_paths::resources(b.store.db(), &ids), |row: learning_resource::Model| (row.roadmap_step_id, Arc::new(row)));
 batch!(SkillsOfStep => Rows<Arc<skill::Model>>,
-    |b, ids| career_paths::skills_taught(b.store.db(), &ids), |row: (Uuid, skill::Model)| (row.0, Arc::new(row.1)));
+    |b, ids| skills::skills_taught(b.store.db(), &ids), |row: (Uuid, skill::Model)| (row.0, Arc::new(row.1)));
 batch!(TechnologiesOfSkill => Rows<Arc<technology::Model>>,
     |b, ids| skills::technologies(b.store.db(), &ids), |row: (Uuid, technology::Model)| (row.0, Arc::new(row.1)));
 batch!(PathsOfSkill => Rows<(career_path_skill::Model, Arc<career_path::Model>)>,
