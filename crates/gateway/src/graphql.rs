@@ -18,6 +18,7 @@ pub mod catalog;
 pub mod connection;
 pub mod editing;
 pub mod error;
+pub mod execution;
 pub mod executor;
 pub mod expansion;
 pub mod field_order;

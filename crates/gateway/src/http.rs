@@ -8,12 +8,11 @@
 //! GET with 405, unsupported bodies with 415 and unacceptable media types with 406, and answers
 //! request errors with 400 and no `data` under the newer media type.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::parser::types::OperationType;
-use async_graphql::{Request, Response, Variables};
+use async_graphql::Response;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
@@ -32,25 +31,17 @@ use tower_http::trace::TraceLayer;
 
 use crate::authentication::{Accounts, BearerError, Principal};
 use crate::config::{ClientAddressHeader, Config};
-use crate::graphql::error::{
-    Code, RETRY_AFTER_OUTAGE_SECS, Rendered, refusal_body, refusal_body_for, render, request_refused,
-};
-use crate::graphql::executor::request_tasks;
-use crate::graphql::expansion::Expansion;
-use crate::graphql::field_order::OrderSlot;
-use crate::graphql::limits::BudgetKey;
-use crate::graphql::policy::FieldErrors;
-use crate::graphql::prepared::{Learning, Prepaid, Prepared, PreparedOperations, resolved_fields};
-use crate::graphql::request::{OperationLog, RequestContext, SharedBudget, chosen_operation};
-use crate::graphql::{Checks, Executable, loaders};
+use crate::graphql::error::{Code, RETRY_AFTER_OUTAGE_SECS, Rendered, refusal_body, refusal_body_for, render};
+use crate::graphql::execution::{Caller, Execution, execute, reads_only};
 use crate::metrics::Metrics;
-use crate::persisted::{PersistedQueries, Refusal, Registration};
 use crate::playground::{self, Playground};
 use crate::store::Store;
 
 mod caching;
+mod client_address;
 
 use caching::PublicCaching;
+use client_address::client_address;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
 const JSON: &str = "application/json; charset=utf-8";
@@ -58,7 +49,7 @@ const JSON: &str = "application/json; charset=utf-8";
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
-    graphql: Arc<Executable>,
+    execution: Arc<Execution>,
     store: Store,
     accounts: Arc<Accounts>,
     max_batch: usize,
@@ -67,18 +58,16 @@ pub struct AppState {
     max_complexity: usize,
     playground: Option<Arc<Playground>>,
     metrics: Arc<Metrics>,
-    persisted: Arc<PersistedQueries>,
     public_caching: PublicCaching,
 }
 
 /// The whole HTTP application, with its middleware.
 pub fn router(
-    graphql: Executable,
+    execution: Arc<Execution>,
     store: Store,
     accounts: Arc<Accounts>,
     playground: Option<Arc<Playground>>,
     metrics: Arc<Metrics>,
-    persisted: Arc<PersistedQueries>,
     config: &Config,
 ) -> Router {
     let routes = match playground {
@@ -89,7 +78,7 @@ pub fn router(
         None => Router::new(),
     };
     let state = AppState {
-        graphql: Arc::new(graphql),
+        execution,
         store,
         accounts,
         max_batch: config.max_batch,
@@ -98,7 +87,6 @@ pub fn router(
         max_complexity: config.max_complexity,
         playground,
         metrics: metrics.clone(),
-        persisted,
         public_caching: PublicCaching::new(config.public_max_age_secs),
     };
     routes
@@ -478,7 +466,7 @@ async fn graphql_get(
             };
         }
     }
-    let mut operation = match read_request(Value::Object(fields), &state.persisted, &state.graphql.prepared) {
+    let mut operation = match state.execution.read(Value::Object(fields)) {
         Ok(operation) => operation,
         Err(message) => return reject(StatusCode::BAD_REQUEST, format, &message),
     };
@@ -494,98 +482,19 @@ async fn graphql_get(
         Err(response) => return response,
     };
     let id = request_id(&headers);
-    let caller = Caller::new(principal, peer, &headers, &state, true);
-    let (response, operation) = execute(&state, &caller, &id, operation).await;
+    let caller = caller(&state, principal, peer, &headers, true);
+    let (response, operation) = execute(&state.execution, &caller, &id, operation).await;
     // Without a token the answer is what every anonymous caller gets: a shared cache may keep it.
-    let public = (caller.principal == Principal::ANONYMOUS).then_some((&state.public_caching, &headers));
+    let public = (caller.principal() == Principal::ANONYMOUS).then_some((&state.public_caching, &headers));
     single_response(format, response, operation, &caller, &id, public)
 }
 
-/// Who sent a request, from where, and what its operations share.
-#[derive(Clone)]
-struct Caller {
-    principal: Principal,
-    address: IpAddr,
-    budget: Arc<SharedBudget>,
-    /// The database the request's operations use: the read replica, if any, when none of them
-    /// writes.
-    store: Store,
-}
-
-impl Caller {
-    fn new(principal: Principal, peer: SocketAddr, headers: &HeaderMap, state: &AppState, reads_only: bool) -> Self {
-        let address = client_address(peer.ip(), headers, state.client_address_header, &state.trusted_proxies);
-        let store = if reads_only { state.store.reads() } else { state.store.clone() };
-        // The complexity limit also bounds the fields a request really resolves.
-        Self { principal, address, budget: Arc::new(SharedBudget::new(state.max_complexity)), store }
-    }
-}
-
-/// Whether none of `operations` is a mutation (or a subscription). A document that does not
-/// parse, or names no operation it holds, runs nothing, so it writes nothing either. A prepared
-/// operation is a query, and is not parsed again.
-fn reads_only(operations: &mut [Operation]) -> bool {
-    operations.iter_mut().filter_map(|operation| operation.as_mut().ok()).all(|Ready { request, prepared, .. }| {
-        if prepared.is_some() {
-            return true;
-        }
-        let name = request.operation_name.clone();
-        let Ok(document) = request.parsed_query() else { return true };
-        chosen_operation(document, name.as_deref())
-            .is_none_or(|(_, operation)| operation.node.ty == OperationType::Query)
-    })
-}
-
-/// The client's address: the TCP peer, unless the peer is a trusted proxy; then, walking the
-/// forwarding header (the one header the proxies write) from the nearest hop back, the first
-/// address that is not a trusted proxy itself. Only the hops that trusted proxies appended are
-/// believed: whatever a client wrote into the header itself sits further back and is never
-/// reached, and a header the proxies do not write is never read at all.
-fn client_address(peer: IpAddr, headers: &HeaderMap, header: ClientAddressHeader, trusted_proxies: &[IpNet]) -> IpAddr {
-    let trusted = |address: &IpAddr| {
-        let address = address.to_canonical();
-        trusted_proxies.iter().any(|network| network.contains(&address))
-    };
-    let mut client = peer;
-    if trusted(&client) {
-        for hop in forwarded_chain(headers, header).into_iter().rev() {
-            client = hop;
-            if !trusted(&hop) {
-                break;
-            }
-        }
-    }
-    client
-}
-
-/// The addresses a request came through, the client first, as `header` lists them. Hops that
-/// name no address (`unknown`, obfuscated names) are left out.
-fn forwarded_chain(headers: &HeaderMap, header: ClientAddressHeader) -> Vec<IpAddr> {
-    let values = |name| headers.get_all(name).into_iter().filter_map(|value| value.to_str().ok());
-    match header {
-        ClientAddressHeader::Forwarded => values(header::FORWARDED)
-            .flat_map(|value| value.split(','))
-            .filter_map(|element| {
-                element.split(';').find_map(|pair| {
-                    let (key, node) = pair.trim().split_once('=')?;
-                    key.trim().eq_ignore_ascii_case("for").then(|| forwarded_node(node)).flatten()
-                })
-            })
-            .collect(),
-        ClientAddressHeader::XForwardedFor => values(header::HeaderName::from_static("x-forwarded-for"))
-            .flat_map(|value| value.split(','))
-            .filter_map(forwarded_node)
-            .collect(),
-    }
-}
-
-/// One hop: `192.0.2.1`, `192.0.2.1:4711`, `"[2001:db8::1]:4711"` or `2001:db8::1`.
-fn forwarded_node(node: &str) -> Option<IpAddr> {
-    let node = node.trim().trim_matches('"');
-    if let Some(bracketed) = node.strip_prefix('[') {
-        return bracketed.split(']').next()?.parse().ok();
-    }
-    node.parse::<IpAddr>().ok().or_else(|| node.parse::<SocketAddr>().ok().map(|socket| socket.ip()))
+/// The caller of a request from `peer`: its address as the trusted proxies name it, and the
+/// database its operations use (the read replica, if any, when none of them writes).
+fn caller(state: &AppState, principal: Principal, peer: SocketAddr, headers: &HeaderMap, reads_only: bool) -> Caller {
+    let address = client_address(peer.ip(), headers, state.client_address_header, &state.trusted_proxies);
+    let store = if reads_only { state.store.reads() } else { state.store.clone() };
+    Caller::new(principal, address, store, state.max_complexity)
 }
 
 async fn graphql_post(
@@ -621,18 +530,19 @@ async fn graphql_post(
             }
             let mut requests = Vec::with_capacity(items.len());
             for item in items {
-                match read_request(item, &state.persisted, &state.graphql.prepared) {
+                match state.execution.read(item) {
                     Ok(operation) => requests.push(operation),
                     Err(message) => return reject(StatusCode::BAD_REQUEST, format, &message),
                 }
             }
             // A batch that writes reads from the primary throughout: its queries see its writes.
             let reads_only = reads_only(&mut requests);
-            let caller = Caller::new(principal, peer, &headers, &state, reads_only);
-            let responses =
-                futures::future::join_all(requests.into_iter().map(|request| execute(&state, &caller, &id, request)))
-                    .await;
-            let mut outcome = RequestOutcome { role: Some(caller.principal.role), ..RequestOutcome::default() };
+            let caller = caller(&state, principal, peer, &headers, reads_only);
+            let responses = futures::future::join_all(
+                requests.into_iter().map(|request| execute(&state.execution, &caller, &id, request)),
+            )
+            .await;
+            let mut outcome = RequestOutcome { role: Some(caller.principal().role), ..RequestOutcome::default() };
             let mut json = b"[".to_vec();
             let mut wait = None;
             for (index, (response, operation)) in responses.into_iter().enumerate() {
@@ -649,279 +559,16 @@ async fn graphql_post(
             let response = (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], json).into_response();
             with_outcome(with_retry_after(response, wait), outcome)
         }
-        single => match read_request(single, &state.persisted, &state.graphql.prepared) {
+        single => match state.execution.read(single) {
             Ok(mut operation) => {
                 let reads_only = reads_only(std::slice::from_mut(&mut operation));
-                let caller = Caller::new(principal, peer, &headers, &state, reads_only);
-                let (response, operation) = execute(&state, &caller, &id, operation).await;
+                let caller = caller(&state, principal, peer, &headers, reads_only);
+                let (response, operation) = execute(&state.execution, &caller, &id, operation).await;
                 single_response(format, response, operation, &caller, &id, None)
             }
             Err(message) => reject(StatusCode::BAD_REQUEST, format, &message),
         },
     }
-}
-
-/// One operation of a request, read: ready to run, or refused with a coded error that is that
-/// operation's response (in a batch, the others still run).
-type Operation = Result<Ready, async_graphql::ServerError>;
-
-/// An operation ready to run, with its prepared form when one is kept (see `graphql::prepared`):
-/// looked up once, where the request is read, both to choose its database and to run it.
-struct Ready {
-    request: Request,
-    prepared: Option<Arc<Prepared>>,
-    /// The size of the parsed document once expanded: checked before anything walks it
-    /// (see `graphql::expansion`). `None` for a prepared operation, measured when it was
-    /// learned, and for a document that does not parse, which goes no further than the parser.
-    expansion: Option<Expansion>,
-    /// A persisted query to keep once it has run without a request error.
-    registration: Option<Registration>,
-}
-
-/// Reads one GraphQL request object, checking every parameter's type, and finds its document:
-/// its `query`, or the persisted one its hash or `documentId` names, and its prepared form. A
-/// malformed object is an `Err` (the whole HTTP request is refused); an unknown or unlisted
-/// document is a refused [`Operation`].
-fn read_request(value: Value, persisted: &PersistedQueries, kept: &PreparedOperations) -> Result<Operation, String> {
-    let Value::Object(mut fields) = value else {
-        return Err("A GraphQL request must be a JSON object".into());
-    };
-    let query = match fields.remove("query") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(query)) => Some(query),
-        Some(_) => return Err("`query` must be a string".into()),
-    };
-    let document_id = match fields.remove("documentId") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(id)) => Some(id),
-        Some(_) => return Err("`documentId` must be a string".into()),
-    };
-    let operation_name = match fields.remove("operationName") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(name)) => Some(name),
-        Some(_) => return Err("`operationName` must be a string".into()),
-    };
-    let variables = match fields.remove("variables") {
-        None | Some(Value::Null) => None,
-        Some(value @ Value::Object(_)) => Some(Variables::from_json(value)),
-        Some(_) => return Err("`variables` must be an object".into()),
-    };
-    let extensions = match fields.remove("extensions") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(extensions)) => extensions,
-        Some(_) => return Err("`extensions` must be an object".into()),
-    };
-    let (query, registration) = match persisted.resolve(query, &extensions, document_id.as_deref()) {
-        Ok(Some(resolved)) => resolved,
-        Ok(None) => return Err("A GraphQL request needs a `query`".into()),
-        Err(Refusal::Malformed(message)) => return Err(message.into()),
-        Err(refusal) => return Ok(Err(refused(refusal))),
-    };
-    let mut request = Request::new(query);
-    if let Some(name) = operation_name {
-        request = request.operation_name(name);
-    }
-    if let Some(variables) = variables {
-        request = request.variables(variables);
-    }
-    for (key, value) in extensions {
-        let value = async_graphql::Value::from_json(value).map_err(|_| "`extensions` is not valid".to_owned())?;
-        request.extensions.insert(key, value);
-    }
-    let prepared = kept.find(&request);
-    // Parsed once, here: the parsed document goes on with the request.
-    let expansion = match prepared {
-        Some(_) => None,
-        None => request.parsed_query().ok().map(Expansion::of),
-    };
-    Ok(Ok(Ready { prepared, request, expansion, registration }))
-}
-
-/// The coded error for a document that cannot be found or may not run.
-fn refused(refusal: Refusal) -> async_graphql::ServerError {
-    match refusal {
-        // Apollo's clients recognise the miss by this message as well as by its code.
-        Refusal::NotFound => request_refused(Code::PersistedQueryNotFound, "PersistedQueryNotFound"),
-        Refusal::HashMismatch => {
-            request_refused(Code::BadUserInput, "The query's SHA-256 is not the `sha256Hash` sent with it")
-        }
-        Refusal::Malformed(message) => request_refused(Code::BadUserInput, message),
-        Refusal::NotInList => request_refused(
-            Code::PersistedQueryNotInList,
-            "This server runs only its listed operations, and none has this id",
-        ),
-        Refusal::NotInSafelist => request_refused(
-            Code::QueryNotInSafelist,
-            "This server runs only its listed operations, and this is none of them",
-        ),
-    }
-}
-
-/// A persisted query's registration costs a complexity point for each of these bytes it keeps.
-const REGISTRATION_BYTES_PER_POINT: usize = 64;
-
-/// Runs one request with its own loaders, on the request's own task (see `graphql::executor`);
-/// returns its response and, for the log, its operation's type and name.
-async fn execute(
-    state: &AppState,
-    caller: &Caller,
-    request_id: &str,
-    operation: Operation,
-) -> (Response, (&'static str, String)) {
-    let mut operation = match operation {
-        Ok(operation) => operation,
-        Err(refusal) => return (Response::from_errors(vec![refusal]), ("?", "-".into())),
-    };
-    let log = Arc::new(OperationLog::new(operation.request.operation_name.clone()));
-    let client = BudgetKey::of(caller.principal.user_id, Some(caller.address));
-    if let Some(expansion) = operation.expansion {
-        if let Err(refusal) = state.graphql.limits.check_expansion(client, expansion) {
-            return (Response::from_errors(vec![refusal]), log.describe());
-        }
-        log.expanded(expansion);
-    }
-    let registration = operation.registration.take();
-    let response = run(state, caller, request_id, &log, operation).await;
-    let parsed_and_validated =
-        response.data != async_graphql::Value::Null || response.errors.iter().any(|error| !error.path.is_empty());
-    if let Some(registration) = registration
-        && parsed_and_validated
-        // What it keeps in memory is spent from the client's budget, as complexity is.
-        && state.graphql.limits.spend_client(client, registration.bytes() / REGISTRATION_BYTES_PER_POINT).is_ok()
-    {
-        state.persisted.register(registration);
-    }
-    (response, log.describe())
-}
-
-/// Runs one operation on a task of its own, which finishes even if the client goes away or the
-/// request times out: an operation dropped half-way would leave its work half done, and sqlx 0.9
-/// can leave a pooled connection inside a transaction when a `BEGIN` in flight is dropped
-/// (transact-rs/sqlx issue 4393, fixed upstream but not released), for the next request to run in.
-async fn run(
-    state: &AppState,
-    caller: &Caller,
-    request_id: &str,
-    log: &Arc<OperationLog>,
-    operation: Ready,
-) -> Response {
-    let (state, caller, request_id, log) = (state.clone(), caller.clone(), request_id.to_owned(), log.clone());
-    // Dropped with this future: an operation still waiting for a slot when its client has gone
-    // has done nothing yet and is not started.
-    let awaited = Arc::new(());
-    let still_awaited = Arc::downgrade(&awaited);
-    let execution = tokio::spawn(async move {
-        let _slot = state.graphql.slots.enter().await;
-        if still_awaited.strong_count() == 0 {
-            return Response::from_errors(vec![request_refused(Code::ServiceUnavailable, "The client went away")]);
-        }
-        run_to_completion(&state, &caller, &request_id, log, operation).await
-    });
-    let outcome = execution.await;
-    drop(awaited);
-    match outcome {
-        Ok(response) => response,
-        // A panic goes on to the panic layer, which answers 500 as before.
-        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-        // Only a runtime shutting down cancels the task.
-        Err(_) => Response::from_errors(vec![request_refused(Code::ServiceUnavailable, "The server is stopping")]),
-    }
-}
-
-/// Runs an operation unguarded when the guards have cleared it for this caller before (see
-/// `graphql::prepared`), guarded otherwise; then holds the request to its field limit.
-async fn run_to_completion(
-    state: &AppState,
-    caller: &Caller,
-    request_id: &str,
-    log: Arc<OperationLog>,
-    Ready { request, prepared, .. }: Ready,
-) -> Response {
-    let graphql = &state.graphql;
-    let (mut response, order) = match prepared.filter(|prepared| prepared.may_run(caller.principal.role)) {
-        Some(prepared) => {
-            (run_prepared(state, caller, request_id, log, request, &prepared).await, prepared.order.clone())
-        }
-        None => {
-            // What the guards learn of an operation short enough to keep, to run it unguarded
-            // next time.
-            let learning = graphql.prepared.key_of(&request).map(|key| (key, Arc::new(Learning::default())));
-            let order = Arc::new(OrderSlot::new(request.operation_name.clone()));
-            let mut request = request.data(log.clone()).data(order.clone());
-            if let Some((_, learning)) = &learning {
-                request = request.data(learning.clone());
-            }
-            let response = execute_on(Checks::Guarded, state, caller, request_id, request).await;
-            let order = order.order();
-            if let (Some((key, learning)), Some(("query", name))) = (learning, log.recorded())
-                && response.errors.is_empty()
-            {
-                graphql.prepared.learn(key, &learning, name, order.clone());
-            }
-            (response, order)
-        }
-    };
-    if let Some(order) = order {
-        order.apply(&mut response.data);
-    }
-    if caller.budget.exhausted() {
-        let message = format!(
-            "The request resolves more than {} fields (its lists are longer than its complexity estimated); ask for fewer",
-            caller.budget.max_fields()
-        );
-        return Response::from_errors(vec![request_refused(Code::BadUserInput, message)]);
-    }
-    response
-}
-
-/// Runs a prepared operation: spends what the guards would, runs it unguarded, and counts its
-/// fields; an answer with errors is made again guarded, where failed fields become `null`.
-async fn run_prepared(
-    state: &AppState,
-    caller: &Caller,
-    request_id: &str,
-    log: Arc<OperationLog>,
-    request: Request,
-    prepared: &Prepared,
-) -> Response {
-    let graphql = &state.graphql;
-    log.prepared(prepared.logged_name());
-    let client = BudgetKey::of(caller.principal.user_id, Some(caller.address));
-    let spent = graphql
-        .limits
-        .spend_aliases(Some(&caller.budget), prepared.aliases)
-        .and_then(|()| graphql.limits.spend(client, Some(&caller.budget), prepared.complexity, 0));
-    if let Err(refusal) = spent {
-        return Response::from_errors(vec![refusal]);
-    }
-    let response = execute_on(Checks::Unguarded, state, caller, request_id, prepared.parsed(request)).await;
-    if response.errors.is_empty() {
-        caller.budget.spend_fields(resolved_fields(&response.data));
-        return response;
-    }
-    let again = prepared.request().data(log).data(Prepaid);
-    execute_on(Checks::Guarded, state, caller, request_id, again).await
-}
-
-/// Executes `request` on the schema with `checks`, with the request's own loaders, database and
-/// caller.
-async fn execute_on(checks: Checks, state: &AppState, caller: &Caller, request_id: &str, request: Request) -> Response {
-    let context = RequestContext::new(caller.principal, Some(caller.address), request_id.to_owned());
-    let visibility = context.visibility;
-    let (spawner, tasks) = request_tasks();
-    let field_errors = Arc::new(FieldErrors::default());
-    let request = request
-        .data(context)
-        .data(loaders::for_request(caller.store.clone(), visibility, spawner))
-        .data(state.accounts.clone())
-        .data(caller.budget.clone())
-        .data(state.metrics.clone())
-        .data(caller.store.clone())
-        .data(field_errors.clone());
-    state.metrics.executed(checks);
-    let mut response = tasks.run(state.graphql.schema(checks).execute(request)).await;
-    response.errors.extend(field_errors.take());
-    response
 }
 
 fn single_response(
@@ -940,7 +587,7 @@ fn single_response(
         (false, _) => StatusCode::OK,
     };
     let mut outcome =
-        RequestOutcome { operations: vec![operation], role: Some(caller.principal.role), codes: Vec::new() };
+        RequestOutcome { operations: vec![operation], role: Some(caller.principal().role), codes: Vec::new() };
     outcome.codes_of(&rendered);
     let response = match public {
         Some((caching, request)) if status == StatusCode::OK && rendered.codes.is_empty() => {
@@ -954,7 +601,6 @@ fn single_response(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn accept(value: &'static str) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -974,53 +620,5 @@ mod tests {
         assert_eq!(negotiate(&accept("*/*")), Some(Format::Json));
         assert_eq!(negotiate(&accept("text/html")), None);
         assert_eq!(negotiate(&accept("application/json;q=0")), None);
-    }
-
-    #[test]
-    fn forwarding_headers_are_believed_only_from_trusted_proxies() {
-        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().expect("a network")];
-        let with = |name: &'static str, value: &'static str| {
-            let mut headers = HeaderMap::new();
-            headers.insert(name, HeaderValue::from_static(value));
-            headers
-        };
-        let proxy: IpAddr = "10.1.2.3".parse().expect("an address");
-        let stranger: IpAddr = "203.0.113.9".parse().expect("an address");
-        let (xff, rfc7239) = (ClientAddressHeader::XForwardedFor, ClientAddressHeader::Forwarded);
-        let spoofed = with("x-forwarded-for", "198.51.100.1, 198.51.100.2");
-        assert_eq!(client_address(stranger, &spoofed, xff, &trusted), stranger, "an untrusted peer is the client");
-        assert_eq!(
-            client_address(proxy, &spoofed, xff, &trusted).to_string(),
-            "198.51.100.2",
-            "the nearest untrusted hop"
-        );
-        let chained = with("x-forwarded-for", "198.51.100.1, 10.9.9.9");
-        assert_eq!(
-            client_address(proxy, &chained, xff, &trusted).to_string(),
-            "198.51.100.1",
-            "trusted hops are walked past"
-        );
-        let forwarded = with("forwarded", "for=192.0.2.60;proto=http, for=\"[2001:db8:cafe::17]:4711\"");
-        assert_eq!(client_address(proxy, &forwarded, rfc7239, &trusted).to_string(), "2001:db8:cafe::17");
-        assert_eq!(client_address(proxy, &forwarded, xff, &trusted), proxy, "the header the proxy does not write");
-        let unknown = with("forwarded", "for=unknown");
-        assert_eq!(client_address(proxy, &unknown, rfc7239, &trusted), proxy, "nothing to believe");
-    }
-
-    #[test]
-    fn request_objects_with_wrongly_typed_parameters_are_refused() {
-        let persisted = PersistedQueries::automatic();
-        let kept = PreparedOperations::default();
-        let read = |value| read_request(value, &persisted, &kept);
-        assert!(read(json!({ "query": "{a}" })).is_ok_and(|operation| operation.is_ok()));
-        assert!(read(json!({ "query": "{a}", "variables": null, "operationName": null })).is_ok());
-        assert!(read(json!({})).is_err());
-        assert!(read(json!({ "query": 1 })).is_err());
-        assert!(read(json!({ "query": "{a}", "variables": "x" })).is_err());
-        assert!(read(json!({ "query": "{a}", "operationName": 3 })).is_err());
-        assert!(read(json!({ "query": "{a}", "extensions": [] })).is_err());
-        assert!(read(json!({ "query": "{a}", "documentId": 7 })).is_err());
-        assert!(read(json!({ "extensions": { "persistedQuery": { "version": 2, "sha256Hash": "00" } } })).is_err());
-        assert!(read(json!("query")).is_err());
     }
 }

@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use crate::authentication::Accounts;
 use crate::config::Config;
 use crate::graphql::build_executable;
+use crate::graphql::execution::Execution;
 use crate::http;
 use crate::metrics::Metrics;
 use crate::persisted::PersistedQueries;
@@ -76,7 +77,8 @@ impl Application {
             Some(path) => PersistedQueries::safelist(path)?,
             None => PersistedQueries::automatic(),
         });
-        let router = http::router(graphql, store.clone(), accounts, playground, metrics, persisted, &config);
+        let execution = Arc::new(Execution::new(graphql, accounts.clone(), metrics.clone(), persisted));
+        let router = http::router(execution, store.clone(), accounts, playground, metrics, &config);
         let grace = std::time::Duration::from_secs(config.shutdown_grace_secs);
         Ok(Self { listener, router, store, address, metrics: metrics_server, grace, _changes: changes })
     }

@@ -1,0 +1,389 @@
+//! The front door of GraphQL execution: what runs one operation of a request, whatever carried
+//! it. The HTTP layer reads a request's operations with [`read_request`], builds the [`Caller`]
+//! and hands each operation to [`execute`]; from there this module decides the rest: refusing a
+//! document too large once expanded, running it guarded or prepared (see `graphql::prepared`),
+//! learning what a guarded run shows, putting the answer's fields in order, holding the request
+//! to its field limit, and keeping a persisted query once it has run. It knows nothing of HTTP.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use async_graphql::parser::types::OperationType;
+use async_graphql::{Request, Response, Variables};
+use serde_json::{Map, Value};
+
+use super::error::{Code, request_refused};
+use super::executor::request_tasks;
+use super::expansion::Expansion;
+use super::field_order::OrderSlot;
+use super::limits::BudgetKey;
+use super::policy::FieldErrors;
+use super::prepared::{Learning, Prepaid, Prepared, PreparedOperations, resolved_fields};
+use super::request::{OperationLog, RequestContext, SharedBudget, chosen_operation};
+use super::{Checks, Executable, loaders};
+use crate::authentication::{Accounts, Principal};
+use crate::metrics::Metrics;
+use crate::persisted::{PersistedQueries, Refusal, Registration};
+use crate::store::Store;
+
+/// What executing operations needs of the server: the schemas and their limits, the accounts
+/// resolvers sign in with, the metrics, and the persisted queries.
+pub struct Execution {
+    graphql: Executable,
+    accounts: Arc<Accounts>,
+    metrics: Arc<Metrics>,
+    persisted: Arc<PersistedQueries>,
+}
+
+impl Execution {
+    /// Executes on `graphql`'s schemas.
+    pub fn new(
+        graphql: Executable,
+        accounts: Arc<Accounts>,
+        metrics: Arc<Metrics>,
+        persisted: Arc<PersistedQueries>,
+    ) -> Self {
+        Self { graphql, accounts, metrics, persisted }
+    }
+
+    /// Reads one GraphQL request object (see [`read_request`]).
+    pub fn read(&self, value: Value) -> Result<Operation, String> {
+        read_request(value, &self.persisted, &self.graphql.prepared)
+    }
+}
+
+/// Who sent a request, from where, and what its operations share.
+#[derive(Clone)]
+pub struct Caller {
+    principal: Principal,
+    address: IpAddr,
+    budget: Arc<SharedBudget>,
+    /// The database the request's operations use: the read replica, if any, when none of them
+    /// writes.
+    store: Store,
+}
+
+impl Caller {
+    /// `principal`, calling from `address`, its operations using `store`; together they may
+    /// resolve at most `max_fields` fields (the complexity limit also bounds what a request really
+    /// resolves).
+    pub fn new(principal: Principal, address: IpAddr, store: Store, max_fields: usize) -> Self {
+        Self { principal, address, budget: Arc::new(SharedBudget::new(max_fields)), store }
+    }
+
+    /// Who is calling.
+    pub fn principal(&self) -> Principal {
+        self.principal
+    }
+}
+
+/// Whether none of `operations` is a mutation (or a subscription). A document that does not
+/// parse, or names no operation it holds, runs nothing, so it writes nothing either. A prepared
+/// operation is a query, and is not parsed again.
+pub fn reads_only(operations: &mut [Operation]) -> bool {
+    operations.iter_mut().filter_map(|operation| operation.as_mut().ok()).all(|Ready { request, prepared, .. }| {
+        if prepared.is_some() {
+            return true;
+        }
+        let name = request.operation_name.clone();
+        let Ok(document) = request.parsed_query() else { return true };
+        chosen_operation(document, name.as_deref())
+            .is_none_or(|(_, operation)| operation.node.ty == OperationType::Query)
+    })
+}
+
+/// One operation of a request, read: ready to run, or refused with a coded error that is that
+/// operation's response (in a batch, the others still run).
+pub type Operation = Result<Ready, async_graphql::ServerError>;
+
+/// An operation ready to run, with its prepared form when one is kept (see `graphql::prepared`):
+/// looked up once, where the request is read, both to choose its database and to run it.
+pub struct Ready {
+    request: Request,
+    prepared: Option<Arc<Prepared>>,
+    /// The size of the parsed document once expanded: checked before anything walks it
+    /// (see `graphql::expansion`). `None` for a prepared operation, measured when it was
+    /// learned, and for a document that does not parse, which goes no further than the parser.
+    expansion: Option<Expansion>,
+    /// A persisted query to keep once it has run without a request error.
+    registration: Option<Registration>,
+}
+
+/// Reads one GraphQL request object, checking every parameter's type, and finds its document:
+/// its `query`, or the persisted one its hash or `documentId` names, and its prepared form. A
+/// malformed object is an `Err` (the whole HTTP request is refused); an unknown or unlisted
+/// document is a refused [`Operation`].
+pub fn read_request(
+    value: Value,
+    persisted: &PersistedQueries,
+    kept: &PreparedOperations,
+) -> Result<Operation, String> {
+    let Value::Object(mut fields) = value else {
+        return Err("A GraphQL request must be a JSON object".into());
+    };
+    let query = match fields.remove("query") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(query)) => Some(query),
+        Some(_) => return Err("`query` must be a string".into()),
+    };
+    let document_id = match fields.remove("documentId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) => Some(id),
+        Some(_) => return Err("`documentId` must be a string".into()),
+    };
+    let operation_name = match fields.remove("operationName") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(name)) => Some(name),
+        Some(_) => return Err("`operationName` must be a string".into()),
+    };
+    let variables = match fields.remove("variables") {
+        None | Some(Value::Null) => None,
+        Some(value @ Value::Object(_)) => Some(Variables::from_json(value)),
+        Some(_) => return Err("`variables` must be an object".into()),
+    };
+    let extensions = match fields.remove("extensions") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(extensions)) => extensions,
+        Some(_) => return Err("`extensions` must be an object".into()),
+    };
+    let (query, registration) = match persisted.resolve(query, &extensions, document_id.as_deref()) {
+        Ok(Some(resolved)) => resolved,
+        Ok(None) => return Err("A GraphQL request needs a `query`".into()),
+        Err(Refusal::Malformed(message)) => return Err(message.into()),
+        Err(refusal) => return Ok(Err(refused(refusal))),
+    };
+    let mut request = Request::new(query);
+    if let Some(name) = operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(variables) = variables {
+        request = request.variables(variables);
+    }
+    for (key, value) in extensions {
+        let value = async_graphql::Value::from_json(value).map_err(|_| "`extensions` is not valid".to_owned())?;
+        request.extensions.insert(key, value);
+    }
+    let prepared = kept.find(&request);
+    // Parsed once, here: the parsed document goes on with the request.
+    let expansion = match prepared {
+        Some(_) => None,
+        None => request.parsed_query().ok().map(Expansion::of),
+    };
+    Ok(Ok(Ready { prepared, request, expansion, registration }))
+}
+
+/// The coded error for a document that cannot be found or may not run.
+fn refused(refusal: Refusal) -> async_graphql::ServerError {
+    match refusal {
+        // Apollo's clients recognise the miss by this message as well as by its code.
+        Refusal::NotFound => request_refused(Code::PersistedQueryNotFound, "PersistedQueryNotFound"),
+        Refusal::HashMismatch => {
+            request_refused(Code::BadUserInput, "The query's SHA-256 is not the `sha256Hash` sent with it")
+        }
+        Refusal::Malformed(message) => request_refused(Code::BadUserInput, message),
+        Refusal::NotInList => request_refused(
+            Code::PersistedQueryNotInList,
+            "This server runs only its listed operations, and none has this id",
+        ),
+        Refusal::NotInSafelist => request_refused(
+            Code::QueryNotInSafelist,
+            "This server runs only its listed operations, and this is none of them",
+        ),
+    }
+}
+
+/// A persisted query's registration costs a complexity point for each of these bytes it keeps.
+const REGISTRATION_BYTES_PER_POINT: usize = 64;
+
+/// Runs one request with its own loaders, on the request's own task (see `graphql::executor`);
+/// returns its response and, for the log, its operation's type and name.
+pub async fn execute(
+    execution: &Arc<Execution>,
+    caller: &Caller,
+    request_id: &str,
+    operation: Operation,
+) -> (Response, (&'static str, String)) {
+    let mut operation = match operation {
+        Ok(operation) => operation,
+        Err(refusal) => return (Response::from_errors(vec![refusal]), ("?", "-".into())),
+    };
+    let log = Arc::new(OperationLog::new(operation.request.operation_name.clone()));
+    let client = BudgetKey::of(caller.principal.user_id, Some(caller.address));
+    if let Some(expansion) = operation.expansion {
+        if let Err(refusal) = execution.graphql.limits.check_expansion(client, expansion) {
+            return (Response::from_errors(vec![refusal]), log.describe());
+        }
+        log.expanded(expansion);
+    }
+    let registration = operation.registration.take();
+    let response = run(execution, caller, request_id, &log, operation).await;
+    let parsed_and_validated =
+        response.data != async_graphql::Value::Null || response.errors.iter().any(|error| !error.path.is_empty());
+    if let Some(registration) = registration
+        && parsed_and_validated
+        // What it keeps in memory is spent from the client's budget, as complexity is.
+        && execution.graphql.limits.spend_client(client, registration.bytes() / REGISTRATION_BYTES_PER_POINT).is_ok()
+    {
+        execution.persisted.register(registration);
+    }
+    (response, log.describe())
+}
+
+/// Runs one operation on a task of its own, which finishes even if the client goes away or the
+/// request times out: an operation dropped half-way would leave its work half done, and sqlx 0.9
+/// can leave a pooled connection inside a transaction when a `BEGIN` in flight is dropped
+/// (transact-rs/sqlx issue 4393, fixed upstream but not released), for the next request to run in.
+async fn run(
+    execution: &Arc<Execution>,
+    caller: &Caller,
+    request_id: &str,
+    log: &Arc<OperationLog>,
+    operation: Ready,
+) -> Response {
+    let (execution, caller, request_id, log) = (execution.clone(), caller.clone(), request_id.to_owned(), log.clone());
+    // Dropped with this future: an operation still waiting for a slot when its client has gone
+    // has done nothing yet and is not started.
+    let awaited = Arc::new(());
+    let still_awaited = Arc::downgrade(&awaited);
+    let execution = tokio::spawn(async move {
+        let _slot = execution.graphql.slots.enter().await;
+        if still_awaited.strong_count() == 0 {
+            return Response::from_errors(vec![request_refused(Code::ServiceUnavailable, "The client went away")]);
+        }
+        run_to_completion(&execution, &caller, &request_id, log, operation).await
+    });
+    let outcome = execution.await;
+    drop(awaited);
+    match outcome {
+        Ok(response) => response,
+        // A panic goes on to the panic layer, which answers 500 as before.
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        // Only a runtime shutting down cancels the task.
+        Err(_) => Response::from_errors(vec![request_refused(Code::ServiceUnavailable, "The server is stopping")]),
+    }
+}
+
+/// Runs an operation unguarded when the guards have cleared it for this caller before (see
+/// `graphql::prepared`), guarded otherwise; then holds the request to its field limit.
+async fn run_to_completion(
+    execution: &Execution,
+    caller: &Caller,
+    request_id: &str,
+    log: Arc<OperationLog>,
+    Ready { request, prepared, .. }: Ready,
+) -> Response {
+    let graphql = &execution.graphql;
+    let (mut response, order) = match prepared.filter(|prepared| prepared.may_run(caller.principal.role)) {
+        Some(prepared) => {
+            (run_prepared(execution, caller, request_id, log, request, &prepared).await, prepared.order.clone())
+        }
+        None => {
+            // What the guards learn of an operation short enough to keep, to run it unguarded
+            // next time.
+            let learning = graphql.prepared.key_of(&request).map(|key| (key, Arc::new(Learning::default())));
+            let order = Arc::new(OrderSlot::new(request.operation_name.clone()));
+            let mut request = request.data(log.clone()).data(order.clone());
+            if let Some((_, learning)) = &learning {
+                request = request.data(learning.clone());
+            }
+            let response = execute_on(Checks::Guarded, execution, caller, request_id, request).await;
+            let order = order.order();
+            if let (Some((key, learning)), Some(("query", name))) = (learning, log.recorded())
+                && response.errors.is_empty()
+            {
+                graphql.prepared.learn(key, &learning, name, order.clone());
+            }
+            (response, order)
+        }
+    };
+    if let Some(order) = order {
+        order.apply(&mut response.data);
+    }
+    if caller.budget.exhausted() {
+        let message = format!(
+            "The request resolves more than {} fields (its lists are longer than its complexity estimated); ask for fewer",
+            caller.budget.max_fields()
+        );
+        return Response::from_errors(vec![request_refused(Code::BadUserInput, message)]);
+    }
+    response
+}
+
+/// Runs a prepared operation: spends what the guards would, runs it unguarded, and counts its
+/// fields; an answer with errors is made again guarded, where failed fields become `null`.
+async fn run_prepared(
+    execution: &Execution,
+    caller: &Caller,
+    request_id: &str,
+    log: Arc<OperationLog>,
+    request: Request,
+    prepared: &Prepared,
+) -> Response {
+    let graphql = &execution.graphql;
+    log.prepared(prepared.logged_name());
+    let client = BudgetKey::of(caller.principal.user_id, Some(caller.address));
+    let spent = graphql
+        .limits
+        .spend_aliases(Some(&caller.budget), prepared.aliases)
+        .and_then(|()| graphql.limits.spend(client, Some(&caller.budget), prepared.complexity, 0));
+    if let Err(refusal) = spent {
+        return Response::from_errors(vec![refusal]);
+    }
+    let response = execute_on(Checks::Unguarded, execution, caller, request_id, prepared.parsed(request)).await;
+    if response.errors.is_empty() {
+        caller.budget.spend_fields(resolved_fields(&response.data));
+        return response;
+    }
+    let again = prepared.request().data(log).data(Prepaid);
+    execute_on(Checks::Guarded, execution, caller, request_id, again).await
+}
+
+/// Executes `request` on the schema with `checks`, with the request's own loaders, database and
+/// caller.
+async fn execute_on(
+    checks: Checks,
+    execution: &Execution,
+    caller: &Caller,
+    request_id: &str,
+    request: Request,
+) -> Response {
+    let context = RequestContext::new(caller.principal, Some(caller.address), request_id.to_owned());
+    let visibility = context.visibility;
+    let (spawner, tasks) = request_tasks();
+    let field_errors = Arc::new(FieldErrors::default());
+    let request = request
+        .data(context)
+        .data(loaders::for_request(caller.store.clone(), visibility, spawner))
+        .data(execution.accounts.clone())
+        .data(caller.budget.clone())
+        .data(execution.metrics.clone())
+        .data(caller.store.clone())
+        .data(field_errors.clone());
+    execution.metrics.executed(checks);
+    let mut response = tasks.run(execution.graphql.schema(checks).execute(request)).await;
+    response.errors.extend(field_errors.take());
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn request_objects_with_wrongly_typed_parameters_are_refused() {
+        let persisted = PersistedQueries::automatic();
+        let kept = PreparedOperations::default();
+        let read = |value| read_request(value, &persisted, &kept);
+        assert!(read(json!({ "query": "{a}" })).is_ok_and(|operation| operation.is_ok()));
+        assert!(read(json!({ "query": "{a}", "variables": null, "operationName": null })).is_ok());
+        assert!(read(json!({})).is_err());
+        assert!(read(json!({ "query": 1 })).is_err());
+        assert!(read(json!({ "query": "{a}", "variables": "x" })).is_err());
+        assert!(read(json!({ "query": "{a}", "operationName": 3 })).is_err());
+        assert!(read(json!({ "query": "{a}", "extensions": [] })).is_err());
+        assert!(read(json!({ "query": "{a}", "documentId": 7 })).is_err());
+        assert!(read(json!({ "extensions": { "persistedQuery": { "version": 2, "sha256Hash": "00" } } })).is_err());
+        assert!(read(json!("query")).is_err());
+    }
+}
