@@ -120,16 +120,6 @@ pub enum Checks {
     Unguarded,
 }
 
-impl Checks {
-    /// Its name as a metric label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Guarded => "guarded",
-            Self::Unguarded => "unguarded",
-        }
-    }
-}
-
 /// The schema as operations run on it (see [`prepared`]).
 pub struct Executable {
     /// Where every operation may run: the guards check each field.

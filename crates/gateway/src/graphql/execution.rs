@@ -359,7 +359,7 @@ async fn execute_on(
         .data(execution.metrics.clone())
         .data(caller.store.clone())
         .data(field_errors.clone());
-    execution.metrics.executed(checks);
+    execution.metrics.executed(checks == Checks::Guarded);
     let mut response = tasks.run(execution.graphql.schema(checks).execute(request)).await;
     response.errors.extend(field_errors.take());
     response
