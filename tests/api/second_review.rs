@@ -302,41 +302,46 @@ async fn the_playground_policy_names_exact_files_not_a_whole_cdn() {
     }
 }
 
-/// Waits (at most `within`) until `app` no longer lets `token` read the audit log, which needs
-/// an editor; returns how long it took. (A demotion also revokes the user's tokens, but a token
-/// issued in the same second as an earlier revocation survives the next one in that second: the
-/// cut is a whole second. The role is what takes the power away.)
+/// Sends `query` with `token` to `app` until `done` says the answer shows the change (at most
+/// `within`); returns how long that took.
+async fn changed_within(
+    app: &crate::helpers::TestApp,
+    token: &str,
+    query: &str,
+    done: impl Fn(StatusCode, &Value) -> bool,
+    within: std::time::Duration,
+) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    loop {
+        let (status, _, body) = app.post_bearer(token, query, json!({})).await;
+        if done(status, &body) {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < within, "still {status} {body} after {:?}", started.elapsed());
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// How long until `app` no longer lets `token` read the audit log, which needs an editor. (A
+/// demotion also revokes the user's tokens, but a token issued in the same second as an earlier
+/// revocation survives the next one in that second: the cut is a whole second. The role is what
+/// takes the power away.)
 async fn demoted_within(
     app: &crate::helpers::TestApp,
     token: &str,
     within: std::time::Duration,
 ) -> std::time::Duration {
-    let started = std::time::Instant::now();
-    loop {
-        let (status, _, body) = app.post_bearer(token, "{ auditLog(first: 1) { totalCount } }", json!({})).await;
-        if status == StatusCode::UNAUTHORIZED || codes(&body).contains(&"FORBIDDEN") {
-            return started.elapsed();
-        }
-        assert!(started.elapsed() < within, "still {body} after {:?}", started.elapsed());
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let demoted = |status, body: &Value| status == StatusCode::UNAUTHORIZED || codes(body).contains(&"FORBIDDEN");
+    changed_within(app, token, "{ auditLog(first: 1) { totalCount } }", demoted, within).await
 }
 
-/// Waits (at most `within`) until `app` refuses `token` with 401; returns how long it took.
+/// How long until `app` refuses `token` with 401.
 async fn refused_within(
     app: &crate::helpers::TestApp,
     token: &str,
     within: std::time::Duration,
 ) -> std::time::Duration {
-    let started = std::time::Instant::now();
-    loop {
-        let (status, _, body) = app.post_bearer(token, "{ me { email } }", json!({})).await;
-        if status == StatusCode::UNAUTHORIZED {
-            return started.elapsed();
-        }
-        assert!(started.elapsed() < within, "still accepted after {:?}: {body}", started.elapsed());
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    changed_within(app, token, "{ me { email } }", |status, _| status == StatusCode::UNAUTHORIZED, within).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -77,6 +77,8 @@ pub struct Prepared {
     logged_name: Option<String>,
     /// The order its answers' fields are asked for in.
     pub order: Option<Arc<FieldOrder>>,
+    /// About how much memory it holds (see [`Prepared::bytes`]), weighed once, as it is kept.
+    bytes: usize,
 }
 
 impl Prepared {
@@ -109,14 +111,16 @@ impl Prepared {
     /// About how much memory it holds: its text and variables, its parsed document and its field
     /// order, node by node (see [`document_bytes`]).
     pub fn bytes(&self) -> usize {
-        let key = self.key.query.len()
-            + self.key.operation_name.as_ref().map_or(0, String::len)
-            + self.key.variables.values().map(text_size).sum::<usize>();
-        std::mem::size_of::<Self>()
-            + key
-            + document_bytes(&self.document)
-            + self.order.as_ref().map_or(0, |order| order.bytes())
+        self.bytes
     }
+}
+
+/// What [`Prepared::bytes`] says of an operation with `key`, `document` and `order`.
+fn weigh(key: &OperationKey, document: &ExecutableDocument, order: Option<&FieldOrder>) -> usize {
+    let text = key.query.len()
+        + key.operation_name.as_ref().map_or(0, String::len)
+        + key.variables.values().map(text_size).sum::<usize>();
+    std::mem::size_of::<Prepared>() + text + document_bytes(document) + order.map_or(0, FieldOrder::bytes)
 }
 
 /// About how much heap a parsed document holds: each node's own size and the text of its names
@@ -259,8 +263,8 @@ impl PreparedOperations {
             return;
         };
         let hash = self.hash(&key.query, key.operation_name.as_deref(), &key.variables);
-        let prepared = Prepared { key, least_role, document, aliases, complexity, logged_name, order };
-        let bytes = prepared.bytes();
+        let bytes = weigh(&key, &document, order.as_deref());
+        let prepared = Prepared { key, least_role, document, aliases, complexity, logged_name, order, bytes };
         if bytes > KEPT_BYTES / 16 {
             // One operation may take a sixteenth of the cache, so one client cannot flush it.
             return;
