@@ -161,6 +161,22 @@ on_both_backends! {
         assert_eq!(first_error_code(&stale), "CONFLICT");
     }
 
+    async fn the_audit_log_filters_by_a_type_named_in_its_enum(app) {
+        let editor = app.token_for("editor@example.com", Role::Editor).await;
+        create_path(&app, &editor, "data-engineer").await;
+        let create_skill = "mutation { createSkill(input: { slug: \"spark\", name: \"Spark\", category: TECHNICAL, description: \"Big data.\" }) { skill { id } } }";
+        let created = app.as_user(&editor, create_skill, json!({})).await;
+        assert!(created.get("errors").is_none(), "{created}");
+        let by_type = "query ($t: AuditedType) { auditLog(filter: { entityType: $t }) { nodes { entityType } } }";
+        for (value, name) in [("CAREER_PATH", "CareerPath"), ("SKILL", "Skill")] {
+            let log = app.as_user(&editor, by_type, json!({ "t": value })).await;
+            let types: Vec<&str> = log["data"]["auditLog"]["nodes"].as_array().expect("nodes").iter().filter_map(|n| n["entityType"].as_str()).collect();
+            assert_eq!(types, [name], "{log}");
+        }
+        let unknown = app.as_user(&editor, "{ auditLog(filter: { entityType: \"CareerPath\" }) { totalCount } }", json!({})).await;
+        assert_eq!(first_error_code(&unknown), "BAD_USER_INPUT", "a type name must be one of the enum's: {unknown}");
+    }
+
     async fn a_path_others_link_to_is_deleted_only_when_detaching(app) {
         use sea_orm::{ActiveModelTrait, ActiveValue::Set};
         let editor = app.token_for("editor@example.com", Role::Editor).await;

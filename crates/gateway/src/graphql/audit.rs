@@ -1,11 +1,10 @@
 //! The audit trail: every recorded change (`auditLog`), and the fields every editable object
 //! shares (`id`, `version`, `history`, `updatedBy`), declared once by [`editable_object!`].
 
-use async_graphql::{Context, ID, InputObject, Object, Result};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use careergraph_auth::Role;
 use careergraph_domain::audit::{self, EntityKind};
 use careergraph_domain::entities::audit_event;
-use careergraph_domain::page::Page;
 use uuid::Uuid;
 
 use super::accounts::User;
@@ -168,13 +167,39 @@ pub async fn updated_by(ctx: &Context<'_>, entity: EntityKind, id: Uuid) -> Resu
     user(ctx, actor).await
 }
 
+/// The types of object whose changes the audit log records.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "EntityKind")]
+pub enum AuditedType {
+    /// `CareerPath`.
+    CareerPath,
+    /// `Skill`.
+    Skill,
+    /// `Technology`.
+    Technology,
+    /// `Industry`.
+    Industry,
+    /// `Benefit`.
+    Benefit,
+    /// `Responsibility`.
+    Responsibility,
+    /// `RoadmapStep`.
+    RoadmapStep,
+    /// `LearningResource`.
+    LearningResource,
+    /// `SalaryRecord`.
+    SalaryRecord,
+    /// `User`.
+    User,
+}
+
 /// Narrows `auditLog`.
 #[derive(InputObject, Default)]
 pub struct AuditLogFilter {
     /// Only changes by this user.
     pub actor_id: Option<ID>,
-    /// Only changes to objects of this type, e.g. `CareerPath`.
-    pub entity_type: Option<String>,
+    /// Only changes to objects of this type.
+    pub entity_type: Option<AuditedType>,
     /// Only changes to this object.
     pub entity_id: Option<ID>,
     /// Only changes at or after this time.
@@ -200,15 +225,9 @@ impl AuditQuery {
     ) -> Result<Option<Paged<AuditEvent>>> {
         let page = page_request(ctx, first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
-        let entity_type = match filter.entity_type.as_deref().map(EntityKind::named) {
-            None => None,
-            Some(Some(kind)) => Some(kind),
-            // No change was ever recorded for a type that has no history.
-            Some(None) => return Ok(Some(connection(page, Page::empty(), AuditEvent))),
-        };
         let domain_filter = audit::Filter {
             actor_id: filter.actor_id.as_ref().map(|id| id_of("filter.actorId", id)).transpose()?,
-            entity_type,
+            entity_type: filter.entity_type.map(EntityKind::from),
             entity_id: filter.entity_id.as_ref().map(|id| id_of("filter.entityId", id)).transpose()?,
             since: filter.since.map(|instant| instant.0),
             until: filter.until.map(|instant| instant.0),
