@@ -17,19 +17,20 @@ use super::scalars::{DateTime, Json};
 
 /// Declares the GraphQL object over a versioned, audited row: the wrapper type, then one
 /// `#[Object]` impl with the fields every editable object has (`id`, `version`, `history`,
-/// `updatedBy`) ahead of the type's own. `$noun` names a row in the `history` description.
+/// `updatedBy`) ahead of the type's own. The type is named as its `EntityKind` is, so the audit
+/// trail it reads is the one its kind records.
 ///
 /// A trailing `serial` resolves the object's fields one after another, as async-graphql's
 /// `#[Object(serial)]` does. Its default resolves them concurrently: a `FuturesUnordered` and a
 /// task for each field of every object, which for an object of plain columns costs more than its
-/// fields do (commit c8c3387 measured it on the nested benchmark query). What it gives up: relations asked of one such object
-/// load one after another, a round trip each, though each is still one batch for all the objects
-/// of a list. So an object with several relations usually asked together (a career path, a
+/// fields do (commit c8c3387 measured it on the nested benchmark query). What it gives up:
+/// relations asked of one such object load one after another, a round trip each, though each is
+/// still one batch for all the objects of a list. So an object with several relations usually asked together (a career path, a
 /// roadmap step) stays concurrent.
 macro_rules! editable_object {
     (
         $(#[$meta:meta])*
-        $name:ident($model:ty), $kind:ident, $noun:literal $(, $serial:ident)?;
+        $name:ident($model:ty) $(, $serial:ident)?;
         $($fields:tt)*
     ) => {
         $(#[$meta])*
@@ -59,13 +60,13 @@ macro_rules! editable_object {
                 self.0.version
             }
 
-            #[doc = concat!("Every recorded change to the ", $noun, ", newest first. Requires EDITOR.")]
+            /// Every recorded change to this object, newest first. Requires EDITOR.
             #[graphql(directive = $crate::graphql::policy::auth::apply(careergraph_auth::Role::Editor))]
             async fn history(
                 &self,
                 ctx: &async_graphql::Context<'_>,
             ) -> async_graphql::Result<Option<Vec<$crate::graphql::audit::AuditEvent>>> {
-                $crate::graphql::audit::history(ctx, careergraph_domain::audit::EntityKind::$kind, self.0.id).await
+                $crate::graphql::audit::history(ctx, careergraph_domain::audit::EntityKind::$name, self.0.id).await
             }
 
             /// Who made the latest change through the API. Requires EDITOR.
@@ -74,7 +75,7 @@ macro_rules! editable_object {
                 &self,
                 ctx: &async_graphql::Context<'_>,
             ) -> async_graphql::Result<Option<$crate::graphql::accounts::User>> {
-                $crate::graphql::audit::updated_by(ctx, careergraph_domain::audit::EntityKind::$kind, self.0.id).await
+                $crate::graphql::audit::updated_by(ctx, careergraph_domain::audit::EntityKind::$name, self.0.id).await
             }
 
             $($fields)*

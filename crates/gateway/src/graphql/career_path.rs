@@ -119,7 +119,7 @@ impl CareerPathSkill {
 
 editable_object! {
     /// A career someone can pursue, such as "Backend Developer".
-    CareerPath(career_path::Model), CareerPath, "path";
+    CareerPath(career_path::Model);
 
     /// Unique, lowercase, human-readable handle, e.g. `backend-developer`.
     async fn slug(&self) -> &str {
@@ -257,7 +257,7 @@ editable_object! {
 
 editable_object! {
     /// One thing people in a career do at work.
-    Responsibility(responsibility::Model), Responsibility, "responsibility", serial;
+    Responsibility(responsibility::Model), serial;
 
     /// Place in the career's list, from 0.
     async fn position(&self) -> i32 {
@@ -277,7 +277,7 @@ editable_object! {
 
 editable_object! {
     /// One step on the way into a career.
-    RoadmapStep(roadmap_step::Model), RoadmapStep, "roadmap step";
+    RoadmapStep(roadmap_step::Model);
 
     /// Place in the roadmap, from 0.
     async fn position(&self) -> i32 {
@@ -314,7 +314,7 @@ editable_object! {
 
 editable_object! {
     /// Where to learn what a roadmap step asks for.
-    LearningResource(learning_resource::Model), LearningResource, "learning resource", serial;
+    LearningResource(learning_resource::Model), serial;
 
     /// Name, e.g. "Coursera".
     async fn name(&self) -> &str {

@@ -52,7 +52,7 @@ pub enum TechnologyKind {
 
 editable_object! {
     /// A capability careers ask for.
-    Skill(skill::Model), Skill, "skill", serial;
+    Skill(skill::Model), serial;
 
     /// Unique, lowercase, human-readable handle.
     async fn slug(&self) -> &str {
@@ -111,7 +111,7 @@ impl SkillUse {
 
 editable_object! {
     /// A language, framework, database, server, API style or data format.
-    Technology(technology::Model), Technology, "technology", serial;
+    Technology(technology::Model), serial;
 
     /// Unique, lowercase, human-readable handle.
     async fn slug(&self) -> &str {
@@ -149,7 +149,7 @@ editable_object! {
 
 editable_object! {
     /// A sector that employs people in a career.
-    Industry(industry::Model), Industry, "industry", serial;
+    Industry(industry::Model), serial;
 
     /// Unique, lowercase, human-readable handle.
     async fn slug(&self) -> &str {
@@ -164,7 +164,7 @@ editable_object! {
 
 editable_object! {
     /// Something employers commonly offer alongside pay.
-    Benefit(benefit::Model), Benefit, "benefit", serial;
+    Benefit(benefit::Model), serial;
 
     /// Unique, lowercase, human-readable handle.
     async fn slug(&self) -> &str {

@@ -93,7 +93,7 @@ impl SalarySummary {
 
 editable_object! {
     /// One salary record of a career: the summary is public, the detail requires VIEWER.
-    SalaryRecord(salary_record::Model), SalaryRecord, "record", serial;
+    SalaryRecord(salary_record::Model), serial;
 
     /// ISO 3166-1 alpha-2 country code.
     async fn country(&self) -> &str {
