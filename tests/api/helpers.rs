@@ -230,6 +230,4 @@ struct DatabaseGuard {
 }
 
 // The same helper as the process tests' (crates/gateway/tests), by file.
-#[path = "../../crates/gateway/tests/common/fresh_database.rs"]
-mod fresh_database;
-use fresh_database::FreshDatabase;
+use careergraph_test_support::FreshDatabase;

@@ -2,14 +2,6 @@
 //! its loader, and the operations the gateway runs on the database. Nothing here knows about
 //! HTTP or GraphQL, so the same functions serve the server, the CLI and the tests.
 
-// A PostgreSQL database of a test's own, the support the other crates' tests use; it names
-// this crate as they do.
-#[cfg(test)]
-extern crate self as careergraph_domain;
-#[cfg(test)]
-#[path = "../../gateway/tests/common/fresh_database.rs"]
-mod fresh_database;
-
 pub mod accounts;
 pub mod audit;
 pub mod changes;

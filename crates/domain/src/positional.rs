@@ -278,7 +278,7 @@ mod tests {
             eprintln!("SKIPPED the PostgreSQL half of the positional reads: TEST_DATABASE_URL is not set");
             return;
         };
-        let database = crate::fresh_database::FreshDatabase::create(&admin_url, "positional").await;
+        let database = careergraph_test_support::FreshDatabase::create(&admin_url, "positional").await;
         let db = crate::connect(&database.url).await.expect("PostgreSQL");
         positional_reads_equal_sea_orms(&db).await;
         db.close().await.ok();

@@ -112,9 +112,8 @@ impl Server {
     }
 }
 
-// Shared with the black-box tests (`tests/api/helpers.rs`), which include the same file.
-mod fresh_database;
-pub use fresh_database::FreshDatabase;
+// A PostgreSQL database of a test's own, as every suite gets it (careergraph-test-support).
+pub use careergraph_test_support::FreshDatabase;
 
 /// POSTs a GraphQL request to the server at `base`, with `token` as its bearer; returns the HTTP
 /// status and the body.

@@ -1,6 +1,7 @@
-//! A PostgreSQL database of a test's own. Both test crates and the domain crate's unit tests
-//! include this file (`#[path]`): they are separate crates, and a library crate for thirty lines
-//! of test support would be more.
+//! What careergraph's test suites share, in a crate of its own so that every crate's tests may
+//! depend on it (the domain crate's unit tests, the gateway's process tests, the black-box
+//! suite): a PostgreSQL database of a test's own. It depends on no careergraph crate, so that the
+//! domain crate can use it in its own tests.
 
 /// A PostgreSQL database of the test's own on the server `TEST_DATABASE_URL` names, dropped
 /// when the value is (pass or fail).
@@ -16,7 +17,7 @@ impl FreshDatabase {
     pub async fn create(admin_url: &str, prefix: &str) -> Self {
         use sea_orm::ConnectionTrait;
         let name = format!("{prefix}_{}", uuid::Uuid::now_v7().simple());
-        let admin = careergraph_domain::connect(admin_url).await.expect("TEST_DATABASE_URL is reachable");
+        let admin = sea_orm::Database::connect(admin_url).await.expect("TEST_DATABASE_URL is reachable");
         admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("a database");
         admin.close().await.ok();
         let mut url = url::Url::parse(admin_url).expect("a URL");
@@ -33,7 +34,7 @@ impl Drop for FreshDatabase {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             runtime.block_on(async {
                 use sea_orm::ConnectionTrait;
-                let admin = careergraph_domain::connect(&admin_url).await.ok()?;
+                let admin = sea_orm::Database::connect(&admin_url).await.ok()?;
                 admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok()?;
                 admin.close().await.ok()
             })
