@@ -303,6 +303,7 @@ impl LockedMutation {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: the row lock needs PostgreSQL")]
 async fn sigterm_lets_a_mutation_waiting_on_a_row_lock_finish_then_exits_0() {
     let Some(mut locked) = LockedMutation::start(&[]).await else { return };
     locked.server.terminate();
@@ -319,6 +320,7 @@ async fn sigterm_lets_a_mutation_waiting_on_a_row_lock_finish_then_exits_0() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: the row lock needs PostgreSQL")]
 async fn sigterm_gives_up_on_requests_still_running_after_the_grace_period() {
     let Some(mut locked) = LockedMutation::start(&[("CAREERGRAPH_SHUTDOWN_GRACE_SECS", "1")]).await else { return };
     locked.server.terminate();

@@ -238,6 +238,10 @@ async fn refused_everywhere(cluster: &Cluster, token: &str) -> Duration {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(postgres_tests, nginx_tests)),
+    ignore = "needs TEST_DATABASE_URL and nginx (apt-get install nginx-light; .ci/run does)"
+)]
 async fn two_gateways_behind_nginx_share_tokens_sessions_edits_and_revocations() {
     let Some(cluster) = Cluster::start().await else { return };
     let [(_, one), (_, two), (_, balancer)] = cluster.entrances();
@@ -323,6 +327,10 @@ async fn two_gateways_behind_nginx_share_tokens_sessions_edits_and_revocations()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(postgres_tests, nginx_tests)),
+    ignore = "needs TEST_DATABASE_URL and nginx (apt-get install nginx-light; .ci/run does)"
+)]
 async fn rotating_the_signing_key_keeps_old_tokens_working_on_both_gateways() {
     let Some(mut cluster) = Cluster::start().await else { return };
     let old_key = cluster.dir.path().join("jwt-ed25519.pem");
@@ -406,6 +414,10 @@ async fn sign_in_from(base: &str, source: [u8; 4], password: &str, forged: usize
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(postgres_tests, nginx_tests)),
+    ignore = "needs TEST_DATABASE_URL and nginx (apt-get install nginx-light; .ci/run does)"
+)]
 async fn behind_nginx_a_client_cannot_choose_its_own_address() {
     let Some(cluster) = Cluster::start().await else { return };
     let balancer = cluster.nginx.base.clone();
