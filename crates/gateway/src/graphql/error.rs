@@ -253,9 +253,7 @@ struct Body<'a> {
 /// to quote), and the body is written straight to JSON text, without an intermediate
 /// `serde_json::Value` (a nested answer is thousands of values).
 pub fn render(mut response: Response, request_id: &str) -> Rendered {
-    let request_error = response.data == Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|error| error.path.is_empty());
+    let request_error = is_request_error(&response);
     for error in &mut response.errors {
         classify(error, request_error, request_id);
     }
@@ -284,6 +282,14 @@ pub fn render(mut response: Response, request_id: &str) -> Rendered {
             .into_bytes()
     });
     Rendered { request_error, json, codes, retry_after }
+}
+
+/// Whether `response` failed as a whole: no `data`, because its document could not be parsed or
+/// validated, or it was refused before it ran. (An error with a path is a field's.)
+pub fn is_request_error(response: &Response) -> bool {
+    response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty())
 }
 
 /// Gives an error the code it lacks, and masks internal ones.

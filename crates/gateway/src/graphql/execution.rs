@@ -12,7 +12,7 @@ use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, Response, Variables};
 use serde_json::{Map, Value};
 
-use super::error::{Code, request_refused};
+use super::error::{Code, is_request_error, request_refused};
 use super::executor::request_tasks;
 use super::expansion::Expansion;
 use super::field_order::OrderSlot;
@@ -121,21 +121,12 @@ pub fn read_request(
     let Value::Object(mut fields) = value else {
         return Err("A GraphQL request must be a JSON object".into());
     };
-    let query = match fields.remove("query") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(query)) => Some(query),
-        Some(_) => return Err("`query` must be a string".into()),
+    let mut text = |key: &str| match fields.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(_) => Err(format!("`{key}` must be a string")),
     };
-    let document_id = match fields.remove("documentId") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(id)) => Some(id),
-        Some(_) => return Err("`documentId` must be a string".into()),
-    };
-    let operation_name = match fields.remove("operationName") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(name)) => Some(name),
-        Some(_) => return Err("`operationName` must be a string".into()),
-    };
+    let (query, document_id, operation_name) = (text("query")?, text("documentId")?, text("operationName")?);
     let variables = match fields.remove("variables") {
         None | Some(Value::Null) => None,
         Some(value @ Value::Object(_)) => Some(Variables::from_json(value)),
@@ -217,10 +208,9 @@ pub async fn execute(
     }
     let registration = operation.registration.take();
     let response = run(execution, caller, request_id, &log, operation).await;
-    let parsed_and_validated =
-        response.data != async_graphql::Value::Null || response.errors.iter().any(|error| !error.path.is_empty());
     if let Some(registration) = registration
-        && parsed_and_validated
+        // It ran, so it parsed and validated.
+        && !is_request_error(&response)
         // What it keeps in memory is spent from the client's budget, as complexity is.
         && execution.graphql.limits.spend_client(client, registration.bytes() / REGISTRATION_BYTES_PER_POINT).is_ok()
     {

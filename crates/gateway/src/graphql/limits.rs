@@ -361,8 +361,11 @@ impl RequestLimits {
         complexity: usize,
         prepaid: usize,
     ) -> ServerResult<()> {
-        if complexity > prepaid || prepaid == 0 {
-            self.spend_client(client, complexity - prepaid.min(complexity))?;
+        match prepaid {
+            // Every operation spends something, however cheap: the budget counts at least a point.
+            0 => self.spend_client(client, complexity)?,
+            _ if complexity > prepaid => self.spend_client(client, complexity - prepaid)?,
+            _ => {}
         }
         let total = request.map_or(complexity, |budget| budget.spend_complexity(complexity));
         if total > self.max_complexity {
@@ -384,11 +387,6 @@ impl RequestLimits {
     pub fn spend_in(&self, ctx: &ExtensionContext<'_>, complexity: usize, prepaid: usize) -> ServerResult<()> {
         let request = ctx.data_opt::<Arc<SharedBudget>>().map(Arc::as_ref);
         self.spend(BudgetKey::of_context(ctx), request, complexity, prepaid)
-    }
-
-    /// [`Self::spend_client`] for the operation an extension hook sees.
-    pub fn spend_client_in(&self, ctx: &ExtensionContext<'_>, points: usize) -> ServerResult<()> {
-        self.spend_client(BudgetKey::of_context(ctx), points)
     }
 }
 
