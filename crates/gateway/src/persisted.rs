@@ -19,8 +19,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use lru::LruCache;
 use serde_json::{Map, Value};
+
+use crate::weighed_lru::WeighedLru;
 
 /// The most documents the APQ cache remembers.
 pub const CACHE_ENTRIES: usize = 2_000;
@@ -57,14 +58,8 @@ struct Safelist {
 
 /// Where request documents come from when a request sends a hash instead of text.
 pub struct PersistedQueries {
-    cache: Mutex<Cache>,
+    cache: Mutex<WeighedLru<String, Arc<str>>>,
     safelist: Option<Safelist>,
-}
-
-/// The APQ documents by hash, and the bytes they hold.
-struct Cache {
-    documents: LruCache<String, Arc<str>>,
-    bytes: usize,
 }
 
 /// A document sent with its hash, to be kept once it has run without a request error (see
@@ -97,7 +92,7 @@ impl PersistedQueries {
     /// APQ with an empty cache, any operation allowed.
     pub fn automatic() -> Self {
         let capacity = NonZeroUsize::new(CACHE_ENTRIES).unwrap_or(NonZeroUsize::MIN);
-        Self { cache: Mutex::new(Cache { documents: LruCache::new(capacity), bytes: 0 }), safelist: None }
+        Self { cache: Mutex::new(WeighedLru::new(capacity, CACHE_BYTES)), safelist: None }
     }
 
     /// Only the operations of the manifest at `path` may run: graphql-codegen's persisted
@@ -155,27 +150,20 @@ impl PersistedQueries {
                 if document_hash(&text) != hash {
                     return Err(Refusal::HashMismatch);
                 }
-                let registration = (text.len() <= ENTRY_BYTES && !cache.documents.contains(&hash))
+                let registration = (text.len() <= ENTRY_BYTES && !cache.contains(&hash))
                     .then(|| Registration { hash, text: text.as_str().into() });
                 Ok(Some((text, registration)))
             }
-            None => cache.documents.get(&hash).map(|text| Some((text.to_string(), None))).ok_or(Refusal::NotFound),
+            None => cache.get(&hash).map(|text| Some((text.to_string(), None))).ok_or(Refusal::NotFound),
         }
     }
 
     /// Keeps a document that has run without a request error (it parsed and validated), dropping
     /// the least recently used ones while the cache holds more than [`CACHE_BYTES`].
     pub fn register(&self, registration: Registration) {
-        let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let bytes = registration.bytes();
-        if let Some((hash, text)) = cache.documents.push(registration.hash, registration.text) {
-            cache.bytes -= hash.len() + text.len();
-        }
-        cache.bytes += bytes;
-        while cache.bytes > CACHE_BYTES {
-            let Some((hash, text)) = cache.documents.pop_lru() else { break };
-            cache.bytes -= hash.len() + text.len();
-        }
+        let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache.put(registration.hash, registration.text, bytes);
     }
 }
 
@@ -256,7 +244,7 @@ mod tests {
         for n in 0..fitting + 10 {
             register(&persisted, &padded(n));
         }
-        let held = persisted.cache.lock().map(|cache| cache.bytes).unwrap_or_default();
+        let held = persisted.cache.lock().map(|cache| cache.weight()).unwrap_or_default();
         assert!(held <= CACHE_BYTES, "{held} bytes held");
         assert!(!kept(&persisted, &padded(0)), "the oldest went first");
         assert!(kept(&persisted, &padded(fitting + 9)));

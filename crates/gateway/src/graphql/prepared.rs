@@ -34,30 +34,24 @@ use std::sync::{Arc, Mutex};
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{Request, Value, Variables};
 use careergraph_auth::Role;
-use lru::LruCache;
 
 use super::field_order::FieldOrder;
+use crate::weighed_lru::WeighedLru;
 
 /// How many operations are kept, the longest text (query and variables) one may have, and the
 /// most memory they may hold together. A parsed document and its field order take tens of
-/// times the memory of its text, so the cache is bounded by what each entry really holds
-/// ([`Prepared::bytes`]), not by its text.
+/// times the memory of its text, so the cache is bounded by an estimate of what each entry
+/// holds, node by node ([`weigh`]), not by its text.
 const KEPT: NonZeroUsize = NonZeroUsize::new(256).expect("not zero");
 const LONGEST_TEXT: usize = 8 * 1024;
 pub const KEPT_BYTES: usize = 16 * 1024 * 1024;
 
 /// The operations known to run safely unguarded, most recently used kept.
 pub struct PreparedOperations {
-    operations: Mutex<Kept>,
+    operations: Mutex<WeighedLru<u64, Arc<Prepared>>>,
     /// Keyed per process, so that nobody can choose documents that collide; a collision would
     /// only miss anyway, as a hit is compared in full.
     hasher: RandomState,
-}
-
-/// The prepared operations by hash, and the memory they hold.
-struct Kept {
-    operations: LruCache<u64, Arc<Prepared>>,
-    bytes: usize,
 }
 
 /// An operation as a guarded run found it.
@@ -77,8 +71,6 @@ pub struct Prepared {
     logged_name: Option<String>,
     /// The order its answers' fields are asked for in.
     pub order: Option<Arc<FieldOrder>>,
-    /// About how much memory it holds (see [`Prepared::bytes`]), weighed once, as it is kept.
-    bytes: usize,
 }
 
 impl Prepared {
@@ -107,15 +99,10 @@ impl Prepared {
     pub fn logged_name(&self) -> Option<String> {
         self.logged_name.clone()
     }
-
-    /// About how much memory it holds: its text and variables, its parsed document and its field
-    /// order, node by node (see [`document_bytes`]).
-    pub fn bytes(&self) -> usize {
-        self.bytes
-    }
 }
 
-/// What [`Prepared::bytes`] says of an operation with `key`, `document` and `order`.
+/// About how much memory an operation with `key`, `document` and `order` holds: its text and
+/// variables, its parsed document and its field order, node by node (see [`document_bytes`]).
 fn weigh(key: &OperationKey, document: &ExecutableDocument, order: Option<&FieldOrder>) -> usize {
     let text = key.query.len()
         + key.operation_name.as_ref().map_or(0, String::len)
@@ -209,7 +196,7 @@ pub struct OperationKey {
 
 impl Default for PreparedOperations {
     fn default() -> Self {
-        Self { operations: Mutex::new(Kept { operations: LruCache::new(KEPT), bytes: 0 }), hasher: RandomState::new() }
+        Self { operations: Mutex::new(WeighedLru::new(KEPT, KEPT_BYTES)), hasher: RandomState::new() }
     }
 }
 
@@ -229,7 +216,7 @@ impl PreparedOperations {
     /// parsing it. Who may run it unguarded is [`Prepared::may_run`].
     pub fn find(&self, request: &Request) -> Option<Arc<Prepared>> {
         let hash = self.hash(&request.query, request.operation_name.as_deref(), &request.variables);
-        let prepared = self.operations.lock().ok()?.operations.get(&hash).cloned()?;
+        let prepared = self.operations.lock().ok()?.get(&hash).cloned()?;
         let key = &prepared.key;
         let same = key.query == request.query
             && key.operation_name == request.operation_name
@@ -264,26 +251,19 @@ impl PreparedOperations {
         };
         let hash = self.hash(&key.query, key.operation_name.as_deref(), &key.variables);
         let bytes = weigh(&key, &document, order.as_deref());
-        let prepared = Prepared { key, least_role, document, aliases, complexity, logged_name, order, bytes };
         if bytes > KEPT_BYTES / 16 {
             // One operation may take a sixteenth of the cache, so one client cannot flush it.
             return;
         }
+        let prepared = Prepared { key, least_role, document, aliases, complexity, logged_name, order };
         if let Ok(mut kept) = self.operations.lock() {
-            if let Some((_, replaced)) = kept.operations.push(hash, Arc::new(prepared)) {
-                kept.bytes -= replaced.bytes();
-            }
-            kept.bytes += bytes;
-            while kept.bytes > KEPT_BYTES {
-                let Some((_, dropped)) = kept.operations.pop_lru() else { break };
-                kept.bytes -= dropped.bytes();
-            }
+            kept.put(hash, Arc::new(prepared), bytes);
         }
     }
 
     /// About how much memory the kept operations hold.
     pub fn bytes(&self) -> usize {
-        self.operations.lock().map_or(0, |kept| kept.bytes)
+        self.operations.lock().map_or(0, |kept| kept.weight())
     }
 }
 
@@ -437,7 +417,7 @@ mod tests {
         let one = sizes[0];
         assert!(one > 20 * request_text(&fields), "a document weighs far more than its text: {one} bytes");
         assert!(operations.bytes() <= KEPT_BYTES, "{} bytes kept", operations.bytes());
-        let kept = operations.operations.lock().map(|kept| kept.operations.len()).unwrap_or_default();
+        let kept = operations.operations.lock().map(|kept| kept.len()).unwrap_or_default();
         assert!(kept < KEPT.get(), "the bytes bound, not the count, decided: {kept} kept");
     }
 
