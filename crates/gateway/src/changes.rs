@@ -21,8 +21,7 @@ const MOST_BACKOFF: Duration = Duration::from_secs(30);
 /// Follows the feed of the PostgreSQL database at `url` until the returned task is aborted;
 /// `None` for SQLite, whose one process knows its own changes.
 pub fn follow(url: &str, accounts: Arc<Accounts>) -> Option<tokio::task::JoinHandle<()>> {
-    let url = url.strip_prefix("postgres").map(|_| url.to_owned())?;
-    Some(tokio::spawn(listen(url, accounts)))
+    url.starts_with("postgres").then(|| tokio::spawn(listen(url.to_owned(), accounts)))
 }
 
 async fn listen(url: String, accounts: Arc<Accounts>) {
