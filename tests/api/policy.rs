@@ -4,8 +4,8 @@ use serde_json::{Value, json};
 
 use careergraph_auth::Role;
 use careergraph_gateway::Config;
-use careergraph_gateway::graphql::field_policy;
-use careergraph_gateway::graphql::policy::{FieldPolicy, is_structural};
+use careergraph_gateway::graphql::plumbing::policy::{FieldPolicy, is_structural};
+use careergraph_gateway::graphql::schema::field_policy;
 
 use crate::helpers::{TestApp, first_error_code};
 use crate::on_both_backends;
@@ -57,7 +57,7 @@ fn access_path(type_name: &str) -> Option<(&'static str, &'static str)> {
     }
 }
 
-/// What `graphql::prepared` relies on: the least role a document needs is known from it alone,
+/// What `graphql::plumbing::prepared` relies on: the least role a document needs is known from it alone,
 /// or not at all.
 #[test]
 fn the_least_role_a_document_needs_is_the_highest_rule_it_reaches() {
@@ -84,7 +84,7 @@ fn the_least_role_a_document_needs_is_the_highest_rule_it_reaches() {
 fn every_field_of_every_type_has_a_policy_and_protected_fields_say_so() {
     let policy = policy();
     let config = Config::new("127.0.0.1:0".parse().expect("address"), None, std::env::temp_dir());
-    let schema = careergraph_gateway::graphql::build_schema(&config);
+    let schema = careergraph_gateway::graphql::schema::build_schema(&config);
     let response = futures::executor::block_on(schema.execute(INTROSPECTION));
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     let data = response.data.into_json().expect("json");

@@ -1,4 +1,4 @@
-//! A query the guards have cleared runs without them next time (see `graphql::prepared`), and
+//! A query the guards have cleared runs without them next time (see `graphql::plumbing::prepared`), and
 //! answers as if it had run guarded: the field policy for every caller, `null` and an error
 //! where a field failed, and the request's limits.
 

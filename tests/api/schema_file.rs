@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use async_graphql::parser::parse_schema;
 use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
 use careergraph_gateway::Config;
-use careergraph_gateway::graphql::{build_schema, sdl};
+use careergraph_gateway::graphql::schema::{build_schema, sdl};
 
 #[test]
 fn schema_graphql_equals_the_exported_sdl() {

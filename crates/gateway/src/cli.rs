@@ -11,7 +11,7 @@ use careergraph_auth::Role;
 
 use crate::authentication::{self as accounts, AccountError, password_rules};
 use crate::config::Config;
-use crate::graphql::{build_schema, sdl};
+use crate::graphql::schema::{build_schema, sdl};
 use crate::startup::{Application, open_store};
 
 /// careergraph: a GraphQL API for a knowledge graph of tech careers.

@@ -31,8 +31,10 @@ use tower_http::trace::TraceLayer;
 
 use crate::authentication::{Accounts, BearerError, Principal};
 use crate::config::{ClientAddressHeader, Config};
-use crate::graphql::error::{Code, RETRY_AFTER_OUTAGE_SECS, Rendered, refusal_body, refusal_body_for, render};
 use crate::graphql::execution::{Caller, Execution, execute, reads_only};
+use crate::graphql::plumbing::error::{
+    Code, RETRY_AFTER_OUTAGE_SECS, Rendered, refusal_body, refusal_body_for, render,
+};
 use crate::metrics::Metrics;
 use crate::playground::{self, Playground};
 use crate::store::Store;

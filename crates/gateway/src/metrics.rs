@@ -14,7 +14,7 @@ use prometheus::{
 };
 use sea_orm::DatabaseBackend;
 
-use crate::graphql::slots::ExecutionSlots;
+use crate::graphql::plumbing::slots::ExecutionSlots;
 use crate::store::Store;
 
 /// Operation names become label values; past this many distinct ones (clients choose them),

@@ -11,8 +11,8 @@ use tokio::net::TcpListener;
 
 use crate::authentication::Accounts;
 use crate::config::Config;
-use crate::graphql::build_executable;
 use crate::graphql::execution::Execution;
+use crate::graphql::execution::build_executable;
 use crate::http;
 use crate::metrics::Metrics;
 use crate::persisted::PersistedQueries;

@@ -1,7 +1,7 @@
 //! The front door of GraphQL execution: what runs one operation of a request, whatever carried
 //! it. The HTTP layer reads a request's operations with [`read_request`], builds the [`Caller`]
 //! and hands each operation to [`execute`]; from there this module decides the rest: refusing a
-//! document too large once expanded, running it guarded or prepared (see `graphql::prepared`),
+//! document too large once expanded, running it guarded or prepared (see `graphql::plumbing::prepared`),
 //! learning what a guarded run shows, putting the answer's fields in order, holding the request
 //! to its field limit, and keeping a persisted query once it has run. It knows nothing of HTTP.
 
@@ -12,19 +12,68 @@ use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, Response, Variables};
 use serde_json::{Map, Value};
 
-use super::error::{Code, is_request_error, request_refused};
-use super::executor::request_tasks;
-use super::expansion::Expansion;
-use super::field_order::OrderSlot;
-use super::limits::BudgetKey;
-use super::policy::FieldErrors;
-use super::prepared::{Learning, Prepaid, Prepared, PreparedOperations, resolved_fields};
-use super::request::{OperationLog, RequestContext, SharedBudget, chosen_operation};
-use super::{Checks, Executable, loaders};
+use super::plumbing::context::{OperationLog, RequestContext, SharedBudget, chosen_operation};
+use super::plumbing::error::{Code, is_request_error, request_refused};
+use super::plumbing::executor::request_tasks;
+use super::plumbing::expansion::Expansion;
+use super::plumbing::field_order::OrderSlot;
+use super::plumbing::limits::{BudgetKey, RequestLimits};
+use super::plumbing::loaders;
+use super::plumbing::policy::FieldErrors;
+use super::plumbing::prepared::{Learning, Prepaid, Prepared, PreparedOperations, resolved_fields};
+use super::plumbing::slots::ExecutionSlots;
+use super::schema::{self, CareerGraphSchema};
 use crate::authentication::{Accounts, Principal};
+use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::persisted::{PersistedQueries, Refusal, Registration};
 use crate::store::Store;
+
+/// Which of the two schemas of [`Executable`] an operation runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checks {
+    /// Every field checked by the guards.
+    Guarded,
+    /// No extension: a query the guards have cleared for the caller.
+    Unguarded,
+}
+
+/// The schema as operations run on it (see `plumbing::prepared`).
+pub struct Executable {
+    /// Where every operation may run: the guards check each field.
+    guarded: CareerGraphSchema,
+    /// The same schema without extensions, for operations the guards have already cleared.
+    unguarded: CareerGraphSchema,
+    /// The limits the guards apply, which a prepared operation spends from beforehand.
+    limits: Arc<RequestLimits>,
+    /// The operations cleared so far.
+    prepared: PreparedOperations,
+    /// How many operations may execute at once.
+    pub slots: Arc<ExecutionSlots>,
+}
+
+impl Executable {
+    /// The schema that runs operations with `checks`.
+    fn schema(&self, checks: Checks) -> &CareerGraphSchema {
+        match checks {
+            Checks::Guarded => &self.guarded,
+            Checks::Unguarded => &self.unguarded,
+        }
+    }
+}
+
+/// Builds both schemas, with the limits from `config` and the field policy.
+pub fn build_executable(config: &Config) -> Executable {
+    let policy = Arc::new(schema::field_policy(config));
+    let limits = Arc::new(schema::request_limits(config));
+    Executable {
+        guarded: schema::guarded(config, limits.clone(), policy.clone()),
+        unguarded: schema::unguarded(config, policy),
+        limits,
+        prepared: PreparedOperations::default(),
+        slots: Arc::new(ExecutionSlots::new(config.concurrent_operations())),
+    }
+}
 
 /// What executing operations needs of the server: the schemas and their limits, the accounts
 /// resolvers sign in with, the metrics, and the persisted queries.
@@ -96,13 +145,13 @@ pub fn reads_only(operations: &mut [Operation]) -> bool {
 /// operation's response (in a batch, the others still run).
 pub type Operation = Result<Ready, async_graphql::ServerError>;
 
-/// An operation ready to run, with its prepared form when one is kept (see `graphql::prepared`):
+/// An operation ready to run, with its prepared form when one is kept (see `graphql::plumbing::prepared`):
 /// looked up once, where the request is read, both to choose its database and to run it.
 pub struct Ready {
     request: Request,
     prepared: Option<Arc<Prepared>>,
     /// The size of the parsed document once expanded: checked before anything walks it
-    /// (see `graphql::expansion`). `None` for a prepared operation, measured when it was
+    /// (see `graphql::plumbing::expansion`). `None` for a prepared operation, measured when it was
     /// learned, and for a document that does not parse, which goes no further than the parser.
     expansion: Option<Expansion>,
     /// A persisted query to keep once it has run without a request error.
@@ -186,7 +235,7 @@ fn refused(refusal: Refusal) -> async_graphql::ServerError {
 /// A persisted query's registration costs a complexity point for each of these bytes it keeps.
 const REGISTRATION_BYTES_PER_POINT: usize = 64;
 
-/// Runs one request with its own loaders, on the request's own task (see `graphql::executor`);
+/// Runs one request with its own loaders, on the request's own task (see `graphql::plumbing::executor`);
 /// returns its response and, for the log, its operation's type and name.
 pub async fn execute(
     execution: &Arc<Execution>,
@@ -254,7 +303,7 @@ async fn run(
 }
 
 /// Runs an operation unguarded when the guards have cleared it for this caller before (see
-/// `graphql::prepared`), guarded otherwise; then holds the request to its field limit.
+/// `graphql::plumbing::prepared`), guarded otherwise; then holds the request to its field limit.
 async fn run_to_completion(
     execution: &Execution,
     caller: &Caller,

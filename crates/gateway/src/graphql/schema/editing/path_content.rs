@@ -7,11 +7,12 @@ use careergraph_domain::editing::path_content::{
     self as edit, ResourceFields, ResponsibilityFields, RoadmapStepFields,
 };
 
-use super::{DeleteInput, DeletePayload, clearable, required};
-use crate::graphql::career_path::{LearningResource, Recommendation, ResourceKind, Responsibility, RoadmapStep};
-use crate::graphql::error::ApiResult;
-use crate::graphql::policy::auth;
-use crate::graphql::request::{actor, id_of, store};
+use super::conventions::{DeleteInput, DeletePayload, clearable, required};
+use crate::graphql::plumbing::context::{actor, id_of, store};
+use crate::graphql::plumbing::error::ApiResult;
+use crate::graphql::plumbing::policy::auth;
+use crate::graphql::schema::entries::{LearningResource, ResourceKind, Responsibility};
+use crate::graphql::schema::graph::{Recommendation, RoadmapStep};
 
 /// A new responsibility of a career path.
 #[derive(InputObject)]

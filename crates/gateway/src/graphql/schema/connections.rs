@@ -8,8 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use careergraph_domain::page::{Page, PageRequest};
 use careergraph_domain::queries::Direction;
 
-use super::error::bad_input;
 use crate::config::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::graphql::plumbing::error::bad_input;
 
 /// Sort direction.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]

@@ -4,11 +4,12 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, Si
 use careergraph_auth::Role;
 use careergraph_domain::editing::catalog::{self as edit, NamedFields, SkillFields, TechnologyFields};
 
-use super::{DeleteInput, DeletePayload, clearable, required};
-use crate::graphql::catalog::{Benefit, Industry, Skill, SkillCategory, Technology, TechnologyKind};
-use crate::graphql::error::ApiResult;
-use crate::graphql::policy::auth;
-use crate::graphql::request::{actor, id_of, store};
+use super::conventions::{DeleteInput, DeletePayload, clearable, required};
+use crate::graphql::plumbing::context::{actor, id_of, store};
+use crate::graphql::plumbing::error::ApiResult;
+use crate::graphql::plumbing::policy::auth;
+use crate::graphql::schema::entries::{Benefit, Industry};
+use crate::graphql::schema::graph::{Skill, SkillCategory, Technology, TechnologyKind};
 
 /// A new skill.
 #[derive(InputObject)]

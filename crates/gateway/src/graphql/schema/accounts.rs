@@ -7,11 +7,11 @@ use careergraph_domain::entities::app_user;
 use chrono::{TimeZone, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::error::{ApiResult, Code, coded};
-use super::policy::auth;
-use super::request::{accounts, one_account_operation, request, store};
 use super::scalars::DateTime;
 use crate::authentication::{AccountError, Principal, Session};
+use crate::graphql::plumbing::context::{accounts, one_account_operation, request, store};
+use crate::graphql::plumbing::error::{ApiResult, Code, coded};
+use crate::graphql::plumbing::policy::auth;
 
 /// Someone who can sign in.
 pub struct User(pub app_user::Model);

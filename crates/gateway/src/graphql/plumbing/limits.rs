@@ -17,7 +17,7 @@ use super::expansion::Expansion;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use super::request::{RequestContext, SharedBudget};
+use super::context::{RequestContext, SharedBudget};
 
 /// How deep introspection may nest, counted from `__schema` or `__type`. graphql-js 16's
 /// standard query (every option on) reaches 15: `__schema`, `types`, `fields`, `args`, `type`,

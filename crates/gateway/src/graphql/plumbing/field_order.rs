@@ -17,7 +17,7 @@ use std::sync::{Arc, OnceLock};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Name, Value};
 
-use super::request::chosen_operation;
+use super::context::chosen_operation;
 
 /// The most response keys one order holds, fragments expanded. The guard reads the order
 /// before validation has measured the document, and fragments spread in many places multiply;
@@ -189,7 +189,7 @@ mod tests {
     #[test]
     fn a_document_whose_fragments_multiply_past_the_limit_has_no_order() {
         // 2^11 keys at the bottom.
-        assert!(order(&crate::graphql::limits::doubling_fragments(11)).is_none());
+        assert!(order(&crate::graphql::plumbing::limits::doubling_fragments(11)).is_none());
         assert!(order("{ a { ...F } } fragment F on Query { b }").is_some());
     }
 

@@ -1,27 +1,11 @@
-//! Editing over GraphQL, one module per area as in the domain's `editing`. Every editing
-//! mutation follows one style: it takes one `input`; updates name the `expectedVersion` they are
-//! based on; in an update an omitted field stays as it is, an explicit `null` clears an optional
-//! field (and is refused for a required one); every deletion takes a [`DeleteInput`].
+//! What every editing mutation shares: the deletion's input and payload, and how an update
+//! reads an omitted field and an explicit `null`.
 
-mod career_paths;
-mod catalog;
-mod path_content;
-mod salaries;
-
-use async_graphql::{ID, InputObject, MaybeUndefined, MergedObject, Result, SimpleObject};
+use async_graphql::{ID, InputObject, MaybeUndefined, Result, SimpleObject};
 use careergraph_auth::Role;
 
-use super::error::bad_input;
-use super::policy::auth;
-
-/// Every editing mutation, merged into the root.
-#[derive(MergedObject, Default)]
-pub struct EditingMutation(
-    career_paths::CareerPathMutation,
-    catalog::CatalogMutation,
-    path_content::PathContentMutation,
-    salaries::SalaryMutation,
-);
+use crate::graphql::plumbing::error::bad_input;
+use crate::graphql::plumbing::policy::auth;
 
 /// Names an object to delete, and the version the deletion is based on.
 #[derive(InputObject)]
@@ -48,13 +32,13 @@ pub struct DeletePayload {
 
 impl DeleteInput {
     /// The payload that reports this deletion.
-    fn deleted(self) -> Option<DeletePayload> {
+    pub(super) fn deleted(self) -> Option<DeletePayload> {
         Some(DeletePayload { deleted_id: self.id })
     }
 }
 
 /// An optional field of an update: omitted keeps it (`None`), `null` clears it (`Some(None)`).
-fn clearable<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+pub(super) fn clearable<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
     match value {
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => Some(None),
@@ -63,7 +47,7 @@ fn clearable<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
 }
 
 /// A required field of an update: omitted keeps it (`None`); it has no `null` to be.
-fn required<T>(field: &str, value: MaybeUndefined<T>) -> Result<Option<T>> {
+pub(super) fn required<T>(field: &str, value: MaybeUndefined<T>) -> Result<Option<T>> {
     match value {
         MaybeUndefined::Undefined => Ok(None),
         MaybeUndefined::Null => Err(bad_input(field, "cannot be null: omit it to keep the current value")),

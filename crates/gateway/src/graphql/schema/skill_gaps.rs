@@ -5,11 +5,11 @@ use careergraph_domain::queries::skill_gap;
 
 use careergraph_auth::Role;
 
-use super::career_path::{CareerPath, Importance, RoadmapStep};
-use super::catalog::{Skill, Technology};
-use super::error::ApiResult;
-use super::policy::auth;
-use super::request::{request, store};
+use super::graph::{CareerPath, Importance, RoadmapStep};
+use super::graph::{Skill, Technology};
+use crate::graphql::plumbing::context::{request, store};
+use crate::graphql::plumbing::error::ApiResult;
+use crate::graphql::plumbing::policy::auth;
 
 /// The answer to "what do I still need for this career?".
 pub struct SkillGap(skill_gap::SkillGap);

@@ -1,25 +1,26 @@
-//! Career paths: the lookups, the list, and each path's relations.
+//! The objects of the career graph that lead to each other: a career path needs skills and
+//! technologies, and a skill or technology leads back to the careers that need it. They are one
+//! module because they name each other; the areas' queries and mutations name them from above.
 
 use std::sync::Arc;
 
-use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, Object, Result, SimpleObject};
 use careergraph_auth::Role;
-use careergraph_domain::entities::{career_path, learning_resource, responsibility, roadmap_step};
+use careergraph_domain::entities::{career_path, roadmap_step, skill, technology};
 use careergraph_domain::enums;
-use careergraph_domain::queries::{Direction, career_paths};
+use careergraph_domain::queries::career_paths;
 
 use super::audit::editable_object;
-use super::catalog::{Benefit, Industry, Skill, Technology};
-use super::connection::{OrderDirection, Paged, connection, page_request};
-use super::error::ApiResult;
-use super::loaders::{
-    BenefitsOfPath, IndustriesOfPath, RelatedOfPath, ResourcesOfStep, ResponsibilitiesOfPath, RoadmapOfPath,
-    SalariesOfPath, SkillsOfPath, SkillsOfStep, TechnologiesOfSkill,
-};
-use super::policy::auth;
-use super::request::{LookupKey, loaders, one_key, request, store};
-use super::salary::{SalaryRecord, SalarySummary};
+use super::entries::{Benefit, Industry, LearningResource, Responsibility};
+use super::salaries::{SalaryRecord, SalarySummary};
 use super::scalars::DateTime;
+use crate::graphql::plumbing::context::loaders;
+use crate::graphql::plumbing::error::ApiResult;
+use crate::graphql::plumbing::loaders::{
+    BenefitsOfPath, IndustriesOfPath, One, PathsOfSkill, RelatedOfPath, ResourcesOfStep, ResponsibilitiesOfPath,
+    RoadmapOfPath, SalariesOfPath, SkillsOfPath, SkillsOfStep, SkillsOfTechnology, TechnologiesOfSkill, TechnologyById,
+};
+use crate::graphql::plumbing::policy::auth;
 
 /// How strongly employers are hiring.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -65,26 +66,135 @@ pub enum Recommendation {
     Optional,
 }
 
-/// The form a learning resource takes.
+/// Whether a skill is technical or interpersonal.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "enums::ResourceKind")]
-pub enum ResourceKind {
-    /// A site offering many courses (Codecademy, Udemy, Coursera).
-    CoursePlatform,
-    /// A written article.
-    Article,
-    /// A blog to follow.
-    Blog,
-    /// A video or video series.
-    Video,
-    /// A book.
-    Book,
-    /// A community of practitioners.
-    Community,
-    /// A conference.
-    Conference,
-    /// A podcast.
-    Podcast,
+#[graphql(remote = "enums::SkillCategory")]
+pub enum SkillCategory {
+    /// Knowledge of tools, languages and techniques.
+    Technical,
+    /// Working with people: collaboration, communication, problem-solving.
+    Soft,
+}
+
+/// What sort of thing a technology is.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "enums::TechnologyKind")]
+pub enum TechnologyKind {
+    /// A general-purpose programming language (Python, Java).
+    ProgrammingLanguage,
+    /// A language for querying data (SQL).
+    QueryLanguage,
+    /// A framework built on a language (Django, Rails).
+    Framework,
+    /// A runtime that executes code (Node.js).
+    Runtime,
+    /// A database system (PostgreSQL, MongoDB).
+    Database,
+    /// A web server (Nginx, Apache).
+    WebServer,
+    /// A style of API (REST).
+    ApiStyle,
+    /// A format for exchanging data (JSON, XML).
+    DataFormat,
+    /// Any other tool.
+    Tool,
+}
+
+editable_object! {
+    /// A capability careers ask for.
+    Skill(skill::Model), serial;
+
+    /// Unique, lowercase, human-readable handle.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    /// Name of the skill.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Technical or soft.
+    async fn category(&self) -> SkillCategory {
+        self.0.category.into()
+    }
+
+    /// What the skill involves.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+
+    /// Technologies through which the skill is practised.
+    async fn technologies(&self, ctx: &Context<'_>) -> Result<Vec<Technology>> {
+        let rows = loaders(ctx).load_one(TechnologiesOfSkill(self.0.id)).await.api()?.unwrap_or_default();
+        Ok(rows.iter().cloned().map(Technology::from).collect())
+    }
+
+    /// Careers that need this skill, with how much, by title.
+    async fn career_paths(&self, ctx: &Context<'_>) -> Result<Vec<SkillUse>> {
+        let rows = loaders(ctx).load_one(PathsOfSkill(self.0.id)).await.api()?.unwrap_or_default();
+        Ok(rows
+            .iter()
+            .map(|(link, path)| SkillUse { importance: link.importance.into(), career_path: Arc::clone(path) })
+            .collect())
+    }
+}
+
+/// A career that needs a skill, and how much.
+pub struct SkillUse {
+    importance: Importance,
+    career_path: Arc<careergraph_domain::entities::career_path::Model>,
+}
+
+#[Object(serial, directive = auth::apply(Role::Anonymous))]
+impl SkillUse {
+    /// How much the career relies on the skill.
+    async fn importance(&self) -> Importance {
+        self.importance
+    }
+
+    /// The career.
+    async fn career_path(&self) -> CareerPath {
+        CareerPath(Arc::clone(&self.career_path))
+    }
+}
+
+editable_object! {
+    /// A language, framework, database, server, API style or data format.
+    Technology(technology::Model), serial;
+
+    /// Unique, lowercase, human-readable handle.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    /// Name, e.g. "PostgreSQL".
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// What sort of technology it is.
+    async fn kind(&self) -> TechnologyKind {
+        self.0.kind.into()
+    }
+
+    /// What it is, when described.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// The language a framework is built on (Django: Python).
+    async fn built_on(&self, ctx: &Context<'_>) -> Result<Option<Technology>> {
+        let Some(id) = self.0.built_on_id else { return Ok(None) };
+        let row: Option<One<technology::Model>> = loaders(ctx).load_one(TechnologyById(id)).await.api()?;
+        Ok(row.map(|One(row)| Technology(row)))
+    }
+
+    /// Skills practised through this technology.
+    async fn skills(&self, ctx: &Context<'_>) -> Result<Vec<Skill>> {
+        let rows = loaders(ctx).load_one(SkillsOfTechnology(self.0.id)).await.api()?.unwrap_or_default();
+        Ok(rows.iter().cloned().map(Skill::from).collect())
+    }
 }
 
 /// Hiring demand for a career path, and why.
@@ -256,26 +366,6 @@ editable_object! {
 }
 
 editable_object! {
-    /// One thing people in a career do at work.
-    Responsibility(responsibility::Model), serial;
-
-    /// Place in the career's list, from 0.
-    async fn position(&self) -> i32 {
-        self.0.position
-    }
-
-    /// Short name of the task.
-    async fn title(&self) -> &str {
-        &self.0.title
-    }
-
-    /// What the task involves.
-    async fn description(&self) -> &str {
-        &self.0.description
-    }
-}
-
-editable_object! {
     /// One step on the way into a career.
     RoadmapStep(roadmap_step::Model);
 
@@ -309,102 +399,5 @@ editable_object! {
     async fn skills(&self, ctx: &Context<'_>) -> Result<Vec<Skill>> {
         let rows = loaders(ctx).load_one(SkillsOfStep(self.0.id)).await.api()?.unwrap_or_default();
         Ok(rows.iter().cloned().map(Skill::from).collect())
-    }
-}
-
-editable_object! {
-    /// Where to learn what a roadmap step asks for.
-    LearningResource(learning_resource::Model), serial;
-
-    /// Name, e.g. "Coursera".
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    /// What form it takes.
-    async fn kind(&self) -> ResourceKind {
-        self.0.kind.into()
-    }
-
-    /// Where to find it, when known.
-    async fn url(&self) -> Option<&str> {
-        self.0.url.as_deref()
-    }
-}
-
-/// Narrows `careerPaths`.
-#[derive(InputObject, Default)]
-pub struct CareerPathFilter {
-    /// Case-insensitive text in the title, summary or slug.
-    pub search: Option<String>,
-    /// Only careers that need this skill (slug).
-    pub skill: Option<String>,
-}
-
-/// What to sort career paths by.
-#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
-pub enum CareerPathOrderField {
-    /// Alphabetical by title.
-    #[default]
-    Title,
-    /// When the path was created.
-    CreatedAt,
-    /// When the path last changed.
-    UpdatedAt,
-}
-
-/// How to sort `careerPaths`.
-#[derive(InputObject)]
-pub struct CareerPathOrder {
-    /// What to sort by.
-    pub field: CareerPathOrderField,
-    /// Which way.
-    #[graphql(default)]
-    pub direction: OrderDirection,
-}
-
-/// Career path queries.
-#[derive(Default)]
-pub struct CareerPathQuery;
-
-#[Object]
-impl CareerPathQuery {
-    /// One career path by `slug` or by `id` (give exactly one); null when there is none.
-    #[graphql(directive = auth::apply(Role::Anonymous))]
-    async fn career_path(&self, ctx: &Context<'_>, slug: Option<String>, id: Option<ID>) -> Result<Option<CareerPath>> {
-        let visibility = request(ctx).visibility;
-        let found = match one_key(slug.as_deref(), id.as_ref())? {
-            LookupKey::Slug(slug) => career_paths::by_slug(store(ctx).db(), visibility, slug).await.api()?,
-            LookupKey::Id(Some(id)) => career_paths::by_ids(store(ctx).db(), visibility, &[id]).await.api()?.pop(),
-            LookupKey::Id(None) => None,
-        };
-        Ok(found.map(CareerPath::from))
-    }
-
-    /// Career paths, a page at a time (at most 100 per page; 20 unless `first` says otherwise).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity", directive = auth::apply(Role::Anonymous))]
-    async fn career_paths(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        filter: Option<CareerPathFilter>,
-        order_by: Option<CareerPathOrder>,
-    ) -> Result<Paged<CareerPath>> {
-        let page = page_request(ctx, first, after.as_deref())?;
-        let filter = filter.unwrap_or_default();
-        let domain_filter = career_paths::Filter { search: filter.search, skill: filter.skill, status: None };
-        let order = order_by.map_or((career_paths::OrderField::Title, Direction::Asc), |order| {
-            let field = match order.field {
-                CareerPathOrderField::Title => career_paths::OrderField::Title,
-                CareerPathOrderField::CreatedAt => career_paths::OrderField::CreatedAt,
-                CareerPathOrderField::UpdatedAt => career_paths::OrderField::UpdatedAt,
-            };
-            (field, order.direction.into())
-        });
-        let rows = career_paths::list(store(ctx).db(), request(ctx).visibility, &domain_filter, order, page)
-            .await
-            .api_in("filter")?;
-        Ok(connection(page, rows, CareerPath::from))
     }
 }

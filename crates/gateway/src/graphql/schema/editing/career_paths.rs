@@ -6,11 +6,11 @@ use careergraph_domain::editing::career_paths::{self as edit, CareerPathChanges,
 use careergraph_domain::entities::career_path;
 use careergraph_domain::enums::PublicationStatus;
 
-use super::{DeleteInput, DeletePayload, clearable, required};
-use crate::graphql::career_path::{CareerPath, Demand, Importance};
-use crate::graphql::error::ApiResult;
-use crate::graphql::policy::auth;
-use crate::graphql::request::{actor, id_of, store};
+use super::conventions::{DeleteInput, DeletePayload, clearable, required};
+use crate::graphql::plumbing::context::{actor, id_of, store};
+use crate::graphql::plumbing::error::ApiResult;
+use crate::graphql::plumbing::policy::auth;
+use crate::graphql::schema::graph::{CareerPath, Demand, Importance};
 
 /// Hiring demand for a new or changed career path.
 #[derive(InputObject)]

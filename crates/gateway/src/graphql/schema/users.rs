@@ -5,10 +5,10 @@ use careergraph_auth::Role;
 use careergraph_domain::accounts;
 
 use super::accounts::User;
-use super::connection::{Paged, connection, page_request};
-use super::error::ApiResult;
-use super::policy::auth;
-use super::request::{accounts as sessions, actor, id_of, store};
+use super::connections::{Paged, connection, page_request};
+use crate::graphql::plumbing::context::{accounts as sessions, actor, id_of, store};
+use crate::graphql::plumbing::error::ApiResult;
+use crate::graphql::plumbing::policy::auth;
 
 /// Changes a user's role.
 #[derive(InputObject)]

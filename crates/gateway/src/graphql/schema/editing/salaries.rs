@@ -4,12 +4,12 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, Si
 use careergraph_auth::Role;
 use careergraph_domain::editing::salaries::{self as edit, SalaryFields};
 
-use super::{DeleteInput, DeletePayload, clearable, required};
-use crate::graphql::error::ApiResult;
-use crate::graphql::policy::auth;
-use crate::graphql::request::{actor, id_of, store};
-use crate::graphql::salary::{ExperienceLevel, PayPeriod, SalaryRecord};
-use crate::graphql::scalars::Date;
+use super::conventions::{DeleteInput, DeletePayload, clearable, required};
+use crate::graphql::plumbing::context::{actor, id_of, store};
+use crate::graphql::plumbing::error::ApiResult;
+use crate::graphql::plumbing::policy::auth;
+use crate::graphql::schema::salaries::{ExperienceLevel, PayPeriod, SalaryRecord};
+use crate::graphql::schema::scalars::Date;
 
 /// A new salary record of a career path. Amounts are whole units of `currency`; minimum ≤
 /// average ≤ maximum, percentiles in order, and `asOf` not in the future.

@@ -185,7 +185,7 @@ impl OperationLog {
         self.seen.lock().is_ok_and(|seen| matches!(*seen, Some(("query", _))))
     }
 
-    /// Notes a prepared query (see `graphql::prepared`), whose document is not parsed again.
+    /// Notes a prepared query (see `graphql::plumbing::prepared`), whose document is not parsed again.
     pub fn prepared(&self, name: Option<String>) {
         if let Ok(mut seen) = self.seen.lock() {
             *seen = Some(("query", name));

@@ -8,12 +8,12 @@ use careergraph_domain::entities::audit_event;
 use uuid::Uuid;
 
 use super::accounts::User;
-use super::connection::{Paged, connection, page_request};
-use super::error::ApiResult;
-use super::loaders::{HistoryOf, One, UserById};
-use super::policy::auth;
-use super::request::{id_of, loaders, request, store};
+use super::connections::{Paged, connection, page_request};
 use super::scalars::{DateTime, Json};
+use crate::graphql::plumbing::context::{id_of, loaders, request, store};
+use crate::graphql::plumbing::error::ApiResult;
+use crate::graphql::plumbing::loaders::{HistoryOf, One, UserById};
+use crate::graphql::plumbing::policy::auth;
 
 /// Declares the GraphQL object over a versioned, audited row: the wrapper type, then one
 /// `#[Object]` impl with the fields every editable object has (`id`, `version`, `history`,
@@ -48,7 +48,7 @@ macro_rules! editable_object {
             }
         }
 
-        #[async_graphql::Object($($serial,)? directive = $crate::graphql::policy::auth::apply(careergraph_auth::Role::Anonymous))]
+        #[async_graphql::Object($($serial,)? directive = $crate::graphql::plumbing::policy::auth::apply(careergraph_auth::Role::Anonymous))]
         impl $name {
             /// Stable identifier.
             async fn id(&self) -> async_graphql::ID {
@@ -61,21 +61,21 @@ macro_rules! editable_object {
             }
 
             /// Every recorded change to this object, newest first. Requires EDITOR.
-            #[graphql(directive = $crate::graphql::policy::auth::apply(careergraph_auth::Role::Editor))]
+            #[graphql(directive = $crate::graphql::plumbing::policy::auth::apply(careergraph_auth::Role::Editor))]
             async fn history(
                 &self,
                 ctx: &async_graphql::Context<'_>,
-            ) -> async_graphql::Result<Option<Vec<$crate::graphql::audit::AuditEvent>>> {
-                $crate::graphql::audit::history(ctx, careergraph_domain::audit::EntityKind::$name, self.0.id).await
+            ) -> async_graphql::Result<Option<Vec<$crate::graphql::schema::audit::AuditEvent>>> {
+                $crate::graphql::schema::audit::history(ctx, careergraph_domain::audit::EntityKind::$name, self.0.id).await
             }
 
             /// Who made the latest change through the API. Requires EDITOR.
-            #[graphql(directive = $crate::graphql::policy::auth::apply(careergraph_auth::Role::Editor))]
+            #[graphql(directive = $crate::graphql::plumbing::policy::auth::apply(careergraph_auth::Role::Editor))]
             async fn updated_by(
                 &self,
                 ctx: &async_graphql::Context<'_>,
-            ) -> async_graphql::Result<Option<$crate::graphql::accounts::User>> {
-                $crate::graphql::audit::updated_by(ctx, careergraph_domain::audit::EntityKind::$name, self.0.id).await
+            ) -> async_graphql::Result<Option<$crate::graphql::schema::accounts::User>> {
+                $crate::graphql::schema::audit::updated_by(ctx, careergraph_domain::audit::EntityKind::$name, self.0.id).await
             }
 
             $($fields)*

@@ -13,11 +13,11 @@ use async_graphql::extensions::{
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{ServerError, ServerResult, ValidationResult, Value, Variables};
 
+use super::context::OperationLog;
 use super::field_order::OrderSlot;
 use super::limits::RequestLimits;
 use super::policy::PolicyEnforcement;
 use super::prepared::{Learning, Prepaid};
-use super::request::OperationLog;
 
 /// Both guards, made once for the schema. Neither keeps anything per request (what a request
 /// spends lives in its data), so every request shares the one extension.

@@ -32,8 +32,8 @@ use async_graphql::{
 };
 use careergraph_auth::Role;
 
+use super::context::{RequestContext, SharedBudget, request};
 use super::error::{Code, coded, denied};
-use super::request::{RequestContext, SharedBudget, request};
 
 /// `@auth(requires: ROLE)`: the least role that may read this field (or every field of this
 /// type that does not say otherwise), or that may pass this enum value as an argument.

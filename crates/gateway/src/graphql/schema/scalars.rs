@@ -6,7 +6,7 @@
 use async_graphql::{InputType, InputValueError, InputValueResult, Scalar, ScalarType, Value};
 use chrono::{NaiveDate, SecondsFormat, Utc};
 
-use super::error::unreadable_input;
+use crate::graphql::plumbing::error::unreadable_input;
 
 /// A value a scalar cannot read is the client's to fix. Scalars also say so in `is_valid`, so
 /// that validation refuses such values before anything runs; this code covers the rest.
@@ -130,7 +130,7 @@ mod tests {
 
     #[test]
     fn a_value_a_scalar_cannot_read_is_the_clients_to_fix() {
-        use crate::graphql::error::Code;
+        use crate::graphql::plumbing::error::Code;
         let code = |error: InputValueError<DateTime>| {
             error.into_server_error(async_graphql::Pos::default()).extensions.and_then(|e| e.get("code").cloned())
         };

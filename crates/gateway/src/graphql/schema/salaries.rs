@@ -7,12 +7,12 @@ use careergraph_domain::enums;
 use careergraph_domain::queries::{career_paths, salaries};
 
 use super::audit::editable_object;
-use super::catalog::Industry;
-use super::error::{ApiResult, bad_input, internal_error};
-use super::loaders::{IndustryById, One};
-use super::policy::{auth, check_values};
-use super::request::{loaders, request, store};
+use super::entries::Industry;
 use super::scalars::Date;
+use crate::graphql::plumbing::context::{loaders, request, store};
+use crate::graphql::plumbing::error::{ApiResult, bad_input, internal_error};
+use crate::graphql::plumbing::loaders::{IndustryById, One};
+use crate::graphql::plumbing::policy::{auth, check_values};
 
 /// The span of time a salary amount covers.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
