@@ -31,7 +31,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::authentication::{Accounts, BearerError, Principal};
 use crate::config::{ClientAddressHeader, Config};
-use crate::graphql::execution::{Caller, Execution, execute, reads_only};
+use crate::graphql::execution::{Execution, execute, reads_only};
+use crate::graphql::plumbing::context::Caller;
 use crate::graphql::plumbing::error::{
     Code, RETRY_AFTER_OUTAGE_SECS, Rendered, refusal_body, refusal_body_for, render,
 };
@@ -484,19 +485,26 @@ async fn graphql_get(
         Err(response) => return response,
     };
     let id = request_id(&headers);
-    let caller = caller(&state, principal, peer, &headers, true);
-    let (response, operation) = execute(&state.execution, &caller, &id, operation).await;
+    let caller = caller(&state, principal, peer, &headers, &id, true);
+    let (response, operation) = execute(&state.execution, &caller, operation).await;
     // Without a token the answer is what every anonymous caller gets: a shared cache may keep it.
-    let public = (caller.principal() == Principal::ANONYMOUS).then_some((&state.public_caching, &headers));
+    let public = (caller.principal == Principal::ANONYMOUS).then_some((&state.public_caching, &headers));
     single_response(format, response, operation, &caller, &id, public)
 }
 
 /// The caller of a request from `peer`: its address as the trusted proxies name it, and the
 /// database its operations use (the read replica, if any, when none of them writes).
-fn caller(state: &AppState, principal: Principal, peer: SocketAddr, headers: &HeaderMap, reads_only: bool) -> Caller {
+fn caller(
+    state: &AppState,
+    principal: Principal,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    request_id: &str,
+    reads_only: bool,
+) -> Caller {
     let address = client_address(peer.ip(), headers, state.client_address_header, &state.trusted_proxies);
     let store = if reads_only { state.store.reads() } else { state.store.clone() };
-    Caller::new(principal, address, store, state.max_complexity)
+    Caller::new(principal, address, request_id, store, state.max_complexity)
 }
 
 async fn graphql_post(
@@ -539,12 +547,12 @@ async fn graphql_post(
             }
             // A batch that writes reads from the primary throughout: its queries see its writes.
             let reads_only = reads_only(&mut requests);
-            let caller = caller(&state, principal, peer, &headers, reads_only);
+            let caller = caller(&state, principal, peer, &headers, &id, reads_only);
             let responses = futures::future::join_all(
-                requests.into_iter().map(|request| execute(&state.execution, &caller, &id, request)),
+                requests.into_iter().map(|request| execute(&state.execution, &caller, request)),
             )
             .await;
-            let mut outcome = RequestOutcome { role: Some(caller.principal().role), ..RequestOutcome::default() };
+            let mut outcome = RequestOutcome { role: Some(caller.principal.role), ..RequestOutcome::default() };
             let mut json = b"[".to_vec();
             let mut wait = None;
             for (index, (response, operation)) in responses.into_iter().enumerate() {
@@ -564,8 +572,8 @@ async fn graphql_post(
         single => match state.execution.read(single) {
             Ok(mut operation) => {
                 let reads_only = reads_only(std::slice::from_mut(&mut operation));
-                let caller = caller(&state, principal, peer, &headers, reads_only);
-                let (response, operation) = execute(&state.execution, &caller, &id, operation).await;
+                let caller = caller(&state, principal, peer, &headers, &id, reads_only);
+                let (response, operation) = execute(&state.execution, &caller, operation).await;
                 single_response(format, response, operation, &caller, &id, None)
             }
             Err(message) => reject(StatusCode::BAD_REQUEST, format, &message),
@@ -589,7 +597,7 @@ fn single_response(
         (false, _) => StatusCode::OK,
     };
     let mut outcome =
-        RequestOutcome { operations: vec![operation], role: Some(caller.principal().role), codes: Vec::new() };
+        RequestOutcome { operations: vec![operation], role: Some(caller.principal.role), codes: Vec::new() };
     outcome.codes_of(&rendered);
     let response = match public {
         Some((caching, request)) if status == StatusCode::OK && rendered.codes.is_empty() => {

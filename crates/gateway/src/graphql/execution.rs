@@ -5,29 +5,26 @@
 //! learning what a guarded run shows, putting the answer's fields in order, holding the request
 //! to its field limit, and keeping a persisted query once it has run. It knows nothing of HTTP.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, Response, Variables};
 use serde_json::{Map, Value};
 
-use super::plumbing::context::{OperationLog, RequestContext, SharedBudget, chosen_operation};
+use super::plumbing::context::{Caller, OperationState, RequestContext};
 use super::plumbing::error::{Code, is_request_error, request_refused};
 use super::plumbing::executor::request_tasks;
 use super::plumbing::expansion::Expansion;
 use super::plumbing::field_order::OrderSlot;
 use super::plumbing::limits::{BudgetKey, RequestLimits};
-use super::plumbing::loaders;
-use super::plumbing::policy::FieldErrors;
-use super::plumbing::prepared::{Learning, Prepaid, Prepared, PreparedOperations, resolved_fields};
+use super::plumbing::operation::{OperationLog, chosen_operation};
+use super::plumbing::prepared::{Learning, Prepared, PreparedOperations, resolved_fields};
 use super::plumbing::slots::ExecutionSlots;
 use super::schema::{self, CareerGraphSchema};
-use crate::authentication::{Accounts, Principal};
+use crate::authentication::Accounts;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::persisted::{PersistedQueries, Refusal, Registration};
-use crate::store::Store;
 
 /// Which of the two schemas of [`Executable`] an operation runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,31 +95,6 @@ impl Execution {
     /// Reads one GraphQL request object (see [`read_request`]).
     pub fn read(&self, value: Value) -> Result<Operation, String> {
         read_request(value, &self.persisted, &self.graphql.prepared)
-    }
-}
-
-/// Who sent a request, from where, and what its operations share.
-#[derive(Clone)]
-pub struct Caller {
-    principal: Principal,
-    address: IpAddr,
-    budget: Arc<SharedBudget>,
-    /// The database the request's operations use: the read replica, if any, when none of them
-    /// writes.
-    store: Store,
-}
-
-impl Caller {
-    /// `principal`, calling from `address`, its operations using `store`; together they may
-    /// resolve at most `max_fields` fields (the complexity limit also bounds what a request really
-    /// resolves).
-    pub fn new(principal: Principal, address: IpAddr, store: Store, max_fields: usize) -> Self {
-        Self { principal, address, budget: Arc::new(SharedBudget::new(max_fields)), store }
-    }
-
-    /// Who is calling.
-    pub fn principal(&self) -> Principal {
-        self.principal
     }
 }
 
@@ -240,7 +212,6 @@ const REGISTRATION_BYTES_PER_POINT: usize = 64;
 pub async fn execute(
     execution: &Arc<Execution>,
     caller: &Caller,
-    request_id: &str,
     operation: Operation,
 ) -> (Response, (&'static str, String)) {
     let mut operation = match operation {
@@ -256,7 +227,7 @@ pub async fn execute(
         log.expanded(expansion);
     }
     let registration = operation.registration.take();
-    let response = run(execution, caller, request_id, &log, operation).await;
+    let response = run(execution, caller, &log, operation).await;
     if let Some(registration) = registration
         // It ran, so it parsed and validated.
         && !is_request_error(&response)
@@ -272,14 +243,8 @@ pub async fn execute(
 /// request times out: an operation dropped half-way would leave its work half done, and sqlx 0.9
 /// can leave a pooled connection inside a transaction when a `BEGIN` in flight is dropped
 /// (transact-rs/sqlx issue 4393, fixed upstream but not released), for the next request to run in.
-async fn run(
-    execution: &Arc<Execution>,
-    caller: &Caller,
-    request_id: &str,
-    log: &Arc<OperationLog>,
-    operation: Ready,
-) -> Response {
-    let (execution, caller, request_id, log) = (execution.clone(), caller.clone(), request_id.to_owned(), log.clone());
+async fn run(execution: &Arc<Execution>, caller: &Caller, log: &Arc<OperationLog>, operation: Ready) -> Response {
+    let (execution, caller, log) = (execution.clone(), caller.clone(), log.clone());
     // Dropped with this future: an operation still waiting for a slot when its client has gone
     // has done nothing yet and is not started.
     let awaited = Arc::new(());
@@ -289,7 +254,7 @@ async fn run(
         if still_awaited.strong_count() == 0 {
             return Response::from_errors(vec![request_refused(Code::ServiceUnavailable, "The client went away")]);
         }
-        run_to_completion(&execution, &caller, &request_id, log, operation).await
+        run_to_completion(&execution, &caller, log, operation).await
     });
     let outcome = execution.await;
     drop(awaited);
@@ -307,25 +272,24 @@ async fn run(
 async fn run_to_completion(
     execution: &Execution,
     caller: &Caller,
-    request_id: &str,
     log: Arc<OperationLog>,
     Ready { request, prepared, .. }: Ready,
 ) -> Response {
     let graphql = &execution.graphql;
     let (mut response, order) = match prepared.filter(|prepared| prepared.may_run(caller.principal.role)) {
-        Some(prepared) => {
-            (run_prepared(execution, caller, request_id, log, request, &prepared).await, prepared.order.clone())
-        }
+        Some(prepared) => (run_prepared(execution, caller, log, request, &prepared).await, prepared.order.clone()),
         None => {
             // What the guards learn of an operation short enough to keep, to run it unguarded
             // next time.
             let learning = graphql.prepared.key_of(&request).map(|key| (key, Arc::new(Learning::default())));
             let order = Arc::new(OrderSlot::new(request.operation_name.clone()));
-            let mut request = request.data(log.clone()).data(order.clone());
-            if let Some((_, learning)) = &learning {
-                request = request.data(learning.clone());
-            }
-            let response = execute_on(Checks::Guarded, execution, caller, request_id, request).await;
+            let operation = OperationState {
+                log: log.clone(),
+                order: Some(order.clone()),
+                learning: learning.as_ref().map(|(_, learning)| learning.clone()),
+                prepaid: false,
+            };
+            let response = execute_on(Checks::Guarded, execution, caller, operation, request).await;
             let order = order.order();
             if let (Some((key, learning)), Some(("query", name))) = (learning, log.recorded())
                 && response.errors.is_empty()
@@ -353,7 +317,6 @@ async fn run_to_completion(
 async fn run_prepared(
     execution: &Execution,
     caller: &Caller,
-    request_id: &str,
     log: Arc<OperationLog>,
     request: Request,
     prepared: &Prepared,
@@ -368,38 +331,31 @@ async fn run_prepared(
     if let Err(refusal) = spent {
         return Response::from_errors(vec![refusal]);
     }
-    let response = execute_on(Checks::Unguarded, execution, caller, request_id, prepared.parsed(request)).await;
+    let unguarded = OperationState { log: log.clone(), ..OperationState::default() };
+    let response = execute_on(Checks::Unguarded, execution, caller, unguarded, prepared.parsed(request)).await;
     if response.errors.is_empty() {
         caller.budget.spend_fields(resolved_fields(&response.data));
         return response;
     }
-    let again = prepared.request().data(log).data(Prepaid);
-    execute_on(Checks::Guarded, execution, caller, request_id, again).await
+    let paid = OperationState { log, prepaid: true, ..OperationState::default() };
+    execute_on(Checks::Guarded, execution, caller, paid, prepared.request()).await
 }
 
 /// Executes `request` on the schema with `checks`, with the request's own loaders, database and
-/// caller.
+/// caller, attached as its one [`RequestContext`].
 async fn execute_on(
     checks: Checks,
     execution: &Execution,
     caller: &Caller,
-    request_id: &str,
+    operation: OperationState,
     request: Request,
 ) -> Response {
-    let context = RequestContext::new(caller.principal, Some(caller.address), request_id.to_owned());
-    let visibility = context.visibility;
     let (spawner, tasks) = request_tasks();
-    let field_errors = Arc::new(FieldErrors::default());
-    let request = request
-        .data(context)
-        .data(loaders::for_request(caller.store.clone(), visibility, spawner))
-        .data(execution.accounts.clone())
-        .data(caller.budget.clone())
-        .data(execution.metrics.clone())
-        .data(caller.store.clone())
-        .data(field_errors.clone());
+    let context =
+        RequestContext::new(caller, operation, execution.accounts.clone(), execution.metrics.clone(), spawner);
+    let field_errors = context.field_errors().clone();
     execution.metrics.executed(checks == Checks::Guarded);
-    let mut response = tasks.run(execution.graphql.schema(checks).execute(request)).await;
+    let mut response = tasks.run(execution.graphql.schema(checks).execute(request.data(context))).await;
     response.errors.extend(field_errors.take());
     response
 }

@@ -16,6 +16,7 @@ pub mod field_order;
 pub mod guards;
 pub mod limits;
 pub mod loaders;
+pub mod operation;
 pub mod policy;
 pub mod prepared;
 pub mod slots;

@@ -1,52 +1,140 @@
-//! What a request carries into every resolver: who is asking and from where, which rows exist
-//! for them, the request id, and the request's loaders, database and accounts. The HTTP layer
-//! builds it once per request; resolvers reach it through the accessors here.
+//! What a request carries into every resolver and hook: who is asking and from where, which
+//! rows exist for them, the request id, the request's budget, loaders, database and accounts,
+//! and what its operation's run notes. The HTTP layer builds the [`Caller`]; the front door
+//! (`graphql::execution`) makes it a [`RequestContext`] for each operation and attaches it as
+//! the operation's one piece of request data. Resolvers reach it through the accessors here,
+//! the guards through [`RequestContext::in_hook`].
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use async_graphql::parser::types::{ExecutableDocument, OperationDefinition};
-use async_graphql::{Context, ID, Name, Positioned, Result};
+use async_graphql::extensions::ExtensionContext;
+use async_graphql::{Context, ID, Result, ServerError};
 use careergraph_auth::Role;
 use careergraph_domain::Visibility;
 use careergraph_domain::audit::Actor;
 use uuid::Uuid;
 
 use super::error::{Code, bad_input, coded};
-use super::expansion::Expansion;
-use super::loaders::Loaders;
+use super::executor::Spawner;
+use super::field_order::OrderSlot;
+use super::loaders::{self, Loaders};
+use super::operation::OperationLog;
+use super::prepared::Learning;
 use crate::authentication::{Accounts, Principal};
+use crate::metrics::Metrics;
 use crate::store::Store;
 
-/// The caller of one request.
-#[derive(Debug)]
-pub struct RequestContext {
+/// What one run of an operation carries through the guards, beside its caller.
+#[derive(Default)]
+pub struct OperationState {
+    /// What the request log and the metrics say of it.
+    pub log: Arc<OperationLog>,
+    /// Where the guards note the order of its fields, when the answer is to be put in order.
+    pub order: Option<Arc<OrderSlot>>,
+    /// What the guards learn of it, when it is short enough to keep (see `prepared`).
+    pub learning: Option<Arc<Learning>>,
+    /// Whether its aliases and complexity were spent before it ran (a prepared operation run
+    /// again guarded), so the guards do not spend them twice.
+    pub prepaid: bool,
+}
+
+/// Who sent a request, from where, and what all of its operations share (a batch's included).
+#[derive(Clone)]
+pub struct Caller {
     /// Who is asking, as the request's token said.
-    principal: Principal,
+    pub principal: Principal,
+    /// The client's address, as the HTTP layer saw it.
+    pub address: IpAddr,
+    /// The id of the HTTP request, recorded with every change it makes.
+    pub request_id: Arc<str>,
+    /// The limits the request's operations spend from together.
+    pub budget: Arc<SharedBudget>,
+    /// The database the request's operations use: the read replica, if any, when none of them
+    /// writes.
+    pub store: Store,
+}
+
+impl Caller {
+    /// `principal`, calling from `address`, its operations using `store`; together they may
+    /// resolve at most `max_fields` fields (the complexity limit also bounds what a request really
+    /// resolves).
+    pub fn new(principal: Principal, address: IpAddr, request_id: &str, store: Store, max_fields: usize) -> Self {
+        Self {
+            principal,
+            address,
+            request_id: request_id.into(),
+            budget: Arc::new(SharedBudget::new(max_fields)),
+            store,
+        }
+    }
+}
+
+/// The context of one operation: its caller, and what the operation has of its own.
+pub struct RequestContext {
+    caller: Caller,
     /// Who signed in during the request: it speaks for them from then on. Set at most once,
     /// since a request may hold only one account operation ([`one_account_operation`]); read on
     /// every field, so it is lock-free.
     signed_in: OnceLock<Principal>,
     /// Which career paths exist for this caller (fixed when the request starts).
     pub visibility: Visibility,
-    /// The client's address, as the HTTP layer saw it.
-    pub client_address: Option<IpAddr>,
-    /// The id of the HTTP request, recorded with every change it makes.
-    pub request_id: String,
+    loaders: Loaders,
+    accounts: Arc<Accounts>,
+    metrics: Arc<Metrics>,
+    /// Errors of nullable fields the guards turned into `null` (see `policy`), for the response.
+    field_errors: Arc<FieldErrors>,
+    /// What this run of the operation notes, and whether it was paid for beforehand.
+    pub operation: OperationState,
 }
 
 impl RequestContext {
-    /// The context for `principal`: editors and admins see drafts, nobody else does.
-    pub fn new(principal: Principal, client_address: Option<IpAddr>, request_id: String) -> Self {
-        let visibility =
-            if principal.role.satisfies(Role::Editor) { Visibility::IncludeDrafts } else { Visibility::PublishedOnly };
-        Self { principal, signed_in: OnceLock::new(), visibility, client_address, request_id }
+    /// The context of one run of an operation for `caller`: editors and admins see drafts,
+    /// nobody else does. Its loaders run their batches on `spawner`.
+    pub fn new(
+        caller: &Caller,
+        operation: OperationState,
+        accounts: Arc<Accounts>,
+        metrics: Arc<Metrics>,
+        spawner: Spawner,
+    ) -> Self {
+        let visibility = if caller.principal.role.satisfies(Role::Editor) {
+            Visibility::IncludeDrafts
+        } else {
+            Visibility::PublishedOnly
+        };
+        Self {
+            caller: caller.clone(),
+            signed_in: OnceLock::new(),
+            visibility,
+            loaders: loaders::for_request(caller.store.clone(), visibility, spawner),
+            accounts,
+            metrics,
+            field_errors: Arc::default(),
+            operation,
+        }
+    }
+
+    /// The context an extension hook sees; `None` for a schema executed without one (only
+    /// outside the server, as when printing the SDL).
+    pub fn in_hook<'a>(ctx: &ExtensionContext<'a>) -> Option<&'a Self> {
+        ctx.data_opt::<Self>()
     }
 
     /// Who is asking.
     pub fn principal(&self) -> Principal {
-        self.signed_in.get().copied().unwrap_or(self.principal)
+        self.signed_in.get().copied().unwrap_or(self.caller.principal)
+    }
+
+    /// The client's address, as the HTTP layer saw it.
+    pub fn client_address(&self) -> IpAddr {
+        self.caller.address
+    }
+
+    /// What the request's operations spend from together.
+    pub fn budget(&self) -> &SharedBudget {
+        &self.caller.budget
     }
 
     /// After a successful sign-in, the rest of the request speaks for the signed-in user, so the
@@ -58,7 +146,35 @@ impl RequestContext {
 
     /// Who makes the changes this request asks for.
     pub fn actor(&self) -> Actor {
-        Actor { user_id: self.principal().user_id, request_id: Some(self.request_id.clone()) }
+        Actor { user_id: self.principal().user_id, request_id: Some(self.caller.request_id.to_string()) }
+    }
+
+    /// The metrics the request reports to.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Where the guards collect the errors of nullable fields.
+    pub fn field_errors(&self) -> &Arc<FieldErrors> {
+        &self.field_errors
+    }
+}
+
+/// The errors of nullable fields that failed, collected for the response (see `policy`).
+#[derive(Debug, Default)]
+pub struct FieldErrors(Mutex<Vec<ServerError>>);
+
+impl FieldErrors {
+    /// Adds one.
+    pub fn push(&self, error: ServerError) {
+        if let Ok(mut errors) = self.0.lock() {
+            errors.push(error);
+        }
+    }
+
+    /// Takes every error collected so far.
+    pub fn take(&self) -> Vec<ServerError> {
+        self.0.lock().map(|mut errors| std::mem::take(&mut *errors)).unwrap_or_default()
     }
 }
 
@@ -123,119 +239,37 @@ impl SharedBudget {
     }
 }
 
-/// The operation of `document` that runs: the one named `requested`, or the document's first
-/// (its only one, or validation refuses it).
-pub fn chosen_operation<'d>(
-    document: &'d ExecutableDocument,
-    requested: Option<&str>,
-) -> Option<(Option<&'d Name>, &'d Positioned<OperationDefinition>)> {
-    document.operations.iter().find(|(name, _)| match requested {
-        Some(requested) => name.is_some_and(|name| name.as_str() == requested),
-        None => true,
-    })
-}
-
-/// What the request log says of one operation: the one the client named, or the document's
-/// only one. The parse hook fills it in; the HTTP layer writes it. It also carries the
-/// document's expanded size from the HTTP layer, which measured it, to the guard.
-#[derive(Debug, Default)]
-pub struct OperationLog {
-    requested: Option<String>,
-    seen: Mutex<Option<(&'static str, Option<String>)>>,
-    expansion: OnceLock<Expansion>,
-}
-
-impl OperationLog {
-    /// A log for an operation the client may have named.
-    pub fn new(requested: Option<String>) -> Self {
-        Self { requested, seen: Mutex::new(None), expansion: OnceLock::new() }
-    }
-
-    /// Notes the size of the document once expanded, already spent from the client's budget.
-    pub fn expanded(&self, expansion: Expansion) {
-        let _ = self.expansion.set(expansion);
-    }
-
-    /// The document's expanded size, as [`Self::expanded`] noted it (nothing, when not).
-    pub fn expansion(&self) -> Expansion {
-        self.expansion.get().copied().unwrap_or_default()
-    }
-
-    /// Notes the operation `document` will run.
-    pub fn record(&self, document: &ExecutableDocument) {
-        use async_graphql::parser::types::OperationType;
-        let chosen = chosen_operation(document, self.requested.as_deref());
-        if let (Some((name, operation)), Ok(mut seen)) = (chosen, self.seen.lock()) {
-            let kind = match operation.node.ty {
-                OperationType::Query => "query",
-                OperationType::Mutation => "mutation",
-                OperationType::Subscription => "subscription",
-            };
-            *seen = Some((kind, name.map(|name| name.to_string())));
-        }
-    }
-
-    /// The operation's type and name, once its document has parsed.
-    pub fn recorded(&self) -> Option<(&'static str, Option<String>)> {
-        self.seen.lock().ok().and_then(|seen| seen.clone())
-    }
-
-    /// Whether the operation recorded is a query.
-    pub fn runs_query(&self) -> bool {
-        self.seen.lock().is_ok_and(|seen| matches!(*seen, Some(("query", _))))
-    }
-
-    /// Notes a prepared query (see `graphql::plumbing::prepared`), whose document is not parsed again.
-    pub fn prepared(&self, name: Option<String>) {
-        if let Ok(mut seen) = self.seen.lock() {
-            *seen = Some(("query", name));
-        }
-    }
-
-    /// The operation's type and name, as far as they are known (`-` for an unnamed one; `?` and
-    /// `-` for a document that never parsed or holds no operation of the name sent). Only names
-    /// read from a parsed document are given: they are GraphQL names (`[_A-Za-z][_0-9A-Za-z]*`),
-    /// safe to write into a log line and to use as a metrics label, where a name the client
-    /// merely sent could be anything.
-    pub fn describe(&self) -> (&'static str, String) {
-        match self.recorded() {
-            Some((kind, name)) => (kind, name.unwrap_or_else(|| "-".into())),
-            None => ("?", "-".into()),
-        }
-    }
-}
-
 /// Refuses a second account operation (`register`, `login`, `refreshSession`,
 /// `changePassword`) in one HTTP request, across aliases and batch items, before it does any
 /// work: each costs a password check or a token rotation, and one request must not multiply them.
 pub fn one_account_operation(ctx: &Context<'_>) -> Result<()> {
-    match ctx.data_opt::<Arc<SharedBudget>>() {
-        Some(budget) if !budget.take_account_operation() => Err(coded(
-            Code::BadUserInput,
-            "One account operation (register, login, refreshSession, changePassword) per request; send the others separately",
-        )),
-        _ => Ok(()),
+    if request(ctx).budget().take_account_operation() {
+        return Ok(());
     }
+    Err(coded(
+        Code::BadUserInput,
+        "One account operation (register, login, refreshSession, changePassword) per request; send the others separately",
+    ))
 }
 
-/// The request's caller.
+/// The operation's context, which the front door attaches to every operation it runs.
 pub fn request<'a>(ctx: &Context<'a>) -> &'a RequestContext {
     ctx.data_unchecked::<RequestContext>()
 }
 
 /// The request's loaders.
 pub fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
-    ctx.data_unchecked::<Loaders>()
+    &request(ctx).loaders
 }
 
 /// The database.
 pub fn store<'a>(ctx: &Context<'a>) -> &'a Store {
-    ctx.data_unchecked::<Store>()
+    &request(ctx).caller.store
 }
 
 /// Accounts and sessions.
 pub fn accounts<'a>(ctx: &Context<'a>) -> &'a Accounts {
-    ctx.data_unchecked::<Arc<Accounts>>()
+    &request(ctx).accounts
 }
 
 /// Who makes the changes this request asks for.

@@ -17,7 +17,7 @@ use std::sync::{Arc, OnceLock};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Name, Value};
 
-use super::context::chosen_operation;
+use super::operation::chosen_operation;
 
 /// The most response keys one order holds, fragments expanded. The guard reads the order
 /// before validation has measured the document, and fragments spread in many places multiply;

@@ -13,11 +13,9 @@ use async_graphql::extensions::{
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{ServerError, ServerResult, ValidationResult, Value, Variables};
 
-use super::context::OperationLog;
-use super::field_order::OrderSlot;
+use super::context::RequestContext;
 use super::limits::RequestLimits;
 use super::policy::PolicyEnforcement;
-use super::prepared::{Learning, Prepaid};
 
 /// Both guards, made once for the schema. Neither keeps anything per request (what a request
 /// spends lives in its data), so every request shares the one extension.
@@ -53,21 +51,23 @@ impl Extension for Guard {
     ) -> ServerResult<ExecutableDocument> {
         self.limits.check_text(query)?;
         let document = next.run(ctx, query, variables).await?;
-        let log = ctx.data_opt::<Arc<OperationLog>>();
-        if let Some(log) = log {
-            log.record(&document);
+        let operation = RequestContext::in_hook(ctx).map(|context| &context.operation);
+        if let Some(operation) = operation {
+            operation.log.record(&document);
         }
         let aliases = self.limits.check_document(&document)?;
-        if let Some(slot) = ctx.data_opt::<Arc<OrderSlot>>() {
+        if let Some(slot) = operation.and_then(|operation| operation.order.as_ref()) {
             slot.record(&document);
         }
-        if ctx.data_opt::<Prepaid>().is_none() {
+        if !operation.is_some_and(|operation| operation.prepaid) {
             self.limits.spend_aliases_in(ctx, aliases)?;
         }
-        if let Some(learning) = ctx.data_opt::<Arc<Learning>>() {
+        if let Some(operation) = operation
+            && let Some(learning) = &operation.learning
+        {
             // Only a query is kept, so only a query's document is read for its role and copied.
             let least_role = match &self.policy {
-                Some(policy) if log.is_some_and(|log| log.runs_query()) => policy.rules().least_role_for(&document),
+                Some(policy) if operation.log.runs_query() => policy.rules().least_role_for(&document),
                 _ => None,
             };
             learning.document(&document, least_role, aliases);
@@ -83,12 +83,13 @@ impl Extension for Guard {
         let result = next.run(ctx).await?;
         // async-graphql counts `__typename` as nothing; here it costs what any field does. The
         // expanded size was spent before the document was walked at all.
-        let expansion = ctx.data_opt::<Arc<OperationLog>>().map(|log| log.expansion()).unwrap_or_default();
+        let operation = RequestContext::in_hook(ctx).map(|context| &context.operation);
+        let expansion = operation.map(|operation| operation.log.expansion()).unwrap_or_default();
         let complexity = result.complexity.saturating_add(expansion.typenames);
-        if ctx.data_opt::<Prepaid>().is_none() {
+        if !operation.is_some_and(|operation| operation.prepaid) {
             self.limits.spend_in(ctx, complexity, expansion.selections).map_err(|error| vec![error])?;
         }
-        if let Some(learning) = ctx.data_opt::<Arc<Learning>>() {
+        if let Some(learning) = operation.and_then(|operation| operation.learning.as_ref()) {
             learning.complexity(complexity);
         }
         Ok(result)

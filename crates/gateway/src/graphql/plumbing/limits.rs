@@ -163,8 +163,8 @@ impl BudgetKey {
     }
 
     fn of_context(ctx: &ExtensionContext<'_>) -> Self {
-        let Some(request) = ctx.data_opt::<RequestContext>() else { return Self::Network(None) };
-        Self::of(request.principal().user_id, request.client_address)
+        let Some(context) = RequestContext::in_hook(ctx) else { return Self::Network(None) };
+        Self::of(context.principal().user_id, Some(context.client_address()))
     }
 }
 
@@ -380,12 +380,12 @@ impl RequestLimits {
 
     /// [`Self::spend_aliases`] for the operation an extension hook sees.
     pub fn spend_aliases_in(&self, ctx: &ExtensionContext<'_>, aliases: usize) -> ServerResult<()> {
-        self.spend_aliases(ctx.data_opt::<Arc<SharedBudget>>().map(Arc::as_ref), aliases)
+        self.spend_aliases(RequestContext::in_hook(ctx).map(RequestContext::budget), aliases)
     }
 
     /// [`Self::spend`] for the operation an extension hook sees.
     pub fn spend_in(&self, ctx: &ExtensionContext<'_>, complexity: usize, prepaid: usize) -> ServerResult<()> {
-        let request = ctx.data_opt::<Arc<SharedBudget>>().map(Arc::as_ref);
+        let request = RequestContext::in_hook(ctx).map(RequestContext::budget);
         self.spend(BudgetKey::of_context(ctx), request, complexity, prepaid)
     }
 }

@@ -19,7 +19,7 @@
 //! request's [`FieldErrors`] and added to the response by the HTTP layer.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_graphql::extensions::{ExtensionContext, NextResolve, ResolveInfo};
 use async_graphql::parser::types::{
@@ -32,7 +32,7 @@ use async_graphql::{
 };
 use careergraph_auth::Role;
 
-use super::context::{RequestContext, SharedBudget, request};
+use super::context::{RequestContext, request};
 use super::error::{Code, coded, denied};
 
 /// `@auth(requires: ROLE)`: the least role that may read this field (or every field of this
@@ -205,6 +205,7 @@ impl<'a> PolicyWalk<'a> {
 /// Refuses an argument that names enum values the caller may not pass (an `@auth` rule on the
 /// value, such as grouping salaries by a dimension only viewers may read).
 pub fn check_values<T: EnumType + InputType + PartialEq>(ctx: &Context<'_>, given: &[T]) -> async_graphql::Result<()> {
+    // The schema's own data, as every schema is built with its policy (`schema::guarded`).
     let Some(policy) = ctx.data_opt::<Arc<FieldPolicy>>() else { return Ok(()) };
     let caller = request(ctx).principal().role;
     let enum_name = T::type_name();
@@ -246,9 +247,10 @@ impl PolicyEnforcement {
         // every per-field hook costs a boxed future on every field of every response.
         // Past the budget every field fails at once, so nothing under it is resolved; the HTTP
         // layer then answers with one error for the whole request.
+        let context = RequestContext::in_hook(ctx);
         if !info.is_for_introspection
-            && let Some(budget) = ctx.data_opt::<Arc<SharedBudget>>()
-            && !budget.spend_field()
+            && let Some(context) = context
+            && !context.budget().spend_field()
         {
             return Err(ServerError::new("The request's field budget is spent", None));
         }
@@ -262,7 +264,7 @@ impl PolicyEnforcement {
         {
             return next.run(ctx, info).await;
         }
-        let caller = ctx.data_opt::<RequestContext>().map_or(Role::Anonymous, |request| request.principal().role);
+        let caller = context.map_or(Role::Anonymous, |context| context.principal().role);
         let allowed = match self.policy.required(info.parent_type, info.name) {
             Some(required) if caller.satisfies(required) => Ok(()),
             Some(required) => Err(denied(caller, required)),
@@ -281,7 +283,7 @@ impl PolicyEnforcement {
             Err(error) => Err(error.into_server_error(position).with_path(path())),
         };
         match result {
-            Err(mut error) if nullable => match ctx.data_opt::<Arc<FieldErrors>>() {
+            Err(mut error) if nullable => match context.map(RequestContext::field_errors) {
                 Some(collected) => {
                     if error.path.is_empty() {
                         error.path = path();
@@ -307,21 +309,4 @@ fn error_path(node: &QueryPathNode<'_>) -> Vec<PathSegment> {
         .collect();
     path.reverse();
     path
-}
-
-/// Errors of nullable fields that resolved to `null`, to be added to the response.
-#[derive(Default)]
-pub struct FieldErrors(Mutex<Vec<ServerError>>);
-
-impl FieldErrors {
-    fn push(&self, error: ServerError) {
-        if let Ok(mut errors) = self.0.lock() {
-            errors.push(error);
-        }
-    }
-
-    /// The collected errors, in the order they happened.
-    pub fn take(&self) -> Vec<ServerError> {
-        self.0.lock().map(|mut errors| std::mem::take(&mut *errors)).unwrap_or_default()
-    }
 }

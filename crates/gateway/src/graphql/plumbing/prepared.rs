@@ -297,10 +297,6 @@ impl Learning {
     }
 }
 
-/// Marks a guarded run of an operation whose aliases and complexity were already spent.
-#[derive(Debug)]
-pub struct Prepaid;
-
 /// How many fields an answer resolved, list items included, as the guard counts them for the
 /// request's field limit (`__typename` is answered without resolving).
 pub fn resolved_fields(value: &Value) -> usize {

@@ -201,7 +201,7 @@ impl AccountMutation {
     #[graphql(directive = auth::apply(Role::Anonymous))]
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<SessionPayload> {
         one_account_operation(ctx)?;
-        let client = request(ctx).client_address;
+        let client = Some(request(ctx).client_address());
         let password = SecretString::from(input.password);
         let session = accounts(ctx).register(&input.email, &input.display_name, password, client).await.api()?;
         Ok(signed_in(ctx, session))
@@ -212,17 +212,15 @@ impl AccountMutation {
     #[graphql(directive = auth::apply(Role::Anonymous))]
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<SessionPayload> {
         one_account_operation(ctx)?;
-        let client = request(ctx).client_address;
+        let client = Some(request(ctx).client_address());
         let attempt = accounts(ctx).login(&input.email, SecretString::from(input.password), client).await;
-        if let Some(metrics) = ctx.data_opt::<std::sync::Arc<crate::metrics::Metrics>>() {
-            metrics.sign_in(match &attempt {
-                Ok(_) => "success",
-                Err(AccountError::InvalidCredentials) => "invalid",
-                Err(AccountError::RateLimited { .. }) => "rate_limited",
-                Err(AccountError::Disabled) => "disabled",
-                Err(_) => "error",
-            });
-        }
+        request(ctx).metrics().sign_in(match &attempt {
+            Ok(_) => "success",
+            Err(AccountError::InvalidCredentials) => "invalid",
+            Err(AccountError::RateLimited { .. }) => "rate_limited",
+            Err(AccountError::Disabled) => "disabled",
+            Err(_) => "error",
+        });
         let session = attempt.api()?;
         Ok(signed_in(ctx, session))
     }
@@ -248,7 +246,7 @@ impl AccountMutation {
     #[graphql(directive = auth::apply(Role::Viewer))]
     async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> Result<Option<SessionPayload>> {
         one_account_operation(ctx)?;
-        let (principal, client) = (request(ctx).principal(), request(ctx).client_address);
+        let (principal, client) = (request(ctx).principal(), Some(request(ctx).client_address()));
         let (current, new) = (SecretString::from(input.current_password), SecretString::from(input.new_password));
         let session = accounts(ctx).change_password(principal, current, new, client).await.api()?;
         Ok(Some(signed_in(ctx, session)))
