@@ -272,36 +272,19 @@ pub async fn load(db: &DatabaseConnection, dataset: &Dataset) -> Result<LoadRepo
     }
 
     let mut industries = slugs(industry::Entity::find().all(&txn).await?, |i| (i.slug, i.id));
-    report.industries = ensure_by_slug(
-        &txn,
-        &mut industries,
-        &dataset.industries,
-        |data| &data.slug,
-        |data, id| industry::ActiveModel {
-            id: Set(id),
-            slug: Set(data.slug.clone()),
-            name: Set(data.name.clone()),
-            ..Default::default()
-        },
-    )
-    .await?
-    .len();
+    report.industries = ensure_named(&txn, &mut industries, &dataset.industries, |id, slug, name| {
+        industry::ActiveModel { id: Set(id), slug: Set(slug), name: Set(name), ..Default::default() }
+    })
+    .await?;
 
     let mut benefits = slugs(benefit::Entity::find().all(&txn).await?, |b| (b.slug, b.id));
-    report.benefits = ensure_by_slug(
-        &txn,
-        &mut benefits,
-        &dataset.benefits,
-        |data| &data.slug,
-        |data, id| benefit::ActiveModel {
-            id: Set(id),
-            slug: Set(data.slug.clone()),
-            name: Set(data.name.clone()),
-            ..Default::default()
-        },
-    )
-    .await?
-    .len();
+    report.benefits = ensure_named(&txn, &mut benefits, &dataset.benefits, |id, slug, name| benefit::ActiveModel {
+        id: Set(id),
+        slug: Set(slug),
+        name: Set(name),
+        ..Default::default()
+    })
+    .await?;
 
     let existing_paths = slugs(career_path::Entity::find().all(&txn).await?, |p| (p.slug, p.id));
     let vocabularies = Vocabularies { skills: &skills, industries: &industries, benefits: &benefits };
@@ -361,24 +344,22 @@ async fn insert_career_path(
         .insert(txn)
         .await?;
     }
-    for (position, slug) in (0..).zip(&data.industries) {
+    link_in_order(txn, &data.industries, vocabularies.industries, "industry", |industry_id, position| {
         career_path_industry::ActiveModel {
             career_path_id: Set(path_id),
-            industry_id: Set(lookup(vocabularies.industries, "industry", slug)?),
+            industry_id: Set(industry_id),
             position: Set(position),
         }
-        .insert(txn)
-        .await?;
-    }
-    for (position, slug) in (0..).zip(&data.benefits) {
+    })
+    .await?;
+    link_in_order(txn, &data.benefits, vocabularies.benefits, "benefit", |benefit_id, position| {
         career_path_benefit::ActiveModel {
             career_path_id: Set(path_id),
-            benefit_id: Set(lookup(vocabularies.benefits, "benefit", slug)?),
+            benefit_id: Set(benefit_id),
             position: Set(position),
         }
-        .insert(txn)
-        .await?;
-    }
+    })
+    .await?;
     for (position, item) in (0..).zip(&data.responsibilities) {
         responsibility::ActiveModel {
             career_path_id: Set(path_id),
@@ -403,15 +384,14 @@ async fn insert_career_path(
         }
         .insert(txn)
         .await?;
-        for (position, slug) in (0..).zip(&step.teaches) {
+        link_in_order(txn, &step.teaches, vocabularies.skills, "skill", |skill_id, position| {
             roadmap_step_skill::ActiveModel {
-                skill_id: Set(lookup(vocabularies.skills, "skill", slug)?),
                 roadmap_step_id: Set(step_id),
+                skill_id: Set(skill_id),
                 position: Set(position),
             }
-            .insert(txn)
-            .await?;
-        }
+        })
+        .await?;
         for (position, resource) in (0..).zip(&step.resources) {
             learning_resource::ActiveModel {
                 roadmap_step_id: Set(step_id),
@@ -483,6 +463,43 @@ where
 
 fn slugs<M>(rows: Vec<M>, key: impl Fn(M) -> (String, Uuid)) -> HashMap<String, Uuid> {
     rows.into_iter().map(key).collect()
+}
+
+/// [`ensure_by_slug`] for a vocabulary of names (industries, benefits): `row` builds a row from
+/// its id, slug and name. Returns how many it inserted.
+async fn ensure_named<A>(
+    txn: &impl ConnectionTrait,
+    ids: &mut HashMap<String, Uuid>,
+    items: &[NamedData],
+    row: impl Fn(Uuid, String, String) -> A,
+) -> Result<usize>
+where
+    A: ActiveModelTrait + ActiveModelBehavior + Send,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
+    let inserted =
+        ensure_by_slug(txn, ids, items, |data| &data.slug, |data, id| row(id, data.slug.clone(), data.name.clone()))
+            .await?;
+    Ok(inserted.len())
+}
+
+/// Links a row to each of `slugs`, in order: `link` builds the link row from the id `ids` gives
+/// the slug (`what` names the vocabulary when it has none) and the link's position.
+async fn link_in_order<A>(
+    txn: &impl ConnectionTrait,
+    slugs: &[String],
+    ids: &HashMap<String, Uuid>,
+    what: &str,
+    link: impl Fn(Uuid, i32) -> A,
+) -> Result<()>
+where
+    A: ActiveModelTrait + ActiveModelBehavior + Send,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
+    for (position, slug) in (0..).zip(slugs) {
+        link(lookup(ids, what, slug)?, position).insert(txn).await?;
+    }
+    Ok(())
 }
 
 fn lookup(ids: &HashMap<String, Uuid>, what: &str, slug: &str) -> Result<Uuid> {

@@ -34,6 +34,33 @@ macro_rules! versioned_row {
     };
 }
 
+/// An entity whose rows are edited and audited: an id, then `$fields`, then the version and
+/// the two timestamps, set by [`versioned_row!`]; no relations of its own (the link tables and
+/// foreign keys are queried explicitly). Written once, since every such table has the same
+/// frame and only its own columns differ.
+macro_rules! versioned_entity {
+    (
+        table_name = $table:literal;
+        $( $(#[$attribute:meta])* pub $field:ident : $type:ty ),* $(,)?
+    ) => {
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+        #[sea_orm(table_name = $table)]
+        pub struct Model {
+            #[sea_orm(primary_key, auto_increment = false)]
+            pub id: Uuid,
+            $( $(#[$attribute])* pub $field: $type, )*
+            pub version: i32,
+            pub created_at: DateTimeUtc,
+            pub updated_at: DateTimeUtc,
+        }
+
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+
+        versioned_row!();
+    };
+}
+
 pub mod app_user;
 pub mod audit_event;
 pub mod benefit;

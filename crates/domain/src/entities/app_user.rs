@@ -4,11 +4,8 @@ use sea_orm::entity::prelude::*;
 
 use careergraph_auth::Role;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
-#[sea_orm(table_name = "app_user")]
-pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+versioned_entity! {
+    table_name = "app_user";
     /// Trimmed and lowercased; unique.
     #[sea_orm(unique)]
     pub email: String,
@@ -24,12 +21,4 @@ pub struct Model {
     /// not open a session.
     pub sessions_revoked_at: Option<DateTimeUtc>,
     pub last_login_at: Option<DateTimeUtc>,
-    pub version: i32,
-    pub created_at: DateTimeUtc,
-    pub updated_at: DateTimeUtc,
 }
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
-
-versioned_row!();

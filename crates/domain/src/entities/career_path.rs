@@ -4,11 +4,8 @@ use sea_orm::entity::prelude::*;
 
 use crate::enums::{Demand, PublicationStatus};
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
-#[sea_orm(table_name = "career_path")]
-pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+versioned_entity! {
+    table_name = "career_path";
     #[sea_orm(unique)]
     pub slug: String,
     pub title: String,
@@ -24,12 +21,4 @@ pub struct Model {
     pub internal_notes: Option<String>,
     pub onet_soc_code: Option<String>,
     pub published_at: Option<DateTimeUtc>,
-    pub version: i32,
-    pub created_at: DateTimeUtc,
-    pub updated_at: DateTimeUtc,
 }
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
-
-versioned_row!();

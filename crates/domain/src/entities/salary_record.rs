@@ -4,11 +4,8 @@ use sea_orm::entity::prelude::*;
 
 use crate::enums::{ExperienceLevel, PayPeriod};
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
-#[sea_orm(table_name = "salary_record")]
-pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+versioned_entity! {
+    table_name = "salary_record";
     pub career_path_id: Uuid,
     /// ISO 3166-1 alpha-2.
     pub country: String,
@@ -35,12 +32,4 @@ pub struct Model {
     pub as_of: Date,
     #[sea_orm(column_type = "Text", nullable)]
     pub notes: Option<String>,
-    pub version: i32,
-    pub created_at: DateTimeUtc,
-    pub updated_at: DateTimeUtc,
 }
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
-
-versioned_row!();

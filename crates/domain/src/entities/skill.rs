@@ -4,23 +4,12 @@ use sea_orm::entity::prelude::*;
 
 use crate::enums::SkillCategory;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
-#[sea_orm(table_name = "skill")]
-pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+versioned_entity! {
+    table_name = "skill";
     #[sea_orm(unique)]
     pub slug: String,
     pub name: String,
     pub category: SkillCategory,
     #[sea_orm(column_type = "Text")]
     pub description: String,
-    pub version: i32,
-    pub created_at: DateTimeUtc,
-    pub updated_at: DateTimeUtc,
 }
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
-
-versioned_row!();

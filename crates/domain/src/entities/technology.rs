@@ -4,11 +4,8 @@ use sea_orm::entity::prelude::*;
 
 use crate::enums::TechnologyKind;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
-#[sea_orm(table_name = "technology")]
-pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+versioned_entity! {
+    table_name = "technology";
     #[sea_orm(unique)]
     pub slug: String,
     pub name: String,
@@ -17,12 +14,4 @@ pub struct Model {
     pub description: Option<String>,
     /// The language a framework is written in and used from (Django is built on Python).
     pub built_on_id: Option<Uuid>,
-    pub version: i32,
-    pub created_at: DateTimeUtc,
-    pub updated_at: DateTimeUtc,
 }
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
-
-versioned_row!();

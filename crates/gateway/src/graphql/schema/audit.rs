@@ -168,31 +168,18 @@ pub async fn updated_by(ctx: &Context<'_>, entity: EntityKind, id: Uuid) -> Resu
     user(ctx, actor).await
 }
 
-/// The types of object whose changes the audit log records.
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "EntityKind")]
-pub enum AuditedType {
-    /// `CareerPath`.
-    CareerPath,
-    /// `Skill`.
-    Skill,
-    /// `Technology`.
-    Technology,
-    /// `Industry`.
-    Industry,
-    /// `Benefit`.
-    Benefit,
-    /// `Responsibility`.
-    Responsibility,
-    /// `RoadmapStep`.
-    RoadmapStep,
-    /// `LearningResource`.
-    LearningResource,
-    /// `SalaryRecord`.
-    SalaryRecord,
-    /// `User`.
-    User,
+macro_rules! audited_type {
+    ($($(#[$doc:meta])* $kind:ident = $noun:literal),* $(,)?) => {
+        /// The types of object whose changes the audit log records.
+        #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+        #[graphql(remote = "EntityKind")]
+        pub enum AuditedType {
+            $(#[doc = concat!("`", stringify!($kind), "`.")] $kind,)*
+        }
+    };
 }
+
+careergraph_domain::with_entity_kinds!(audited_type);
 
 /// Narrows `auditLog`.
 #[derive(InputObject, Default)]
