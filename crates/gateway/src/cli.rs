@@ -176,6 +176,11 @@ impl Cli {
         self.config.log_format
     }
 
+    /// Where to export traces, if anywhere.
+    pub fn otlp_endpoint(&self) -> Option<&url::Url> {
+        self.config.otlp_endpoint.as_ref()
+    }
+
     /// Runs the chosen command to completion.
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command.clone().unwrap_or(Command::Serve) {

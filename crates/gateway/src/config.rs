@@ -207,6 +207,12 @@ pub struct Config {
     #[arg(long, env = "CAREERGRAPH_METRICS_LISTEN", global = true)]
     pub metrics_listen: Option<SocketAddr>,
 
+    /// An OpenTelemetry collector's OTLP/HTTP address (such as `http://127.0.0.1:4318`): when
+    /// set, every request's spans are exported there, continuing a caller's W3C `traceparent`.
+    /// Off by default.
+    #[arg(long, env = "CAREERGRAPH_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<url::Url>,
+
     /// How log lines are written to standard error: `text` or `json`.
     #[arg(long, env = "CAREERGRAPH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -311,6 +317,7 @@ impl Config {
             cors_origins: Vec::new(),
             safelist: None,
             metrics_listen: None,
+            otlp_endpoint: None,
             log_format: LogFormat::Text,
             playground: true,
             playground_assets: None,

@@ -112,7 +112,16 @@ pub fn router(
                 .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
                     let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
                     // The path only: a GET's query string carries the operation's variables.
-                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+                    let span = tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id,
+                        otel.name = tracing::field::Empty,
+                        otel.kind = tracing::field::Empty,
+                    );
+                    crate::traces::continue_trace(&span, request);
+                    span
                 }))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(CatchPanicLayer::new())
@@ -122,7 +131,14 @@ pub fn router(
                     CorsLayer::new()
                         .allow_origin(allowed_origins(&config.cors_origins))
                         .allow_methods([Method::GET, Method::POST])
-                        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+                        .allow_headers([
+                            header::AUTHORIZATION,
+                            header::CONTENT_TYPE,
+                            header::ACCEPT,
+                            // A front end's own tracing continues into the server's spans.
+                            header::HeaderName::from_static("traceparent"),
+                            header::HeaderName::from_static("tracestate"),
+                        ])
                         .max_age(Duration::from_secs(3600)),
                 ),
         )

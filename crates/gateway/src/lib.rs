@@ -14,6 +14,7 @@ pub mod playground;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod traces;
 pub mod weighed_lru;
 
 pub use config::Config;

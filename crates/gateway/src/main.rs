@@ -4,8 +4,11 @@ use std::io::IsTerminal;
 
 use careergraph_gateway::config::LogFormat;
 use careergraph_gateway::telemetry::EscapingStderr;
+use careergraph_gateway::traces::TraceExport;
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
 
 /// jemalloc rather than glibc's malloc: a nested answer is thousands of small allocations
 /// across threads, and glibc's malloc and free took about a third of the server's CPU on the
@@ -19,18 +22,27 @@ fn main() -> std::process::ExitCode {
     let cli = careergraph_gateway::cli::Cli::parse();
     let filter =
         EnvFilter::try_from_env("CAREERGRAPH_LOG").unwrap_or_else(|_| EnvFilter::new("info,sea_orm_migration=warn"));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter);
-    match cli.log_format() {
+    let logs = tracing_subscriber::fmt::layer();
+    let logs = match cli.log_format() {
         // Colour codes only for a person at a terminal, never into a file or a collector; and
         // one event is one line whatever a logged value holds.
         LogFormat::Text => {
             let terminal = std::io::stderr().is_terminal();
-            logs.with_ansi(terminal).with_writer(EscapingStderr { keep_colours: terminal }).init()
+            logs.with_ansi(terminal).with_writer(EscapingStderr { keep_colours: terminal }).boxed()
         }
         LogFormat::Json => {
-            logs.with_writer(std::io::stderr).json().with_current_span(true).with_span_list(false).init()
+            logs.json().with_current_span(true).with_span_list(false).with_writer(std::io::stderr).boxed()
         }
-    }
+    };
+    let export = match cli.otlp_endpoint().map(TraceExport::start).transpose() {
+        Ok(export) => export,
+        Err(error) => {
+            eprintln!("careergraph: {error:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let spans = export.as_ref().map(|export| tracing_opentelemetry::layer().with_tracer(export.tracer()));
+    tracing_subscriber::registry().with(logs).with(spans).with(filter).init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -42,6 +54,9 @@ fn main() -> std::process::ExitCode {
     // Work still running when the server has stopped (a request the grace period cut off, still
     // waiting on the database) gets a moment to wind down, not forever.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    if let Some(export) = export {
+        export.shutdown();
+    }
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {

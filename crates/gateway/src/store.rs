@@ -34,8 +34,9 @@ impl Store {
                 let mut db = careergraph_domain::connect_with(&url, max_connections, acquire_timeout)
                     .await
                     .with_context(|| format!("cannot open the database at {}", redact(&url)))?;
-                db.set_metric_callback(move |_| {
+                db.set_metric_callback(move |statement| {
                     counter.fetch_add(1, Ordering::Relaxed);
+                    crate::traces::statement(statement);
                 });
                 anyhow::Ok(db)
             }

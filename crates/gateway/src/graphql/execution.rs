@@ -10,6 +10,7 @@ use std::sync::Arc;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, Response, Variables};
 use serde_json::{Map, Value};
+use tracing::Instrument as _;
 
 use super::plumbing::context::{Caller, OperationState, RequestContext};
 use super::plumbing::error::{Code, is_request_error, request_refused};
@@ -226,8 +227,22 @@ pub async fn execute(
         }
         log.expanded(expansion);
     }
+    // Named as far as the request shows already, so that its span has its name from the start.
+    match (&operation.prepared, operation.request.parsed_query()) {
+        (Some(prepared), _) => log.prepared(prepared.logged_name()),
+        (None, Ok(document)) => log.record(document),
+        (None, Err(_)) => {}
+    }
+    let (kind, name) = log.describe();
+    // Type and name only: never the variables or the document.
+    let span = tracing::info_span!(
+        "operation",
+        otel.name = %format_args!("{kind} {name}"),
+        graphql.operation.type = kind,
+        graphql.operation.name = %name,
+    );
     let registration = operation.registration.take();
-    let response = run(execution, caller, &log, operation).await;
+    let response = run(execution, caller, &log, operation).instrument(span).await;
     if let Some(registration) = registration
         // It ran, so it parsed and validated.
         && !is_request_error(&response)
@@ -244,18 +259,22 @@ pub async fn execute(
 /// can leave a pooled connection inside a transaction when a `BEGIN` in flight is dropped
 /// (transact-rs/sqlx issue 4393, fixed upstream but not released), for the next request to run in.
 async fn run(execution: &Arc<Execution>, caller: &Caller, log: &Arc<OperationLog>, operation: Ready) -> Response {
-    let (execution, caller, log) = (execution.clone(), caller.clone(), log.clone());
+    let (execution, caller) = (execution.clone(), caller.clone());
     // Dropped with this future: an operation still waiting for a slot when its client has gone
     // has done nothing yet and is not started.
     let awaited = Arc::new(());
     let still_awaited = Arc::downgrade(&awaited);
-    let execution = tokio::spawn(async move {
-        let _slot = execution.graphql.slots.enter().await;
-        if still_awaited.strong_count() == 0 {
-            return Response::from_errors(vec![request_refused(Code::ServiceUnavailable, "The client went away")]);
+    let running = log.clone();
+    let execution = tokio::spawn(
+        async move {
+            let _slot = execution.graphql.slots.enter().await;
+            if still_awaited.strong_count() == 0 {
+                return Response::from_errors(vec![request_refused(Code::ServiceUnavailable, "The client went away")]);
+            }
+            run_to_completion(&execution, &caller, running, operation).await
         }
-        run_to_completion(&execution, &caller, log, operation).await
-    });
+        .instrument(tracing::Span::current()),
+    );
     let outcome = execution.await;
     drop(awaited);
     match outcome {

@@ -20,3 +20,4 @@ pub mod operation;
 pub mod policy;
 pub mod prepared;
 pub mod slots;
+pub mod spans;

@@ -28,6 +28,7 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, ValidationMode};
 use super::plumbing::guards::Guards;
 use super::plumbing::limits::{self, RequestLimits};
 use super::plumbing::policy::{FieldPolicy, PolicyEnforcement};
+use super::plumbing::spans::RootFieldSpans;
 use crate::config::Config;
 
 /// The root query: every area's queries merged.
@@ -73,6 +74,9 @@ fn schema_builder(
         .limit_directives(8);
     if let Some(guards) = guards {
         builder = builder.extension(guards);
+    }
+    if config.otlp_endpoint.is_some() {
+        builder = builder.extension(RootFieldSpans);
     }
     if !config.introspection {
         builder = builder.disable_introspection();

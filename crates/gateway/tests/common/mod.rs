@@ -113,6 +113,7 @@ impl Server {
 }
 
 // A PostgreSQL database of a test's own, as every suite gets it (careergraph-test-support).
+#[allow(unused_imports)]
 pub use careergraph_test_support::FreshDatabase;
 
 /// POSTs a GraphQL request to the server at `base`, with `token` as its bearer; returns the HTTP

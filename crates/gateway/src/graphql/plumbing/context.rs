@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use async_graphql::dataloader::Loader;
 use async_graphql::extensions::ExtensionContext;
 use async_graphql::{Context, ID, Result, ServerError};
 use careergraph_auth::Role;
@@ -16,10 +17,10 @@ use careergraph_domain::Visibility;
 use careergraph_domain::audit::Actor;
 use uuid::Uuid;
 
-use super::error::{Code, bad_input, coded};
+use super::error::{ApiResult, Code, bad_input, coded};
 use super::executor::Spawner;
 use super::field_order::OrderSlot;
-use super::loaders::{self, Loaders};
+use super::loaders::{self, Batcher, LoadError, Loaders, Rows};
 use super::operation::OperationLog;
 use super::prepared::Learning;
 use crate::authentication::{Accounts, Principal};
@@ -260,6 +261,19 @@ pub fn request<'a>(ctx: &Context<'a>) -> &'a RequestContext {
 /// The request's loaders.
 pub fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
     &request(ctx).loaders
+}
+
+/// The objects the relation `key` leads to (none when it leads nowhere), each made from its
+/// shared row: what every plain relation resolver does.
+pub async fn related<K, Row, T>(ctx: &Context<'_>, key: K) -> Result<Vec<T>>
+where
+    Batcher: Loader<K, Value = Rows<Row>, Error = LoadError>,
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    Row: Clone + Send + Sync + 'static,
+    T: From<Row>,
+{
+    let rows = loaders(ctx).load_one(key).await.api()?.unwrap_or_default();
+    Ok(rows.iter().cloned().map(T::from).collect())
 }
 
 /// The database.

@@ -14,7 +14,7 @@ use super::audit::editable_object;
 use super::entries::{Benefit, Industry, LearningResource, Responsibility};
 use super::salaries::{SalaryRecord, SalarySummary};
 use super::scalars::DateTime;
-use crate::graphql::plumbing::context::loaders;
+use crate::graphql::plumbing::context::{loaders, related};
 use crate::graphql::plumbing::error::ApiResult;
 use crate::graphql::plumbing::loaders::{
     BenefitsOfPath, IndustriesOfPath, One, PathsOfSkill, RelatedOfPath, ResourcesOfStep, ResponsibilitiesOfPath,
@@ -126,8 +126,7 @@ editable_object! {
 
     /// Technologies through which the skill is practised.
     async fn technologies(&self, ctx: &Context<'_>) -> Result<Vec<Technology>> {
-        let rows = loaders(ctx).load_one(TechnologiesOfSkill(self.0.id)).await.api()?.unwrap_or_default();
-        Ok(rows.iter().cloned().map(Technology::from).collect())
+        related(ctx, TechnologiesOfSkill(self.0.id)).await
     }
 
     /// Careers that need this skill, with how much, by title.
@@ -192,8 +191,7 @@ editable_object! {
 
     /// Skills practised through this technology.
     async fn skills(&self, ctx: &Context<'_>) -> Result<Vec<Skill>> {
-        let rows = loaders(ctx).load_one(SkillsOfTechnology(self.0.id)).await.api()?.unwrap_or_default();
-        Ok(rows.iter().cloned().map(Skill::from).collect())
+        related(ctx, SkillsOfTechnology(self.0.id)).await
     }
 }
 
@@ -294,32 +292,27 @@ editable_object! {
 
     /// What people in this career do, in order.
     async fn responsibilities(&self, ctx: &Context<'_>) -> Result<Vec<Responsibility>> {
-        let rows = loaders(ctx).load_one(ResponsibilitiesOfPath(self.0.id)).await.api()?.unwrap_or_default();
-        Ok(rows.iter().cloned().map(Responsibility::from).collect())
+        related(ctx, ResponsibilitiesOfPath(self.0.id)).await
     }
 
     /// How to get there, step by step.
     async fn roadmap(&self, ctx: &Context<'_>) -> Result<Vec<RoadmapStep>> {
-        let rows = loaders(ctx).load_one(RoadmapOfPath(self.0.id)).await.api()?.unwrap_or_default();
-        Ok(rows.iter().cloned().map(RoadmapStep::from).collect())
+        related(ctx, RoadmapOfPath(self.0.id)).await
     }
 
     /// Industries that employ people in this career.
     async fn industries(&self, ctx: &Context<'_>) -> Result<Vec<Industry>> {
-        let rows = loaders(ctx).load_one(IndustriesOfPath(self.0.id)).await.api()?.unwrap_or_default();
-        Ok(rows.iter().cloned().map(Industry::from).collect())
+        related(ctx, IndustriesOfPath(self.0.id)).await
     }
 
     /// Benefits commonly offered in this career.
     async fn benefits(&self, ctx: &Context<'_>) -> Result<Vec<Benefit>> {
-        let rows = loaders(ctx).load_one(BenefitsOfPath(self.0.id)).await.api()?.unwrap_or_default();
-        Ok(rows.iter().cloned().map(Benefit::from).collect())
+        related(ctx, BenefitsOfPath(self.0.id)).await
     }
 
     /// Other careers worth a look from this one.
     async fn related_career_paths(&self, ctx: &Context<'_>) -> Result<Vec<CareerPath>> {
-        let rows = loaders(ctx).load_one(RelatedOfPath(self.0.id)).await.api()?.unwrap_or_default();
-        Ok(rows.iter().cloned().map(CareerPath::from).collect())
+        related(ctx, RelatedOfPath(self.0.id)).await
     }
 
     /// What the career pays: the newest record covering all experience levels, industries and
@@ -391,13 +384,11 @@ editable_object! {
 
     /// Where to learn it.
     async fn resources(&self, ctx: &Context<'_>) -> Result<Vec<LearningResource>> {
-        let rows = loaders(ctx).load_one(ResourcesOfStep(self.0.id)).await.api()?.unwrap_or_default();
-        Ok(rows.iter().cloned().map(LearningResource::from).collect())
+        related(ctx, ResourcesOfStep(self.0.id)).await
     }
 
     /// The skills this step teaches.
     async fn skills(&self, ctx: &Context<'_>) -> Result<Vec<Skill>> {
-        let rows = loaders(ctx).load_one(SkillsOfStep(self.0.id)).await.api()?.unwrap_or_default();
-        Ok(rows.iter().cloned().map(Skill::from).collect())
+        related(ctx, SkillsOfStep(self.0.id)).await
     }
 }
