@@ -19,7 +19,6 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use careergraph_auth::Role;
 use ipnet::IpNet;
 use serde_json::{Map, Value};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -33,18 +32,18 @@ use crate::authentication::{Accounts, BearerError, Principal};
 use crate::config::{ClientAddressHeader, Config};
 use crate::graphql::execution::{Execution, execute, reads_only};
 use crate::graphql::plumbing::context::Caller;
-use crate::graphql::plumbing::error::{
-    Code, RETRY_AFTER_OUTAGE_SECS, Rendered, refusal_body, refusal_body_for, render,
-};
+use crate::graphql::plumbing::error::{Code, RETRY_AFTER_OUTAGE_SECS, refusal_body, refusal_body_for, render};
 use crate::metrics::Metrics;
 use crate::playground::{self, Playground};
 use crate::store::Store;
 
 mod caching;
 mod client_address;
+mod request_log;
 
 use caching::PublicCaching;
 use client_address::client_address;
+use request_log::{RequestOutcome, log_request, request_id, with_outcome};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
 const JSON: &str = "application/json; charset=utf-8";
@@ -98,7 +97,7 @@ pub fn router(
             get(graphql_get)
                 .post(graphql_post)
                 .layer(axum::middleware::from_fn(caching::private_unless_marked))
-                .layer(axum::middleware::from_fn_with_state(state.clone(), log_request)),
+                .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), log_request)),
         )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -154,57 +153,6 @@ fn allowed_origins(origins: &[String]) -> AllowOrigin {
     AllowOrigin::list(origins.iter().filter_map(|origin| HeaderValue::from_str(origin.trim()).ok()))
 }
 
-/// What the request log says of a GraphQL request, attached to its response by the handler.
-#[derive(Clone, Debug, Default)]
-struct RequestOutcome {
-    /// Type and name of each operation (several for a batch).
-    operations: Vec<(&'static str, String)>,
-    role: Option<Role>,
-    codes: Vec<String>,
-}
-
-impl RequestOutcome {
-    /// The outcome of a request refused before any operation ran.
-    fn refused(code: Code) -> Self {
-        Self { operations: Vec::new(), role: None, codes: vec![code.as_str().to_owned()] }
-    }
-
-    /// Adds the error codes of a rendered answer.
-    fn codes_of(&mut self, rendered: &Rendered) {
-        self.codes.extend(rendered.codes.iter().cloned());
-    }
-}
-
-/// One log line per GraphQL request (its id, operations, caller's role, duration, status and
-/// error codes; never the query's variables, a token or a password), and its metrics.
-async fn log_request(
-    State(state): State<AppState>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let started = std::time::Instant::now();
-    let id = request_id(request.headers());
-    let mut response = next.run(request).await;
-    let outcome = response.extensions_mut().remove::<RequestOutcome>().unwrap_or_default();
-    let join = |part: fn(&(&'static str, String)) -> String| {
-        let parts: Vec<String> = outcome.operations.iter().map(part).collect();
-        if parts.is_empty() { "-".to_owned() } else { parts.join(",") }
-    };
-    tracing::info!(
-        target: "careergraph::request",
-        request_id = %id,
-        operation = %join(|(_, name)| name.clone()),
-        operation_type = %join(|(kind, _)| (*kind).to_owned()),
-        role = outcome.role.map_or("-", Role::as_str),
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-        status = response.status().as_u16(),
-        codes = %outcome.codes.join(","),
-        "GraphQL request"
-    );
-    state.metrics.request(&outcome.operations, started.elapsed(), &outcome.codes);
-    response
-}
-
 /// What the metrics listener serves: `/metrics` only.
 pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
     Router::new().route(
@@ -231,12 +179,6 @@ fn with_retry_after(mut response: axum::response::Response, seconds: Option<u64>
     if let Some(seconds) = seconds {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
-    response
-}
-
-/// Attaches `outcome` to `response` for the request log.
-fn with_outcome(mut response: axum::response::Response, outcome: RequestOutcome) -> axum::response::Response {
-    response.extensions_mut().insert(outcome);
     response
 }
 
@@ -367,10 +309,6 @@ fn negotiate(headers: &HeaderMap) -> Option<Format> {
 
 fn wants_html(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|value| value.to_str().ok()).is_some_and(|accept| accept.contains("text/html"))
-}
-
-fn request_id(headers: &HeaderMap) -> String {
-    headers.get("x-request-id").and_then(|value| value.to_str().ok()).unwrap_or("unknown").to_owned()
 }
 
 /// A response for a request the server could not even read as GraphQL.
