@@ -228,21 +228,26 @@ pub async fn execute(
         log.expanded(expansion);
     }
     // Named as far as the request shows already, so that its span has its name from the start.
-    match (&operation.prepared, operation.request.parsed_query()) {
-        (Some(prepared), _) => log.prepared(prepared.logged_name()),
-        (None, Ok(document)) => log.record(document),
-        (None, Err(_)) => {}
+    // A prepared operation is not parsed at all: that is what it saves.
+    match &operation.prepared {
+        Some(prepared) => log.prepared(prepared.logged_name()),
+        None => {
+            if let Ok(document) = operation.request.parsed_query() {
+                log.record(document);
+            }
+        }
     }
     let (kind, name) = log.describe();
     // Type and name only: never the variables or the document.
     let span = tracing::info_span!(
         "operation",
-        otel.name = %format_args!("{kind} {name}"),
         graphql.operation.type = kind,
         graphql.operation.name = %name,
+        otel.name = tracing::field::Empty,
     );
+    crate::traces::name_span(&span, || format!("{kind} {name}"));
     let registration = operation.registration.take();
-    let response = run(execution, caller, &log, operation).instrument(span).await;
+    let response = run(execution, caller, &log, operation, span).await;
     if let Some(registration) = registration
         // It ran, so it parsed and validated.
         && !is_request_error(&response)
@@ -258,7 +263,13 @@ pub async fn execute(
 /// request times out: an operation dropped half-way would leave its work half done, and sqlx 0.9
 /// can leave a pooled connection inside a transaction when a `BEGIN` in flight is dropped
 /// (transact-rs/sqlx issue 4393, fixed upstream but not released), for the next request to run in.
-async fn run(execution: &Arc<Execution>, caller: &Caller, log: &Arc<OperationLog>, operation: Ready) -> Response {
+async fn run(
+    execution: &Arc<Execution>,
+    caller: &Caller,
+    log: &Arc<OperationLog>,
+    operation: Ready,
+    span: tracing::Span,
+) -> Response {
     let (execution, caller) = (execution.clone(), caller.clone());
     // Dropped with this future: an operation still waiting for a slot when its client has gone
     // has done nothing yet and is not started.
@@ -273,7 +284,7 @@ async fn run(execution: &Arc<Execution>, caller: &Caller, log: &Arc<OperationLog
             }
             run_to_completion(&execution, &caller, running, operation).await
         }
-        .instrument(tracing::Span::current()),
+        .instrument(span),
     );
     let outcome = execution.await;
     drop(awaited);
