@@ -484,7 +484,8 @@ where
 }
 
 /// Links a row to each of `slugs`, in order: `link` builds the link row from the id `ids` gives
-/// the slug (`what` names the vocabulary when it has none) and the link's position.
+/// the slug and the link's position. A slug `ids` lacks stops the load with an error that names
+/// its vocabulary, `what`.
 async fn link_in_order<A>(
     txn: &impl ConnectionTrait,
     slugs: &[String],

@@ -118,7 +118,7 @@ impl RequestContext {
     }
 
     /// The context an extension hook sees; `None` for a schema executed without one (only
-    /// outside the server, as when printing the SDL).
+    /// outside the server: a test that runs the schema directly).
     pub fn in_hook<'a>(ctx: &ExtensionContext<'a>) -> Option<&'a Self> {
         ctx.data_opt::<Self>()
     }
