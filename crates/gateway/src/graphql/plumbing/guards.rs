@@ -101,6 +101,13 @@ impl Extension for Guard {
         info: ResolveInfo<'_>,
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
+        // async-graphql 7.2 answers `__schema.description` with the specification's sentence
+        // about the `__Schema` type (docs/upstream/async-graphql-7.2.md): this schema has no
+        // description, as schema.graphql says. Introspection always runs guarded (`prepared`
+        // keeps no operation with a `__` field), so this hook sees every such field.
+        if info.parent_type == "__Schema" && info.name == "description" {
+            return Ok(Some(Value::Null));
+        }
         match &self.policy {
             Some(policy) => policy.resolve(ctx, info, next).await,
             None => next.run(ctx, info).await,
