@@ -67,6 +67,16 @@ on_both_backends! {
         assert_eq!(path["benefits"].as_array().expect("benefits").len(), 4);
     }
 
+    async fn instants_are_answered_in_utc_to_the_microsecond_as_the_readme_shows(app) {
+        let body = app.graphql(r#"{ careerPath(slug: "backend-developer") { createdAt updatedAt } }"#, json!({})).await;
+        for field in ["createdAt", "updatedAt"] {
+            let text = body["data"]["careerPath"][field].as_str().unwrap_or_else(|| panic!("{field}: {body}"));
+            // Microseconds, as PostgreSQL keeps them, whichever database answers.
+            assert!(text.ends_with('Z') && text.len() == "2023-03-01T12:00:00.000000Z".len(), "{field} is {text}");
+            assert!(chrono::DateTime::parse_from_rfc3339(text).is_ok(), "{field} is {text}");
+        }
+    }
+
     async fn a_career_path_is_found_by_id_as_by_slug(app) {
         let by_slug = app.query_ok("{ careerPath(slug: \"backend-developer\") { id title } }", json!({})).await;
         let id = by_slug["careerPath"]["id"].clone();

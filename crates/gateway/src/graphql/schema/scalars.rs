@@ -71,7 +71,9 @@ impl ScalarType for DateTime {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.to_rfc3339_opts(SecondsFormat::AutoSi, false))
+        // In UTC as `Z`, to the microsecond on both backends: PostgreSQL keeps microseconds,
+        // SQLite would give nine digits for the same instant.
+        Value::String(self.0.to_rfc3339_opts(SecondsFormat::Micros, true))
     }
 }
 
@@ -110,7 +112,7 @@ mod tests {
         let instant = <DateTime as ScalarType>::parse(Value::String("2023-03-01T13:00:00+01:00".into())).ok();
         assert_eq!(
             instant.map(|instant| ScalarType::to_value(&instant)),
-            Some(Value::String("2023-03-01T12:00:00+00:00".into()))
+            Some(Value::String("2023-03-01T12:00:00.000000Z".into()))
         );
         assert!(<DateTime as ScalarType>::parse(Value::String("2023-03-01 12:00".into())).is_err());
         assert!(!<Date as ScalarType>::is_valid(&Value::String("yesterday".into())));
