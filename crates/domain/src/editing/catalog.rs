@@ -157,7 +157,7 @@ pub async fn delete_skill(db: &Db, actor: &Actor, id: Uuid, expected_version: i3
     let steps = roadmap_step_skill::Entity::find().filter(roadmap_step_skill::Column::SkillId.eq(id)).count(db).await?;
     refuse_if_referenced(
         usize::try_from(paths + steps).unwrap_or(usize::MAX),
-        "career paths or roadmap steps",
+        ("career path or roadmap step", "career paths or roadmap steps"),
         detach,
     )?;
     rows::delete::<skill::Entity, _>(db, actor, before, async |txn| {
@@ -251,7 +251,11 @@ pub async fn delete_technology(db: &Db, actor: &Actor, id: Uuid, expected_versio
     let skills =
         skill_technology::Entity::find().filter(skill_technology::Column::TechnologyId.eq(id)).count(db).await?;
     let frameworks = technology::Entity::find().filter(technology::Column::BuiltOnId.eq(id)).count(db).await?;
-    refuse_if_referenced(usize::try_from(skills + frameworks).unwrap_or(usize::MAX), "skills or frameworks", detach)?;
+    refuse_if_referenced(
+        usize::try_from(skills + frameworks).unwrap_or(usize::MAX),
+        ("skill or framework", "skills or frameworks"),
+        detach,
+    )?;
     rows::delete::<technology::Entity, _>(db, actor, before, async |txn| {
         skill_technology::Entity::delete_many().filter(skill_technology::Column::TechnologyId.eq(id)).exec(txn).await?;
         technology::Entity::update_many()
@@ -320,7 +324,7 @@ pub async fn delete_industry(db: &Db, actor: &Actor, id: Uuid, expected_version:
     let salaries = salary_record::Entity::find().filter(salary_record::Column::IndustryId.eq(id)).count(db).await?;
     refuse_if_referenced(
         usize::try_from(paths + salaries).unwrap_or(usize::MAX),
-        "career paths or salary records",
+        ("career path or salary record", "career paths or salary records"),
         detach,
     )?;
     rows::delete::<industry::Entity, _>(db, actor, before, async |txn| {
@@ -343,7 +347,7 @@ pub async fn delete_benefit(db: &Db, actor: &Actor, id: Uuid, expected_version: 
     let before = rows::current::<benefit::Entity>(db, id, expected_version).await?;
     let paths =
         career_path_benefit::Entity::find().filter(career_path_benefit::Column::BenefitId.eq(id)).count(db).await?;
-    refuse_if_referenced(usize::try_from(paths).unwrap_or(usize::MAX), "career paths", detach)?;
+    refuse_if_referenced(usize::try_from(paths).unwrap_or(usize::MAX), ("career path", "career paths"), detach)?;
     rows::delete::<benefit::Entity, _>(db, actor, before, async |txn| {
         career_path_benefit::Entity::delete_many()
             .filter(career_path_benefit::Column::BenefitId.eq(id))

@@ -120,15 +120,38 @@ where
     Ok(())
 }
 
-/// Refuses a deletion that would leave `count` references dangling, unless detaching.
-pub fn refuse_if_referenced(count: usize, what: &str, detach: bool) -> Result<()> {
+/// Refuses a deletion that would leave `count` references dangling, unless detaching. `what`
+/// names what refers to it, as (one, several): ("career path", "career paths").
+pub fn refuse_if_referenced(count: usize, what: (&str, &str), detach: bool) -> Result<()> {
     if count > 0 && !detach {
+        let (what, verb) = if count == 1 { (what.0, "refers") } else { (what.1, "refer") };
         return Err(Error::conflict(
             "detach",
-            format!("{count} {what} still refer to it; pass detach: true to remove those links"),
+            format!("{count} {what} still {verb} to it; pass detach: true to remove those links"),
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(result: Result<()>) -> String {
+        match result {
+            Err(Error::Conflict { message, .. }) => message,
+            other => panic!("not a conflict: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn references_are_counted_in_words_that_agree_with_the_count() {
+        let what = ("career path", "career paths");
+        assert!(refuse_if_referenced(0, what, false).is_ok());
+        assert!(refuse_if_referenced(3, what, true).is_ok());
+        assert!(message(refuse_if_referenced(1, what, false)).starts_with("1 career path still refers to it;"));
+        assert!(message(refuse_if_referenced(2, what, false)).starts_with("2 career paths still refer to it;"));
+    }
 }
 
 async fn lost_race<E: Editable>(db: &impl ConnectionTrait, id: Uuid, expected: i32) -> Error
