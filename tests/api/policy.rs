@@ -267,3 +267,29 @@ on_both_backends! {
         assert!(codes.iter().all(|code| *code == "UNAUTHENTICATED"), "{body}");
     }
 }
+
+on_both_backends! {
+    async fn a_refusal_says_what_it_refused_which_role_it_takes_and_how_to_get_it(app) {
+        let message = |body: &serde_json::Value| body["errors"][0]["message"].as_str().unwrap_or_default().to_owned();
+        // A field of a query, anonymous: the field, the role, and to sign in.
+        let field = "{ careerPath(slug: \"backend-developer\") { salaryRecords { median } } }";
+        let body = app.graphql(field, json!({})).await;
+        assert_eq!(message(&body), "Sign in as a viewer to see SalaryRecord.median", "{body}");
+        // A mutation, anonymous: what it would have done.
+        let create = "mutation { createSkill(input: { slug: \"x\", name: \"X\", category: TECHNICAL, description: \"d\" }) { skill { id } } }";
+        let body = app.graphql(create, json!({})).await;
+        assert_eq!(message(&body), "Sign in as an editor to run createSkill", "{body}");
+        // Signed in with too little: who they are, what it takes, and who grants it.
+        let viewer = app.token_for("viewer@example.com", Role::Viewer).await;
+        let body = app.as_user(&viewer, create, json!({})).await;
+        assert_eq!(
+            message(&body),
+            "Running createSkill takes the EDITOR role and you are a VIEWER; an administrator grants roles (setUserRole)",
+            "{body}"
+        );
+        // An enum value only some may pass.
+        let stats = "{ salaryStats(filter: { careerPath: \"backend-developer\" }, groupBy: [EXPERIENCE_LEVEL]) { recordCount } }";
+        let body = app.graphql(stats, json!({})).await;
+        assert_eq!(message(&body), "Sign in as a viewer to pass EXPERIENCE_LEVEL as a SalaryDimension", "{body}");
+    }
+}

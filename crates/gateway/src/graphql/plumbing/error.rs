@@ -89,14 +89,51 @@ pub fn unavailable() -> async_graphql::Error {
 /// How long a client should wait before retrying during an outage.
 pub const RETRY_AFTER_OUTAGE_SECS: u64 = 1;
 
-/// The error for a field the caller may not read: UNAUTHENTICATED without a token, FORBIDDEN
-/// with one whose role is too low.
-pub fn denied(caller: Role, required: Role) -> async_graphql::Error {
+/// What a refusal names: a field read, a mutation run, or an enum value passed as an argument.
+#[derive(Clone, Copy, Debug)]
+pub enum Refused<'a> {
+    /// `parent.name`, read.
+    Field {
+        /// The type the field is on.
+        parent: &'a str,
+        /// The field.
+        name: &'a str,
+    },
+    /// A mutation, run.
+    Mutation(&'a str),
+    /// An enum value, passed.
+    Value {
+        /// The enum.
+        enumeration: &'a str,
+        /// The value.
+        value: &'a str,
+    },
+}
+
+/// The error for a caller whose role is below what `refused` takes: UNAUTHENTICATED without a
+/// token, saying as whom to sign in; FORBIDDEN with one, saying which role it takes and who
+/// grants roles. The message stands alone, for clients that show only the message.
+pub fn denied(caller: Role, required: Role, refused: Refused<'_>) -> async_graphql::Error {
+    let (verb, gerund, what) = match refused {
+        Refused::Field { parent, name } => ("see", "Seeing", format!("{parent}.{name}")),
+        Refused::Mutation(name) => ("run", "Running", name.to_owned()),
+        Refused::Value { enumeration, value } => ("pass", "Passing", format!("{value} as a {enumeration}")),
+    };
     if caller == Role::Anonymous {
-        coded(Code::Unauthenticated, format!("Sign in to see this field (requires {})", required.as_str()))
-    } else {
-        coded(Code::Forbidden, format!("Requires {}", required.as_str()))
+        let who = match required {
+            Role::Admin => "an administrator",
+            Role::Editor => "an editor",
+            Role::Viewer | Role::Anonymous => "a viewer",
+        };
+        return coded(Code::Unauthenticated, format!("Sign in as {who} to {verb} {what}"));
     }
+    let article = if matches!(caller, Role::Editor | Role::Admin) { "an" } else { "a" };
+    let message = format!(
+        "{gerund} {what} takes the {} role and you are {article} {}; an administrator grants roles (setUserRole)",
+        required.as_str(),
+        caller.as_str()
+    );
+    coded(Code::Forbidden, message)
 }
 
 /// A whole request refused before it ran (a limit, say), as the parser and validator refuse.

@@ -33,7 +33,7 @@ use async_graphql::{
 use careergraph_auth::Role;
 
 use super::context::{RequestContext, request};
-use super::error::{Code, coded, denied};
+use super::error::{Code, Refused, coded, denied};
 
 /// `@auth(requires: ROLE)`: the least role that may read this field (or every field of this
 /// type that does not say otherwise), or that may pass this enum value as an argument.
@@ -212,7 +212,7 @@ pub fn check_values<T: EnumType + InputType + PartialEq>(ctx: &Context<'_>, give
     for item in T::items().iter().filter(|item| given.contains(&item.value)) {
         let rule = policy.values.get(&(enum_name.to_string(), item.name.to_owned()));
         if let Some(&required) = rule.filter(|required| !caller.satisfies(**required)) {
-            return Err(denied(caller, required));
+            return Err(denied(caller, required, Refused::Value { enumeration: enum_name.as_ref(), value: item.name }));
         }
     }
     Ok(())
@@ -267,7 +267,13 @@ impl PolicyEnforcement {
         let caller = context.map_or(Role::Anonymous, |context| context.principal().role);
         let allowed = match self.policy.required(info.parent_type, info.name) {
             Some(required) if caller.satisfies(required) => Ok(()),
-            Some(required) => Err(denied(caller, required)),
+            Some(required) => {
+                let refused = match info.parent_type {
+                    "Mutation" => Refused::Mutation(info.name),
+                    parent => Refused::Field { parent, name: info.name },
+                };
+                Err(denied(caller, required, refused))
+            }
             // Deny by default: a field nobody wrote a rule for is nobody's to read.
             None => {
                 tracing::error!(parent = info.parent_type, field = info.name, "field without a policy");
