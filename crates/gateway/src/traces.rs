@@ -7,6 +7,7 @@
 //! statement's parameterised SQL (its values are bound, never in the text). Never variables,
 //! tokens or the query string.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
@@ -27,6 +28,10 @@ const MAX_STATEMENT_TEXT: usize = 4096;
 
 /// Whether spans are exported: read on every statement, so a flag rather than a lookup.
 static EXPORTING: AtomicBool = AtomicBool::new(false);
+
+/// The tracer statement spans are made with, kept rather than looked up through the global
+/// provider on every statement.
+static STATEMENT_TRACER: OnceLock<SdkTracer> = OnceLock::new();
 
 /// The exporter of a running process: flushes what it holds when shut down.
 pub struct TraceExport {
@@ -52,6 +57,7 @@ impl TraceExport {
             .with_resource(Resource::builder().with_service_name(SERVICE).build())
             .build();
         global::set_tracer_provider(provider.clone());
+        let _ = STATEMENT_TRACER.set(provider.tracer(SERVICE));
         global::set_text_map_propagator(TraceContextPropagator::new());
         EXPORTING.store(true, Ordering::Relaxed);
         Ok(Self { provider })
@@ -101,7 +107,7 @@ pub fn statement(info: &sea_orm::metric::Info<'_>) {
     if !EXPORTING.load(Ordering::Relaxed) {
         return;
     }
-    let tracer = global::tracer(SERVICE);
+    let Some(tracer) = STATEMENT_TRACER.get() else { return };
     let end = SystemTime::now();
     let start = end.checked_sub(info.elapsed).unwrap_or(end);
     let sql = info.statement.sql.as_str();
@@ -121,7 +127,7 @@ pub fn statement(info: &sea_orm::metric::Info<'_>) {
         .with_kind(SpanKind::Client)
         .with_start_time(start)
         .with_attributes([KeyValue::new("db.system.name", system), KeyValue::new("db.query.text", text.to_owned())])
-        .start_with_context(&tracer, &parent);
+        .start_with_context(tracer, &parent);
     if info.failed {
         span.set_status(Status::error("the statement failed"));
     }

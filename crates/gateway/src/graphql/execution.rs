@@ -352,7 +352,6 @@ async fn run_prepared(
     prepared: &Prepared,
 ) -> Response {
     let graphql = &execution.graphql;
-    log.prepared(prepared.logged_name());
     let client = BudgetKey::of(caller.principal.user_id, Some(caller.address));
     let spent = graphql
         .limits

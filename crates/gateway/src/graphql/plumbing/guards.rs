@@ -51,10 +51,8 @@ impl Extension for Guard {
     ) -> ServerResult<ExecutableDocument> {
         self.limits.check_text(query)?;
         let document = next.run(ctx, query, variables).await?;
+        // The front door has already noted which operation this is (`execution::execute`).
         let operation = RequestContext::in_hook(ctx).map(|context| &context.operation);
-        if let Some(operation) = operation {
-            operation.log.record(&document);
-        }
         let aliases = self.limits.check_document(&document)?;
         if let Some(slot) = operation.and_then(|operation| operation.order.as_ref()) {
             slot.record(&document);
@@ -101,11 +99,12 @@ impl Extension for Guard {
         info: ResolveInfo<'_>,
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
+        // Introspection first: the flag is one load, and no data field pays for the names.
         // async-graphql 7.2 answers `__schema.description` with the specification's sentence
         // about the `__Schema` type (docs/upstream/async-graphql-7.2.md): this schema has no
         // description, as schema.graphql says. Introspection always runs guarded (`prepared`
         // keeps no operation with a `__` field), so this hook sees every such field.
-        if info.parent_type == "__Schema" && info.name == "description" {
+        if info.is_for_introspection && info.parent_type == "__Schema" && info.name == "description" {
             return Ok(Some(Value::Null));
         }
         match &self.policy {
