@@ -20,8 +20,9 @@ pub fn chosen_operation<'d>(
 }
 
 /// What the request log says of one operation: the one the client named, or the document's
-/// only one. The parse hook fills it in; the HTTP layer writes it. It also carries the
-/// document's expanded size from the HTTP layer, which measured it, to the guard.
+/// only one. The front door fills it in before the operation runs (from the parsed document,
+/// or a prepared operation's name) and hands it back for the request log. It also carries the
+/// document's expanded size, measured where the request was read, to the guard.
 #[derive(Debug, Default)]
 pub struct OperationLog {
     requested: Option<String>,
