@@ -2,12 +2,6 @@
 # The careergraph server image: `docker build -t careergraph .`, or `docker compose build`.
 # See "Deploying" in README.md.
 
-# The playground's pinned npm packages, so the image's playground works offline.
-FROM node:20-bookworm-slim AS playground
-WORKDIR /src
-COPY playground/package.json playground/package-lock.json playground/
-RUN npm ci --prefix playground --no-audit --no-fund
-
 # cargo-chef splits the build: dependencies in a layer of their own, rebuilt only when the
 # manifests or Cargo.lock change, then the workspace's own code.
 FROM rust:1.95-bookworm AS chef
@@ -36,10 +30,8 @@ RUN apt-get update \
     && useradd --system --uid 10001 --gid careergraph --home-dir /var/lib/careergraph --shell /usr/sbin/nologin careergraph \
     && install -d -o careergraph -g careergraph -m 0700 /var/lib/careergraph
 COPY --from=build /src/target/release/careergraph /usr/local/bin/careergraph
-COPY --from=playground /src/playground/node_modules /usr/share/careergraph/playground
 ENV CAREERGRAPH_LISTEN=0.0.0.0:8080 \
     CAREERGRAPH_DATA_DIR=/var/lib/careergraph \
-    CAREERGRAPH_PLAYGROUND_ASSETS=/usr/share/careergraph/playground \
     CAREERGRAPH_LOG_FORMAT=json
 USER careergraph:careergraph
 WORKDIR /var/lib/careergraph

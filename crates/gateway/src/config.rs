@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+pub use crate::playground::PlaygroundAssets;
+
 /// How log lines are written to standard error.
 #[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum LogFormat {
@@ -221,11 +223,13 @@ pub struct Config {
     #[arg(long, env = "CAREERGRAPH_PLAYGROUND", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub playground: bool,
 
-    /// Directory holding the playground's pinned npm packages (`playground/node_modules` after
-    /// `npm ci --prefix playground`): the server then serves them itself and the playground works
-    /// offline. Without it the page loads the same files, checked by hash, from a CDN.
-    #[arg(long, env = "CAREERGRAPH_PLAYGROUND_ASSETS", global = true)]
-    pub playground_assets: Option<PathBuf>,
+    /// Where the playground's scripts and styles come from: `embedded` (the default: the pinned
+    /// files the binary carries, so the page works offline), a `node_modules` directory holding
+    /// the same pinned packages (`playground/node_modules` after `npm ci --prefix playground`),
+    /// or `cdn` (the same files from cdn.jsdelivr.net, checked by hash; the browser then needs
+    /// the internet).
+    #[arg(long, env = "CAREERGRAPH_PLAYGROUND_ASSETS", default_value = "embedded", value_parser = PlaygroundAssets::parse, global = true)]
+    pub playground_assets: PlaygroundAssets,
 
     /// Password hashes computed at once; further sign-ins wait (up to 5 s), so a flood of
     /// sign-ins cannot take every core from queries. Default: half the cores, at least one.
@@ -320,7 +324,7 @@ impl Config {
             otlp_endpoint: None,
             log_format: LogFormat::Text,
             playground: true,
-            playground_assets: None,
+            playground_assets: PlaygroundAssets::Embedded,
             password_hash_concurrency: None,
             max_concurrent_operations: None,
             user_cache_secs: DEFAULT_USER_CACHE_SECS,

@@ -228,22 +228,31 @@ async fn playground_script() -> impl IntoResponse {
     (headers, playground::BOOTSTRAP)
 }
 
-/// A pinned asset: its path names the package and version, so it may be cached for good.
+/// A pinned asset: its path names the package and version, so it may be cached for good. Sent
+/// compressed as the browser accepts.
 async fn playground_asset(
     State(state): State<AppState>,
     axum::extract::Path(path): axum::extract::Path<String>,
+    request_headers: HeaderMap,
 ) -> axum::response::Response {
-    match state.playground.as_ref().and_then(|playground| playground.asset(&path)) {
-        Some((content_type, content)) => {
-            let headers = [
-                (header::CONTENT_TYPE, *content_type),
-                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            ];
-            (headers, content.clone()).into_response()
-        }
-        None => StatusCode::NOT_FOUND.into_response(),
+    let Some(served) = state.playground.as_ref().and_then(|playground| playground.asset(&path)) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let (encoding, content) = served.encoded(request_headers.get(header::ACCEPT_ENCODING));
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, served.content_type),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::VARY, "accept-encoding"),
+        ],
+        content,
+    )
+        .into_response();
+    if let Some(coding) = encoding.header() {
+        response.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
     }
+    response
 }
 
 async fn healthz() -> &'static str {

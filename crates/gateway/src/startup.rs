@@ -45,6 +45,25 @@ impl Drop for AbortOnDrop {
 impl Application {
     /// Prepares everything a server needs; fails with a message that says what and where.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        // What configuration alone can get wrong is checked first, so a start that fails on it
+        // leaves nothing on disk: no data directory, no database file, no signing key.
+        let playground = match config.playground {
+            true => Some(Arc::new(Playground::new(&config.playground_assets)?)),
+            false => None,
+        };
+        let persisted = Arc::new(match &config.safelist {
+            Some(path) => PersistedQueries::safelist(path)?,
+            None => PersistedQueries::automatic(),
+        });
+        let listener =
+            TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+        let address = listener.local_addr()?;
+        let metrics_listener = match config.metrics_listen {
+            Some(address) => Some(
+                TcpListener::bind(address).await.with_context(|| format!("cannot listen for metrics on {address}"))?,
+            ),
+            None => None,
+        };
         let store = open_store(&config).await?;
         careergraph_domain::migrate(store.db()).await.context("cannot migrate the database")?;
         if careergraph_domain::dataset::is_empty(store.db()).await? {
@@ -53,30 +72,11 @@ impl Application {
                 .context("cannot load the bundled dataset")?;
             tracing::info!(?report, "empty database: loaded the bundled dataset");
         }
-        let listener =
-            TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
-        let address = listener.local_addr()?;
         let accounts = Arc::new(Accounts::new(store.clone(), &config)?);
         let changes = crate::changes::follow(&config.database_url(), accounts.clone()).map(AbortOnDrop);
         let graphql = build_executable(&config);
         let metrics = Metrics::new(store.clone(), accounts.passwords().clone(), graphql.slots.clone())?;
-        let metrics_server = match config.metrics_listen {
-            Some(address) => {
-                let listener = TcpListener::bind(address)
-                    .await
-                    .with_context(|| format!("cannot listen for metrics on {address}"))?;
-                Some((listener, http::metrics_router(metrics.clone())))
-            }
-            None => None,
-        };
-        let playground = match config.playground {
-            true => Some(Arc::new(Playground::new(config.playground_assets.as_deref())?)),
-            false => None,
-        };
-        let persisted = Arc::new(match &config.safelist {
-            Some(path) => PersistedQueries::safelist(path)?,
-            None => PersistedQueries::automatic(),
-        });
+        let metrics_server = metrics_listener.map(|listener| (listener, http::metrics_router(metrics.clone())));
         let execution = Arc::new(Execution::new(graphql, accounts.clone(), metrics.clone(), persisted));
         let router = http::router(execution, store.clone(), accounts, playground, metrics, &config);
         let grace = std::time::Duration::from_secs(config.shutdown_grace_secs);

@@ -131,13 +131,14 @@ async fn the_request_log_holds_no_variables_tokens_or_passwords() {
 }
 
 #[test]
-fn a_missing_playground_asset_directory_stops_the_start_with_one_clear_line() {
+fn a_missing_playground_asset_directory_stops_the_start_with_one_clear_line_and_nothing_on_disk() {
     let dir = tempfile::tempdir().expect("temp dir");
     let missing = dir.path().join("no-node-modules");
+    let data = dir.path().join("data");
     let output = Command::new(env!("CARGO_BIN_EXE_careergraph"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env_remove("CAREERGRAPH_DATABASE_URL")
-        .env("CAREERGRAPH_DATA_DIR", dir.path())
+        .env("CAREERGRAPH_DATA_DIR", &data)
         .env("CAREERGRAPH_PLAYGROUND_ASSETS", &missing)
         .output()
         .expect("the binary runs");
@@ -146,6 +147,7 @@ fn a_missing_playground_asset_directory_stops_the_start_with_one_clear_line() {
     let last = message.lines().last().unwrap_or_default();
     assert!(last.starts_with("careergraph: CAREERGRAPH_PLAYGROUND_ASSETS="), "{message}");
     assert!(last.contains("npm ci --prefix playground") && !message.contains("panicked"), "{message}");
+    assert!(!data.exists(), "a start that fails on configuration creates no data directory, database or key");
 }
 
 #[tokio::test]
