@@ -14,6 +14,7 @@ mod dataset;
 mod editing;
 mod http_protocol;
 mod introspection;
+mod messages;
 mod metrics;
 mod outage;
 mod persisted_queries;

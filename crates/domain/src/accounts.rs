@@ -220,7 +220,10 @@ pub async fn set_role(db: &Db, actor: &Actor, user_id: Uuid, role: Role) -> Resu
         return Ok(user);
     }
     if user.role == Role::Admin && !user.disabled && active_admins(&txn).await? <= 1 {
-        return Err(Error::conflict("role", "the last active admin cannot be demoted"));
+        return Err(Error::conflict(
+            "role",
+            "would demote the last active admin, and the last active admin cannot be demoted",
+        ));
     }
     let now = Utc::now();
     let before = user.clone();
@@ -244,7 +247,7 @@ pub async fn disable(db: &Db, actor: &Actor, user_id: Uuid) -> Result<app_user::
         return Ok(user);
     }
     if user.role == Role::Admin && active_admins(&txn).await? <= 1 {
-        return Err(Error::conflict("user", "the last active admin cannot be disabled"));
+        return Err(Error::conflict("user", "is the last active admin, and the last active admin cannot be disabled"));
     }
     let now = Utc::now();
     let before = user.clone();

@@ -80,7 +80,7 @@ pub(crate) async fn path_exists(db: &impl ConnectionTrait, id: Uuid) -> Result<(
         .one(db)
         .await?
         .map(|_| ())
-        .ok_or_else(|| Error::invalid("career_path_id", "no career path has this id"))
+        .ok_or_else(|| Error::invalid("career_path_id", "is no career path's id"))
 }
 
 /// Checks an optional URL: http or https, with a host, at most [`MAX_URL`] characters.

@@ -6,20 +6,21 @@ use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The caller supplied a value that breaks a rule; `field` names the input that was wrong.
-    #[error("{field}: {message}")]
+    #[error("{field} {message}")]
     InvalidInput {
         /// The field at fault, as the domain names it (`expected_version`, `onet_soc_code`); the
         /// gateway maps it to the input path its clients know.
         field: String,
-        /// What is wrong with it, fit to show to a person.
+        /// What is wrong with it, fit to show to a person after the field's name: a predicate
+        /// ("is already in use", "must be at least 1"), so the message names its subject.
         message: String,
     },
     /// The change clashes with the current state (a taken e-mail, the last admin, a stale version).
-    #[error("{field}: {message}")]
+    #[error("{field} {message}")]
     Conflict {
         /// The field at fault, as the domain names it.
         field: String,
-        /// What clashes, fit to show to a person.
+        /// What clashes, fit to show to a person after the field's name, as for `InvalidInput`.
         message: String,
     },
     /// The row to change does not exist.

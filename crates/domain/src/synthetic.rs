@@ -153,7 +153,7 @@ impl PathRows {
 }
 
 fn as_of() -> Result<NaiveDate> {
-    NaiveDate::from_ymd_opt(2000, 1, 1).ok_or_else(|| Error::invalid("as_of", "bad date"))
+    NaiveDate::from_ymd_opt(2000, 1, 1).ok_or_else(|| Error::invalid("as_of", "is not a valid date"))
 }
 
 /// Inserts `count` synthetic paths with `status`, each needing the first three skills by slug,
@@ -161,7 +161,7 @@ fn as_of() -> Result<NaiveDate> {
 pub async fn insert_career_paths(db: &Db, count: usize, status: PublicationStatus) -> Result<Vec<String>> {
     let skills = skill::Entity::find().order_by_asc(skill::Column::Slug).all(db).await?;
     if skills.len() < 3 {
-        return Err(Error::invalid("skills", "synthetic paths need at least three skills to link"));
+        return Err(Error::invalid("skills", "are too few: a synthetic path links at least three"));
     }
     // Salary records name an industry, so the records' industries are part of what is batched.
     let industry_id = industry::Entity::find().one(db).await?.map(|industry| industry.id);
@@ -218,7 +218,8 @@ fn synthetic_id(kind: u16, n: u32) -> Uuid {
 pub async fn load_benchmark_data(db: &Db, count: u32) -> Result<Added> {
     use sea_orm::{ColumnTrait, QueryFilter};
 
-    let epoch = DateTime::from_timestamp(1_700_000_000, 0).ok_or_else(|| Error::invalid("epoch", "bad"))?;
+    let epoch =
+        DateTime::from_timestamp(1_700_000_000, 0).ok_or_else(|| Error::invalid("epoch", "is not a valid instant"))?;
     let at = |seconds: u32| epoch + chrono::Duration::seconds(i64::from(seconds));
     let as_of = as_of()?;
     let mut added = Added::default();

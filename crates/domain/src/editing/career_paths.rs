@@ -200,7 +200,7 @@ pub async fn set_skills(
     let missing: Vec<&str> =
         slugs.iter().filter(|slug| !found.iter().any(|s| &s.slug == *slug)).map(String::as_str).collect();
     if !missing.is_empty() {
-        return Err(Error::invalid("skills", format!("unknown skill slugs: {}", missing.join(", "))));
+        return Err(Error::invalid("skills", format!("names unknown skill slugs: {}", missing.join(", "))));
     }
     let old_links = career_path_skill::Entity::find()
         .filter(career_path_skill::Column::CareerPathId.eq(id))

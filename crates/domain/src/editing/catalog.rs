@@ -119,7 +119,7 @@ pub async fn set_skill_technologies(
     let missing: Vec<&str> =
         slugs.iter().filter(|slug| !found.iter().any(|t| &t.slug == *slug)).map(String::as_str).collect();
     if !missing.is_empty() {
-        return Err(Error::invalid("technologies", format!("unknown technology slugs: {}", missing.join(", "))));
+        return Err(Error::invalid("technologies", format!("names unknown technology slugs: {}", missing.join(", "))));
     }
     let old = crate::queries::skills::technologies(db, &[id]).await?.into_iter().map(|(_, t)| t.slug).collect();
     let links: Vec<skill_technology::ActiveModel> = (0..)
@@ -155,7 +155,8 @@ pub async fn delete_skill(db: &Db, actor: &Actor, id: Uuid, expected_version: i3
     let before = rows::current::<skill::Entity>(db, id, expected_version).await?;
     let paths = career_path_skill::Entity::find().filter(career_path_skill::Column::SkillId.eq(id)).count(db).await?;
     let steps = roadmap_step_skill::Entity::find().filter(roadmap_step_skill::Column::SkillId.eq(id)).count(db).await?;
-    refuse_if_referenced(
+    refuse_if_referenced::<skill::Entity>(
+        &before,
         usize::try_from(paths + steps).unwrap_or(usize::MAX),
         ("career path or roadmap step", "career paths or roadmap steps"),
         detach,
@@ -189,9 +190,9 @@ async fn built_on_id(db: &Db, slug: Option<&str>, this: Option<Uuid>) -> Result<
         .filter(technology::Column::Slug.eq(slug.to_lowercase()))
         .one(db)
         .await?
-        .ok_or_else(|| Error::invalid("built_on", format!("no technology has the slug {slug}")))?;
+        .ok_or_else(|| Error::invalid("built_on", format!("names {slug}, which is no technology's slug")))?;
     if Some(language.id) == this {
-        return Err(Error::invalid("built_on", "a technology cannot be built on itself"));
+        return Err(Error::invalid("built_on", "names the technology itself: a technology cannot be built on itself"));
     }
     Ok(Some(language.id))
 }
@@ -251,7 +252,8 @@ pub async fn delete_technology(db: &Db, actor: &Actor, id: Uuid, expected_versio
     let skills =
         skill_technology::Entity::find().filter(skill_technology::Column::TechnologyId.eq(id)).count(db).await?;
     let frameworks = technology::Entity::find().filter(technology::Column::BuiltOnId.eq(id)).count(db).await?;
-    refuse_if_referenced(
+    refuse_if_referenced::<technology::Entity>(
+        &before,
         usize::try_from(skills + frameworks).unwrap_or(usize::MAX),
         ("skill or framework", "skills or frameworks"),
         detach,
@@ -322,7 +324,8 @@ pub async fn delete_industry(db: &Db, actor: &Actor, id: Uuid, expected_version:
     let paths =
         career_path_industry::Entity::find().filter(career_path_industry::Column::IndustryId.eq(id)).count(db).await?;
     let salaries = salary_record::Entity::find().filter(salary_record::Column::IndustryId.eq(id)).count(db).await?;
-    refuse_if_referenced(
+    refuse_if_referenced::<industry::Entity>(
+        &before,
         usize::try_from(paths + salaries).unwrap_or(usize::MAX),
         ("career path or salary record", "career paths or salary records"),
         detach,
@@ -347,7 +350,12 @@ pub async fn delete_benefit(db: &Db, actor: &Actor, id: Uuid, expected_version: 
     let before = rows::current::<benefit::Entity>(db, id, expected_version).await?;
     let paths =
         career_path_benefit::Entity::find().filter(career_path_benefit::Column::BenefitId.eq(id)).count(db).await?;
-    refuse_if_referenced(usize::try_from(paths).unwrap_or(usize::MAX), ("career path", "career paths"), detach)?;
+    refuse_if_referenced::<benefit::Entity>(
+        &before,
+        usize::try_from(paths).unwrap_or(usize::MAX),
+        ("career path", "career paths"),
+        detach,
+    )?;
     rows::delete::<benefit::Entity, _>(db, actor, before, async |txn| {
         career_path_benefit::Entity::delete_many()
             .filter(career_path_benefit::Column::BenefitId.eq(id))

@@ -205,7 +205,7 @@ pub async fn create_resource(
     roadmap_step::Entity::find_by_id(roadmap_step_id)
         .one(db)
         .await?
-        .ok_or_else(|| Error::invalid("roadmap_step_id", "no roadmap step has this id"))?;
+        .ok_or_else(|| Error::invalid("roadmap_step_id", "is no roadmap step's id"))?;
     let name = check_text("name", &required("name", fields.name)?, 1, MAX_TITLE)?;
     let url = check_url("url", fields.url.flatten().as_deref())?;
     let position = position_for::<learning_resource::Entity>(

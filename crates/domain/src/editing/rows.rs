@@ -30,6 +30,8 @@ where
     fn version(model: &Self::Model) -> i32;
     /// Sets the version and the time of change on a row being written.
     fn touch(row: &mut Self::ActiveModel, version: i32);
+    /// How a message names the row to a person: its slug, title or name.
+    fn label(model: &Self::Model) -> String;
 }
 
 /// The row `id`, checked against the version a change is based on.
@@ -41,7 +43,7 @@ where
     let row =
         E::find().filter(E::id_column().eq(id)).one(db).await?.ok_or_else(|| Error::NotFound(E::KIND.noun().into()))?;
     if E::version(&row) != expected_version {
-        return Err(stale(E::KIND.noun(), expected_version, E::version(&row)));
+        return Err(stale::<E>(&row, expected_version));
     }
     Ok(row)
 }
@@ -120,14 +122,22 @@ where
     Ok(())
 }
 
-/// Refuses a deletion that would leave `count` references dangling, unless detaching. `what`
-/// names what refers to it, as (one, several): ("career path", "career paths").
-pub fn refuse_if_referenced(count: usize, what: (&str, &str), detach: bool) -> Result<()> {
+/// Refuses the deletion of `row` that would leave `count` references dangling, unless
+/// detaching. `what` names what refers to it, as (one, several): ("career path", "career paths").
+pub fn refuse_if_referenced<E: Editable>(row: &E::Model, count: usize, what: (&str, &str), detach: bool) -> Result<()>
+where
+    E::Model: Serialize + Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+{
     if count > 0 && !detach {
         let (what, verb) = if count == 1 { (what.0, "refers") } else { (what.1, "refer") };
         return Err(Error::conflict(
             "detach",
-            format!("{count} {what} still {verb} to it; pass detach: true to remove those links"),
+            format!(
+                "is not set, and {count} {what} still {verb} to {} {}: pass detach: true to remove those links",
+                E::KIND.noun(),
+                E::label(row)
+            ),
         ));
     }
     Ok(())
@@ -145,12 +155,27 @@ mod tests {
     }
 
     #[test]
-    fn references_are_counted_in_words_that_agree_with_the_count() {
+    fn references_are_counted_in_words_that_agree_with_the_count_and_name_what_they_refer_to() {
         let what = ("career path", "career paths");
-        assert!(refuse_if_referenced(0, what, false).is_ok());
-        assert!(refuse_if_referenced(3, what, true).is_ok());
-        assert!(message(refuse_if_referenced(1, what, false)).starts_with("1 career path still refers to it;"));
-        assert!(message(refuse_if_referenced(2, what, false)).starts_with("2 career paths still refer to it;"));
+        let industry = crate::entities::industry::Model {
+            id: uuid::Uuid::nil(),
+            slug: "fintech".into(),
+            name: "Fintech".into(),
+            version: 1,
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        };
+        let refuse =
+            |count, detach| refuse_if_referenced::<crate::entities::industry::Entity>(&industry, count, what, detach);
+        assert!(refuse(0, false).is_ok());
+        assert!(refuse(3, true).is_ok());
+        assert_eq!(
+            message(refuse(1, false)),
+            "is not set, and 1 career path still refers to industry fintech: pass detach: true to remove those links"
+        );
+        assert!(
+            message(refuse(2, false)).starts_with("is not set, and 2 career paths still refer to industry fintech:")
+        );
     }
 }
 
@@ -160,7 +185,7 @@ where
     E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
 {
     match E::find().filter(E::id_column().eq(id)).one(db).await {
-        Ok(Some(row)) => stale(E::KIND.noun(), expected, E::version(&row)),
+        Ok(Some(row)) => stale::<E>(&row, expected),
         Ok(None) => Error::NotFound(E::KIND.noun().into()),
         Err(error) => error.into(),
     }
@@ -176,7 +201,7 @@ fn unique_violation(error: sea_orm::DbErr) -> Error {
 
 /// Implements [`Editable`] for an entity module with `id`, `version` and `updated_at` columns.
 macro_rules! editable {
-    ($module:ident, $kind:ident) => {
+    ($module:ident, $kind:ident, $label:expr) => {
         impl $crate::editing::rows::Editable for $crate::entities::$module::Entity {
             const KIND: EntityKind = EntityKind::$kind;
             fn id_column() -> Self::Column {
@@ -195,25 +220,41 @@ macro_rules! editable {
                 row.version = sea_orm::ActiveValue::Set(version);
                 row.updated_at = sea_orm::ActiveValue::Set(chrono::Utc::now());
             }
+            fn label(model: &Self::Model) -> String {
+                let label: fn(&Self::Model) -> String = $label;
+                label(model)
+            }
         }
     };
 }
 
-editable!(career_path, CareerPath);
-editable!(skill, Skill);
-editable!(technology, Technology);
-editable!(industry, Industry);
-editable!(benefit, Benefit);
-editable!(responsibility, Responsibility);
-editable!(roadmap_step, RoadmapStep);
-editable!(learning_resource, LearningResource);
-editable!(salary_record, SalaryRecord);
+editable!(career_path, CareerPath, |row| row.slug.clone());
+editable!(skill, Skill, |row| row.slug.clone());
+editable!(technology, Technology, |row| row.slug.clone());
+editable!(industry, Industry, |row| row.slug.clone());
+editable!(benefit, Benefit, |row| row.slug.clone());
+editable!(responsibility, Responsibility, |row| format!("\"{}\"", row.title));
+editable!(roadmap_step, RoadmapStep, |row| format!("\"{}\"", row.title));
+editable!(learning_resource, LearningResource, |row| format!("\"{}\"", row.name));
+editable!(salary_record, SalaryRecord, |row| match &row.location {
+    Some(location) => format!("for {location}, {} as of {}", row.country, row.as_of),
+    None => format!("for {} as of {}", row.country, row.as_of),
+});
 
-/// The conflict for a change based on `expected` when the row is at `current`.
-fn stale(entity: &str, expected: i32, current: i32) -> Error {
+/// The conflict for a change based on version `expected` of `row`, which is at another.
+fn stale<E: Editable>(row: &E::Model, expected: i32) -> Error
+where
+    E::Model: Serialize + Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+{
     Error::conflict(
         "expected_version",
-        format!("is {expected}, but the {entity} is at version {current}: someone else changed it; reload and retry"),
+        format!(
+            "is {expected}, but {} {} is at version {}: someone else changed it; reload and retry",
+            E::KIND.noun(),
+            E::label(row),
+            E::version(row)
+        ),
     )
 }
 

@@ -103,7 +103,9 @@ fn check_amounts(record: &salary_record::Model) -> Result<()> {
 async fn industry_id(db: &Db, slug: Option<&str>) -> Result<Option<Uuid>> {
     let Some(slug) = slug.map(str::trim).filter(|slug| !slug.is_empty()) else { return Ok(None) };
     let found = industry::Entity::find().filter(industry::Column::Slug.eq(slug.to_lowercase())).one(db).await?;
-    found.map(|i| Some(i.id)).ok_or_else(|| Error::invalid("industry", format!("no industry has the slug {slug}")))
+    found
+        .map(|i| Some(i.id))
+        .ok_or_else(|| Error::invalid("industry", format!("names {slug}, which is no industry's slug")))
 }
 
 /// Applies `fields` to `record`, checking each one.

@@ -67,7 +67,7 @@ pub async fn compute(
     if !unknown.is_empty() {
         unknown.sort();
         let list = unknown.iter().map(|slug| slug.as_str()).collect::<Vec<_>>().join(", ");
-        return Err(Error::invalid("have", format!("unknown skill or technology slugs: {list}")));
+        return Err(Error::invalid("have", format!("names unknown skill or technology slugs: {list}")));
     }
 
     let mut path_skills = super::career_paths::skills(db, &[path.id]).await?;

@@ -314,6 +314,6 @@ pub fn one_key<'a>(slug: Option<&'a str>, id: Option<&ID>) -> Result<LookupKey<'
     match (slug, id) {
         (Some(slug), None) => Ok(LookupKey::Slug(slug)),
         (None, Some(id)) => Ok(LookupKey::Id(parse_id(id))),
-        _ => Err(bad_input("slug", "give exactly one of `slug` and `id`")),
+        _ => Err(bad_input("slug", "and id were both given, or neither: give exactly one of `slug` and `id`")),
     }
 }

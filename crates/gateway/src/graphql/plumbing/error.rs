@@ -62,17 +62,20 @@ pub fn coded(code: Code, message: impl Into<String>) -> async_graphql::Error {
     async_graphql::Error::new(message.into()).extend_with(|_, extensions| extensions.set("code", code.as_str()))
 }
 
-/// An error with `code` that names the input `field` at fault.
-pub fn on_field(code: Code, field: &str, message: impl Into<String>) -> async_graphql::Error {
-    async_graphql::Error::new(message.into()).extend_with(|_, extensions| {
+/// An error with `code` that names the input `field` at fault, in `extensions.field` and in the
+/// message: `predicate` is read after the field's name ("is already in use"), so the message
+/// stands alone where a client shows only it. A mutation's `input.` is left out of the message.
+pub fn on_field(code: Code, field: &str, predicate: impl Into<String>) -> async_graphql::Error {
+    let subject = field.strip_prefix("input.").unwrap_or(field);
+    async_graphql::Error::new(format!("{subject} {}", predicate.into())).extend_with(|_, extensions| {
         extensions.set("code", code.as_str());
         extensions.set("field", field);
     })
 }
 
-/// An input error on `field`.
-pub fn bad_input(field: &str, message: impl Into<String>) -> async_graphql::Error {
-    on_field(Code::BadUserInput, field, message)
+/// An input error on `field`; `predicate` as for [`on_field`].
+pub fn bad_input(field: &str, predicate: impl Into<String>) -> async_graphql::Error {
+    on_field(Code::BadUserInput, field, predicate)
 }
 
 /// The masked error for anything that failed on our side. [`render`] adds the request id.
@@ -212,7 +215,7 @@ pub fn from_account(error: AccountError) -> async_graphql::Error {
         AccountError::RegistrationClosed => coded(Code::Forbidden, error.to_string()),
         AccountError::RateLimited { retry_after_secs } => coded(Code::RateLimited, error.to_string())
             .extend_with(|_, extensions| extensions.set("retryAfterSeconds", retry_after_secs)),
-        AccountError::WeakPassword { field, reason } => bad_input(field, format!("{field} {reason}")),
+        AccountError::WeakPassword { field, reason } => bad_input(field, reason.to_string()),
         AccountError::Domain(error) => from_domain(&error, None),
         AccountError::Internal(message) => {
             tracing::error!(%message, "account operation failed");
