@@ -53,6 +53,12 @@ on_both_backends! {
         assert_eq!(events[0]["after"]["status"], "PUBLISHED");
         assert_eq!(events[1]["before"], Value::Null);
         assert!(events[0]["requestId"].as_str().is_some_and(|id| !id.is_empty()));
+        // Snapshots name fields as the API does, not as the database's columns.
+        let after = &events[0]["after"];
+        assert!(after["publishedAt"].is_string() && after.get("internalNotes").is_some(), "{after}");
+        assert!(after["outlook"]["demand"].is_string() && after["outlook"]["summary"].is_string(), "{after}");
+        let keys: Vec<&String> = after.as_object().expect("an object").keys().collect();
+        assert!(keys.iter().all(|key| !key.contains('_')), "no column names: {keys:?}");
     }
 
     async fn every_mutation_needs_its_role_and_is_audited(app) {

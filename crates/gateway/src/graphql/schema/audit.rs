@@ -11,7 +11,7 @@ use super::accounts::User;
 use super::connections::{Paged, connection, page_request};
 use super::scalars::{DateTime, Json};
 use crate::graphql::plumbing::context::{id_of, loaders, request, store};
-use crate::graphql::plumbing::error::ApiResult;
+use crate::graphql::plumbing::error::{ApiResult, input_path};
 use crate::graphql::plumbing::loaders::{HistoryOf, One, UserById};
 use crate::graphql::plumbing::policy::auth;
 
@@ -51,7 +51,7 @@ macro_rules! editable_object {
         #[async_graphql::Object($($serial,)? directive = $crate::graphql::plumbing::policy::auth::apply(careergraph_auth::Role::Anonymous))]
         impl $name {
             /// Stable identifier.
-            async fn id(&self) -> async_graphql::ID {
+            pub async fn id(&self) -> async_graphql::ID {
                 async_graphql::ID(self.0.id.to_string())
             }
 
@@ -145,7 +145,73 @@ impl AuditEvent {
         let caller = request(ctx).principal();
         let personal = self.0.entity_type == EntityKind::User.name();
         let allowed = !personal || caller.role.satisfies(Role::Admin) || caller.user_id == Some(self.0.entity_id);
-        snapshot.clone().filter(|_| allowed).map(Json)
+        snapshot.as_ref().filter(|_| allowed).map(|snapshot| Json(with_graphql_names(snapshot)))
+    }
+}
+
+/// A snapshot as the schema names things, whenever it was recorded: the rows are stored as the
+/// database has them (`internal_notes`, `outlook_demand`), and an editor reading the history
+/// knows the fields of the API (`internalNotes`, `outlook { demand }`); a path's skills are
+/// `{ skill, importance }`, as `setCareerPathSkills` takes them.
+fn with_graphql_names(snapshot: &serde_json::Value) -> serde_json::Value {
+    use serde_json::{Map, Value};
+    match snapshot {
+        Value::Object(fields) => {
+            let mut renamed = Map::new();
+            let mut outlook = Map::new();
+            for (name, value) in fields {
+                match (name.as_str(), value) {
+                    ("outlook_demand" | "outlook_summary", _) => {
+                        outlook.insert(name["outlook_".len()..].to_owned(), value.clone());
+                    }
+                    ("skills", Value::Array(skills)) => {
+                        let skills = skills
+                            .iter()
+                            .map(|skill| match skill.as_array().map(Vec::as_slice) {
+                                Some([slug, importance]) => {
+                                    serde_json::json!({ "skill": slug, "importance": importance })
+                                }
+                                _ => with_graphql_names(skill),
+                            })
+                            .collect();
+                        renamed.insert("skills".into(), Value::Array(skills));
+                    }
+                    _ => {
+                        renamed.insert(input_path(None, name), with_graphql_names(value));
+                    }
+                }
+            }
+            if !outlook.is_empty() {
+                renamed.insert("outlook".into(), Value::Object(outlook));
+            }
+            Value::Object(renamed)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(with_graphql_names).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::with_graphql_names;
+
+    #[test]
+    fn snapshots_use_the_names_of_the_api() {
+        let stored = json!({
+            "career_path": { "id": "x", "internal_notes": null, "outlook_demand": "HIGH", "outlook_summary": "s",
+                "published_at": "2026-01-01T00:00:00Z", "onet_soc_code": "15-1252.00" },
+            "skills": [["python", "ESSENTIAL"], ["sql", "IMPORTANT"]],
+        });
+        assert_eq!(
+            with_graphql_names(&stored),
+            json!({
+                "careerPath": { "id": "x", "internalNotes": null, "publishedAt": "2026-01-01T00:00:00Z",
+                    "onetSocCode": "15-1252.00", "outlook": { "demand": "HIGH", "summary": "s" } },
+                "skills": [{ "skill": "python", "importance": "ESSENTIAL" }, { "skill": "sql", "importance": "IMPORTANT" }],
+            })
+        );
     }
 }
 
