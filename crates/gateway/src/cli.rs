@@ -4,7 +4,7 @@ use std::io::Read;
 
 use anyhow::Context;
 use careergraph_domain::audit::Actor;
-use clap::{Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use secrecy::SecretString;
 
 use careergraph_auth::Role;
@@ -170,7 +170,46 @@ fn readiness_url(listen: std::net::SocketAddr) -> anyhow::Result<url::Url> {
     url::Url::parse(&format!("http://{address}/readyz")).context("the listen address makes no URL")
 }
 
+/// The server settings a command other than `serve` reads, beside its own options: its help lists
+/// these and hides the other forty (still accepted, as they may be set in the environment for
+/// the server).
+fn settings_read_by(command: &str) -> &'static [&'static str] {
+    const DATABASE: &[&str] =
+        &["database_url", "data_dir", "db_max_connections", "db_acquire_timeout_secs", "log_format"];
+    match command {
+        "migrate" | "seed" | "user" | "add" | "set-role" | "disable" => DATABASE,
+        "healthcheck" => &["listen", "log_format"],
+        _ => &["log_format"],
+    }
+}
+
+/// Gives each of `command`'s subcommands (but `serve`) its own copy of every setting, hidden
+/// where it does not read it. clap would copy the global settings itself, all shown, and a copy
+/// cannot be changed once made; one already there is left alone.
+fn scope_help(command: clap::Command, settings: &[clap::Arg]) -> clap::Command {
+    let names: Vec<String> = command.get_subcommands().map(|sub| sub.get_name().to_owned()).collect();
+    names.into_iter().filter(|name| name != "serve").fold(command, |command, name| {
+        command.mut_subcommand(&name, |sub| {
+            let read = settings_read_by(&name);
+            let sub = settings.iter().fold(sub, |sub, setting| {
+                let shown = read.contains(&setting.get_id().as_str());
+                sub.arg(setting.clone().hide(!shown))
+            });
+            scope_help(sub, settings)
+        })
+    })
+}
+
 impl Cli {
+    /// The command line, parsed, with each command's help scoped to what it reads.
+    pub fn from_command_line() -> Self {
+        let settings: Vec<clap::Arg> =
+            Config::augment_args(clap::Command::new("settings")).get_arguments().cloned().collect();
+        let mut command = scope_help(Cli::command(), &settings);
+        let matches = command.get_matches_mut();
+        Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.format(&mut command).exit())
+    }
+
     /// How to write log lines.
     pub fn log_format(&self) -> crate::config::LogFormat {
         self.config.log_format

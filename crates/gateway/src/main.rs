@@ -5,7 +5,6 @@ use std::io::IsTerminal;
 use careergraph_gateway::config::LogFormat;
 use careergraph_gateway::telemetry::EscapingStderr;
 use careergraph_gateway::traces::TraceExport;
-use clap::Parser;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer as _};
@@ -19,7 +18,7 @@ use tracing_subscriber::{EnvFilter, Layer as _};
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> std::process::ExitCode {
-    let cli = careergraph_gateway::cli::Cli::parse();
+    let cli = careergraph_gateway::cli::Cli::from_command_line();
     let filter =
         EnvFilter::try_from_env("CAREERGRAPH_LOG").unwrap_or_else(|_| EnvFilter::new("info,sea_orm_migration=warn"));
     let logs = tracing_subscriber::fmt::layer();

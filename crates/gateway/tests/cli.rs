@@ -538,3 +538,38 @@ async fn seed_synthetic_adds_labelled_paths_once_and_the_same_ones_every_time() 
     assert!(skills.iter().all(|link| link["skill"]["technologies"].as_array().is_some_and(|t| t.len() == 3)));
     assert_eq!(body["data"]["bundled"]["title"], "Backend Developer", "the bundled facts are there, untouched");
 }
+
+#[test]
+fn each_command_s_help_lists_its_own_options_and_the_settings_it_reads() {
+    let help = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_careergraph")).args(args).output().expect("the binary runs");
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let add = help(&["user", "add", "--help"]);
+    for option in ["--email", "--role", "--password-stdin", "--database-url", "--data-dir"] {
+        assert!(add.contains(option), "user add --help lists {option}:\n{add}");
+    }
+    for server_only in ["--listen", "--max-depth", "--playground", "--jwt-issuer", "--cors-origins", "--metrics-listen"]
+    {
+        assert!(!add.contains(server_only), "user add --help leaves out {server_only}:\n{add}");
+    }
+    assert!(add.lines().filter(|line| line.trim_start().starts_with("--")).count() <= 12, "{add}");
+    let serve = help(&["serve", "--help"]);
+    for option in ["--listen", "--max-depth", "--playground-assets", "--database-url"] {
+        assert!(serve.contains(option), "serve --help lists {option}:\n{serve}");
+    }
+    let healthcheck = help(&["healthcheck", "--help"]);
+    assert!(
+        healthcheck.contains("--url") && healthcheck.contains("--listen") && !healthcheck.contains("--database-url")
+    );
+    // Hidden is not refused: a setting in the environment or on the line still works.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = Command::new(env!("CARGO_BIN_EXE_careergraph"))
+        .args(["migrate", "--max-depth", "12"])
+        .env_remove("CAREERGRAPH_DATABASE_URL")
+        .env("CAREERGRAPH_DATA_DIR", dir.path())
+        .output()
+        .expect("the binary runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+}
