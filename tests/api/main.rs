@@ -23,6 +23,8 @@ mod policy;
 mod prepared;
 mod read_api;
 mod read_replica;
+mod relay;
+mod relay_client;
 mod schema_file;
 mod second_review;
 mod security;

@@ -3,6 +3,7 @@
 //! DataLoaders keep the number of statements bounded by a query's depth.
 
 pub mod career_paths;
+pub mod nodes;
 pub mod salaries;
 pub mod sectors;
 pub mod skill_gap;

@@ -4,7 +4,7 @@
 //! The modules depend downward, never in a ring: the value types ([`scalars`], [`connections`])
 //! and the audit trail ([`audit`], whose `editable_object!` every entity uses); then the
 //! objects of the graph; then the areas' queries and mutations, which only name them:
-//! [`career_paths`], [`catalog`], [`salaries`], [`skill_gaps`] (reading); [`accounts`]
+//! [`career_paths`], [`catalog`], [`salaries`], [`skill_gaps`], [`nodes`] (reading); [`accounts`]
 //! (signing in), [`users`] (user administration), [`editing`] (editor mutations, one module per
 //! area as in the domain).
 
@@ -16,6 +16,7 @@ pub mod connections;
 pub mod editing;
 pub mod entries;
 pub mod graph;
+pub mod nodes;
 pub mod salaries;
 pub mod scalars;
 pub mod skill_gaps;
@@ -38,6 +39,7 @@ pub struct Query(
     catalog::CatalogQuery,
     salaries::SalaryQuery,
     skill_gaps::SkillGapQuery,
+    nodes::NodeQuery,
     accounts::AccountQuery,
     audit::AuditQuery,
     users::UsersQuery,

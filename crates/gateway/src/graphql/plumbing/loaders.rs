@@ -11,6 +11,7 @@ use careergraph_domain::entities::{
     app_user, audit_event, benefit, career_path, career_path_skill, industry, learning_resource, responsibility,
     roadmap_step, salary_record, skill, technology,
 };
+use careergraph_domain::queries::nodes::{self, Found};
 use careergraph_domain::queries::{career_paths, skills, technologies};
 use careergraph_domain::{Error as DomainError, Visibility};
 use itertools::Itertools;
@@ -75,6 +76,8 @@ relation_keys! {
     UserById;
     /// An industry by id (the industry of a salary record).
     IndustryById;
+    /// An object of any kind by id (`node`, `nodes`).
+    NodeById;
 }
 
 /// A loader error: cheap to clone, as every waiting field receives it.
@@ -154,6 +157,16 @@ batch!(IndustryById => One<industry::Model>,
     |b, ids| careergraph_domain::queries::sectors::industries_by_ids(b.store.db(), &ids), |row: industry::Model| (row.id, Arc::new(row)));
 batch!(UserById => One<app_user::Model>,
     |b, ids| careergraph_domain::accounts::users_by_ids(b.store.db(), &ids), |row: app_user::Model| (row.id, Arc::new(row)));
+
+impl Loader<NodeById> for Batcher {
+    type Value = Found;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[NodeById]) -> Result<HashMap<NodeById, Found>, LoadError> {
+        let found = nodes::by_ids(self.store.db(), self.visibility, &ids(keys, |key| key.0)).await.map_err(Arc::new)?;
+        Ok(found.into_iter().map(|found| (NodeById(found.id()), found)).collect())
+    }
+}
 
 /// The audit events of one object of a kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

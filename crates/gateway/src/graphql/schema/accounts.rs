@@ -31,7 +31,7 @@ fn owner_or_admin(ctx: &Context<'_>, user: &app_user::Model) -> Result<()> {
 #[Object(serial, directive = auth::apply(Role::Anonymous))]
 impl User {
     /// Stable identifier.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 

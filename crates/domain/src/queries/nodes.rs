@@ -1,0 +1,203 @@
+//! Objects of any kind by id, for Relay's `node(id:)`: ids are UUIDs, unique across every table,
+//! so one statement finds which table holds each id, and one more per kind found reads the rows.
+//! What hangs off a career path (its responsibilities, roadmap steps and their resources, salary
+//! records) exists for a caller only when the path does, as everywhere else.
+
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionType};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::career_paths::{visible, visible_ids};
+use crate::audit::EntityKind;
+use crate::entities::{
+    app_user, benefit, career_path, industry, learning_resource, responsibility, roadmap_step, salary_record, skill,
+    technology,
+};
+use crate::{Error, Result, Visibility};
+
+/// An object found by its id.
+#[derive(Clone, Debug)]
+pub enum Found {
+    CareerPath(career_path::Model),
+    Skill(skill::Model),
+    Technology(technology::Model),
+    Industry(industry::Model),
+    Benefit(benefit::Model),
+    Responsibility(responsibility::Model),
+    RoadmapStep(roadmap_step::Model),
+    LearningResource(learning_resource::Model),
+    SalaryRecord(salary_record::Model),
+    User(app_user::Model),
+}
+
+impl Found {
+    /// The object's id.
+    pub fn id(&self) -> Uuid {
+        match self {
+            Self::CareerPath(row) => row.id,
+            Self::Skill(row) => row.id,
+            Self::Technology(row) => row.id,
+            Self::Industry(row) => row.id,
+            Self::Benefit(row) => row.id,
+            Self::Responsibility(row) => row.id,
+            Self::RoadmapStep(row) => row.id,
+            Self::LearningResource(row) => row.id,
+            Self::SalaryRecord(row) => row.id,
+            Self::User(row) => row.id,
+        }
+    }
+}
+
+/// The table that holds each kind's rows.
+fn table(kind: EntityKind) -> &'static str {
+    match kind {
+        EntityKind::CareerPath => "career_path",
+        EntityKind::Skill => "skill",
+        EntityKind::Technology => "technology",
+        EntityKind::Industry => "industry",
+        EntityKind::Benefit => "benefit",
+        EntityKind::Responsibility => "responsibility",
+        EntityKind::RoadmapStep => "roadmap_step",
+        EntityKind::LearningResource => "learning_resource",
+        EntityKind::SalaryRecord => "salary_record",
+        EntityKind::User => "app_user",
+    }
+}
+
+/// The kind of each of `ids` that exists, in one statement: a `UNION ALL` of every table.
+async fn kinds(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<(Uuid, EntityKind)>> {
+    let select = |kind: EntityKind| -> SelectStatement {
+        let mut query = Query::select();
+        query
+            .column(Alias::new("id"))
+            // A literal, not a bound value: PostgreSQL cannot type a parameter in a select list
+            // of a union. The names are this crate's own constants.
+            .expr_as(Expr::cust(format!("'{}'", kind.name())), Alias::new("kind"))
+            .from(Alias::new(table(kind)))
+            .and_where(Expr::col(Alias::new("id")).is_in(ids.iter().copied()));
+        query
+    };
+    let mut all = EntityKind::ALL.iter().copied();
+    let mut union = select(all.next().unwrap_or(EntityKind::CareerPath));
+    for kind in all {
+        union.union(UnionType::All, select(kind));
+    }
+    let rows = db.query_all(&union).await?;
+    rows.iter()
+        .map(|row| {
+            let id: Uuid = row.try_get("", "id")?;
+            let kind: String = row.try_get("", "kind")?;
+            let kind = EntityKind::named(&kind).ok_or_else(|| Error::Internal(format!("no kind {kind}")))?;
+            Ok((id, kind))
+        })
+        .collect()
+}
+
+/// The objects among `ids` that exist and that `visibility` lets the caller see, in no order.
+/// Whether a caller may see a user is the gateway's to decide.
+pub async fn by_ids(db: &impl ConnectionTrait, visibility: Visibility, ids: &[Uuid]) -> Result<Vec<Found>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let kinds = kinds(db, ids).await?;
+    let mut found = Vec::with_capacity(kinds.len());
+    for kind in EntityKind::ALL.iter().copied() {
+        let of_kind: Vec<Uuid> = kinds.iter().filter(|(_, k)| *k == kind).map(|(id, _)| *id).collect();
+        if of_kind.is_empty() {
+            continue;
+        }
+        match kind {
+            EntityKind::CareerPath => found.extend(
+                visible(career_path::Entity::find().filter(career_path::Column::Id.is_in(of_kind)), visibility)
+                    .all(db)
+                    .await?
+                    .into_iter()
+                    .map(Found::CareerPath),
+            ),
+            EntityKind::Skill => found.extend(
+                skill::Entity::find()
+                    .filter(skill::Column::Id.is_in(of_kind))
+                    .all(db)
+                    .await?
+                    .into_iter()
+                    .map(Found::Skill),
+            ),
+            EntityKind::Technology => found.extend(
+                technology::Entity::find()
+                    .filter(technology::Column::Id.is_in(of_kind))
+                    .all(db)
+                    .await?
+                    .into_iter()
+                    .map(Found::Technology),
+            ),
+            EntityKind::Industry => found.extend(
+                industry::Entity::find()
+                    .filter(industry::Column::Id.is_in(of_kind))
+                    .all(db)
+                    .await?
+                    .into_iter()
+                    .map(Found::Industry),
+            ),
+            EntityKind::Benefit => found.extend(
+                benefit::Entity::find()
+                    .filter(benefit::Column::Id.is_in(of_kind))
+                    .all(db)
+                    .await?
+                    .into_iter()
+                    .map(Found::Benefit),
+            ),
+            EntityKind::Responsibility => found.extend(
+                responsibility::Entity::find()
+                    .filter(responsibility::Column::Id.is_in(of_kind))
+                    .filter(responsibility::Column::CareerPathId.in_subquery(visible_ids(visibility)))
+                    .all(db)
+                    .await?
+                    .into_iter()
+                    .map(Found::Responsibility),
+            ),
+            EntityKind::RoadmapStep => found.extend(
+                roadmap_step::Entity::find()
+                    .filter(roadmap_step::Column::Id.is_in(of_kind))
+                    .filter(roadmap_step::Column::CareerPathId.in_subquery(visible_ids(visibility)))
+                    .all(db)
+                    .await?
+                    .into_iter()
+                    .map(Found::RoadmapStep),
+            ),
+            EntityKind::LearningResource => {
+                let mut steps = Query::select();
+                steps
+                    .column(roadmap_step::Column::Id)
+                    .from(roadmap_step::Entity)
+                    .and_where(roadmap_step::Column::CareerPathId.in_subquery(visible_ids(visibility)));
+                found.extend(
+                    learning_resource::Entity::find()
+                        .filter(learning_resource::Column::Id.is_in(of_kind))
+                        .filter(learning_resource::Column::RoadmapStepId.in_subquery(steps))
+                        .all(db)
+                        .await?
+                        .into_iter()
+                        .map(Found::LearningResource),
+                )
+            }
+            EntityKind::SalaryRecord => found.extend(
+                salary_record::Entity::find()
+                    .filter(salary_record::Column::Id.is_in(of_kind))
+                    .filter(salary_record::Column::CareerPathId.in_subquery(visible_ids(visibility)))
+                    .all(db)
+                    .await?
+                    .into_iter()
+                    .map(Found::SalaryRecord),
+            ),
+            EntityKind::User => found.extend(
+                app_user::Entity::find()
+                    .filter(app_user::Column::Id.is_in(of_kind))
+                    .all(db)
+                    .await?
+                    .into_iter()
+                    .map(Found::User),
+            ),
+        }
+    }
+    Ok(found)
+}
