@@ -1,10 +1,53 @@
-//! Compiles the PostgreSQL variant of every black-box test only as `ignored` when
-//! `TEST_DATABASE_URL` is unset, so a run without PostgreSQL says so in its summary.
+//! Compiles the black-box tests that need something from outside Rust as `ignored` when it is
+//! missing here, so a run's summary says what it did not test instead of counting a skip as a
+//! pass: the PostgreSQL variant of every test (`TEST_DATABASE_URL`), the browser test (node,
+//! chromium, `tests/browser/node_modules`), and the TypeScript and Relay client tests (npm and
+//! their `node_modules`). With `CAREERGRAPH_REQUIRE_TOOLS` set (as `.ci/run` sets it, having
+//! installed them) a missing tool fails the build instead.
+
+use std::path::Path;
+use std::process::Command;
 
 fn main() {
-    println!("cargo::rustc-check-cfg=cfg(postgres_tests)");
-    println!("cargo::rerun-if-env-changed=TEST_DATABASE_URL");
-    if std::env::var("TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty()) {
-        println!("cargo::rustc-cfg=postgres_tests");
+    for cfg in ["postgres_tests", "browser_tests", "typescript_client_tests", "relay_client_tests"] {
+        println!("cargo::rustc-check-cfg=cfg({cfg})");
+    }
+    for variable in ["TEST_DATABASE_URL", "CAREERGRAPH_REQUIRE_TOOLS", "CHROMIUM", "PATH"] {
+        println!("cargo::rerun-if-env-changed={variable}");
+    }
+    let required = std::env::var_os("CAREERGRAPH_REQUIRE_TOOLS").is_some();
+    let runs =
+        |program: &str| Command::new(program).arg("--version").output().is_ok_and(|output| output.status.success());
+    // A marker npm ci installs; watched, so that installing it later brings the test back.
+    let installed = |marker: &str| {
+        println!("cargo::rerun-if-changed={marker}");
+        Path::new(marker).exists()
+    };
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let postgres = std::env::var("TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty());
+    let checks = [
+        (postgres, "postgres_tests", "TEST_DATABASE_URL".to_owned()),
+        (
+            runs("node") && Path::new(&chromium).exists() && installed("browser/node_modules/playwright-core"),
+            "browser_tests",
+            format!("node, {chromium} and tests/browser/node_modules"),
+        ),
+        (
+            runs("npm") && installed("clients/typescript/node_modules/@graphql-codegen/cli"),
+            "typescript_client_tests",
+            "npm and tests/clients/typescript/node_modules".to_owned(),
+        ),
+        (
+            runs("npm") && installed("clients/relay/node_modules/relay-compiler"),
+            "relay_client_tests",
+            "npm and tests/clients/relay/node_modules".to_owned(),
+        ),
+    ];
+    for (present, cfg, what) in checks {
+        if present {
+            println!("cargo::rustc-cfg={cfg}");
+        } else if required && cfg != "postgres_tests" {
+            panic!("CAREERGRAPH_REQUIRE_TOOLS is set, but {what} is missing");
+        }
     }
 }

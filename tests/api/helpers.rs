@@ -231,3 +231,30 @@ struct DatabaseGuard {
 
 // The same helper as the process tests' (crates/gateway/tests), by file.
 use careergraph_test_support::FreshDatabase;
+
+/// One of the npm packages under `tests/clients` whose tools a test runs.
+#[derive(Clone)]
+pub struct NodePackage {
+    /// Its directory.
+    pub dir: std::path::PathBuf,
+}
+
+impl NodePackage {
+    /// The package `tests/clients/{name}`.
+    pub fn client(name: &str) -> Self {
+        Self { dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("clients").join(name) }
+    }
+
+    /// Runs `program args` in the package with `env`; fails the test with its output if it fails.
+    pub fn run(&self, program: &str, args: &[&str], env: &[(&str, &str)]) -> String {
+        let output = std::process::Command::new(program)
+            .args(args)
+            .current_dir(&self.dir)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap_or_else(|error| panic!("{program} cannot start: {error}"));
+        let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert!(output.status.success(), "`{program} {}` failed:\n{said}", args.join(" "));
+        said
+    }
+}

@@ -3,55 +3,28 @@
 //! server's introspection; `tsc` checks a small client against them; node runs it against the
 //! server. The same operations as persisted documents make a safelist a server runs by id. And
 //! graphql-js rebuilds from the live server's introspection exactly the SDL of schema.graphql.
-//! Skipped with a printed reason when node or the package is missing.
-
-use std::path::{Path, PathBuf};
-use std::process::Command;
+//! Reported as ignored, with the reason, when npm or the package is missing.
 
 use careergraph_auth::Role;
 
 use serde_json::json;
 
-use crate::helpers::{Backend, PASSWORD, first_error_code, spawn_app, spawn_app_with};
-
-fn package() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/typescript")
-}
-
-/// Runs `program args` in the package with `env`; fails the test with its output if it fails.
-fn run(program: &str, args: &[&str], env: &[(&str, &str)]) -> String {
-    let output = Command::new(program)
-        .args(args)
-        .current_dir(package())
-        .envs(env.iter().copied())
-        .output()
-        .unwrap_or_else(|error| panic!("{program} cannot start: {error}"));
-    let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "`{program} {}` failed:\n{said}", args.join(" "));
-    said
-}
+use crate::helpers::{Backend, NodePackage, PASSWORD, first_error_code, spawn_app, spawn_app_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(typescript_client_tests),
+    ignore = "needs npm and tests/clients/typescript/node_modules (npm ci --prefix tests/clients/typescript); .ci/run installs them"
+)]
 async fn a_typescript_client_generated_by_graphql_codegen_works_against_the_server() {
-    let npm = Command::new("npm").arg("--version").output().is_ok_and(|output| output.status.success());
-    let installed = package().join("node_modules/@graphql-codegen/cli").exists();
-    if !npm || !installed {
-        let reason = if npm {
-            "tests/clients/typescript/node_modules is missing (npm ci --prefix tests/clients/typescript)"
-        } else {
-            "node and npm are not installed"
-        };
-        assert!(
-            std::env::var_os("CAREERGRAPH_REQUIRE_TOOLS").is_none(),
-            "the TypeScript client test cannot run: {reason}"
-        );
-        eprintln!("SKIPPED typescript_client: {reason}; .ci/run installs them");
-        return;
-    }
+    let package = NodePackage::client("typescript");
     let app = spawn_app(Backend::Sqlite).await;
     app.token_for("viewer@example.com", Role::Viewer).await;
     let address = app.address.clone();
+    let generator = package.clone();
     let checked = tokio::task::spawn_blocking(move || {
+        let package = generator;
+        let run = |program, args, env| package.run(program, args, env);
         let env = [
             ("CAREERGRAPH_URL", address.as_str()),
             ("CAREERGRAPH_EMAIL", "viewer@example.com"),
@@ -61,8 +34,9 @@ async fn a_typescript_client_generated_by_graphql_codegen_works_against_the_serv
         run("npm", &["run", "--silent", "codegen:live"], &env);
         // What codegen just read from the live server is the schema of the file, to the letter.
         run("npm", &["run", "--silent", "introspection-check"], &env);
-        let from_file = std::fs::read_to_string(package().join("src/gql/graphql.ts")).expect("generated types");
-        let from_server = std::fs::read_to_string(package().join("src/gql-live/graphql.ts")).expect("generated types");
+        let from_file = std::fs::read_to_string(package.dir.join("src/gql/graphql.ts")).expect("generated types");
+        let from_server =
+            std::fs::read_to_string(package.dir.join("src/gql-live/graphql.ts")).expect("generated types");
         assert!(from_file == from_server, "types generated from schema.graphql and from the live server differ");
         run("npm", &["run", "--silent", "build"], &env);
         run("node", &["dist/client.js"], &env)
@@ -71,10 +45,11 @@ async fn a_typescript_client_generated_by_graphql_codegen_works_against_the_serv
     assert!(said.contains("have the generated shape"), "{said}");
 
     // The client build's persisted documents, as a server with a safelist reads them.
-    tokio::task::spawn_blocking(|| run("npm", &["run", "--silent", "codegen:persisted"], &[]))
+    let generator = package.clone();
+    tokio::task::spawn_blocking(move || generator.run("npm", &["run", "--silent", "codegen:persisted"], &[]))
         .await
         .expect("codegen ran");
-    let manifest_path = package().join("src/gql-persisted/persisted-documents.json");
+    let manifest_path = package.dir.join("src/gql-persisted/persisted-documents.json");
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&manifest_path).expect("the manifest")).expect("JSON");
     let (browse_id, _) = manifest
