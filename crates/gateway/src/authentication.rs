@@ -8,7 +8,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use careergraph_auth::keys::{load_or_create_signing_key, load_public_key, load_signing_key};
+use careergraph_auth::keys::{
+    SigningMaterial, VerifyingKey, load_or_create_signing_key, load_public_key, load_signing_key,
+};
 use careergraph_auth::password::{PasswordError, Passwords};
 use careergraph_auth::refresh::{self, Presented, StoredState};
 use careergraph_auth::token::{Claims, Issued, TokenError, TokenKeys};
@@ -259,35 +261,54 @@ fn sign_in_keys(
     [(format!("login:{email}|{network}"), per_account), (format!("address:{network}"), per_address)]
 }
 
-/// Loads the signing key (creating it in the data directory when none is configured) and the
-/// extra verification keys.
-pub fn token_keys(config: &Config) -> anyhow::Result<TokenKeys> {
-    let signing = match &config.jwt_key_file {
-        Some(path) => load_signing_key(path).context("cannot load the JWT signing key")?,
-        None => {
-            let path = config.jwt_key_path();
-            let (key, created) = load_or_create_signing_key(&path).context("cannot create the JWT signing key")?;
-            if created {
-                tracing::info!(path = %path.display(), "created a new token signing key");
+/// The key material configured as files, read (and so checked) before anything is written: a
+/// start that fails on a key file leaves no data directory behind. A signing key that is not
+/// configured is made in the data directory later, by [`KeyFiles::into_keys`].
+pub struct KeyFiles {
+    signing: Option<SigningMaterial>,
+    extra: Vec<VerifyingKey>,
+}
+
+impl KeyFiles {
+    /// Reads the configured signing key file, if any, and every verification key file.
+    pub fn read(config: &Config) -> anyhow::Result<Self> {
+        let signing = config
+            .jwt_key_file
+            .as_deref()
+            .map(|path| load_signing_key(path).context("cannot load the JWT signing key"))
+            .transpose()?;
+        let extra = config
+            .jwt_verify_key_files
+            .iter()
+            .map(|path| load_public_key(path).context("cannot load a JWT verification key"))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Self { signing, extra })
+    }
+
+    /// The token keys: the configured signing key, or the data directory's, made if missing.
+    pub fn into_keys(self, config: &Config) -> anyhow::Result<TokenKeys> {
+        let signing = match self.signing {
+            Some(signing) => signing,
+            None => {
+                let path = config.jwt_key_path();
+                let (key, created) = load_or_create_signing_key(&path).context("cannot create the JWT signing key")?;
+                if created {
+                    tracing::info!(path = %path.display(), "created a new token signing key");
+                }
+                key
             }
-            key
-        }
-    };
-    let extra = config
-        .jwt_verify_key_files
-        .iter()
-        .map(|path| load_public_key(path).context("cannot load a JWT verification key"))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(TokenKeys::new(&config.jwt_issuer, &config.jwt_audience, &signing, &extra)?)
+        };
+        Ok(TokenKeys::new(&config.jwt_issuer, &config.jwt_audience, &signing, &self.extra)?)
+    }
 }
 
 impl Accounts {
-    /// Accounts backed by `store`, with keys and policies from `config`.
-    pub fn new(store: Store, config: &Config) -> anyhow::Result<Self> {
+    /// Accounts backed by `store`, signing with `tokens`, with policies from `config`.
+    pub fn new(store: Store, config: &Config, tokens: TokenKeys) -> anyhow::Result<Self> {
         Ok(Self {
             store,
             passwords: Passwords::new(config.password_hash_concurrency())?,
-            tokens: token_keys(config)?,
+            tokens,
             open_registration: config.open_registration,
             per_account: throttle(config.login_free_failures),
             per_address: throttle(config.login_free_failures_per_address),

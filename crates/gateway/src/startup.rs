@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::authentication::Accounts;
+use crate::authentication::{Accounts, KeyFiles};
 use crate::config::Config;
 use crate::graphql::execution::Execution;
 use crate::graphql::execution::build_executable;
@@ -64,6 +64,7 @@ impl Application {
             ),
             None => None,
         };
+        let key_files = KeyFiles::read(&config)?;
         let store = open_store(&config).await?;
         careergraph_domain::migrate(store.db()).await.context("cannot migrate the database")?;
         if careergraph_domain::dataset::is_empty(store.db()).await? {
@@ -72,7 +73,7 @@ impl Application {
                 .context("cannot load the bundled dataset")?;
             tracing::info!(?report, "empty database: loaded the bundled dataset");
         }
-        let accounts = Arc::new(Accounts::new(store.clone(), &config)?);
+        let accounts = Arc::new(Accounts::new(store.clone(), &config, key_files.into_keys(&config)?)?);
         let changes = crate::changes::follow(&config.database_url(), accounts.clone()).map(AbortOnDrop);
         let graphql = build_executable(&config);
         let metrics = Metrics::new(store.clone(), accounts.passwords().clone(), graphql.slots.clone())?;

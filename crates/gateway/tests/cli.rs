@@ -573,3 +573,21 @@ fn each_command_s_help_lists_its_own_options_and_the_settings_it_reads() {
         .expect("the binary runs");
     assert!(output.status.success(), "{}", stderr(&output));
 }
+
+#[test]
+fn a_missing_key_file_stops_the_start_before_anything_is_written() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    for variable in ["CAREERGRAPH_JWT_KEY_FILE", "CAREERGRAPH_JWT_VERIFY_KEY_FILES"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_careergraph"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env_remove("CAREERGRAPH_DATABASE_URL")
+            .env("CAREERGRAPH_DATA_DIR", &data)
+            .env(variable, dir.path().join("no-such-key.pem"))
+            .output()
+            .expect("the binary runs");
+        assert_eq!(output.status.code(), Some(1), "{variable}: {}", stderr(&output));
+        assert!(stderr(&output).contains("no-such-key.pem"), "{variable}: {}", stderr(&output));
+        assert!(!data.exists(), "{variable}: nothing created before the key file was read");
+    }
+}
