@@ -36,12 +36,16 @@ async fn the_playground_works_offline_in_a_real_browser() {
     let screenshot = std::env::var("CAREERGRAPH_SCREENSHOT")
         .map(|path| repository().join(path))
         .unwrap_or_else(|_| shots.path().join("playground.png"));
+    // A server that sends browsers to the CDN, which this closed browser cannot reach.
+    let cdn = spawn_app_with(Backend::Sqlite, |config| config.playground_assets = PlaygroundAssets::Cdn).await;
     let address = app.address.clone();
+    let cdn_address = cdn.address.clone();
     let run = tokio::task::spawn_blocking(move || {
         Command::new("node")
             .arg("playground.mjs")
             .current_dir(repository().join("tests/browser"))
             .env("CAREERGRAPH_URL", address)
+            .env("CAREERGRAPH_CDN_URL", cdn_address)
             .env("CAREERGRAPH_EMAIL", "viewer@example.com")
             .env("CAREERGRAPH_PASSWORD", PASSWORD)
             .env("SCREENSHOT", &screenshot)

@@ -5,14 +5,19 @@
 // typed into a tab's variables is not kept, sign-out ends the session, and after a reload neither
 // storage holds a password or a token. Saves a screenshot of the signed-in playground.
 //
-// Run by `cargo test` (tests/api/playground.rs) with CAREERGRAPH_URL, CAREERGRAPH_EMAIL,
-// CAREERGRAPH_PASSWORD and SCREENSHOT set; exits non-zero, saying why, on any failure.
+// A second server (CAREERGRAPH_CDN_URL) sends the page's scripts to the CDN, which this browser
+// cannot reach: its page must say so in words.
+//
+// Run by `cargo test` (tests/api/playground.rs) with CAREERGRAPH_URL, CAREERGRAPH_CDN_URL,
+// CAREERGRAPH_EMAIL, CAREERGRAPH_PASSWORD and SCREENSHOT set; exits non-zero, saying why, on any
+// failure.
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 const base = process.env.CAREERGRAPH_URL;
+const cdnBase = process.env.CAREERGRAPH_CDN_URL;
 const { CAREERGRAPH_EMAIL: email, CAREERGRAPH_PASSWORD: password, SCREENSHOT: screenshot } = process.env;
-assert.ok(base && email && password && screenshot, 'CAREERGRAPH_URL, _EMAIL, _PASSWORD and SCREENSHOT are needed');
+assert.ok(base && cdnBase && email && password && screenshot, 'CAREERGRAPH_URL, _CDN_URL, _EMAIL, _PASSWORD and SCREENSHOT are needed');
 const allowed = new URL(base).hostname;
 
 const browser = await chromium.launch({
@@ -182,6 +187,15 @@ try {
 
   assert.deepEqual(outside, [], 'the page asked for nothing but the server');
   assert.deepEqual(problems, [], 'the page ran without errors');
+
+  // With the CDN chosen and out of reach, the page says what did not load and where from.
+  const offline = await context.newPage();
+  await offline.goto(`${cdnBase}/`);
+  await offline.waitForFunction(() => document.getElementById('graphiql')?.textContent.includes('cannot start'), null, { timeout: 30000 });
+  const said = await offline.textContent('#graphiql');
+  assert.match(said, /did not load from the CDN/, said);
+  assert.match(said, /unset CAREERGRAPH_PLAYGROUND_ASSETS/, said);
+  assert.ok(outside.some((url) => url.startsWith('https://cdn.jsdelivr.net/npm/')), 'the page tried the CDN');
   console.log('playground: docs, example, one sign-in for every tab, renewal, sign-out and no secret kept; screenshot at', screenshot);
 } catch (error) {
   // What the page showed when it failed, beside the screenshot's path.
