@@ -21,9 +21,13 @@ use clap::Parser;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
-/// Measures the release server on PostgreSQL with wrk.
+/// Measures the release server on PostgreSQL (or the embedded SQLite default) with wrk.
 #[derive(Parser, Debug)]
 struct Args {
+    /// Which database the server runs on: `postgres` (a fresh database on `--admin-url`) or
+    /// `sqlite` (the embedded default, a file in a fresh data directory, as `cargo run` makes).
+    #[arg(long, value_enum, default_value_t = Backend::Postgres)]
+    database: Backend,
     /// A PostgreSQL server, as a user that may create databases; the benchmark makes its own.
     #[arg(long, env = "BENCH_DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     admin_url: String,
@@ -33,9 +37,10 @@ struct Args {
     /// Seconds each row runs.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Where the table is written (Markdown).
-    #[arg(long, default_value = "bench/RESULTS.md")]
-    output: PathBuf,
+    /// Where the table is written (Markdown). Default: `bench/RESULTS.md` for PostgreSQL,
+    /// `bench/RESULTS-sqlite.md` for SQLite.
+    #[arg(long)]
+    output: Option<PathBuf>,
     /// Only the rows whose name starts with this (a quick look; nothing is written then).
     #[arg(long)]
     only: Option<String>,
@@ -44,7 +49,34 @@ struct Args {
     keep_database: bool,
 }
 
+/// The database a run measures.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Args {
+    fn output(&self) -> PathBuf {
+        self.output.clone().unwrap_or_else(|| match self.database {
+            Backend::Postgres => "bench/RESULTS.md".into(),
+            Backend::Sqlite => "bench/RESULTS-sqlite.md".into(),
+        })
+    }
+}
+
+/// Where the server's database is: PostgreSQL with a connection to count its statements, or the
+/// data directory's SQLite file.
+struct Database<'a> {
+    /// The server's `CAREERGRAPH_DATABASE_URL`; none for the embedded default.
+    url: Option<&'a str>,
+    /// PostgreSQL's administrative connection and the benchmark database's name, for
+    /// `pg_stat_statements`.
+    counted: Option<(&'a sea_orm::DatabaseConnection, &'a str)>,
+}
+
 const VIEWER_EMAIL: &str = "bench-viewer@example.com";
+const EDITOR_EMAIL: &str = "bench-editor@example.com";
 const PASSWORD: &str = "violet staircase 42";
 
 /// The nested query: the first 20 career paths with their skills in order, each skill's
@@ -206,6 +238,12 @@ fn reset_peak_rss(pid: u32) -> anyhow::Result<()> {
     std::fs::write(format!("/proc/{pid}/clear_refs"), "5").context("cannot reset the peak RSS")
 }
 
+/// Statements the server's database has run, where it can tell.
+async fn count(database: &Database<'_>) -> Option<f64> {
+    let (admin, name) = database.counted?;
+    statements(admin, name).await
+}
+
 /// Statements PostgreSQL has run in `database`, if `pg_stat_statements` is loaded.
 async fn statements(admin: &sea_orm::DatabaseConnection, database: &str) -> Option<f64> {
     let sql = format!(
@@ -277,13 +315,17 @@ async fn main() -> anyhow::Result<()> {
     let ticks_per_second: f64 =
         run_quietly(Command::new("getconf").arg("CLK_TCK"), "getconf CLK_TCK")?.trim().parse().unwrap_or(100.0);
 
+    if args.database == Backend::Sqlite {
+        let database = Database { url: None, counted: None };
+        return measure(&args, &binary, &database, ticks_per_second, false).await;
+    }
     // A fresh database, seeded as users seed theirs.
     let admin = careergraph_domain::connect(&args.admin_url).await.context("cannot reach the PostgreSQL server")?;
-    let database = format!("careergraph_bench_{}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
-    admin.execute_unprepared(&format!("CREATE DATABASE {database}")).await?;
+    let name = format!("careergraph_bench_{}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
     // The view is there once the extension is created; it counts only when PostgreSQL preloads it.
     admin.execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").await.ok();
-    let counting = statements(&admin, &database).await.is_some();
+    let counting = statements(&admin, &name).await.is_some();
     if !counting {
         eprintln!(
             "note: pg_stat_statements is not loaded, so statements are not counted. To count them: \
@@ -291,11 +333,12 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     let mut url = url::Url::parse(&args.admin_url)?;
-    url.set_path(&database);
+    url.set_path(&name);
     let url = url.to_string();
-    let outcome = measure(&args, &binary, &admin, &database, &url, ticks_per_second, counting).await;
+    let database = Database { url: Some(&url), counted: counting.then_some((&admin, name.as_str())) };
+    let outcome = measure(&args, &binary, &database, ticks_per_second, counting).await;
     if !args.keep_database {
-        let drop = format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)");
+        let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
         admin.execute_unprepared(&drop).await.ok();
     }
     outcome
@@ -304,34 +347,37 @@ async fn main() -> anyhow::Result<()> {
 async fn measure(
     args: &Args,
     binary: &Path,
-    admin: &sea_orm::DatabaseConnection,
-    database: &str,
-    url: &str,
+    database: &Database<'_>,
     ticks_per_second: f64,
     counting: bool,
 ) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let careergraph = || {
         let mut command = Command::new(binary);
-        command
-            .env("CAREERGRAPH_DATABASE_URL", url)
-            .env("CAREERGRAPH_DATA_DIR", dir.path())
-            .env("CAREERGRAPH_LOG", "warn");
+        command.env("CAREERGRAPH_DATA_DIR", dir.path()).env("CAREERGRAPH_LOG", "warn");
+        match database.url {
+            Some(url) => command.env("CAREERGRAPH_DATABASE_URL", url),
+            None => command.env_remove("CAREERGRAPH_DATABASE_URL"),
+        };
         command
     };
-    eprintln!("seeding {} synthetic career paths into {database}", args.paths);
+    eprintln!("seeding {} synthetic career paths ({:?})", args.paths, args.database);
     run_quietly(careergraph().args(["seed", "--synthetic", &args.paths.to_string()]), "careergraph seed")?;
-    let mut add = careergraph()
-        .args(["user", "add", "--email", VIEWER_EMAIL, "--role", "viewer", "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()?;
-    add.stdin.take().context("stdin")?.write_all(format!("{PASSWORD}\n").as_bytes())?;
-    ensure!(add.wait()?.success(), "careergraph user add failed");
-    // Fresh statistics, as a database in service has.
-    let fresh = careergraph_domain::connect(url).await?;
-    fresh.execute_unprepared("VACUUM ANALYZE").await?;
-    fresh.close().await.ok();
+    for (email, role) in [(VIEWER_EMAIL, "viewer"), (EDITOR_EMAIL, "editor")] {
+        let mut add = careergraph()
+            .args(["user", "add", "--email", email, "--role", role, "--password-stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()?;
+        add.stdin.take().context("stdin")?.write_all(format!("{PASSWORD}\n").as_bytes())?;
+        ensure!(add.wait()?.success(), "careergraph user add failed");
+    }
+    // Fresh statistics, as a database in service has (seeding ends with ANALYZE on SQLite).
+    if let Some(url) = database.url {
+        let fresh = careergraph_domain::connect(url).await?;
+        fresh.execute_unprepared("VACUUM ANALYZE").await?;
+        fresh.close().await.ok();
+    }
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let server = Server(
@@ -373,9 +419,9 @@ async fn measure(
         // A moment of warm-up, unmeasured, then the row itself.
         reset_peak_rss(pid)?;
         finish_wrk(start_wrk(row, Some(&token), &graphql, 1, &dir.path().join("warm.lua"))?)?;
-        let (cpu_before, statements_before) = (cpu_seconds(pid, ticks_per_second)?, statements(admin, database).await);
+        let (cpu_before, statements_before) = (cpu_seconds(pid, ticks_per_second)?, count(database).await);
         let measured = finish_wrk(start_wrk(row, Some(&token), &graphql, args.seconds, &dir.path().join("row.lua"))?)?;
-        let (cpu_after, statements_after) = (cpu_seconds(pid, ticks_per_second)?, statements(admin, database).await);
+        let (cpu_after, statements_after) = (cpu_seconds(pid, ticks_per_second)?, count(database).await);
         let requests = measured.requests.max(1) as f64;
         let statements = statements_before.zip(statements_after).map(|(before, after)| (after - before) / requests);
         let cpu_ms = (cpu_after - cpu_before) / requests * 1e3;
@@ -402,11 +448,65 @@ async fn measure(
         table.push(TableRow { name: FLOOD_ROW.into(), what, measured, cpu_ms, statements: None, peak_mib });
         println!("{}", table.last().context("a row")?.line());
     }
+    const WRITES_ROW: &str = "Q3 c32 + editor writes";
+    if selected(WRITES_ROW) {
+        // Q3 at 32 clients while an editor renames one path back to back: readers should not
+        // wait for the writer (WAL on SQLite; MVCC on PostgreSQL).
+        let login = json!({ "query": format!("mutation {{ login(input: {{ email: \"{EDITOR_EMAIL}\", password: \"{PASSWORD}\" }}) {{ accessToken }} }}") });
+        let answer: Value = client.post(&graphql).json(&login).send().await?.json().await?;
+        let editor = answer["data"]["login"]["accessToken"].as_str().context("the editor signs in")?.to_owned();
+        let path: Value = client
+            .post(&graphql)
+            .json(&json!({ "query": "{ careerPath(slug: \"synthetic-path-00001\") { id version } }" }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let id = path["data"]["careerPath"]["id"].as_str().context("the path to edit")?.to_owned();
+        let mut version = path["data"]["careerPath"]["version"].as_i64().context("its version")?;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (client, graphql, stop) = (client.clone(), graphql.clone(), stop.clone());
+            tokio::spawn(async move {
+                let update = "mutation ($id: ID!, $v: Int!, $t: String!) { updateCareerPath(input: { id: $id, expectedVersion: $v, title: $t }) { careerPath { version } } }";
+                let mut took = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let started = std::time::Instant::now();
+                    let body = json!({ "query": update, "variables": { "id": id, "v": version, "t": format!("Synthetic path 1, edit {}", took.len()) } });
+                    let answer: Value =
+                        client.post(&graphql).bearer_auth(&editor).json(&body).send().await?.json().await?;
+                    took.push(started.elapsed());
+                    version = answer["data"]["updateCareerPath"]["careerPath"]["version"]
+                        .as_i64()
+                        .with_context(|| format!("the edit failed: {answer}"))?;
+                }
+                anyhow::Ok(took)
+            })
+        };
+        reset_peak_rss(pid)?;
+        let cpu_before = cpu_seconds(pid, ticks_per_second)?;
+        let measured =
+            finish_wrk(start_wrk(row_named("Q3 c32")?, None, &graphql, args.seconds, &dir.path().join("row.lua"))?)?;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut took = writer.await??;
+        let cpu = cpu_seconds(pid, ticks_per_second)? - cpu_before;
+        let cpu_ms = cpu / (measured.requests + took.len() as u64).max(1) as f64 * 1e3;
+        took.sort();
+        let p99 = took.get(took.len() * 99 / 100).or(took.last()).map_or(0.0, |took| took.as_secs_f64() * 1e3);
+        let what = format!(
+            "Q3 while an editor renames a path back to back ({:.0} edits/s, p99 {p99:.1} ms)",
+            took.len() as f64 / measured.seconds.max(1e-9)
+        );
+        let peak_mib = peak_rss_mib(pid)?;
+        peak = peak.max(peak_mib);
+        table.push(TableRow { name: WRITES_ROW.into(), what, measured, cpu_ms, statements: None, peak_mib });
+        println!("{}", table.last().context("a row")?.line());
+    }
     println!("server peak RSS: {peak:.1} MiB");
     drop(server);
     if args.only.is_none() {
         write_results(args, &table, peak, counting)?;
-        println!("written to {}", args.output.display());
+        println!("written to {}", args.output().display());
     }
     if let Some(row) = table.iter().find(|row| row.measured.errors > 0) {
         bail!(
@@ -471,7 +571,7 @@ fn write_results(args: &Args, table: &[TableRow], peak: f64, counting: bool) -> 
         "# Benchmark results\n\n\
          Written by `cargo run --release -p careergraph-bench` (see \"Benchmark\" in README.md).\n\n\
          - date: {}\n- machine: {}\n- commit: {}\n- load generator: {}\n\
-         - data: {} synthetic career paths (10 skills each, 3 technologies per skill, 8 salary records) on PostgreSQL, beside the bundled dataset\n\
+         - data: {} synthetic career paths (10 skills each, 3 technologies per skill, 8 salary records) on {}, beside the bundled dataset\n\
          - each row: {} s after 1 s of warm-up; client, server and database share the machine\n\n\
          | row | what | requests/s | p50 ms | p99 ms | errors | gateway CPU ms/request | SQL statements/request | peak RSS MiB |\n\
          |---|---|---:|---:|---:|---:|---:|---:|---:|\n",
@@ -480,6 +580,11 @@ fn write_results(args: &Args, table: &[TableRow], peak: f64, counting: bool) -> 
         commit(),
         wrk.unwrap_or_default(),
         args.paths,
+        match args.database {
+            Backend::Postgres => "PostgreSQL",
+            Backend::Sqlite =>
+                "SQLite (the embedded default: a file in the data directory; its work is the server's CPU too)",
+        },
         args.seconds,
     );
     for row in table {
@@ -497,9 +602,10 @@ fn write_results(args: &Args, table: &[TableRow], peak: f64, counting: bool) -> 
             "not counted (`pg_stat_statements` was not loaded)"
         }
     ));
-    if let Some(parent) = args.output.parent() {
+    let output = args.output();
+    if let Some(parent) = output.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    std::fs::write(&args.output, text)?;
+    std::fs::write(&output, text)?;
     Ok(())
 }
