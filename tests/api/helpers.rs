@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 pub const PASSWORD: &str = "violet staircase 42";
 
 /// The database a test runs against.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     /// A SQLite file in a fresh temporary data directory: the embedded default.
     Sqlite,

@@ -12,6 +12,7 @@ mod budget;
 mod caching;
 mod dataset;
 mod editing;
+mod embedded;
 mod http_protocol;
 mod introspection;
 mod messages;

@@ -6,7 +6,7 @@ use prometheus_parse::{Scrape, Value};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{Backend, TestApp, spawn_app_with};
 use crate::on_both_backends;
 
 pub(crate) async fn scrape(app: &TestApp) -> Scrape {
@@ -39,6 +39,8 @@ on_both_backends! {
         assert_eq!(value(&before, "careergraph_build_info", &[("version", env!("CARGO_PKG_VERSION"))]), 1.0);
         let pools: Vec<&str> = before.samples.iter().filter(|s| s.metric == "careergraph_db_pool_connections").filter_map(|s| s.labels.get("pool")).collect();
         assert!(pools.contains(&"primary") && !pools.contains(&"replica"), "the primary pool's gauges, and no replica: {pools:?}");
+        // An embedded SQLite file has read-only connections of its own beside its one writer.
+        assert_eq!(pools.contains(&"reader"), backend == Backend::Sqlite, "{pools:?}");
         // In use and idle together: the pool's size (a connection may be on its way back).
         assert!(value(&before, "careergraph_db_pool_connections", &[("pool", "primary")]) >= 1.0);
 

@@ -55,8 +55,31 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection> {
 /// keys are enforced on both backends (sqlx turns them on for SQLite). A statement that gets no
 /// connection within `acquire_timeout` (the database is down, or every connection is busy) fails with
 /// [`Error::Unavailable`] rather than waiting on; broken connections are replaced as the
-/// database comes back, so service resumes without a restart.
+/// database comes back, so service resumes without a restart. A SQLite file is put in WAL mode
+/// (see [`sqlite_tuning`]).
 pub async fn connect_with(url: &str, max_connections: u32, acquire_timeout: Duration) -> Result<DatabaseConnection> {
+    let mut options = pool_options(url, max_connections, acquire_timeout);
+    options.map_sqlx_sqlite_opts(|options| {
+        use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+        sqlite_tuning(options).journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal)
+    });
+    Ok(Database::connect(options).await?)
+}
+
+/// Opens a pool of read-only connections to the SQLite file at `url` (which must exist and be in
+/// WAL mode, as [`connect_with`] leaves it): in WAL mode readers neither wait for the writer nor
+/// make it wait, so the gateway reads through these while one connection writes.
+pub async fn connect_sqlite_reader(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> Result<DatabaseConnection> {
+    let mut options = pool_options(url, max_connections, acquire_timeout);
+    options.map_sqlx_sqlite_opts(|options| sqlite_tuning(options).read_only(true).create_if_missing(false));
+    Ok(Database::connect(options).await?)
+}
+
+fn pool_options(url: &str, max_connections: u32, acquire_timeout: Duration) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(max_connections.max(1))
@@ -69,7 +92,22 @@ pub async fn connect_with(url: &str, max_connections: u32, acquire_timeout: Dura
         // its statement and is closed, and the pool opens a new one.
         .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
         .sqlx_logging(false);
-    Ok(Database::connect(options).await?)
+    options
+}
+
+/// How every SQLite connection is set up. A writing connection ([`connect_with`]) also puts the
+/// file in WAL mode, where readers read the last commit while a writer writes (the rollback
+/// journal's writer blocks every reader, and readers block a commit), with `synchronous =
+/// NORMAL`: a commit is then synced at checkpoints, not each time, so a power cut (not a crash of
+/// the process) can lose the last transactions but never corrupts the file, as SQLite's
+/// documentation says of WAL. Every connection gets:
+/// - a 16 MiB page cache per connection (SQLite's default is 2 MiB) and up to 256 MiB of the
+///   file memory-mapped, shared by every connection through the OS page cache, so a read does
+///   not copy pages through `read()` calls;
+/// - a 5 s busy timeout, so a writer that finds the file locked (by another process, or a
+///   checkpoint) waits instead of failing.
+fn sqlite_tuning(options: sea_orm::sqlx::sqlite::SqliteConnectOptions) -> sea_orm::sqlx::sqlite::SqliteConnectOptions {
+    options.busy_timeout(Duration::from_secs(5)).pragma("cache_size", "-16384").pragma("mmap_size", "268435456")
 }
 
 /// Applies every migration that has not run yet.

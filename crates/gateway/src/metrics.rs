@@ -181,7 +181,7 @@ impl Metrics {
 
     /// The metrics in Prometheus' text format, with the gauges read now.
     pub fn render(&self) -> anyhow::Result<String> {
-        for (name, db) in ["primary", "replica"].into_iter().zip(self.store.pools()) {
+        for (name, db) in self.store.named_pools() {
             let (size, idle) = match db.get_database_backend() {
                 DatabaseBackend::Postgres => {
                     let pool = db.get_postgres_connection_pool();

@@ -13,13 +13,18 @@ use careergraph_domain::Db;
 pub struct Store {
     db: Db,
     replica: Option<Db>,
+    /// What the second pool is, for metrics: `replica` (a read URL) or `reader` (an embedded
+    /// SQLite file's read-only connections).
+    replica_name: &'static str,
     statements: Arc<AtomicU64>,
 }
 
 impl Store {
     /// Connects to `url` (and to `read_url`, a read replica, when given) with at most
     /// `max_connections` each, counting every statement from then on; a statement waits at most
-    /// `acquire_timeout` for a connection.
+    /// `acquire_timeout` for a connection. A SQLite file without a replica gets one writing
+    /// connection and `max_connections` read-only ones, which serve read-only requests as a
+    /// replica would, without lag: in WAL mode a read sees every commit made before it began.
     pub async fn connect(
         url: &str,
         read_url: Option<&str>,
@@ -27,13 +32,16 @@ impl Store {
         acquire_timeout: std::time::Duration,
     ) -> anyhow::Result<Self> {
         let statements = Arc::new(AtomicU64::new(0));
-        let open = |url: &str| {
+        let open = |url: String, max_connections: u32, pool: Pool| {
             let counter = statements.clone();
-            let url = url.to_owned();
             async move {
-                let mut db = careergraph_domain::connect_with(&url, max_connections, acquire_timeout)
-                    .await
-                    .with_context(|| format!("cannot open the database at {}", redact(&url)))?;
+                let db = match pool {
+                    Pool::Writer => careergraph_domain::connect_with(&url, max_connections, acquire_timeout).await,
+                    Pool::SqliteReader => {
+                        careergraph_domain::connect_sqlite_reader(&url, max_connections, acquire_timeout).await
+                    }
+                };
+                let mut db = db.with_context(|| format!("cannot open the database at {}", redact(&url)))?;
                 db.set_metric_callback(move |statement| {
                     counter.fetch_add(1, Ordering::Relaxed);
                     crate::traces::statement(statement);
@@ -41,12 +49,22 @@ impl Store {
                 anyhow::Ok(db)
             }
         };
-        let db = open(url).await?;
-        let replica = match read_url {
-            Some(read_url) => Some(open(read_url).await?),
-            None => None,
+        let embedded = url.starts_with("sqlite:") && read_url.is_none();
+        // SQLite takes one writer at a time: more writing connections only wait on its lock, or
+        // fail to upgrade a read to a write. Reads go to a pool of their own (below).
+        let db = match embedded {
+            true => open(url.to_owned(), 1, Pool::Writer).await?,
+            false => open(url.to_owned(), max_connections, Pool::Writer).await?,
         };
-        Ok(Self { db, replica, statements })
+        // A replica that is a SQLite file is opened read-only, as the embedded reader is.
+        let reader = |url: &str| if url.starts_with("sqlite:") { Pool::SqliteReader } else { Pool::Writer };
+        let replica = match (read_url, embedded) {
+            (Some(read_url), _) => Some(open(read_url.to_owned(), max_connections, reader(read_url)).await?),
+            (None, true) => Some(open(url.to_owned(), max_connections, Pool::SqliteReader).await?),
+            (None, false) => None,
+        };
+        let replica_name = if embedded { "reader" } else { "replica" };
+        Ok(Self { db, replica, replica_name, statements })
     }
 
     /// The connection pool: the primary database, or the replica in a store from [`Self::reads`].
@@ -58,7 +76,7 @@ impl Store {
     /// that writes keeps the primary for everything, so it reads its own writes.
     pub fn reads(&self) -> Self {
         match &self.replica {
-            Some(replica) => Self { db: replica.clone(), replica: None, statements: self.statements.clone() },
+            Some(replica) => Self { db: replica.clone(), replica: None, ..self.clone() },
             None => self.clone(),
         }
     }
@@ -68,10 +86,24 @@ impl Store {
         std::iter::once(&self.db).chain(&self.replica)
     }
 
+    /// Every pool with its name for metrics: `primary`, then `replica` or `reader`.
+    pub fn named_pools(&self) -> impl Iterator<Item = (&'static str, &Db)> {
+        std::iter::once(("primary", &self.db)).chain(self.replica.iter().map(|replica| (self.replica_name, replica)))
+    }
+
     /// SQL statements run since the store was opened.
     pub fn statement_count(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
     }
+}
+
+/// What a pool is for.
+#[derive(Clone, Copy)]
+enum Pool {
+    /// Reads and writes (the primary, or a replica given by URL).
+    Writer,
+    /// Reads only, beside the one writing connection of an embedded SQLite file.
+    SqliteReader,
 }
 
 /// `url` with any password replaced, fit for logs and error messages.
