@@ -12,8 +12,8 @@ pub mod technologies;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Iterable, JoinType, Order, QueryFilter,
-    QueryOrder, QueryResult, QuerySelect, Related,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Identity, Iterable, JoinType, Order,
+    QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Related,
 };
 
 use crate::positional::Positional;
@@ -74,14 +74,24 @@ where
         L::default().table_name(),
         T::default().table_name()
     );
-    let rows = T::find()
-        .join_rev(JoinType::InnerJoin, <L as Related<T>>::to())
-        .columns(L::Column::iter())
-        .filter(filter)
-        .order_by_asc(order)
-        .into_model::<Joined<L::Model, T::Model>>()
-        .all(db)
-        .await?;
+    // From the link table, whose filter picks the rows, to the targets by their keys. Given an
+    // IN list of a few hundred ids, SQLite's planner chose the other order (every target, each
+    // probed for every id: 40x slower in the nested benchmark query). A unary `+` on the link's
+    // key is SQLite's way of keeping an index out of a plan: the targets cannot then be scanned
+    // first. PostgreSQL plans the join well as it is.
+    let relation = <L as Related<T>>::to();
+    let mut select = L::find().select_only().columns(T::Column::iter()).columns(L::Column::iter());
+    match (db.get_database_backend(), &relation.from_col, &relation.to_col) {
+        (DbBackend::Sqlite, Identity::Unary(link_key), Identity::Unary(target_key)) => {
+            let link_key = Expr::col((L::default(), link_key.clone()));
+            let target_key = Expr::col((T::default(), target_key.clone()));
+            // SQLite's query builder writes `?` for each expression in turn.
+            let on = Expr::cust_with_exprs("+? = ?", [link_key, target_key]);
+            QueryTrait::query(&mut select).join(JoinType::InnerJoin, T::default().table_ref(), on);
+        }
+        _ => select = select.join(JoinType::InnerJoin, relation),
+    }
+    let rows = select.filter(filter).order_by_asc(order).into_model::<Joined<L::Model, T::Model>>().all(db).await?;
     Ok(rows.into_iter().map(|Joined(link, target)| (link, target)).collect())
 }
 
