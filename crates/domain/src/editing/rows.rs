@@ -89,7 +89,7 @@ where
     let (id, version) = (E::id(&before), E::version(&before));
     let txn = db.begin().await?;
     if !claim_version::<E, _>(&txn, E::id_column(), E::version_column(), id, version).await? {
-        return Err(lost_race::<E>(db, id, version).await);
+        return Err(lost_race::<E>(&txn, id, version).await);
     }
     let snapshot = also(&txn).await?;
     E::touch(&mut row, version + 1);
@@ -113,7 +113,7 @@ where
     let (id, version) = (E::id(&before), E::version(&before));
     let txn = db.begin().await?;
     if !claim_version::<E, _>(&txn, E::id_column(), E::version_column(), id, version).await? {
-        return Err(lost_race::<E>(db, id, version).await);
+        return Err(lost_race::<E>(&txn, id, version).await);
     }
     detach(&txn).await?;
     E::delete_many().filter(E::id_column().eq(id)).exec(&txn).await?;
@@ -152,6 +152,33 @@ mod tests {
             Err(Error::Conflict { message, .. }) => message,
             other => panic!("not a conflict: {other:?}"),
         }
+    }
+
+    /// A change that passes the version check and then loses the race to another, inside its
+    /// own transaction, must read the row it lost to through that transaction: with one
+    /// connection (SQLite's single writer) a read through the pool would wait for the
+    /// connection the transaction holds, and answer "unavailable" after the acquire timeout.
+    #[tokio::test]
+    async fn losing_the_race_inside_a_transaction_is_a_conflict_even_with_one_connection() -> Result<()> {
+        use sea_orm::{EntityTrait, IntoActiveModel};
+
+        use crate::entities::career_path;
+
+        let dir = tempfile::tempdir().map_err(|error| Error::Internal(error.to_string()))?;
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("race.db").display());
+        let db = crate::connect_with(&url, 1, std::time::Duration::from_secs(1)).await?;
+        crate::migrate(&db).await?;
+        crate::dataset::load_bundled(&db).await?;
+        let stale = career_path::Entity::find().one(&db).await?.ok_or_else(|| Error::NotFound("a path".into()))?;
+        let actor = Actor::default();
+        let row = stale.clone().into_active_model();
+        update::<career_path::Entity, _>(&db, &actor, "update", stale.clone(), row.clone(), async |_| Ok(None)).await?;
+        // The same change again, from the version the first one replaced.
+        let started = std::time::Instant::now();
+        let lost = update::<career_path::Entity, _>(&db, &actor, "update", stale, row, async |_| Ok(None)).await;
+        assert!(matches!(&lost, Err(Error::Conflict { field, .. }) if field == "expected_version"), "{lost:?}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "no wait for a connection");
+        Ok(())
     }
 
     #[test]
