@@ -42,16 +42,6 @@ impl PlaygroundAssets {
     }
 }
 
-impl std::fmt::Display for PlaygroundAssets {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Embedded => formatter.write_str("embedded"),
-            Self::Directory(directory) => write!(formatter, "{}", directory.display()),
-            Self::Cdn => formatter.write_str("cdn"),
-        }
-    }
-}
-
 /// One file of a pinned npm package, as the binary carries it.
 struct Vendored {
     package: &'static str,

@@ -63,8 +63,9 @@ impl NodeQuery {
     /// account, unless an admin).
     #[graphql(directive = auth::apply(Role::Anonymous))]
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
-        let id = id_of("id", &id)?;
-        found(ctx, id).await
+        let found = loaders(ctx).load_one(NodeById(id_of("id", &id)?)).await.api()?;
+        let caller = request(ctx).principal();
+        Ok(found.filter(|found| may_see(caller, found)).map(Node::from))
     }
 
     /// The objects with these ids (at most 100), in the same order; null for each there is none
@@ -83,12 +84,6 @@ impl NodeQuery {
             .map(|id| found.get(&NodeById(*id)).cloned().filter(|found| may_see(caller, found)).map(Node::from))
             .collect())
     }
-}
-
-async fn found(ctx: &Context<'_>, id: uuid::Uuid) -> Result<Option<Node>> {
-    let found = loaders(ctx).load_one(NodeById(id)).await.api()?;
-    let caller = request(ctx).principal();
-    Ok(found.filter(|found| may_see(caller, found)).map(Node::from))
 }
 
 /// Whether the caller may see `found` at all: an account is its owner's and the admins'.
