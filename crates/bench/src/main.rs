@@ -238,20 +238,31 @@ fn reset_peak_rss(pid: u32) -> anyhow::Result<()> {
     std::fs::write(format!("/proc/{pid}/clear_refs"), "5").context("cannot reset the peak RSS")
 }
 
-/// Statements the server's database has run, where it can tell.
-async fn count(database: &Database<'_>) -> Option<f64> {
+/// What the server's database has done so far, where it can tell.
+async fn count(database: &Database<'_>) -> Option<Work> {
     let (admin, name) = database.counted?;
     statements(admin, name).await
 }
 
-/// Statements PostgreSQL has run in `database`, if `pg_stat_statements` is loaded.
-async fn statements(admin: &sea_orm::DatabaseConnection, database: &str) -> Option<f64> {
+/// What PostgreSQL has done in one database, by `pg_stat_statements`.
+#[derive(Clone, Copy)]
+struct Work {
+    /// Statements run.
+    statements: f64,
+    /// Their execution time, ms.
+    executing_ms: f64,
+}
+
+/// The statements PostgreSQL has run in `database` and their execution time, if
+/// `pg_stat_statements` is loaded.
+async fn statements(admin: &sea_orm::DatabaseConnection, database: &str) -> Option<Work> {
     let sql = format!(
-        "SELECT COALESCE(SUM(s.calls), 0)::float8 FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '{database}'"
+        "SELECT COALESCE(SUM(s.calls), 0)::float8, COALESCE(SUM(s.total_exec_time), 0)::float8 \
+         FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '{database}'"
     );
     let statement = sea_orm::Statement::from_string(admin.get_database_backend(), sql);
     let row = admin.query_one_raw(statement).await.ok()??;
-    row.try_get_by_index::<f64>(0).ok()
+    Some(Work { statements: row.try_get_by_index::<f64>(0).ok()?, executing_ms: row.try_get_by_index::<f64>(1).ok()? })
 }
 
 fn run_quietly(command: &mut Command, what: &str) -> anyhow::Result<String> {
@@ -423,11 +434,21 @@ async fn measure(
         let measured = finish_wrk(start_wrk(row, Some(&token), &graphql, args.seconds, &dir.path().join("row.lua"))?)?;
         let (cpu_after, statements_after) = (cpu_seconds(pid, ticks_per_second)?, count(database).await);
         let requests = measured.requests.max(1) as f64;
-        let statements = statements_before.zip(statements_after).map(|(before, after)| (after - before) / requests);
+        let work = statements_before.zip(statements_after);
+        let statements = work.map(|(before, after)| (after.statements - before.statements) / requests);
+        let database_ms = work.map(|(before, after)| (after.executing_ms - before.executing_ms) / requests);
         let cpu_ms = (cpu_after - cpu_before) / requests * 1e3;
         let peak_mib = peak_rss_mib(pid)?;
         peak = peak.max(peak_mib);
-        table.push(TableRow { name: row.name.clone(), what: row.what.into(), measured, cpu_ms, statements, peak_mib });
+        table.push(TableRow {
+            name: row.name.clone(),
+            what: row.what.into(),
+            measured,
+            cpu_ms,
+            statements,
+            database_ms,
+            peak_mib,
+        });
         println!("{}", table.last().context("a row")?.line());
     }
     if selected(FLOOD_ROW) {
@@ -445,7 +466,15 @@ async fn measure(
         let what = "Q3 while 8 clients sign in nonstop".into();
         let peak_mib = peak_rss_mib(pid)?;
         peak = peak.max(peak_mib);
-        table.push(TableRow { name: FLOOD_ROW.into(), what, measured, cpu_ms, statements: None, peak_mib });
+        table.push(TableRow {
+            name: FLOOD_ROW.into(),
+            what,
+            measured,
+            cpu_ms,
+            statements: None,
+            database_ms: None,
+            peak_mib,
+        });
         println!("{}", table.last().context("a row")?.line());
     }
     const WRITES_ROW: &str = "Q3 c32 + editor writes";
@@ -499,7 +528,15 @@ async fn measure(
         );
         let peak_mib = peak_rss_mib(pid)?;
         peak = peak.max(peak_mib);
-        table.push(TableRow { name: WRITES_ROW.into(), what, measured, cpu_ms, statements: None, peak_mib });
+        table.push(TableRow {
+            name: WRITES_ROW.into(),
+            what,
+            measured,
+            cpu_ms,
+            statements: None,
+            database_ms: None,
+            peak_mib,
+        });
         println!("{}", table.last().context("a row")?.line());
     }
     println!("server peak RSS: {peak:.1} MiB");
@@ -526,14 +563,16 @@ struct TableRow {
     measured: Measured,
     cpu_ms: f64,
     statements: Option<f64>,
+    /// PostgreSQL's execution time per request (`pg_stat_statements`), ms.
+    database_ms: Option<f64>,
     /// The server's peak RSS during the row (its warm-up included), MiB.
     peak_mib: f64,
 }
 
 impl TableRow {
     /// The measured cells: requests/s, p50, p99, errors, CPU ms/request, statements/request,
-    /// peak RSS.
-    fn cells(&self) -> [String; 7] {
+    /// database ms/request, peak RSS.
+    fn cells(&self) -> [String; 8] {
         let measured = &self.measured;
         [
             format!("{:.0}", measured.requests as f64 / measured.seconds.max(1e-9)),
@@ -542,15 +581,16 @@ impl TableRow {
             measured.errors.to_string(),
             format!("{:.3}", self.cpu_ms),
             self.statements.map_or_else(|| "-".into(), |count| format!("{count:.2}")),
+            self.database_ms.map_or_else(|| "-".into(), |ms| format!("{ms:.3}")),
             format!("{:.1}", self.peak_mib),
         ]
     }
 
     /// The row as the terminal shows it.
     fn line(&self) -> String {
-        let [rate, p50, p99, errors, cpu, statements, peak] = self.cells();
+        let [rate, p50, p99, errors, cpu, statements, database, peak] = self.cells();
         format!(
-            "{:<22} {rate:>7}/s  p50 {p50:>8} ms  p99 {p99:>8} ms  errors {errors:<4} cpu {cpu:>7} ms/req  statements {statements:>5}  peak {peak:>6} MiB",
+            "{:<22} {rate:>7}/s  p50 {p50:>8} ms  p99 {p99:>8} ms  errors {errors:<4} cpu {cpu:>7} ms/req  statements {statements:>5}  db {database:>6} ms/req  peak {peak:>6} MiB",
             self.name
         )
     }
@@ -573,8 +613,8 @@ fn write_results(args: &Args, table: &[TableRow], peak: f64, counting: bool) -> 
          - date: {}\n- machine: {}\n- commit: {}\n- load generator: {}\n\
          - data: {} synthetic career paths (10 skills each, 3 technologies per skill, 8 salary records) on {}, beside the bundled dataset\n\
          - each row: {} s after 1 s of warm-up; client, server and database share the machine\n\n\
-         | row | what | requests/s | p50 ms | p99 ms | errors | gateway CPU ms/request | SQL statements/request | peak RSS MiB |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|\n",
+         | row | what | requests/s | p50 ms | p99 ms | errors | gateway CPU ms/request | SQL statements/request | database ms/request | peak RSS MiB |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         machine(),
         commit(),
@@ -595,11 +635,17 @@ fn write_results(args: &Args, table: &[TableRow], peak: f64, counting: bool) -> 
          peak during that row and its warm-up (`VmHWM`, reset before each row through `/proc/<pid>/clear_refs`).\n\n\
          Gateway CPU is the server process's user + system time (`/proc/<pid>/stat`) over the row, \
          divided by its requests (in the flood row, by the Q3 requests and the logins together). \
-         SQL statements are {} over the row, divided by its requests; they include `BEGIN` and `COMMIT`.\n",
+         SQL statements are {} over the row, divided by its requests; they include `BEGIN` and `COMMIT`. \
+         Database time is {}.\n",
         if counting {
             "PostgreSQL's own count (`pg_stat_statements` calls in the benchmark database)"
         } else {
-            "not counted (`pg_stat_statements` was not loaded)"
+            "not counted (`pg_stat_statements` was not loaded, or the database is SQLite)"
+        },
+        if counting {
+            "PostgreSQL's execution time of those statements (`pg_stat_statements.total_exec_time`; planning not included) per request"
+        } else {
+            "not measured"
         }
     ));
     let output = args.output();
