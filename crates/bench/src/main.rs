@@ -73,6 +73,8 @@ struct Database<'a> {
     /// PostgreSQL's administrative connection and the benchmark database's name, for
     /// `pg_stat_statements`.
     counted: Option<(&'a sea_orm::DatabaseConnection, &'a str)>,
+    /// PostgreSQL's port, to count what it sends the server.
+    port: Option<u16>,
 }
 
 const VIEWER_EMAIL: &str = "bench-viewer@example.com";
@@ -265,6 +267,32 @@ async fn statements(admin: &sea_orm::DatabaseConnection, database: &str) -> Opti
     Some(Work { statements: row.try_get_by_index::<f64>(0).ok()?, executing_ms: row.try_get_by_index::<f64>(1).ok()? })
 }
 
+/// Bytes the process `pid` has received over its TCP connections to `port` (PostgreSQL's), by
+/// the kernel's count for each socket (`ss -ti`: `bytes_received`); `None` where `ss` cannot
+/// tell. A connection the pool closes during a row takes its count with it, so the figure is a
+/// floor; the pool keeps its connections open under load.
+fn received_from(pid: u32, port: u16) -> Option<u64> {
+    let filter = format!("( dport = :{port} )");
+    let output = Command::new("ss").args(["-tinpH", "state", "established", &filter]).output().ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let owner = format!("pid={pid},");
+    let mut ours = false;
+    let mut total = 0;
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        if !line.starts_with(char::is_whitespace) {
+            ours = line.contains(&owner);
+            continue;
+        }
+        if ours {
+            let received = line.split_whitespace().find_map(|field| field.strip_prefix("bytes_received:"));
+            total += received.and_then(|count| count.parse::<u64>().ok()).unwrap_or(0);
+        }
+    }
+    Some(total)
+}
+
 fn run_quietly(command: &mut Command, what: &str) -> anyhow::Result<String> {
     let output = command.output().with_context(|| format!("cannot run {what}"))?;
     ensure!(output.status.success(), "{what} failed: {}", String::from_utf8_lossy(&output.stderr));
@@ -327,7 +355,7 @@ async fn main() -> anyhow::Result<()> {
         run_quietly(Command::new("getconf").arg("CLK_TCK"), "getconf CLK_TCK")?.trim().parse().unwrap_or(100.0);
 
     if args.database == Backend::Sqlite {
-        let database = Database { url: None, counted: None };
+        let database = Database { url: None, counted: None, port: None };
         return measure(&args, &binary, &database, ticks_per_second, false).await;
     }
     // A fresh database, seeded as users seed theirs.
@@ -346,7 +374,8 @@ async fn main() -> anyhow::Result<()> {
     let mut url = url::Url::parse(&args.admin_url)?;
     url.set_path(&name);
     let url = url.to_string();
-    let database = Database { url: Some(&url), counted: counting.then_some((&admin, name.as_str())) };
+    let port = url::Url::parse(&url)?.port().unwrap_or(5432);
+    let database = Database { url: Some(&url), counted: counting.then_some((&admin, name.as_str())), port: Some(port) };
     let outcome = measure(&args, &binary, &database, ticks_per_second, counting).await;
     if !args.keep_database {
         let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
@@ -430,13 +459,19 @@ async fn measure(
         // A moment of warm-up, unmeasured, then the row itself.
         reset_peak_rss(pid)?;
         finish_wrk(start_wrk(row, Some(&token), &graphql, 1, &dir.path().join("warm.lua"))?)?;
-        let (cpu_before, statements_before) = (cpu_seconds(pid, ticks_per_second)?, count(database).await);
+        let received = || database.port.and_then(|port| received_from(pid, port));
+        let (cpu_before, statements_before, received_before) =
+            (cpu_seconds(pid, ticks_per_second)?, count(database).await, received());
         let measured = finish_wrk(start_wrk(row, Some(&token), &graphql, args.seconds, &dir.path().join("row.lua"))?)?;
-        let (cpu_after, statements_after) = (cpu_seconds(pid, ticks_per_second)?, count(database).await);
+        let (cpu_after, statements_after, received_after) =
+            (cpu_seconds(pid, ticks_per_second)?, count(database).await, received());
         let requests = measured.requests.max(1) as f64;
         let work = statements_before.zip(statements_after);
         let statements = work.map(|(before, after)| (after.statements - before.statements) / requests);
         let database_ms = work.map(|(before, after)| (after.executing_ms - before.executing_ms) / requests);
+        let received_kib = received_before
+            .zip(received_after)
+            .map(|(before, after)| after.saturating_sub(before) as f64 / requests / 1024.0);
         let cpu_ms = (cpu_after - cpu_before) / requests * 1e3;
         let peak_mib = peak_rss_mib(pid)?;
         peak = peak.max(peak_mib);
@@ -447,6 +482,7 @@ async fn measure(
             cpu_ms,
             statements,
             database_ms,
+            received_kib,
             peak_mib,
         });
         println!("{}", table.last().context("a row")?.line());
@@ -473,6 +509,7 @@ async fn measure(
             cpu_ms,
             statements: None,
             database_ms: None,
+            received_kib: None,
             peak_mib,
         });
         println!("{}", table.last().context("a row")?.line());
@@ -535,6 +572,7 @@ async fn measure(
             cpu_ms,
             statements: None,
             database_ms: None,
+            received_kib: None,
             peak_mib,
         });
         println!("{}", table.last().context("a row")?.line());
@@ -565,14 +603,16 @@ struct TableRow {
     statements: Option<f64>,
     /// PostgreSQL's execution time per request (`pg_stat_statements`), ms.
     database_ms: Option<f64>,
+    /// What PostgreSQL sent the server per request, KiB.
+    received_kib: Option<f64>,
     /// The server's peak RSS during the row (its warm-up included), MiB.
     peak_mib: f64,
 }
 
 impl TableRow {
     /// The measured cells: requests/s, p50, p99, errors, CPU ms/request, statements/request,
-    /// database ms/request, peak RSS.
-    fn cells(&self) -> [String; 8] {
+    /// database ms/request, KiB from the database per request, peak RSS.
+    fn cells(&self) -> [String; 9] {
         let measured = &self.measured;
         [
             format!("{:.0}", measured.requests as f64 / measured.seconds.max(1e-9)),
@@ -582,15 +622,16 @@ impl TableRow {
             format!("{:.3}", self.cpu_ms),
             self.statements.map_or_else(|| "-".into(), |count| format!("{count:.2}")),
             self.database_ms.map_or_else(|| "-".into(), |ms| format!("{ms:.3}")),
+            self.received_kib.map_or_else(|| "-".into(), |kib| format!("{kib:.1}")),
             format!("{:.1}", self.peak_mib),
         ]
     }
 
     /// The row as the terminal shows it.
     fn line(&self) -> String {
-        let [rate, p50, p99, errors, cpu, statements, database, peak] = self.cells();
+        let [rate, p50, p99, errors, cpu, statements, database, received, peak] = self.cells();
         format!(
-            "{:<22} {rate:>7}/s  p50 {p50:>8} ms  p99 {p99:>8} ms  errors {errors:<4} cpu {cpu:>7} ms/req  statements {statements:>5}  db {database:>6} ms/req  peak {peak:>6} MiB",
+            "{:<22} {rate:>7}/s  p50 {p50:>8} ms  p99 {p99:>8} ms  errors {errors:<4} cpu {cpu:>7} ms/req  statements {statements:>5}  db {database:>6} ms/req  {received:>6} KiB/req  peak {peak:>6} MiB",
             self.name
         )
     }
@@ -613,8 +654,8 @@ fn write_results(args: &Args, table: &[TableRow], peak: f64, counting: bool) -> 
          - date: {}\n- machine: {}\n- commit: {}\n- load generator: {}\n\
          - data: {} synthetic career paths (10 skills each, 3 technologies per skill, 8 salary records) on {}, beside the bundled dataset\n\
          - each row: {} s after 1 s of warm-up; client, server and database share the machine\n\n\
-         | row | what | requests/s | p50 ms | p99 ms | errors | gateway CPU ms/request | SQL statements/request | database ms/request | peak RSS MiB |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         | row | what | requests/s | p50 ms | p99 ms | errors | gateway CPU ms/request | SQL statements/request | database ms/request | KiB from the database/request | peak RSS MiB |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         machine(),
         commit(),
@@ -636,7 +677,8 @@ fn write_results(args: &Args, table: &[TableRow], peak: f64, counting: bool) -> 
          Gateway CPU is the server process's user + system time (`/proc/<pid>/stat`) over the row, \
          divided by its requests (in the flood row, by the Q3 requests and the logins together). \
          SQL statements are {} over the row, divided by its requests; they include `BEGIN` and `COMMIT`. \
-         Database time is {}.\n",
+         Database time is {}. KiB from the database are the bytes PostgreSQL sent the server over the row \
+         (the kernel's `bytes_received` of each of the server's connections to it, `ss -ti`), per request.\n",
         if counting {
             "PostgreSQL's own count (`pg_stat_statements` calls in the benchmark database)"
         } else {
