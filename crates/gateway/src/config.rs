@@ -253,6 +253,14 @@ pub struct Config {
     pub user_cache_secs: u64,
 }
 
+/// The file a `sqlite:` URL names; `None` for other databases and an in-memory SQLite one.
+pub fn sqlite_file_of(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, options) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = path.is_empty() || path == ":memory:" || options.split('&').any(|option| option == "mode=memory");
+    (!in_memory).then(|| PathBuf::from(path))
+}
+
 impl Config {
     /// The database to use: the configured URL, or the SQLite file in the data directory.
     pub fn database_url(&self) -> String {
@@ -275,12 +283,10 @@ impl Config {
     /// The SQLite file the database lives in, whether the embedded default or a `sqlite:` URL's
     /// path; `None` for PostgreSQL and an in-memory SQLite database.
     pub fn sqlite_file(&self) -> Option<PathBuf> {
-        let Some(url) = &self.database_url else { return Some(self.embedded_database_path()) };
-        let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
-        let (path, options) = rest.split_once('?').unwrap_or((rest, ""));
-        let in_memory =
-            path.is_empty() || path == ":memory:" || options.split('&').any(|option| option == "mode=memory");
-        (!in_memory).then(|| PathBuf::from(path))
+        match &self.database_url {
+            Some(url) => sqlite_file_of(url),
+            None => Some(self.embedded_database_path()),
+        }
     }
 
     /// How long a request may take.

@@ -49,7 +49,8 @@ impl Store {
                 anyhow::Ok(db)
             }
         };
-        let embedded = url.starts_with("sqlite:") && read_url.is_none();
+        // A file, not an in-memory database: another connection to `:memory:` is another database.
+        let embedded = crate::config::sqlite_file_of(url).is_some() && read_url.is_none();
         // SQLite takes one writer at a time: more writing connections only wait on its lock, or
         // fail to upgrade a read to a write. Reads go to a pool of their own (below).
         let db = match embedded {
