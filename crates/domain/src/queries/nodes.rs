@@ -114,90 +114,64 @@ pub async fn by_ids(db: &impl ConnectionTrait, visibility: Visibility, ids: &[Uu
                     .into_iter()
                     .map(Found::CareerPath),
             ),
-            EntityKind::Skill => found.extend(
-                skill::Entity::find()
-                    .filter(skill::Column::Id.is_in(of_kind))
-                    .all(db)
-                    .await?
-                    .into_iter()
-                    .map(Found::Skill),
-            ),
-            EntityKind::Technology => found.extend(
-                technology::Entity::find()
-                    .filter(technology::Column::Id.is_in(of_kind))
-                    .all(db)
-                    .await?
-                    .into_iter()
-                    .map(Found::Technology),
-            ),
-            EntityKind::Industry => found.extend(
-                industry::Entity::find()
-                    .filter(industry::Column::Id.is_in(of_kind))
-                    .all(db)
-                    .await?
-                    .into_iter()
-                    .map(Found::Industry),
-            ),
-            EntityKind::Benefit => found.extend(
-                benefit::Entity::find()
-                    .filter(benefit::Column::Id.is_in(of_kind))
-                    .all(db)
-                    .await?
-                    .into_iter()
-                    .map(Found::Benefit),
-            ),
-            EntityKind::Responsibility => found.extend(
-                responsibility::Entity::find()
-                    .filter(responsibility::Column::Id.is_in(of_kind))
-                    .filter(responsibility::Column::CareerPathId.in_subquery(visible_ids(visibility)))
-                    .all(db)
-                    .await?
-                    .into_iter()
-                    .map(Found::Responsibility),
-            ),
-            EntityKind::RoadmapStep => found.extend(
-                roadmap_step::Entity::find()
-                    .filter(roadmap_step::Column::Id.is_in(of_kind))
-                    .filter(roadmap_step::Column::CareerPathId.in_subquery(visible_ids(visibility)))
-                    .all(db)
-                    .await?
-                    .into_iter()
-                    .map(Found::RoadmapStep),
-            ),
+            EntityKind::Skill => {
+                found.extend(rows(db, skill::Column::Id, of_kind, None).await?.into_iter().map(Found::Skill))
+            }
+            EntityKind::Technology => {
+                found.extend(rows(db, technology::Column::Id, of_kind, None).await?.into_iter().map(Found::Technology))
+            }
+            EntityKind::Industry => {
+                found.extend(rows(db, industry::Column::Id, of_kind, None).await?.into_iter().map(Found::Industry))
+            }
+            EntityKind::Benefit => {
+                found.extend(rows(db, benefit::Column::Id, of_kind, None).await?.into_iter().map(Found::Benefit))
+            }
+            EntityKind::Responsibility => {
+                let within = responsibility::Column::CareerPathId.in_subquery(visible_ids(visibility));
+                let found_rows = rows(db, responsibility::Column::Id, of_kind, Some(within)).await?;
+                found.extend(found_rows.into_iter().map(Found::Responsibility))
+            }
+            EntityKind::RoadmapStep => {
+                let within = roadmap_step::Column::CareerPathId.in_subquery(visible_ids(visibility));
+                let found_rows = rows(db, roadmap_step::Column::Id, of_kind, Some(within)).await?;
+                found.extend(found_rows.into_iter().map(Found::RoadmapStep))
+            }
             EntityKind::LearningResource => {
                 let mut steps = Query::select();
                 steps
                     .column(roadmap_step::Column::Id)
                     .from(roadmap_step::Entity)
                     .and_where(roadmap_step::Column::CareerPathId.in_subquery(visible_ids(visibility)));
-                found.extend(
-                    learning_resource::Entity::find()
-                        .filter(learning_resource::Column::Id.is_in(of_kind))
-                        .filter(learning_resource::Column::RoadmapStepId.in_subquery(steps))
-                        .all(db)
-                        .await?
-                        .into_iter()
-                        .map(Found::LearningResource),
-                )
+                let within = learning_resource::Column::RoadmapStepId.in_subquery(steps);
+                let found_rows = rows(db, learning_resource::Column::Id, of_kind, Some(within)).await?;
+                found.extend(found_rows.into_iter().map(Found::LearningResource))
             }
-            EntityKind::SalaryRecord => found.extend(
-                salary_record::Entity::find()
-                    .filter(salary_record::Column::Id.is_in(of_kind))
-                    .filter(salary_record::Column::CareerPathId.in_subquery(visible_ids(visibility)))
-                    .all(db)
-                    .await?
-                    .into_iter()
-                    .map(Found::SalaryRecord),
-            ),
-            EntityKind::User => found.extend(
-                app_user::Entity::find()
-                    .filter(app_user::Column::Id.is_in(of_kind))
-                    .all(db)
-                    .await?
-                    .into_iter()
-                    .map(Found::User),
-            ),
+            EntityKind::SalaryRecord => {
+                let within = salary_record::Column::CareerPathId.in_subquery(visible_ids(visibility));
+                let found_rows = rows(db, salary_record::Column::Id, of_kind, Some(within)).await?;
+                found.extend(found_rows.into_iter().map(Found::SalaryRecord))
+            }
+            EntityKind::User => {
+                found.extend(rows(db, app_user::Column::Id, of_kind, None).await?.into_iter().map(Found::User))
+            }
         }
     }
     Ok(found)
+}
+
+/// The rows of `id`'s table among `ids`, and `within` them when given.
+async fn rows<C: ColumnTrait>(
+    db: &impl ConnectionTrait,
+    id: C,
+    ids: Vec<Uuid>,
+    within: Option<sea_orm::sea_query::SimpleExpr>,
+) -> Result<Vec<<C::EntityName as EntityTrait>::Model>>
+where
+    C::EntityName: EntityTrait,
+{
+    let mut select = <C::EntityName as EntityTrait>::find().filter(id.is_in(ids));
+    if let Some(within) = within {
+        select = select.filter(within);
+    }
+    Ok(select.all(db).await?)
 }
