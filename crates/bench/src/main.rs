@@ -500,18 +500,9 @@ async fn measure(
         let cpu_ms = cpu / (measured.requests + flooded.requests).max(1) as f64 * 1e3;
         eprintln!("  (the flood meanwhile: {} logins, {} errors)", flooded.requests, flooded.errors);
         let what = "Q3 while 8 clients sign in nonstop".into();
-        let peak_mib = peak_rss_mib(pid)?;
-        peak = peak.max(peak_mib);
-        table.push(TableRow {
-            name: FLOOD_ROW.into(),
-            what,
-            measured,
-            cpu_ms,
-            statements: None,
-            database_ms: None,
-            received_kib: None,
-            peak_mib,
-        });
+        let row = TableRow::alongside(FLOOD_ROW, what, measured, cpu_ms, peak_rss_mib(pid)?);
+        peak = peak.max(row.peak_mib);
+        table.push(row);
         println!("{}", table.last().context("a row")?.line());
     }
     const WRITES_ROW: &str = "Q3 c32 + editor writes";
@@ -563,18 +554,9 @@ async fn measure(
             "Q3 while an editor renames a path back to back ({:.0} edits/s, p99 {p99:.1} ms)",
             took.len() as f64 / measured.seconds.max(1e-9)
         );
-        let peak_mib = peak_rss_mib(pid)?;
-        peak = peak.max(peak_mib);
-        table.push(TableRow {
-            name: WRITES_ROW.into(),
-            what,
-            measured,
-            cpu_ms,
-            statements: None,
-            database_ms: None,
-            received_kib: None,
-            peak_mib,
-        });
+        let row = TableRow::alongside(WRITES_ROW, what, measured, cpu_ms, peak_rss_mib(pid)?);
+        peak = peak.max(row.peak_mib);
+        table.push(row);
         println!("{}", table.last().context("a row")?.line());
     }
     println!("server peak RSS: {peak:.1} MiB");
@@ -610,6 +592,21 @@ struct TableRow {
 }
 
 impl TableRow {
+    /// A row measured beside other load (a flood, an editor), whose database figures would count
+    /// that load too, so they are left out.
+    fn alongside(name: &str, what: String, measured: Measured, cpu_ms: f64, peak_mib: f64) -> Self {
+        Self {
+            name: name.into(),
+            what,
+            measured,
+            cpu_ms,
+            statements: None,
+            database_ms: None,
+            received_kib: None,
+            peak_mib,
+        }
+    }
+
     /// The measured cells: requests/s, p50, p99, errors, CPU ms/request, statements/request,
     /// database ms/request, KiB from the database per request, peak RSS.
     fn cells(&self) -> [String; 9] {
