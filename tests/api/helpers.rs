@@ -203,6 +203,11 @@ impl TestApp {
         self.store.statement_count()
     }
 
+    /// Keeps the text of every statement the server runs until the recording is dropped.
+    pub fn record_statements(&self) -> careergraph_gateway::store::Recording {
+        self.store.record_statements()
+    }
+
     /// The server's database, for arranging data a test needs.
     pub fn db(&self) -> &careergraph_domain::Db {
         self.store.db()

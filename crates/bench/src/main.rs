@@ -47,6 +47,14 @@ struct Args {
     /// Keep the benchmark database afterwards (it is dropped by default).
     #[arg(long)]
     keep_database: bool,
+    /// Synthetic career paths of the deep-page rows' own dataset (a page at position 0 against
+    /// one at position 100,000); 0 leaves those rows out.
+    #[arg(long, default_value_t = 100_000)]
+    deep_paths: u32,
+    /// The server binary to measure, instead of the release build of this tree: another
+    /// commit's, say, measured by the same command.
+    #[arg(long)]
+    server: Option<PathBuf>,
 }
 
 /// The database a run measures.
@@ -350,13 +358,20 @@ fn commit() -> String {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     ensure!(Command::new("wrk").arg("--version").output().is_ok(), "wrk is not installed: apt-get install wrk");
-    let binary = release_server()?;
+    let binary = match &args.server {
+        Some(server) => server.clone(),
+        None => release_server()?,
+    };
     let ticks_per_second: f64 =
         run_quietly(Command::new("getconf").arg("CLK_TCK"), "getconf CLK_TCK")?.trim().parse().unwrap_or(100.0);
 
     if args.database == Backend::Sqlite {
         let database = Database { url: None, counted: None, port: None };
-        return measure(&args, &binary, &database, ticks_per_second, false).await;
+        let (mut table, peak) = measure(&args, &binary, &database, ticks_per_second).await?;
+        if args.deep_paths > 0 && selected(&args, DEEP_ROWS) {
+            table.extend(deep_pages(&args, &binary, &database, ticks_per_second).await?);
+        }
+        return report(&args, &table, peak, false);
     }
     // A fresh database, seeded as users seed theirs.
     let admin = careergraph_domain::connect(&args.admin_url).await.context("cannot reach the PostgreSQL server")?;
@@ -376,52 +391,96 @@ async fn main() -> anyhow::Result<()> {
     let url = url.to_string();
     let port = url::Url::parse(&url)?.port().unwrap_or(5432);
     let database = Database { url: Some(&url), counted: counting.then_some((&admin, name.as_str())), port: Some(port) };
-    let outcome = measure(&args, &binary, &database, ticks_per_second, counting).await;
+    let measured = measure(&args, &binary, &database, ticks_per_second).await;
+    // The deep-page rows' own database, as large as they need.
+    let deep_name = format!("{name}_deep");
+    let deep = async {
+        if args.deep_paths == 0 || !selected(&args, DEEP_ROWS) {
+            return anyhow::Ok(Vec::new());
+        }
+        admin.execute_unprepared(&format!("CREATE DATABASE {deep_name}")).await?;
+        let mut deep_url = url::Url::parse(&args.admin_url)?;
+        deep_url.set_path(&deep_name);
+        let deep_url = deep_url.to_string();
+        let counted = counting.then_some((&admin, deep_name.as_str()));
+        let database = Database { url: Some(&deep_url), counted, port: Some(port) };
+        deep_pages(&args, &binary, &database, ticks_per_second).await
+    };
+    let deep = match &measured {
+        Ok(_) => deep.await,
+        Err(_) => Ok(Vec::new()),
+    };
     if !args.keep_database {
-        let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-        admin.execute_unprepared(&drop).await.ok();
+        for name in [&name, &deep_name] {
+            admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok();
+        }
     }
-    outcome
+    let (mut table, peak) = measured?;
+    table.extend(deep?);
+    report(&args, &table, peak, counting)
 }
 
-async fn measure(
-    args: &Args,
-    binary: &Path,
-    database: &Database<'_>,
-    ticks_per_second: f64,
-    counting: bool,
-) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let careergraph = || {
-        let mut command = Command::new(binary);
-        command.env("CAREERGRAPH_DATA_DIR", dir.path()).env("CAREERGRAPH_LOG", "warn");
-        match database.url {
-            Some(url) => command.env("CAREERGRAPH_DATABASE_URL", url),
-            None => command.env_remove("CAREERGRAPH_DATABASE_URL"),
-        };
-        command
-    };
-    eprintln!("seeding {} synthetic career paths ({:?})", args.paths, args.database);
-    run_quietly(careergraph().args(["seed", "--synthetic", &args.paths.to_string()]), "careergraph seed")?;
-    for (email, role) in [(VIEWER_EMAIL, "viewer"), (EDITOR_EMAIL, "editor")] {
-        let mut add = careergraph()
-            .args(["user", "add", "--email", email, "--role", role, "--password-stdin"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()?;
-        add.stdin.take().context("stdin")?.write_all(format!("{PASSWORD}\n").as_bytes())?;
-        ensure!(add.wait()?.success(), "careergraph user add failed");
+/// The name every deep-page row starts with.
+const DEEP_ROWS: &str = "P";
+
+/// Whether `--only` leaves the rows named `name…` in.
+fn selected(args: &Args, name: &str) -> bool {
+    args.only.as_deref().is_none_or(|prefix| name.starts_with(prefix) || prefix.starts_with(name))
+}
+
+/// Writes the table (unless `--only` picked rows), and fails if any row had errors.
+fn report(args: &Args, table: &[TableRow], peak: f64, counting: bool) -> anyhow::Result<()> {
+    println!("server peak RSS: {peak:.1} MiB");
+    if args.only.is_none() {
+        write_results(args, table, peak, counting)?;
+        println!("written to {}", args.output().display());
     }
+    if let Some(row) = table.iter().find(|row| row.measured.errors > 0) {
+        bail!(
+            "{}: {} answers were not 200 without errors; first: {}",
+            row.name,
+            row.measured.errors,
+            row.measured.sample.clone().unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+/// The server `binary` on `database` (a data directory of its own in `dir`), as a command to
+/// finish.
+fn careergraph_command(binary: &Path, dir: &Path, database: &Database<'_>) -> Command {
+    let mut command = Command::new(binary);
+    command.env("CAREERGRAPH_DATA_DIR", dir).env("CAREERGRAPH_LOG", "warn");
+    match database.url {
+        Some(url) => command.env("CAREERGRAPH_DATABASE_URL", url),
+        None => command.env_remove("CAREERGRAPH_DATABASE_URL"),
+    };
+    command
+}
+
+/// Seeds `paths` synthetic career paths and freshens the planner's statistics.
+async fn seed(
+    args: &Args,
+    paths: u32,
+    mut careergraph: impl FnMut() -> Command,
+    database: &Database<'_>,
+) -> anyhow::Result<()> {
+    eprintln!("seeding {paths} synthetic career paths ({:?})", args.database);
+    run_quietly(careergraph().args(["seed", "--synthetic", &paths.to_string()]), "careergraph seed")?;
     // Fresh statistics, as a database in service has (seeding ends with ANALYZE on SQLite).
     if let Some(url) = database.url {
         let fresh = careergraph_domain::connect(url).await?;
         fresh.execute_unprepared("VACUUM ANALYZE").await?;
         fresh.close().await.ok();
     }
+    Ok(())
+}
 
+/// Starts the server and waits until it is ready; returns it and its base URL.
+async fn serve(mut careergraph: Command) -> anyhow::Result<(Server, String)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let server = Server(
-        careergraph()
+        careergraph
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             // The benchmark is one client at one address signing in to one account over and over:
             // the per-client budget and the sign-in throttles, which count attempts in flight,
@@ -432,18 +491,141 @@ async fn measure(
             .stdout(Stdio::null())
             .spawn()?,
     );
-    let pid = server.0.id();
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let mut up = false;
     for _ in 0..100 {
         if client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            up = true;
-            break;
+            return Ok((server, base));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    ensure!(up, "the server did not come up");
+    bail!("the server did not come up")
+}
+
+/// Measures `row` against `graphql` (the server `pid`): requests, latency, and the server's and
+/// the database's work per request.
+/// The running server a row is measured against.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    graphql: &'a str,
+    pid: u32,
+    database: &'a Database<'a>,
+    ticks_per_second: f64,
+    /// Where wrk's scripts are written.
+    dir: &'a Path,
+}
+
+async fn measure_row(args: &Args, row: &Row, token: Option<&str>, target: &Target<'_>) -> anyhow::Result<TableRow> {
+    let Target { graphql, pid, database, ticks_per_second, dir } = *target;
+    // A moment of warm-up, unmeasured, then the row itself.
+    reset_peak_rss(pid)?;
+    finish_wrk(start_wrk(row, token, graphql, 1, &dir.join("warm.lua"))?)?;
+    let received = || database.port.and_then(|port| received_from(pid, port));
+    let (cpu_before, statements_before, received_before) =
+        (cpu_seconds(pid, ticks_per_second)?, count(database).await, received());
+    let measured = finish_wrk(start_wrk(row, token, graphql, args.seconds, &dir.join("row.lua"))?)?;
+    let (cpu_after, statements_after, received_after) =
+        (cpu_seconds(pid, ticks_per_second)?, count(database).await, received());
+    let requests = measured.requests.max(1) as f64;
+    let work = statements_before.zip(statements_after);
+    let statements = work.map(|(before, after)| (after.statements - before.statements) / requests);
+    let database_ms = work.map(|(before, after)| (after.executing_ms - before.executing_ms) / requests);
+    let received_kib = received_before
+        .zip(received_after)
+        .map(|(before, after)| after.saturating_sub(before) as f64 / requests / 1024.0);
+    let cpu_ms = (cpu_after - cpu_before) / requests * 1e3;
+    let row = TableRow {
+        name: row.name.clone(),
+        what: row.what.into(),
+        measured,
+        cpu_ms,
+        statements,
+        database_ms,
+        received_kib,
+        peak_mib: peak_rss_mib(pid)?,
+    };
+    println!("{}", row.line());
+    Ok(row)
+}
+
+/// The deep-page rows, on a dataset of their own with `--deep-paths` paths: the first page of 20
+/// paths by title, and the page of 20 that starts at position 100,000 (or as deep as the data
+/// reaches), whose cursor is found by walking the list as a client does.
+async fn deep_pages(
+    args: &Args,
+    binary: &Path,
+    database: &Database<'_>,
+    ticks_per_second: f64,
+) -> anyhow::Result<Vec<TableRow>> {
+    let dir = tempfile::tempdir()?;
+    seed(args, args.deep_paths, || careergraph_command(binary, dir.path(), database), database).await?;
+    let (server, base) = serve(careergraph_command(binary, dir.path(), database)).await?;
+    let graphql = format!("{base}/graphql");
+    let client = reqwest::Client::new();
+    let depth = u64::from(args.deep_paths).min(100_000).saturating_sub(20);
+    let (mut walked, mut after) = (0, Value::Null);
+    while walked < depth {
+        let first = (depth - walked).min(100);
+        let body = json!({ "query": "query ($first: Int, $after: String) { careerPaths(first: $first, after: $after) { pageInfo { endCursor } } }", "variables": { "first": first, "after": after } });
+        let answer: Value = client.post(&graphql).json(&body).send().await?.json().await?;
+        after = answer["data"]["careerPaths"]["pageInfo"]["endCursor"].clone();
+        ensure!(after.is_string(), "walking the list failed at {walked}: {answer}");
+        walked += first;
+    }
+    let page =
+        "query ($after: String) { careerPaths(first: 20, after: $after) { edges { cursor node { slug title } } } }";
+    let rows = [
+        Row {
+            name: "P0 c1".into(),
+            what: "first page of 20 paths by title",
+            body: json!({ "query": page }),
+            signed_in: false,
+            clients: 1,
+        },
+        Row {
+            name: "P100k c1".into(),
+            what: "the page of 20 paths at position 100,000",
+            body: json!({ "query": page, "variables": { "after": after } }),
+            signed_in: false,
+            clients: 1,
+        },
+    ];
+    let mut table = Vec::new();
+    for row in &rows {
+        table.push(
+            measure_row(
+                args,
+                row,
+                None,
+                &Target { graphql: &graphql, pid: server.0.id(), database, ticks_per_second, dir: dir.path() },
+            )
+            .await?,
+        );
+    }
+    Ok(table)
+}
+
+async fn measure(
+    args: &Args,
+    binary: &Path,
+    database: &Database<'_>,
+    ticks_per_second: f64,
+) -> anyhow::Result<(Vec<TableRow>, f64)> {
+    let dir = tempfile::tempdir()?;
+    let careergraph = || careergraph_command(binary, dir.path(), database);
+    seed(args, args.paths, careergraph, database).await?;
+    for (email, role) in [(VIEWER_EMAIL, "viewer"), (EDITOR_EMAIL, "editor")] {
+        let mut add = careergraph()
+            .args(["user", "add", "--email", email, "--role", role, "--password-stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()?;
+        add.stdin.take().context("stdin")?.write_all(format!("{PASSWORD}\n").as_bytes())?;
+        ensure!(add.wait()?.success(), "careergraph user add failed");
+    }
+    let (server, base) = serve(careergraph()).await?;
+    let pid = server.0.id();
+    let client = reqwest::Client::new();
     let graphql = format!("{base}/graphql");
     let all = rows();
     let row_named = |name: &str| all.iter().find(|row| row.name == name).with_context(|| format!("no row {name}"));
@@ -456,36 +638,15 @@ async fn measure(
     // Start-up and the first sign-in, before any row.
     let mut peak = peak_rss_mib(pid)?;
     for row in all.iter().filter(|row| selected(&row.name)) {
-        // A moment of warm-up, unmeasured, then the row itself.
-        reset_peak_rss(pid)?;
-        finish_wrk(start_wrk(row, Some(&token), &graphql, 1, &dir.path().join("warm.lua"))?)?;
-        let received = || database.port.and_then(|port| received_from(pid, port));
-        let (cpu_before, statements_before, received_before) =
-            (cpu_seconds(pid, ticks_per_second)?, count(database).await, received());
-        let measured = finish_wrk(start_wrk(row, Some(&token), &graphql, args.seconds, &dir.path().join("row.lua"))?)?;
-        let (cpu_after, statements_after, received_after) =
-            (cpu_seconds(pid, ticks_per_second)?, count(database).await, received());
-        let requests = measured.requests.max(1) as f64;
-        let work = statements_before.zip(statements_after);
-        let statements = work.map(|(before, after)| (after.statements - before.statements) / requests);
-        let database_ms = work.map(|(before, after)| (after.executing_ms - before.executing_ms) / requests);
-        let received_kib = received_before
-            .zip(received_after)
-            .map(|(before, after)| after.saturating_sub(before) as f64 / requests / 1024.0);
-        let cpu_ms = (cpu_after - cpu_before) / requests * 1e3;
-        let peak_mib = peak_rss_mib(pid)?;
-        peak = peak.max(peak_mib);
-        table.push(TableRow {
-            name: row.name.clone(),
-            what: row.what.into(),
-            measured,
-            cpu_ms,
-            statements,
-            database_ms,
-            received_kib,
-            peak_mib,
-        });
-        println!("{}", table.last().context("a row")?.line());
+        let row = measure_row(
+            args,
+            row,
+            Some(&token),
+            &Target { graphql: &graphql, pid, database, ticks_per_second, dir: dir.path() },
+        )
+        .await?;
+        peak = peak.max(row.peak_mib);
+        table.push(row);
     }
     if selected(FLOOD_ROW) {
         // Q3 at 32 clients while 8 more sign in as fast as they can.
@@ -559,21 +720,8 @@ async fn measure(
         table.push(row);
         println!("{}", table.last().context("a row")?.line());
     }
-    println!("server peak RSS: {peak:.1} MiB");
     drop(server);
-    if args.only.is_none() {
-        write_results(args, &table, peak, counting)?;
-        println!("written to {}", args.output().display());
-    }
-    if let Some(row) = table.iter().find(|row| row.measured.errors > 0) {
-        bail!(
-            "{}: {} answers were not 200 without errors; first: {}",
-            row.name,
-            row.measured.errors,
-            row.measured.sample.clone().unwrap_or_default()
-        );
-    }
-    Ok(())
+    Ok((table, peak))
 }
 
 /// A row as measured.
@@ -649,7 +797,8 @@ fn write_results(args: &Args, table: &[TableRow], peak: f64, counting: bool) -> 
         "# Benchmark results\n\n\
          Written by `cargo run --release -p careergraph-bench` (see \"Benchmark\" in README.md).\n\n\
          - date: {}\n- machine: {}\n- commit: {}\n- load generator: {}\n\
-         - data: {} synthetic career paths (10 skills each, 3 technologies per skill, 8 salary records) on {}, beside the bundled dataset\n\
+         - data: {} synthetic career paths (10 skills each, 3 technologies per skill, 8 salary records) on {}, beside the bundled dataset; \
+         the deep-page rows (P…) have a dataset of their own, {} paths, and their page at position 100,000 starts after the cursor a client walking the list by 100s is given\n\
          - each row: {} s after 1 s of warm-up; client, server and database share the machine\n\n\
          | row | what | requests/s | p50 ms | p99 ms | errors | gateway CPU ms/request | SQL statements/request | database ms/request | KiB from the database/request | peak RSS MiB |\n\
          |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
@@ -663,6 +812,7 @@ fn write_results(args: &Args, table: &[TableRow], peak: f64, counting: bool) -> 
             Backend::Sqlite =>
                 "SQLite (the embedded default: a file in the data directory; its work is the server's CPU too)",
         },
+        args.deep_paths,
         args.seconds,
     );
     for row in table {

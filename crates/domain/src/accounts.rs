@@ -266,9 +266,16 @@ pub async fn list_users(
     db: &impl ConnectionTrait,
     page: crate::page::PageRequest,
 ) -> Result<crate::page::Page<app_user::Model>> {
-    use sea_orm::QueryOrder;
-    let select = app_user::Entity::find().order_by_asc(app_user::Column::Email).order_by_asc(app_user::Column::Id);
-    crate::page::fetch(db, select, page).await
+    use crate::page::{Cursor, Order, SortValue};
+    use crate::queries::Direction;
+    let order = Order {
+        column: app_user::Column::Email,
+        direction: Direction::Asc,
+        id: app_user::Column::Id,
+        id_direction: Direction::Asc,
+        cursor: |row: &app_user::Model| Cursor { value: SortValue::Text(row.email.clone()), id: row.id },
+    };
+    crate::page::fetch_whole(db, app_user::Entity::find(), order, page).await
 }
 
 /// The users among `ids`.

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::entities::audit_event;
 use crate::page::{self, Page, PageRequest};
+use crate::queries::Direction;
 use crate::{Error, Result};
 
 /// Who makes a change, and in which request.
@@ -154,8 +155,14 @@ pub async fn log(db: &impl ConnectionTrait, filter: &Filter, page: PageRequest) 
     if let Some(until) = filter.until {
         select = select.filter(audit_event::Column::OccurredAt.lt(until));
     }
-    let select = select.order_by_desc(audit_event::Column::OccurredAt).order_by_desc(audit_event::Column::Id);
-    page::fetch(db, select, page).await
+    let order = page::Order {
+        column: audit_event::Column::OccurredAt,
+        direction: Direction::Desc,
+        id: audit_event::Column::Id,
+        id_direction: Direction::Desc,
+        cursor: |row: &audit_event::Model| page::Cursor { value: page::SortValue::Time(row.occurred_at), id: row.id },
+    };
+    page::fetch_whole(db, select, order, page).await
 }
 
 /// The changes to each of `entity_ids` (of kind `entity`), newest first.

@@ -25,6 +25,12 @@ macro_rules! string_enum {
             }
         }
 
+        impl $crate::positional::Unread for $name {
+            fn unread() -> Self {
+                [$(Self::$variant),+][0]
+            }
+        }
+
         impl $crate::positional::Readable for Option<$name> {
             fn read_at(row: &sea_orm::QueryResult, index: usize) -> Result<Self, DbErr> {
                 $crate::positional::read_stored_name(row, index, $name::stored_as)

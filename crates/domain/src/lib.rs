@@ -13,6 +13,7 @@ pub mod error;
 pub mod migration;
 pub mod page;
 mod positional;
+pub mod projection;
 pub mod queries;
 pub mod synthetic;
 

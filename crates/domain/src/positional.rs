@@ -16,17 +16,50 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sqlx::{self, Postgres, Row, Sqlite};
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryResult, Select};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QueryResult, QuerySelect, QueryTrait, Select};
 use uuid::Uuid;
+
+use crate::projection::Columns;
 
 /// A model read by column position, starting at a given column.
 pub(crate) trait Positional: Sized {
-    /// Its fields, in column order.
+    /// Its fields, in column order (which a test compares with its entity's columns).
+    #[cfg_attr(not(test), expect(dead_code))]
     const FIELDS: &'static [&'static str];
 
+    /// Reads the model from the columns `first..` of `row`, which hold the fields whose bit is
+    /// set in `selected` (the `n`th bit for the `n`th field), in order; every other field holds
+    /// its [`Unread`] placeholder.
+    fn read_selected(row: &QueryResult, first: usize, selected: u64) -> Result<Self, DbErr>;
+
     /// Reads the model from the columns `first..first + FIELDS.len()` of `row`.
-    fn read(row: &QueryResult, first: usize) -> Result<Self, DbErr>;
+    fn read(row: &QueryResult, first: usize) -> Result<Self, DbErr> {
+        Self::read_selected(row, first, u64::MAX)
+    }
 }
+
+/// What a field holds when its column was not selected (see [`crate::projection`]).
+pub(crate) trait Unread {
+    fn unread() -> Self;
+}
+
+impl<T> Unread for Option<T> {
+    fn unread() -> Self {
+        None
+    }
+}
+
+macro_rules! unread_as_default {
+    ($($value:ty),+ $(,)?) => {$(
+        impl Unread for $value {
+            fn unread() -> Self {
+                Self::default()
+            }
+        }
+    )+};
+}
+
+unread_as_default!(Uuid, String, i32, i64, NaiveDate, DateTime<Utc>);
 
 /// A value that can be read from a column by position, on both backends.
 pub(crate) trait Readable: Sized {
@@ -118,14 +151,20 @@ macro_rules! positional {
         impl $crate::positional::Positional for $crate::entities::$entity::Model {
             const FIELDS: &'static [&'static str] = &[$(stringify!($field)),+];
 
-            // The step past the last field is never read.
+            // The steps past the last field are never read.
             #[allow(unused_assignments)]
-            fn read(row: &sea_orm::QueryResult, first: usize) -> Result<Self, sea_orm::DbErr> {
+            fn read_selected(row: &sea_orm::QueryResult, first: usize, selected: u64) -> Result<Self, sea_orm::DbErr> {
                 let mut index = first;
+                let mut field = 0;
                 Ok(Self {
                     $($field: {
-                        let value = $crate::positional::read(row, index, stringify!($field))?;
-                        index += 1;
+                        let value = if selected & (1 << field) != 0 {
+                            index += 1;
+                            $crate::positional::read(row, index - 1, stringify!($field))?
+                        } else {
+                            $crate::positional::Unread::unread()
+                        };
+                        field += 1;
                         value
                     }),+
                 })
@@ -140,9 +179,19 @@ positional! {
         onet_soc_code, published_at, version, created_at, updated_at,
     }
     career_path_skill { career_path_id, skill_id, importance, position }
+    career_path_industry { career_path_id, industry_id, position }
+    career_path_benefit { career_path_id, benefit_id, position }
+    related_career_path { career_path_id, related_career_path_id, position }
     skill { id, slug, name, category, description, version, created_at, updated_at }
     skill_technology { skill_id, technology_id, position }
     technology { id, slug, name, kind, description, built_on_id, version, created_at, updated_at }
+    responsibility { id, career_path_id, position, title, description, version, created_at, updated_at }
+    roadmap_step {
+        id, career_path_id, position, title, description, recommendation, version, created_at, updated_at,
+    }
+    learning_resource { id, roadmap_step_id, position, name, kind, url, version, created_at, updated_at }
+    industry { id, slug, name, version, created_at, updated_at }
+    benefit { id, slug, name, version, created_at, updated_at }
     salary_record {
         id, career_path_id, country, currency, period, experience_level, industry_id, location, average,
         minimum, maximum, percentile_10, percentile_25, median, percentile_75, percentile_90, sample_size,
@@ -150,43 +199,48 @@ positional! {
     }
 }
 
-/// A model read by position from the start of each row: what `into_model` takes to read a
-/// plain `Entity::find()` this way.
-pub(crate) struct ByPosition<M>(pub M);
-
-impl<M: Positional> FromQueryResult for ByPosition<M> {
-    fn from_query_result(row: &QueryResult, _prefix: &str) -> Result<Self, DbErr> {
-        M::read(row, 0).map(ByPosition)
-    }
-}
-
-/// Every row `select` finds, read by position: `Select::all`.
-pub(crate) async fn all<E>(select: Select<E>, db: &impl ConnectionTrait) -> Result<Vec<E::Model>, DbErr>
+/// Every row `select` finds, with only `columns` selected: `Select::all` for the fields a
+/// request shows (see [`crate::projection`]).
+pub(crate) async fn all_of<E>(
+    select: Select<E>,
+    columns: Columns<E>,
+    db: &impl ConnectionTrait,
+) -> Result<Vec<E::Model>, DbErr>
 where
     E: EntityTrait,
-    E::Model: Positional + Send + Sync,
+    E::Model: Positional,
 {
-    let rows = select.into_model::<ByPosition<E::Model>>().all(db).await?;
-    Ok(rows.into_iter().map(|ByPosition(model)| model).collect())
+    let statement = select.select_only().columns(columns.iter()).build(db.get_database_backend());
+    let rows = db.query_all_raw(statement).await?;
+    rows.iter().map(|row| E::Model::read_selected(row, 0, columns.bits())).collect()
 }
 
-/// The first row `select` finds, read by position: `Select::one`.
-pub(crate) async fn one<E>(select: Select<E>, db: &impl ConnectionTrait) -> Result<Option<E::Model>, DbErr>
+/// The first row `select` finds, with only `columns` selected: `Select::one`, projected.
+pub(crate) async fn one_of<E>(
+    select: Select<E>,
+    columns: Columns<E>,
+    db: &impl ConnectionTrait,
+) -> Result<Option<E::Model>, DbErr>
 where
     E: EntityTrait,
-    E::Model: Positional + Send + Sync,
+    E::Model: Positional,
 {
-    Ok(select.into_model::<ByPosition<E::Model>>().one(db).await?.map(|ByPosition(model)| model))
+    Ok(all_of(select.limit(1), columns, db).await?.pop())
 }
 
 #[cfg(test)]
 mod tests {
     use std::fmt::Debug;
 
-    use sea_orm::{DatabaseConnection, EntityTrait, FromQueryResult, IdenStatic, Iterable};
+    use sea_orm::{DatabaseConnection, EntityTrait, FromQueryResult, IdenStatic, Iterable, ModelTrait, QueryOrder};
 
     use super::Positional;
-    use crate::entities::{career_path, career_path_skill, salary_record, skill, skill_technology, technology};
+    use crate::entities::{
+        benefit, career_path, career_path_benefit, career_path_industry, career_path_skill, industry,
+        learning_resource, related_career_path, responsibility, roadmap_step, salary_record, skill, skill_technology,
+        technology,
+    };
+    use crate::projection::Columns;
 
     fn columns<E: EntityTrait>() -> Vec<&'static str> {
         E::Column::iter().map(|column| column.as_str()).collect()
@@ -201,18 +255,43 @@ mod tests {
         assert_eq!(skill_technology::Model::FIELDS, columns::<skill_technology::Entity>());
         assert_eq!(technology::Model::FIELDS, columns::<technology::Entity>());
         assert_eq!(salary_record::Model::FIELDS, columns::<salary_record::Entity>());
+        assert_eq!(responsibility::Model::FIELDS, columns::<responsibility::Entity>());
+        assert_eq!(roadmap_step::Model::FIELDS, columns::<roadmap_step::Entity>());
+        assert_eq!(learning_resource::Model::FIELDS, columns::<learning_resource::Entity>());
+        assert_eq!(industry::Model::FIELDS, columns::<industry::Entity>());
+        assert_eq!(benefit::Model::FIELDS, columns::<benefit::Entity>());
+        assert_eq!(career_path_industry::Model::FIELDS, columns::<career_path_industry::Entity>());
+        assert_eq!(career_path_benefit::Model::FIELDS, columns::<career_path_benefit::Entity>());
+        assert_eq!(related_career_path::Model::FIELDS, columns::<related_career_path::Entity>());
     }
 
     /// Every row of `E`, read by position, equals sea-orm's reading of it by name.
     async fn reads_like_sea_orm<E>(db: &DatabaseConnection) -> Vec<E::Model>
     where
         E: EntityTrait,
-        E::Model: Positional + FromQueryResult + PartialEq + Debug + Send + Sync,
+        E::Model: Positional + FromQueryResult + ModelTrait<Entity = E> + PartialEq + Debug + Send + Sync,
     {
-        let by_name = E::find().all(db).await.expect("read by name");
-        let by_position = super::all(E::find(), db).await.expect("read by position");
+        // In one order every time: by every column.
+        let sorted = || E::Column::iter().fold(E::find(), |select, column| select.order_by_asc(column));
+        let by_name = sorted().all(db).await.expect("read by name");
+        let by_position = super::all_of(sorted(), Columns::all(), db).await.expect("read by position");
         assert!(!by_name.is_empty(), "{} has rows to compare", E::default().table_name());
         assert_eq!(by_position, by_name);
+        // Each column read alone holds what the whole row holds, and the row's other fields
+        // hold the placeholders a row of only its first column holds (a select names at least
+        // one column).
+        let first = E::Column::iter().next().expect("a column");
+        let placeholders = super::all_of(sorted(), Columns::of([first]), db).await.expect("the first column");
+        for column in E::Column::iter() {
+            let alone = super::all_of(sorted(), Columns::of([column]), db).await.expect("one column");
+            assert_eq!(alone.len(), by_name.len());
+            for ((alone, whole), placeholders) in alone.iter().zip(&by_name).zip(&placeholders) {
+                for other in E::Column::iter().skip(1) {
+                    let expected = if other.as_str() == column.as_str() { whole } else { placeholders };
+                    assert_eq!(alone.get(other), expected.get(other), "`{}` read alone", column.as_str());
+                }
+            }
+        }
         by_name
     }
 
@@ -223,6 +302,11 @@ mod tests {
         crate::dataset::load_bundled(db).await.expect("the bundled dataset");
         crate::synthetic::load_benchmark_data(db, 3).await.expect("synthetic paths");
 
+        reads_like_sea_orm::<responsibility::Entity>(db).await;
+        reads_like_sea_orm::<roadmap_step::Entity>(db).await;
+        reads_like_sea_orm::<learning_resource::Entity>(db).await;
+        reads_like_sea_orm::<industry::Entity>(db).await;
+        reads_like_sea_orm::<benefit::Entity>(db).await;
         let paths = reads_like_sea_orm::<career_path::Entity>(db).await;
         assert!(paths.iter().any(|p| p.published_at.is_some()) && paths.iter().any(|p| p.internal_notes.is_none()));
         let path_skills = reads_like_sea_orm::<career_path_skill::Entity>(db).await;
@@ -238,7 +322,8 @@ mod tests {
         );
 
         let path_ids: Vec<_> = path_skills.iter().map(|link| link.career_path_id).collect();
-        let mut joined = crate::queries::career_paths::skills(db, &path_ids).await.expect("joined read");
+        let mut joined =
+            crate::queries::career_paths::skills(db, &path_ids, Columns::all()).await.expect("joined read");
         let mut expected: Vec<_> = path_skills
             .iter()
             .map(|link| (link.clone(), skills.iter().find(|s| s.id == link.skill_id).cloned().expect("its skill")))
@@ -248,7 +333,8 @@ mod tests {
         assert_eq!(joined, expected);
 
         let skill_ids: Vec<_> = skill_technologies.iter().map(|link| link.skill_id).collect();
-        let mut joined = crate::queries::skills::technologies(db, &skill_ids).await.expect("joined read");
+        let mut joined =
+            crate::queries::skills::technologies(db, &skill_ids, Columns::all()).await.expect("joined read");
         let mut expected: Vec<_> = skill_technologies
             .iter()
             .map(|link| {

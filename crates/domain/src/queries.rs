@@ -12,11 +12,12 @@ pub mod technologies;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Identity, Iterable, JoinType, Order,
-    QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Related,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Identity, Iterable, JoinType, Order, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Related,
 };
 
 use crate::positional::Positional;
+use crate::projection::Columns;
 use crate::{Error, Result};
 
 /// Ascending or descending.
@@ -38,29 +39,20 @@ impl From<Direction> for Order {
     }
 }
 
-/// A row of a link table and the row it points to, read from one joined row: the target's
-/// columns first, then the link's (the order [`linked`] selects them in).
-struct Joined<L, T>(L, T);
-
-impl<L: Positional, T: Positional> FromQueryResult for Joined<L, T> {
-    fn from_query_result(row: &QueryResult, _prefix: &str) -> std::result::Result<Self, DbErr> {
-        let target = T::read(row, 0)?;
-        Ok(Self(L::read(row, T::FIELDS.len())?, target))
-    }
-}
-
 /// The rows of the link table `L` that `filter` keeps, ordered by `order`, each with the row of
-/// `T` it points to; in one statement.
+/// `T` it points to, of which `columns` are read; in one statement.
 ///
 /// sea-orm's `find_also_related` does the same, but selects every column as `A_name` / `B_name`
 /// and formats each of those names anew for every column of every row it reads (a string
 /// allocation per value; thousands in a nested page). Here both tables' columns keep their own
 /// names, which is sound because no link table shares a column name with the table it points to
-/// (checked on every call in debug builds, so every pair the tests reach).
+/// (checked on every call in debug builds, so every pair the tests reach), and the row is read
+/// by position: the target's selected columns, then every column of the link.
 pub(crate) async fn linked<L, T>(
     db: &impl ConnectionTrait,
     filter: SimpleExpr,
     order: L::Column,
+    columns: Columns<T>,
 ) -> Result<Vec<(L::Model, T::Model)>>
 where
     L: EntityTrait + Related<T>,
@@ -80,7 +72,7 @@ where
     // key is SQLite's way of keeping an index out of a plan: the targets cannot then be scanned
     // first. PostgreSQL plans the join well as it is.
     let relation = <L as Related<T>>::to();
-    let mut select = L::find().select_only().columns(T::Column::iter()).columns(L::Column::iter());
+    let mut select = L::find().select_only().columns(columns.iter()).columns(L::Column::iter());
     match (db.get_database_backend(), &relation.from_col, &relation.to_col) {
         (DbBackend::Sqlite, Identity::Unary(link_key), Identity::Unary(target_key)) => {
             let link_key = Expr::col((L::default(), link_key.clone()));
@@ -91,8 +83,13 @@ where
         }
         _ => select = select.join(JoinType::InnerJoin, relation),
     }
-    let rows = select.filter(filter).order_by_asc(order).into_model::<Joined<L::Model, T::Model>>().all(db).await?;
-    Ok(rows.into_iter().map(|Joined(link, target)| (link, target)).collect())
+    let statement = select.filter(filter).order_by_asc(order).build(db.get_database_backend());
+    let link_starts_at = columns.bits().count_ones() as usize;
+    db.query_all_raw(statement)
+        .await?
+        .iter()
+        .map(|row| Ok((L::Model::read(row, link_starts_at)?, T::Model::read_selected(row, 0, columns.bits())?)))
+        .collect()
 }
 
 /// Whether no column of `L` has the name of a column of `T`.

@@ -1,7 +1,7 @@
 //! The database as the gateway holds it: a connection pool that counts its statements.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use careergraph_domain::Db;
@@ -16,7 +16,42 @@ pub struct Store {
     /// What the second pool is, for metrics: `replica` (a read URL) or `reader` (an embedded
     /// SQLite file's read-only connections).
     replica_name: &'static str,
-    statements: Arc<AtomicU64>,
+    statements: Arc<Statements>,
+}
+
+/// What the store's pools have run: how many statements, and while someone listens
+/// ([`Store::record_statements`]), their text.
+#[derive(Default)]
+struct Statements {
+    count: AtomicU64,
+    recording: AtomicBool,
+    recorded: Mutex<Vec<String>>,
+}
+
+impl Statements {
+    fn ran(&self, sql: &str) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        if self.recording.load(Ordering::Relaxed) {
+            self.recorded.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(sql.to_owned());
+        }
+    }
+}
+
+/// The text of every statement run while it lives (see [`Store::record_statements`]).
+pub struct Recording(Arc<Statements>);
+
+impl Recording {
+    /// The statements run so far, in order, and recording goes on empty.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.recorded.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+}
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        self.0.recording.store(false, Ordering::Relaxed);
+        self.take();
+    }
 }
 
 impl Store {
@@ -31,7 +66,7 @@ impl Store {
         max_connections: u32,
         acquire_timeout: std::time::Duration,
     ) -> anyhow::Result<Self> {
-        let statements = Arc::new(AtomicU64::new(0));
+        let statements = Arc::new(Statements::default());
         let open = |url: String, max_connections: u32, pool: Pool| {
             let counter = statements.clone();
             async move {
@@ -43,7 +78,7 @@ impl Store {
                 };
                 let mut db = db.with_context(|| format!("cannot open the database at {}", redact(&url)))?;
                 db.set_metric_callback(move |statement| {
-                    counter.fetch_add(1, Ordering::Relaxed);
+                    counter.ran(&statement.statement.sql);
                     crate::traces::statement(statement);
                 });
                 anyhow::Ok(db)
@@ -94,7 +129,14 @@ impl Store {
 
     /// SQL statements run since the store was opened.
     pub fn statement_count(&self) -> u64 {
-        self.statements.load(Ordering::Relaxed)
+        self.statements.count.load(Ordering::Relaxed)
+    }
+
+    /// Keeps the text of every statement from now until the recording is dropped: what the
+    /// tests read to see which columns a request selects. One recording at a time.
+    pub fn record_statements(&self) -> Recording {
+        self.statements.recording.store(true, Ordering::Relaxed);
+        Recording(self.statements.clone())
     }
 }
 

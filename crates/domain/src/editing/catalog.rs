@@ -14,6 +14,7 @@ use crate::entities::{
     skill, skill_technology, technology,
 };
 use crate::enums::{SkillCategory, TechnologyKind};
+use crate::projection::Columns;
 use crate::{Db, Error, Result};
 
 /// Longest name.
@@ -121,7 +122,11 @@ pub async fn set_skill_technologies(
     if !missing.is_empty() {
         return Err(Error::invalid("technologies", format!("names unknown technology slugs: {}", missing.join(", "))));
     }
-    let old = crate::queries::skills::technologies(db, &[id]).await?.into_iter().map(|(_, t)| t.slug).collect();
+    let old = crate::queries::skills::technologies(db, &[id], Columns::of([technology::Column::Slug]))
+        .await?
+        .into_iter()
+        .map(|(_, t)| t.slug)
+        .collect();
     let links: Vec<skill_technology::ActiveModel> = (0..)
         .zip(&slugs)
         .filter_map(|(position, slug)| {

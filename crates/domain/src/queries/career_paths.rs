@@ -10,8 +10,9 @@ use crate::entities::{
     related_career_path, responsibility, roadmap_step, salary_record, skill,
 };
 use crate::enums::PublicationStatus;
-use crate::page::{self, Page, PageRequest};
+use crate::page::{self, Cursor, Order, Page, PageRequest, SortValue};
 use crate::positional;
+use crate::projection::Columns;
 use crate::{Result, Visibility};
 
 /// Narrows the list of career paths.
@@ -55,32 +56,35 @@ pub(crate) fn visible_ids(visibility: Visibility) -> sea_orm::sea_query::SelectS
     query
 }
 
-/// One career path by slug, if it exists and the caller may see it.
+/// One career path by slug, if it exists and the caller may see it, with `columns` read.
 pub async fn by_slug(
     db: &impl ConnectionTrait,
     visibility: Visibility,
     slug: &str,
+    columns: Columns<career_path::Entity>,
 ) -> Result<Option<career_path::Model>> {
     let select = career_path::Entity::find().filter(career_path::Column::Slug.eq(slug.to_lowercase()));
-    Ok(positional::one(visible(select, visibility), db).await?)
+    Ok(positional::one_of(visible(select, visibility), columns.with(career_path::Column::Id), db).await?)
 }
 
-/// The career paths among `ids` that the caller may see.
+/// The career paths among `ids` that the caller may see, with `columns` read.
 pub async fn by_ids(
     db: &impl ConnectionTrait,
     visibility: Visibility,
     ids: &[Uuid],
+    columns: Columns<career_path::Entity>,
 ) -> Result<Vec<career_path::Model>> {
     let select = career_path::Entity::find().filter(career_path::Column::Id.is_in(ids.iter().copied()));
-    Ok(positional::all(visible(select, visibility), db).await?)
+    Ok(positional::all_of(visible(select, visibility), columns.with(career_path::Column::Id), db).await?)
 }
 
-/// A page of the career paths the caller may see.
+/// A page of the career paths the caller may see, with `columns` read.
 pub async fn list(
     db: &impl ConnectionTrait,
     visibility: Visibility,
     filter: &Filter,
     order: (OrderField, Direction),
+    columns: Columns<career_path::Entity>,
     page: PageRequest,
 ) -> Result<Page<career_path::Model>> {
     let mut select = visible(career_path::Entity::find(), visibility);
@@ -106,101 +110,145 @@ pub async fn list(
             .to_owned();
         select = select.filter(career_path::Column::Id.in_subquery(paths_with_skill));
     }
-    let column = match order.0 {
-        OrderField::Title => career_path::Column::Title,
-        OrderField::CreatedAt => career_path::Column::CreatedAt,
-        OrderField::UpdatedAt => career_path::Column::UpdatedAt,
+    let (column, cursor): (_, fn(&career_path::Model) -> Cursor) = match order.0 {
+        OrderField::Title => {
+            (career_path::Column::Title, |row| Cursor { value: SortValue::Text(row.title.clone()), id: row.id })
+        }
+        OrderField::CreatedAt => {
+            (career_path::Column::CreatedAt, |row| Cursor { value: SortValue::Time(row.created_at), id: row.id })
+        }
+        OrderField::UpdatedAt => {
+            (career_path::Column::UpdatedAt, |row| Cursor { value: SortValue::Time(row.updated_at), id: row.id })
+        }
     };
-    let select = select.order_by(column, order.1.into()).order_by_asc(career_path::Column::Id);
-    page::fetch_by_position(db, select, page).await
+    let order = Order { column, direction: order.1, id: career_path::Column::Id, id_direction: Direction::Asc, cursor };
+    page::fetch(db, select, order, columns, page).await
 }
 
-/// The skills of each path in `path_ids`, with importance, in each path's order.
+/// The skills of each path in `path_ids`, with importance, in each path's order; `columns` of
+/// each skill are read.
 pub async fn skills(
     db: &impl ConnectionTrait,
     path_ids: &[Uuid],
+    columns: Columns<skill::Entity>,
 ) -> Result<Vec<(career_path_skill::Model, skill::Model)>> {
     super::linked::<career_path_skill::Entity, skill::Entity>(
         db,
         career_path_skill::Column::CareerPathId.is_in(path_ids.iter().copied()),
         career_path_skill::Column::Position,
+        columns.with(skill::Column::Id),
     )
     .await
 }
 
-/// The responsibilities of each path in `path_ids`, in order.
-pub async fn responsibilities(db: &impl ConnectionTrait, path_ids: &[Uuid]) -> Result<Vec<responsibility::Model>> {
-    Ok(responsibility::Entity::find()
-        .filter(responsibility::Column::CareerPathId.is_in(path_ids.iter().copied()))
-        .order_by_asc(responsibility::Column::Position)
-        .all(db)
-        .await?)
+/// The responsibilities of each path in `path_ids`, in order, with `columns` read.
+pub async fn responsibilities(
+    db: &impl ConnectionTrait,
+    path_ids: &[Uuid],
+    columns: Columns<responsibility::Entity>,
+) -> Result<Vec<responsibility::Model>> {
+    use responsibility::Column::{CareerPathId, Id, Position};
+    let select =
+        responsibility::Entity::find().filter(CareerPathId.is_in(path_ids.iter().copied())).order_by_asc(Position);
+    Ok(positional::all_of(select, columns.with(Id).with(CareerPathId), db).await?)
 }
 
-/// The roadmap steps of each path in `path_ids`, in order.
-pub async fn roadmap(db: &impl ConnectionTrait, path_ids: &[Uuid]) -> Result<Vec<roadmap_step::Model>> {
-    Ok(roadmap_step::Entity::find()
-        .filter(roadmap_step::Column::CareerPathId.is_in(path_ids.iter().copied()))
-        .order_by_asc(roadmap_step::Column::Position)
-        .all(db)
-        .await?)
+/// The roadmap steps of each path in `path_ids`, in order, with `columns` read.
+pub async fn roadmap(
+    db: &impl ConnectionTrait,
+    path_ids: &[Uuid],
+    columns: Columns<roadmap_step::Entity>,
+) -> Result<Vec<roadmap_step::Model>> {
+    use roadmap_step::Column::{CareerPathId, Id, Position};
+    let select =
+        roadmap_step::Entity::find().filter(CareerPathId.is_in(path_ids.iter().copied())).order_by_asc(Position);
+    Ok(positional::all_of(select, columns.with(Id).with(CareerPathId), db).await?)
 }
 
-/// The learning resources of each roadmap step in `step_ids`, in order.
-pub async fn resources(db: &impl ConnectionTrait, step_ids: &[Uuid]) -> Result<Vec<learning_resource::Model>> {
-    Ok(learning_resource::Entity::find()
-        .filter(learning_resource::Column::RoadmapStepId.is_in(step_ids.iter().copied()))
-        .order_by_asc(learning_resource::Column::Position)
-        .all(db)
-        .await?)
+/// The learning resources of each roadmap step in `step_ids`, in order, with `columns` read.
+pub async fn resources(
+    db: &impl ConnectionTrait,
+    step_ids: &[Uuid],
+    columns: Columns<learning_resource::Entity>,
+) -> Result<Vec<learning_resource::Model>> {
+    use learning_resource::Column::{Id, Position, RoadmapStepId};
+    let select =
+        learning_resource::Entity::find().filter(RoadmapStepId.is_in(step_ids.iter().copied())).order_by_asc(Position);
+    Ok(positional::all_of(select, columns.with(Id).with(RoadmapStepId), db).await?)
 }
 
-/// The industries of each path in `path_ids`, in order.
-pub async fn industries(db: &impl ConnectionTrait, path_ids: &[Uuid]) -> Result<Vec<(Uuid, industry::Model)>> {
-    let rows = career_path_industry::Entity::find()
-        .filter(career_path_industry::Column::CareerPathId.is_in(path_ids.iter().copied()))
-        .order_by_asc(career_path_industry::Column::Position)
-        .find_also_related(industry::Entity)
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().filter_map(|(link, row)| Some((link.career_path_id, row?))).collect())
+/// The industries of each path in `path_ids`, in order, with `columns` read.
+pub async fn industries(
+    db: &impl ConnectionTrait,
+    path_ids: &[Uuid],
+    columns: Columns<industry::Entity>,
+) -> Result<Vec<(Uuid, industry::Model)>> {
+    let rows = super::linked::<career_path_industry::Entity, industry::Entity>(
+        db,
+        career_path_industry::Column::CareerPathId.is_in(path_ids.iter().copied()),
+        career_path_industry::Column::Position,
+        columns.with(industry::Column::Id),
+    )
+    .await?;
+    Ok(rows.into_iter().map(|(link, row)| (link.career_path_id, row)).collect())
 }
 
-/// The benefits of each path in `path_ids`, in order.
-pub async fn benefits(db: &impl ConnectionTrait, path_ids: &[Uuid]) -> Result<Vec<(Uuid, benefit::Model)>> {
-    let rows = career_path_benefit::Entity::find()
-        .filter(career_path_benefit::Column::CareerPathId.is_in(path_ids.iter().copied()))
-        .order_by_asc(career_path_benefit::Column::Position)
-        .find_also_related(benefit::Entity)
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().filter_map(|(link, row)| Some((link.career_path_id, row?))).collect())
+/// The benefits of each path in `path_ids`, in order, with `columns` read.
+pub async fn benefits(
+    db: &impl ConnectionTrait,
+    path_ids: &[Uuid],
+    columns: Columns<benefit::Entity>,
+) -> Result<Vec<(Uuid, benefit::Model)>> {
+    let rows = super::linked::<career_path_benefit::Entity, benefit::Entity>(
+        db,
+        career_path_benefit::Column::CareerPathId.is_in(path_ids.iter().copied()),
+        career_path_benefit::Column::Position,
+        columns.with(benefit::Column::Id),
+    )
+    .await?;
+    Ok(rows.into_iter().map(|(link, row)| (link.career_path_id, row)).collect())
 }
 
-/// The related paths of each path in `path_ids` that the caller may see, in order.
+/// The related paths of each path in `path_ids` that the caller may see, in order, with
+/// `columns` read.
 pub async fn related(
     db: &impl ConnectionTrait,
     visibility: Visibility,
     path_ids: &[Uuid],
+    columns: Columns<career_path::Entity>,
 ) -> Result<Vec<(Uuid, career_path::Model)>> {
-    let rows = related_career_path::Entity::find()
-        .filter(related_career_path::Column::CareerPathId.is_in(path_ids.iter().copied()))
-        .filter(related_career_path::Column::RelatedCareerPathId.in_subquery(visible_ids(visibility)))
-        .order_by_asc(related_career_path::Column::Position)
-        .find_also_related(career_path::Entity)
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().filter_map(|(link, row)| Some((link.career_path_id, row?))).collect())
+    let rows = super::linked::<related_career_path::Entity, career_path::Entity>(
+        db,
+        related_career_path::Column::CareerPathId
+            .is_in(path_ids.iter().copied())
+            .and(related_career_path::Column::RelatedCareerPathId.in_subquery(visible_ids(visibility))),
+        related_career_path::Column::Position,
+        columns.with(career_path::Column::Id),
+    )
+    .await?;
+    Ok(rows.into_iter().map(|(link, row)| (link.career_path_id, row)).collect())
 }
 
-/// Every salary record of each path in `path_ids`, newest first within a country.
-pub async fn salary_records(db: &impl ConnectionTrait, path_ids: &[Uuid]) -> Result<Vec<salary_record::Model>> {
+/// Every salary record of each path in `path_ids`, newest first within a country, with
+/// `columns` read.
+pub async fn salary_records(
+    db: &impl ConnectionTrait,
+    path_ids: &[Uuid],
+    columns: Columns<salary_record::Entity>,
+) -> Result<Vec<salary_record::Model>> {
+    use salary_record::Column::{AsOf, CareerPathId, Country, Id};
     let select = salary_record::Entity::find()
-        .filter(salary_record::Column::CareerPathId.is_in(path_ids.iter().copied()))
-        .order_by_asc(salary_record::Column::Country)
-        .order_by_desc(salary_record::Column::AsOf)
-        .order_by_asc(salary_record::Column::Id);
-    Ok(positional::all(select, db).await?)
+        .filter(CareerPathId.is_in(path_ids.iter().copied()))
+        .order_by_asc(Country)
+        .order_by_desc(AsOf)
+        .order_by_asc(Id);
+    Ok(positional::all_of(select, columns.with(Id).with(CareerPathId), db).await?)
+}
+
+/// The salary record columns [`headline_salary`] reads to choose a record.
+pub fn headline_salary_columns() -> Columns<salary_record::Entity> {
+    use salary_record::Column::{Country, ExperienceLevel, IndustryId, Location};
+    Columns::of([Country, ExperienceLevel, IndustryId, Location])
 }
 
 /// The record that summarises a path's pay in one country: the newest one that covers every

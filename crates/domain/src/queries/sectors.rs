@@ -5,15 +5,22 @@ use uuid::Uuid;
 
 use crate::Result;
 use crate::entities::{benefit, industry};
+use crate::positional;
+use crate::projection::Columns;
 
 /// Every industry, by name.
 pub async fn industries(db: &impl ConnectionTrait) -> Result<Vec<industry::Model>> {
     Ok(industry::Entity::find().order_by_asc(industry::Column::Name).all(db).await?)
 }
 
-/// The industries among `ids`.
-pub async fn industries_by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<industry::Model>> {
-    Ok(industry::Entity::find().filter(industry::Column::Id.is_in(ids.iter().copied())).all(db).await?)
+/// The industries among `ids`, with `columns` read.
+pub async fn industries_by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+    columns: Columns<industry::Entity>,
+) -> Result<Vec<industry::Model>> {
+    let select = industry::Entity::find().filter(industry::Column::Id.is_in(ids.iter().copied()));
+    Ok(positional::all_of(select, columns.with(industry::Column::Id), db).await?)
 }
 
 /// Every benefit, by name.

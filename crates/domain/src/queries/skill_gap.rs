@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::entities::{career_path, roadmap_step, skill, technology};
 use crate::enums::Importance;
+use crate::projection::Columns;
 use crate::{Error, Result, Visibility};
 
 /// The most slugs `have` may list.
@@ -50,7 +51,7 @@ pub async fn compute(
     if have.len() > MAX_HAVE {
         return Err(Error::invalid("have", format!("may list at most {MAX_HAVE} slugs")));
     }
-    let Some(path) = super::career_paths::by_slug(db, visibility, path_slug).await? else {
+    let Some(path) = super::career_paths::by_slug(db, visibility, path_slug, Columns::all()).await? else {
         return Ok(None);
     };
     let have: HashSet<String> = have.iter().map(|slug| slug.trim().to_lowercase()).collect();
@@ -70,11 +71,11 @@ pub async fn compute(
         return Err(Error::invalid("have", format!("names unknown skill or technology slugs: {list}")));
     }
 
-    let mut path_skills = super::career_paths::skills(db, &[path.id]).await?;
+    let mut path_skills = super::career_paths::skills(db, &[path.id], Columns::all()).await?;
     path_skills.sort_by_key(|(link, _)| (link.importance.rank(), link.position));
     let skill_ids: Vec<Uuid> = path_skills.iter().map(|(_, skill)| skill.id).collect();
     let mut technologies: HashMap<Uuid, Vec<technology::Model>> = HashMap::new();
-    for (skill_id, technology) in super::skills::technologies(db, &skill_ids).await? {
+    for (skill_id, technology) in super::skills::technologies(db, &skill_ids, Columns::all()).await? {
         technologies.entry(skill_id).or_default().push(technology);
     }
     let mut steps: HashMap<Uuid, Vec<roadmap_step::Model>> = HashMap::new();

@@ -1,14 +1,16 @@
 //! Technologies and the skills that use them.
 
 use itertools::Itertools;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::{Direction, search_condition};
 use crate::Result;
 use crate::entities::{skill, skill_technology, technology};
 use crate::enums::TechnologyKind;
-use crate::page::{self, Page, PageRequest};
+use crate::page::{self, Cursor, Order, Page, PageRequest, SortValue};
+use crate::positional;
+use crate::projection::Columns;
 
 /// Narrows the list of technologies.
 #[derive(Clone, Debug, Default)]
@@ -19,21 +21,32 @@ pub struct Filter {
     pub kind: Option<TechnologyKind>,
 }
 
-/// One technology by slug.
-pub async fn by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Option<technology::Model>> {
-    Ok(technology::Entity::find().filter(technology::Column::Slug.eq(slug.to_lowercase())).one(db).await?)
+/// One technology by slug, with `columns` read.
+pub async fn by_slug(
+    db: &impl ConnectionTrait,
+    slug: &str,
+    columns: Columns<technology::Entity>,
+) -> Result<Option<technology::Model>> {
+    let select = technology::Entity::find().filter(technology::Column::Slug.eq(slug.to_lowercase()));
+    Ok(positional::one_of(select, columns.with(technology::Column::Id), db).await?)
 }
 
-/// The technologies among `ids`.
-pub async fn by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<technology::Model>> {
-    Ok(technology::Entity::find().filter(technology::Column::Id.is_in(ids.iter().copied())).all(db).await?)
+/// The technologies among `ids`, with `columns` read.
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+    columns: Columns<technology::Entity>,
+) -> Result<Vec<technology::Model>> {
+    let select = technology::Entity::find().filter(technology::Column::Id.is_in(ids.iter().copied()));
+    Ok(positional::all_of(select, columns.with(technology::Column::Id), db).await?)
 }
 
-/// A page of technologies, by name.
+/// A page of technologies, by name, with `columns` read.
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &Filter,
     direction: Direction,
+    columns: Columns<technology::Entity>,
     page: PageRequest,
 ) -> Result<Page<technology::Model>> {
     let mut select = technology::Entity::find();
@@ -46,12 +59,22 @@ pub async fn list(
     if let Some(kind) = filter.kind {
         select = select.filter(technology::Column::Kind.eq(kind));
     }
-    let select = select.order_by(technology::Column::Name, direction.into()).order_by_asc(technology::Column::Id);
-    page::fetch(db, select, page).await
+    let order = Order {
+        column: technology::Column::Name,
+        direction,
+        id: technology::Column::Id,
+        id_direction: Direction::Asc,
+        cursor: |row: &technology::Model| Cursor { value: SortValue::Text(row.name.clone()), id: row.id },
+    };
+    page::fetch(db, select, order, columns, page).await
 }
 
-/// The skills that use each technology in `technology_ids`, by skill name.
-pub async fn skills(db: &impl ConnectionTrait, technology_ids: &[Uuid]) -> Result<Vec<(Uuid, skill::Model)>> {
+/// The skills that use each technology in `technology_ids`, by skill name, with `columns` read.
+pub async fn skills(
+    db: &impl ConnectionTrait,
+    technology_ids: &[Uuid],
+    columns: Columns<skill::Entity>,
+) -> Result<Vec<(Uuid, skill::Model)>> {
     let links = skill_technology::Entity::find()
         .filter(skill_technology::Column::TechnologyId.is_in(technology_ids.iter().copied()))
         .all(db)
@@ -60,7 +83,7 @@ pub async fn skills(db: &impl ConnectionTrait, technology_ids: &[Uuid]) -> Resul
     // Each row takes its group of links: a lookup per row, not a scan of every link.
     let mut links_of_skill = links.into_iter().into_group_map_by(|link| link.skill_id);
     let skill_ids: Vec<Uuid> = links_of_skill.keys().copied().collect();
-    let mut skills = super::skills::by_ids(db, &skill_ids).await?;
+    let mut skills = super::skills::by_ids(db, &skill_ids, columns.with(skill::Column::Name)).await?;
     skills.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
     for skill in skills {
         for link in links_of_skill.remove(&skill.id).unwrap_or_default() {

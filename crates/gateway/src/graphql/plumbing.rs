@@ -19,5 +19,6 @@ pub mod loaders;
 pub mod operation;
 pub mod policy;
 pub mod prepared;
+pub mod projection;
 pub mod slots;
 pub mod spans;

@@ -126,3 +126,59 @@ pub fn build_schema(config: &Config) -> CareerGraphSchema {
 pub fn sdl(schema: &CareerGraphSchema) -> String {
     schema.sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::{build_schema, sdl};
+    use crate::config::Config;
+    use crate::graphql::plumbing::projection::Projected;
+
+    /// The fields of the object type `name`, read from the schema's SDL.
+    fn fields_of(sdl: &str, name: &str) -> BTreeSet<String> {
+        let start = sdl
+            .lines()
+            .position(|line| line.starts_with(&format!("type {name} ")))
+            .unwrap_or_else(|| panic!("no type {name}"));
+        sdl.lines()
+            .skip(start + 1)
+            .take_while(|line| *line != "}")
+            .filter_map(|line| {
+                let field = line.strip_prefix('\t')?;
+                let name: String = field.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                (!name.is_empty() && field[name.len()..].starts_with([':', '('])).then_some(name)
+            })
+            .collect()
+    }
+
+    fn listed<T: Projected>() -> BTreeSet<String> {
+        T::FIELDS.iter().map(|field| (*field).to_owned()).collect()
+    }
+
+    /// A field an object over a table does not list reads every column: correct, but slow. So
+    /// every field is listed, and nothing else is.
+    #[test]
+    fn every_field_of_an_object_over_a_table_says_which_columns_it_shows() {
+        use super::entries::{Benefit, Industry, LearningResource, Responsibility};
+        use super::graph::{CareerPath, RoadmapStep, Skill, Technology};
+        use super::salaries::{SalaryRecord, SalarySummary};
+        let config = Config::new(([127, 0, 0, 1], 0).into(), None, std::env::temp_dir());
+        let sdl = sdl(&build_schema(&config));
+        let checks = [
+            ("CareerPath", listed::<CareerPath>()),
+            ("Skill", listed::<Skill>()),
+            ("Technology", listed::<Technology>()),
+            ("RoadmapStep", listed::<RoadmapStep>()),
+            ("Responsibility", listed::<Responsibility>()),
+            ("LearningResource", listed::<LearningResource>()),
+            ("Industry", listed::<Industry>()),
+            ("Benefit", listed::<Benefit>()),
+            ("SalaryRecord", listed::<SalaryRecord>()),
+            ("SalarySummary", listed::<SalarySummary>()),
+        ];
+        for (name, listed) in checks {
+            assert_eq!(listed, fields_of(&sdl, name), "the fields of {name}");
+        }
+    }
+}

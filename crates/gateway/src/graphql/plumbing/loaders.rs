@@ -11,6 +11,7 @@ use careergraph_domain::entities::{
     app_user, audit_event, benefit, career_path, career_path_skill, industry, learning_resource, responsibility,
     roadmap_step, salary_record, skill, technology,
 };
+use careergraph_domain::projection::Columns;
 use careergraph_domain::queries::nodes::{self, Found};
 use careergraph_domain::queries::{career_paths, skills, technologies};
 use careergraph_domain::{Error as DomainError, Visibility};
@@ -36,49 +37,53 @@ pub fn for_request(store: Store, visibility: Visibility, spawner: Spawner) -> Lo
 }
 
 macro_rules! relation_keys {
-    ($($(#[$meta:meta])* $name:ident;)+) => {$(
+    ($($(#[$meta:meta])* $name:ident($table:ident);)+) => {$(
         $(#[$meta])*
+        /// The key names the columns of the rows to read (see [`super::projection`]); the
+        /// keys of one batch are read in one statement, with every column any of them names.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub struct $name(pub Uuid);
+        pub struct $name(pub Uuid, pub Columns<$table::Entity>);
     )+};
 }
 
 relation_keys! {
-    /// A career path by id (for relations that point at one).
-    CareerPathById;
     /// A technology by id (the language a framework is built on).
-    TechnologyById;
+    TechnologyById(technology);
     /// The skills of a career path.
-    SkillsOfPath;
+    SkillsOfPath(skill);
     /// The responsibilities of a career path.
-    ResponsibilitiesOfPath;
+    ResponsibilitiesOfPath(responsibility);
     /// The roadmap of a career path.
-    RoadmapOfPath;
+    RoadmapOfPath(roadmap_step);
     /// The industries of a career path.
-    IndustriesOfPath;
+    IndustriesOfPath(industry);
     /// The benefits of a career path.
-    BenefitsOfPath;
+    BenefitsOfPath(benefit);
     /// The related paths of a career path.
-    RelatedOfPath;
+    RelatedOfPath(career_path);
     /// The salary records of a career path.
-    SalariesOfPath;
+    SalariesOfPath(salary_record);
     /// The learning resources of a roadmap step.
-    ResourcesOfStep;
+    ResourcesOfStep(learning_resource);
     /// The skills a roadmap step teaches.
-    SkillsOfStep;
+    SkillsOfStep(skill);
     /// The technologies of a skill.
-    TechnologiesOfSkill;
+    TechnologiesOfSkill(technology);
     /// The career paths that need a skill.
-    PathsOfSkill;
+    PathsOfSkill(career_path);
     /// The skills that use a technology.
-    SkillsOfTechnology;
-    /// A user by id (the actor of an audit event).
-    UserById;
+    SkillsOfTechnology(skill);
     /// An industry by id (the industry of a salary record).
-    IndustryById;
-    /// An object of any kind by id (`node`, `nodes`).
-    NodeById;
+    IndustryById(industry);
 }
+
+/// A user by id (the actor of an audit event).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct UserById(pub Uuid);
+
+/// An object of any kind by id (`node`, `nodes`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NodeById(pub Uuid);
 
 /// A loader error: cheap to clone, as every waiting field receives it.
 pub type LoadError = Arc<DomainError>;
@@ -87,21 +92,30 @@ fn ids<K: Copy>(keys: &[K], id: impl Fn(K) -> Uuid) -> Vec<Uuid> {
     keys.iter().map(|key| id(*key)).collect()
 }
 
+/// One batch's parents, each once, and every column any of its keys asks for.
+fn parents_and_columns<E: sea_orm::EntityTrait>(
+    keys: impl Iterator<Item = (Uuid, Columns<E>)>,
+) -> (Vec<Uuid>, Columns<E>) {
+    let mut columns = Columns::none();
+    let ids = keys.inspect(|(_, asked)| columns = columns.union(*asked)).map(|(id, _)| id).unique().collect();
+    (ids, columns)
+}
+
 macro_rules! batch {
-    ($key:ident => $value:ty, |$batcher:ident, $ids:ident| $load:expr, |$row:ident: $row_type:ty| $keyed:expr) => {
+    ($key:ident => $value:ty, |$batcher:ident, $ids:ident, $columns:ident| $load:expr, |$row:ident: $row_type:ty| $keyed:expr) => {
         impl Loader<$key> for Batcher {
             type Value = $value;
             type Error = LoadError;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
                 let $batcher = self;
-                let $ids = ids(keys, |key| key.0);
+                let ($ids, $columns) = parents_and_columns(keys.iter().map(|key| (key.0, key.1)));
                 let rows = $load.await.map_err(Arc::new)?;
-                let keyed = rows.into_iter().map(|$row: $row_type| {
-                    let (parent, item) = $keyed;
-                    ($key(parent), item)
-                });
-                Ok(keyed.into_group_map().into_iter().map(|(key, items)| (key, <$value>::from(items))).collect())
+                let keyed = rows.into_iter().map(|$row: $row_type| $keyed);
+                let by_parent: HashMap<Uuid, $value> =
+                    keyed.into_group_map().into_iter().map(|(parent, items)| (parent, <$value>::from(items))).collect();
+                // Keys that differ only in their columns share the rows read for all of them.
+                Ok(keys.iter().filter_map(|key| Some((*key, by_parent.get(&key.0)?.clone()))).collect())
             }
         }
     };
@@ -113,8 +127,14 @@ macro_rules! batch {
 pub type Rows<T> = Arc<[T]>;
 
 /// The row that is the only one for its id, shared like [`Rows`].
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct One<T>(pub Arc<T>);
+
+impl<T> Clone for One<T> {
+    fn clone(&self) -> Self {
+        One(Arc::clone(&self.0))
+    }
+}
 
 impl<T> From<Vec<Arc<T>>> for One<T> {
     fn from(mut group: Vec<Arc<T>>) -> Self {
@@ -123,40 +143,58 @@ impl<T> From<Vec<Arc<T>>> for One<T> {
     }
 }
 
-batch!(CareerPathById => One<career_path::Model>,
-    |b, ids| career_paths::by_ids(b.store.db(), b.visibility, &ids), |row: career_path::Model| (row.id, Arc::new(row)));
 batch!(TechnologyById => One<technology::Model>,
-    |b, ids| technologies::by_ids(b.store.db(), &ids), |row: technology::Model| (row.id, Arc::new(row)));
+    |b, ids, columns| technologies::by_ids(b.store.db(), &ids, columns), |row: technology::Model| (row.id, Arc::new(row)));
 batch!(SkillsOfPath => Rows<(career_path_skill::Model, Arc<skill::Model>)>,
-    |b, ids| career_paths::skills(b.store.db(), &ids),
+    |b, ids, columns| career_paths::skills(b.store.db(), &ids, columns),
     |row: (career_path_skill::Model, skill::Model)| (row.0.career_path_id, (row.0, Arc::new(row.1))));
 batch!(ResponsibilitiesOfPath => Rows<Arc<responsibility::Model>>,
-    |b, ids| career_paths::responsibilities(b.store.db(), &ids), |row: responsibility::Model| (row.career_path_id, Arc::new(row)));
+    |b, ids, columns| career_paths::responsibilities(b.store.db(), &ids, columns),
+    |row: responsibility::Model| (row.career_path_id, Arc::new(row)));
 batch!(RoadmapOfPath => Rows<Arc<roadmap_step::Model>>,
-    |b, ids| career_paths::roadmap(b.store.db(), &ids), |row: roadmap_step::Model| (row.career_path_id, Arc::new(row)));
+    |b, ids, columns| career_paths::roadmap(b.store.db(), &ids, columns),
+    |row: roadmap_step::Model| (row.career_path_id, Arc::new(row)));
 batch!(IndustriesOfPath => Rows<Arc<industry::Model>>,
-    |b, ids| career_paths::industries(b.store.db(), &ids), |row: (Uuid, industry::Model)| (row.0, Arc::new(row.1)));
+    |b, ids, columns| career_paths::industries(b.store.db(), &ids, columns),
+    |row: (Uuid, industry::Model)| (row.0, Arc::new(row.1)));
 batch!(BenefitsOfPath => Rows<Arc<benefit::Model>>,
-    |b, ids| career_paths::benefits(b.store.db(), &ids), |row: (Uuid, benefit::Model)| (row.0, Arc::new(row.1)));
+    |b, ids, columns| career_paths::benefits(b.store.db(), &ids, columns),
+    |row: (Uuid, benefit::Model)| (row.0, Arc::new(row.1)));
 batch!(RelatedOfPath => Rows<Arc<career_path::Model>>,
-    |b, ids| career_paths::related(b.store.db(), b.visibility, &ids), |row: (Uuid, career_path::Model)| (row.0, Arc::new(row.1)));
+    |b, ids, columns| career_paths::related(b.store.db(), b.visibility, &ids, columns),
+    |row: (Uuid, career_path::Model)| (row.0, Arc::new(row.1)));
 batch!(SalariesOfPath => Rows<Arc<salary_record::Model>>,
-    |b, ids| career_paths::salary_records(b.store.db(), &ids), |row: salary_record::Model| (row.career_path_id, Arc::new(row)));
+    |b, ids, columns| career_paths::salary_records(b.store.db(), &ids, columns),
+    |row: salary_record::Model| (row.career_path_id, Arc::new(row)));
 batch!(ResourcesOfStep => Rows<Arc<learning_resource::Model>>,
-    |b, ids| career_paths::resources(b.store.db(), &ids), |row: learning_resource::Model| (row.roadmap_step_id, Arc::new(row)));
+    |b, ids, columns| career_paths::resources(b.store.db(), &ids, columns),
+    |row: learning_resource::Model| (row.roadmap_step_id, Arc::new(row)));
 batch!(SkillsOfStep => Rows<Arc<skill::Model>>,
-    |b, ids| skills::skills_taught(b.store.db(), &ids), |row: (Uuid, skill::Model)| (row.0, Arc::new(row.1)));
+    |b, ids, columns| skills::skills_taught(b.store.db(), &ids, columns),
+    |row: (Uuid, skill::Model)| (row.0, Arc::new(row.1)));
 batch!(TechnologiesOfSkill => Rows<Arc<technology::Model>>,
-    |b, ids| skills::technologies(b.store.db(), &ids), |row: (Uuid, technology::Model)| (row.0, Arc::new(row.1)));
+    |b, ids, columns| skills::technologies(b.store.db(), &ids, columns),
+    |row: (Uuid, technology::Model)| (row.0, Arc::new(row.1)));
 batch!(PathsOfSkill => Rows<(career_path_skill::Model, Arc<career_path::Model>)>,
-    |b, ids| skills::career_paths(b.store.db(), b.visibility, &ids),
+    |b, ids, columns| skills::career_paths(b.store.db(), b.visibility, &ids, columns),
     |row: (career_path_skill::Model, career_path::Model)| (row.0.skill_id, (row.0, Arc::new(row.1))));
 batch!(SkillsOfTechnology => Rows<Arc<skill::Model>>,
-    |b, ids| technologies::skills(b.store.db(), &ids), |row: (Uuid, skill::Model)| (row.0, Arc::new(row.1)));
+    |b, ids, columns| technologies::skills(b.store.db(), &ids, columns),
+    |row: (Uuid, skill::Model)| (row.0, Arc::new(row.1)));
 batch!(IndustryById => One<industry::Model>,
-    |b, ids| careergraph_domain::queries::sectors::industries_by_ids(b.store.db(), &ids), |row: industry::Model| (row.id, Arc::new(row)));
-batch!(UserById => One<app_user::Model>,
-    |b, ids| careergraph_domain::accounts::users_by_ids(b.store.db(), &ids), |row: app_user::Model| (row.id, Arc::new(row)));
+    |b, ids, columns| careergraph_domain::queries::sectors::industries_by_ids(b.store.db(), &ids, columns),
+    |row: industry::Model| (row.id, Arc::new(row)));
+
+impl Loader<UserById> for Batcher {
+    type Value = One<app_user::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[UserById]) -> Result<HashMap<UserById, Self::Value>, LoadError> {
+        let ids = ids(keys, |key| key.0);
+        let users = careergraph_domain::accounts::users_by_ids(self.store.db(), &ids).await.map_err(Arc::new)?;
+        Ok(users.into_iter().map(|user| (UserById(user.id), One(Arc::new(user)))).collect())
+    }
+}
 
 impl Loader<NodeById> for Batcher {
     type Value = Found;

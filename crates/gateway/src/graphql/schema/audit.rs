@@ -277,7 +277,8 @@ impl AuditQuery {
         after: Option<String>,
         filter: Option<AuditLogFilter>,
     ) -> Result<Option<Paged<AuditEvent>>> {
-        let page = page_request(ctx, first, after.as_deref())?;
+        const SORTED_BY: &str = "occurred_at desc";
+        let page = page_request(ctx, SORTED_BY, first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
         let domain_filter = audit::Filter {
             actor_id: filter.actor_id.as_ref().map(|id| id_of("filter.actorId", id)).transpose()?,
@@ -286,7 +287,7 @@ impl AuditQuery {
             since: filter.since.map(|instant| instant.0),
             until: filter.until.map(|instant| instant.0),
         };
-        let rows = audit::log(store(ctx).db(), &domain_filter, page).await.api_in("filter")?;
-        Ok(Some(connection(page, rows, AuditEvent)))
+        let rows = audit::log(store(ctx).db(), &domain_filter, page.clone()).await.api_in("filter")?;
+        Ok(Some(connection(SORTED_BY, &page, rows, AuditEvent)))
     }
 }

@@ -2,13 +2,14 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use careergraph_auth::Role;
-use careergraph_domain::queries::{Direction, career_paths};
+use careergraph_domain::queries::career_paths;
 
 use super::connections::{OrderDirection, Paged, connection, page_request};
 use super::graph::CareerPath;
 use crate::graphql::plumbing::context::{LookupKey, one_key, request, store};
 use crate::graphql::plumbing::error::ApiResult;
 use crate::graphql::plumbing::policy::auth;
+use crate::graphql::plumbing::projection::{asked, asked_of_connection};
 
 /// Narrows `careerPaths`.
 #[derive(InputObject, Default)]
@@ -51,9 +52,12 @@ impl CareerPathQuery {
     #[graphql(directive = auth::apply(Role::Anonymous))]
     async fn career_path(&self, ctx: &Context<'_>, slug: Option<String>, id: Option<ID>) -> Result<Option<CareerPath>> {
         let visibility = request(ctx).visibility;
+        let columns = asked::<CareerPath>(ctx);
         let found = match one_key(slug.as_deref(), id.as_ref())? {
-            LookupKey::Slug(slug) => career_paths::by_slug(store(ctx).db(), visibility, slug).await.api()?,
-            LookupKey::Id(Some(id)) => career_paths::by_ids(store(ctx).db(), visibility, &[id]).await.api()?.pop(),
+            LookupKey::Slug(slug) => career_paths::by_slug(store(ctx).db(), visibility, slug, columns).await.api()?,
+            LookupKey::Id(Some(id)) => {
+                career_paths::by_ids(store(ctx).db(), visibility, &[id], columns).await.api()?.pop()
+            }
             LookupKey::Id(None) => None,
         };
         Ok(found.map(CareerPath::from))
@@ -69,20 +73,23 @@ impl CareerPathQuery {
         filter: Option<CareerPathFilter>,
         order_by: Option<CareerPathOrder>,
     ) -> Result<Paged<CareerPath>> {
-        let page = page_request(ctx, first, after.as_deref())?;
+        let order =
+            order_by.unwrap_or(CareerPathOrder { field: CareerPathOrderField::Title, direction: OrderDirection::Asc });
+        let (field, sorted_by) = match order.field {
+            CareerPathOrderField::Title => (career_paths::OrderField::Title, "title"),
+            CareerPathOrderField::CreatedAt => (career_paths::OrderField::CreatedAt, "created_at"),
+            CareerPathOrderField::UpdatedAt => (career_paths::OrderField::UpdatedAt, "updated_at"),
+        };
+        let sorted_by = order.direction.name(sorted_by);
+        let page = page_request(ctx, &sorted_by, first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
         let domain_filter = career_paths::Filter { search: filter.search, skill: filter.skill, status: None };
-        let order = order_by.map_or((career_paths::OrderField::Title, Direction::Asc), |order| {
-            let field = match order.field {
-                CareerPathOrderField::Title => career_paths::OrderField::Title,
-                CareerPathOrderField::CreatedAt => career_paths::OrderField::CreatedAt,
-                CareerPathOrderField::UpdatedAt => career_paths::OrderField::UpdatedAt,
-            };
-            (field, order.direction.into())
-        });
-        let rows = career_paths::list(store(ctx).db(), request(ctx).visibility, &domain_filter, order, page)
-            .await
-            .api_in("filter")?;
-        Ok(connection(page, rows, CareerPath::from))
+        let order = (field, order.direction.into());
+        let columns = asked_of_connection::<CareerPath>(ctx);
+        let rows =
+            career_paths::list(store(ctx).db(), request(ctx).visibility, &domain_filter, order, columns, page.clone())
+                .await
+                .api_in("filter")?;
+        Ok(connection(&sorted_by, &page, rows, CareerPath::from))
     }
 }

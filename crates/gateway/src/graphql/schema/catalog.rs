@@ -10,6 +10,7 @@ use super::graph::{Skill, SkillCategory, Technology, TechnologyKind};
 use crate::graphql::plumbing::context::{LookupKey, one_key, store};
 use crate::graphql::plumbing::error::ApiResult;
 use crate::graphql::plumbing::policy::auth;
+use crate::graphql::plumbing::projection::{asked, asked_of_connection};
 
 /// Narrows `skills`.
 #[derive(InputObject, Default)]
@@ -39,8 +40,8 @@ impl CatalogQuery {
     #[graphql(directive = auth::apply(Role::Anonymous))]
     async fn skill(&self, ctx: &Context<'_>, slug: Option<String>, id: Option<ID>) -> Result<Option<Skill>> {
         let found = match one_key(slug.as_deref(), id.as_ref())? {
-            LookupKey::Slug(slug) => skills::by_slug(store(ctx).db(), slug).await.api()?,
-            LookupKey::Id(Some(id)) => skills::by_ids(store(ctx).db(), &[id]).await.api()?.pop(),
+            LookupKey::Slug(slug) => skills::by_slug(store(ctx).db(), slug, asked::<Skill>(ctx)).await.api()?,
+            LookupKey::Id(Some(id)) => skills::by_ids(store(ctx).db(), &[id], asked::<Skill>(ctx)).await.api()?.pop(),
             LookupKey::Id(None) => None,
         };
         Ok(found.map(Skill::from))
@@ -59,19 +60,27 @@ impl CatalogQuery {
         filter: Option<SkillFilter>,
         #[graphql(default)] direction: OrderDirection,
     ) -> Result<Paged<Skill>> {
-        let page = page_request(ctx, first, after.as_deref())?;
+        let sorted_by = direction.name("name");
+        let page = page_request(ctx, &sorted_by, first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
         let filter = skills::Filter { search: filter.search, category: filter.category.map(Into::into) };
-        let rows = skills::list(store(ctx).db(), &filter, Direction::from(direction), page).await.api_in("filter")?;
-        Ok(connection(page, rows, Skill::from))
+        let columns = asked_of_connection::<Skill>(ctx);
+        let rows = skills::list(store(ctx).db(), &filter, Direction::from(direction), columns, page.clone())
+            .await
+            .api_in("filter")?;
+        Ok(connection(&sorted_by, &page, rows, Skill::from))
     }
 
     /// One technology by `slug` or by `id` (give exactly one); null when there is none.
     #[graphql(directive = auth::apply(Role::Anonymous))]
     async fn technology(&self, ctx: &Context<'_>, slug: Option<String>, id: Option<ID>) -> Result<Option<Technology>> {
         let found = match one_key(slug.as_deref(), id.as_ref())? {
-            LookupKey::Slug(slug) => technologies::by_slug(store(ctx).db(), slug).await.api()?,
-            LookupKey::Id(Some(id)) => technologies::by_ids(store(ctx).db(), &[id]).await.api()?.pop(),
+            LookupKey::Slug(slug) => {
+                technologies::by_slug(store(ctx).db(), slug, asked::<Technology>(ctx)).await.api()?
+            }
+            LookupKey::Id(Some(id)) => {
+                technologies::by_ids(store(ctx).db(), &[id], asked::<Technology>(ctx)).await.api()?.pop()
+            }
             LookupKey::Id(None) => None,
         };
         Ok(found.map(Technology::from))
@@ -90,12 +99,15 @@ impl CatalogQuery {
         filter: Option<TechnologyFilter>,
         #[graphql(default)] direction: OrderDirection,
     ) -> Result<Paged<Technology>> {
-        let page = page_request(ctx, first, after.as_deref())?;
+        let sorted_by = direction.name("name");
+        let page = page_request(ctx, &sorted_by, first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
         let filter = technologies::Filter { search: filter.search, kind: filter.kind.map(Into::into) };
-        let rows =
-            technologies::list(store(ctx).db(), &filter, Direction::from(direction), page).await.api_in("filter")?;
-        Ok(connection(page, rows, Technology::from))
+        let columns = asked_of_connection::<Technology>(ctx);
+        let rows = technologies::list(store(ctx).db(), &filter, Direction::from(direction), columns, page.clone())
+            .await
+            .api_in("filter")?;
+        Ok(connection(&sorted_by, &page, rows, Technology::from))
     }
 
     /// Every industry, by name.

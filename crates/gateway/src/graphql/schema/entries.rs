@@ -6,6 +6,7 @@ use careergraph_domain::entities::{benefit, industry, learning_resource, respons
 use careergraph_domain::enums;
 
 use super::audit::editable_object;
+use crate::graphql::plumbing::projection::projection;
 
 editable_object! {
     /// A sector that employs people in a career.
@@ -98,3 +99,21 @@ editable_object! {
         self.0.url.as_deref()
     }
 }
+
+projection!(Industry => industry {
+    "id" => [], "version" => [Version], "history" => [], "updatedBy" => [], "slug" => [Slug], "name" => [Name],
+});
+
+projection!(Benefit => benefit {
+    "id" => [], "version" => [Version], "history" => [], "updatedBy" => [], "slug" => [Slug], "name" => [Name],
+});
+
+projection!(Responsibility => responsibility {
+    "id" => [], "version" => [Version], "history" => [], "updatedBy" => [],
+    "position" => [Position], "title" => [Title], "description" => [Description],
+});
+
+projection!(LearningResource => learning_resource {
+    "id" => [], "version" => [Version], "history" => [], "updatedBy" => [],
+    "name" => [Name], "kind" => [Kind], "url" => [Url],
+});

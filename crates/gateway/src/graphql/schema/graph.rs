@@ -8,6 +8,7 @@ use async_graphql::{ComplexObject, Context, Enum, Object, Result, SimpleObject};
 use careergraph_auth::Role;
 use careergraph_domain::entities::{career_path, roadmap_step, skill, technology};
 use careergraph_domain::enums;
+use careergraph_domain::projection::Columns;
 use careergraph_domain::queries::career_paths;
 
 use super::audit::editable_object;
@@ -21,6 +22,7 @@ use crate::graphql::plumbing::loaders::{
     RoadmapOfPath, SalariesOfPath, SkillsOfPath, SkillsOfStep, SkillsOfTechnology, TechnologiesOfSkill, TechnologyById,
 };
 use crate::graphql::plumbing::policy::auth;
+use crate::graphql::plumbing::projection::{asked, asked_under, projection};
 
 /// How strongly employers are hiring.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -126,12 +128,12 @@ editable_object! {
 
     /// Technologies through which the skill is practised.
     async fn technologies(&self, ctx: &Context<'_>) -> Result<Vec<Technology>> {
-        related(ctx, TechnologiesOfSkill(self.0.id)).await
+        related(ctx, TechnologiesOfSkill(self.0.id, asked::<Technology>(ctx))).await
     }
 
     /// Careers that need this skill, with how much, by title.
     async fn career_paths(&self, ctx: &Context<'_>) -> Result<Vec<SkillUse>> {
-        let rows = loaders(ctx).load_one(PathsOfSkill(self.0.id)).await.api()?.unwrap_or_default();
+        let rows = loaders(ctx).load_one(PathsOfSkill(self.0.id, asked_under::<CareerPath>(ctx, &["careerPath"]))).await.api()?.unwrap_or_default();
         Ok(rows
             .iter()
             .map(|(link, path)| SkillUse { importance: link.importance.into(), career_path: Arc::clone(path) })
@@ -185,13 +187,13 @@ editable_object! {
     /// The language a framework is built on (Django: Python).
     async fn built_on(&self, ctx: &Context<'_>) -> Result<Option<Technology>> {
         let Some(id) = self.0.built_on_id else { return Ok(None) };
-        let row: Option<One<technology::Model>> = loaders(ctx).load_one(TechnologyById(id)).await.api()?;
+        let row: Option<One<technology::Model>> = loaders(ctx).load_one(TechnologyById(id, asked::<Technology>(ctx))).await.api()?;
         Ok(row.map(|One(row)| Technology(row)))
     }
 
     /// Skills practised through this technology.
     async fn skills(&self, ctx: &Context<'_>) -> Result<Vec<Skill>> {
-        related(ctx, SkillsOfTechnology(self.0.id)).await
+        related(ctx, SkillsOfTechnology(self.0.id, asked::<Skill>(ctx))).await
     }
 }
 
@@ -261,7 +263,8 @@ editable_object! {
 
     /// Skills the career needs, in the order the source lists them; filter by importance.
     async fn skills(&self, ctx: &Context<'_>, importance: Option<Importance>) -> Result<Vec<CareerPathSkill>> {
-        let rows = loaders(ctx).load_one(SkillsOfPath(self.0.id)).await.api()?.unwrap_or_default();
+        let key = SkillsOfPath(self.0.id, asked_under::<Skill>(ctx, &["skill"]));
+        let rows = loaders(ctx).load_one(key).await.api()?.unwrap_or_default();
         Ok(rows
             .iter()
             .filter(|(link, _)| importance.is_none_or(|wanted| enums::Importance::from(wanted) == link.importance))
@@ -275,8 +278,9 @@ editable_object! {
 
     /// Every technology the career's skills use, each once, in skill order.
     async fn technologies(&self, ctx: &Context<'_>) -> Result<Vec<Technology>> {
-        let skills = loaders(ctx).load_one(SkillsOfPath(self.0.id)).await.api()?.unwrap_or_default();
-        let keys: Vec<TechnologiesOfSkill> = skills.iter().map(|(_, skill)| TechnologiesOfSkill(skill.id)).collect();
+        let skills = loaders(ctx).load_one(SkillsOfPath(self.0.id, Columns::none())).await.api()?.unwrap_or_default();
+        let columns = asked::<Technology>(ctx);
+        let keys: Vec<_> = skills.iter().map(|(_, skill)| TechnologiesOfSkill(skill.id, columns)).collect();
         let mut by_skill = loaders(ctx).load_many(keys.iter().copied()).await.api()?;
         let mut seen = std::collections::HashSet::new();
         let mut technologies = Vec::new();
@@ -292,33 +296,34 @@ editable_object! {
 
     /// What people in this career do, in order.
     async fn responsibilities(&self, ctx: &Context<'_>) -> Result<Vec<Responsibility>> {
-        related(ctx, ResponsibilitiesOfPath(self.0.id)).await
+        related(ctx, ResponsibilitiesOfPath(self.0.id, asked::<Responsibility>(ctx))).await
     }
 
     /// How to get there, step by step.
     async fn roadmap(&self, ctx: &Context<'_>) -> Result<Vec<RoadmapStep>> {
-        related(ctx, RoadmapOfPath(self.0.id)).await
+        related(ctx, RoadmapOfPath(self.0.id, asked::<RoadmapStep>(ctx))).await
     }
 
     /// Industries that employ people in this career.
     async fn industries(&self, ctx: &Context<'_>) -> Result<Vec<Industry>> {
-        related(ctx, IndustriesOfPath(self.0.id)).await
+        related(ctx, IndustriesOfPath(self.0.id, asked::<Industry>(ctx))).await
     }
 
     /// Benefits commonly offered in this career.
     async fn benefits(&self, ctx: &Context<'_>) -> Result<Vec<Benefit>> {
-        related(ctx, BenefitsOfPath(self.0.id)).await
+        related(ctx, BenefitsOfPath(self.0.id, asked::<Benefit>(ctx))).await
     }
 
     /// Other careers worth a look from this one.
     async fn related_career_paths(&self, ctx: &Context<'_>) -> Result<Vec<CareerPath>> {
-        related(ctx, RelatedOfPath(self.0.id)).await
+        related(ctx, RelatedOfPath(self.0.id, asked::<CareerPath>(ctx))).await
     }
 
     /// What the career pays: the newest record covering all experience levels, industries and
     /// locations of `country` (ISO 3166-1 alpha-2), or of the first country on record.
     async fn salary(&self, ctx: &Context<'_>, country: Option<String>) -> Result<Option<SalarySummary>> {
-        let records = loaders(ctx).load_one(SalariesOfPath(self.0.id)).await.api()?.unwrap_or_default();
+        let columns = asked::<SalarySummary>(ctx).union(career_paths::headline_salary_columns());
+        let records = loaders(ctx).load_one(SalariesOfPath(self.0.id, columns)).await.api()?.unwrap_or_default();
         Ok(career_paths::headline_salary(records.iter().map(|record| &**record), country.as_deref())
             .map(|record| SalarySummary(record.clone())))
     }
@@ -326,7 +331,8 @@ editable_object! {
     /// Every salary record of the career, by country, newest first. The summary fields are
     /// public; the detail fields require VIEWER.
     async fn salary_records(&self, ctx: &Context<'_>) -> Result<Vec<SalaryRecord>> {
-        let records = loaders(ctx).load_one(SalariesOfPath(self.0.id)).await.api()?.unwrap_or_default();
+        let key = SalariesOfPath(self.0.id, asked::<SalaryRecord>(ctx));
+        let records = loaders(ctx).load_one(key).await.api()?.unwrap_or_default();
         Ok(records.iter().cloned().map(SalaryRecord::from).collect())
     }
 
@@ -384,11 +390,39 @@ editable_object! {
 
     /// Where to learn it.
     async fn resources(&self, ctx: &Context<'_>) -> Result<Vec<LearningResource>> {
-        related(ctx, ResourcesOfStep(self.0.id)).await
+        related(ctx, ResourcesOfStep(self.0.id, asked::<LearningResource>(ctx))).await
     }
 
     /// The skills this step teaches.
     async fn skills(&self, ctx: &Context<'_>) -> Result<Vec<Skill>> {
-        related(ctx, SkillsOfStep(self.0.id)).await
+        related(ctx, SkillsOfStep(self.0.id, asked::<Skill>(ctx))).await
     }
 }
+
+projection!(Skill => skill {
+    "id" => [], "version" => [Version], "history" => [], "updatedBy" => [],
+    "slug" => [Slug], "name" => [Name], "category" => [Category], "description" => [Description],
+    "technologies" => [], "careerPaths" => [],
+});
+
+projection!(Technology => technology {
+    "id" => [], "version" => [Version], "history" => [], "updatedBy" => [],
+    "slug" => [Slug], "name" => [Name], "kind" => [Kind], "description" => [Description],
+    "builtOn" => [BuiltOnId], "skills" => [],
+});
+
+projection!(CareerPath => career_path {
+    "id" => [], "version" => [Version], "history" => [], "updatedBy" => [],
+    "slug" => [Slug], "title" => [Title], "summary" => [Summary], "description" => [Description],
+    "outlook" => [OutlookDemand, OutlookSummary], "onetSocCode" => [OnetSocCode],
+    "skills" => [], "technologies" => [], "responsibilities" => [], "roadmap" => [], "industries" => [],
+    "benefits" => [], "relatedCareerPaths" => [], "salary" => [], "salaryRecords" => [],
+    "status" => [Status], "internalNotes" => [InternalNotes], "publishedAt" => [PublishedAt],
+    "createdAt" => [CreatedAt], "updatedAt" => [UpdatedAt],
+});
+
+projection!(RoadmapStep => roadmap_step {
+    "id" => [], "version" => [Version], "history" => [], "updatedBy" => [],
+    "position" => [Position], "title" => [Title], "description" => [Description],
+    "recommendation" => [Recommendation], "resources" => [], "skills" => [],
+});

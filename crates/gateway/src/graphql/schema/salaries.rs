@@ -4,6 +4,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use careergraph_auth::Role;
 use careergraph_domain::entities::salary_record;
 use careergraph_domain::enums;
+use careergraph_domain::projection::Columns;
 use careergraph_domain::queries::{career_paths, salaries};
 
 use super::audit::editable_object;
@@ -13,6 +14,7 @@ use crate::graphql::plumbing::context::{loaders, request, store};
 use crate::graphql::plumbing::error::{ApiResult, bad_input, internal_error};
 use crate::graphql::plumbing::loaders::{IndustryById, One};
 use crate::graphql::plumbing::policy::{auth, check_values};
+use crate::graphql::plumbing::projection::{asked, projection};
 
 /// The span of time a salary amount covers.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -205,7 +207,7 @@ editable_object! {
 /// The industry a record or group names, batched across the response.
 async fn industry(ctx: &Context<'_>, id: Option<uuid::Uuid>) -> Result<Option<Industry>> {
     let Some(id) = id else { return Ok(None) };
-    let row: Option<One<_>> = loaders(ctx).load_one(IndustryById(id)).await.api()?;
+    let row: Option<One<_>> = loaders(ctx).load_one(IndustryById(id, asked::<Industry>(ctx))).await.api()?;
     Ok(row.map(|One(row)| Industry(row)))
 }
 
@@ -315,11 +317,13 @@ impl SalaryQuery {
         let visibility = request(ctx).visibility;
         let career_path_id = match &filter.career_path {
             None => None,
-            Some(slug) => match career_paths::by_slug(store(ctx).db(), visibility, slug).await.api()? {
-                Some(path) => Some(path.id),
-                // A path the caller cannot see has no statistics for them.
-                None => return Ok(Vec::new()),
-            },
+            Some(slug) => {
+                match career_paths::by_slug(store(ctx).db(), visibility, slug, Columns::none()).await.api()? {
+                    Some(path) => Some(path.id),
+                    // A path the caller cannot see has no statistics for them.
+                    None => return Ok(Vec::new()),
+                }
+            }
         };
         let group_by = salaries::GroupBy {
             country: group_by.contains(&SalaryDimension::Country),
@@ -331,3 +335,18 @@ impl SalaryQuery {
         Ok(stats.into_iter().map(SalaryStat).collect())
     }
 }
+
+projection!(SalarySummary => salary_record {
+    "id" => [], "country" => [Country], "currency" => [Currency], "period" => [Period], "average" => [Average],
+    "minimum" => [Minimum], "maximum" => [Maximum], "asOf" => [AsOf], "source" => [Source],
+});
+
+projection!(SalaryRecord => salary_record {
+    "id" => [], "version" => [Version], "history" => [], "updatedBy" => [],
+    "country" => [Country], "currency" => [Currency], "period" => [Period], "average" => [Average],
+    "minimum" => [Minimum], "maximum" => [Maximum], "asOf" => [AsOf], "source" => [Source],
+    "experienceLevel" => [ExperienceLevel], "industry" => [IndustryId], "location" => [Location],
+    "percentile10" => [Percentile10], "percentile25" => [Percentile25], "median" => [Median],
+    "percentile75" => [Percentile75], "percentile90" => [Percentile90], "sampleSize" => [SampleSize],
+    "sourceUrl" => [SourceUrl], "notes" => [Notes],
+});

@@ -43,9 +43,10 @@ impl UsersQuery {
     /// Every user, by e-mail address. Requires ADMIN.
     #[graphql(directive = auth::apply(Role::Admin))]
     async fn users(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Option<Paged<User>>> {
-        let page = page_request(ctx, first, after.as_deref())?;
-        let rows = accounts::list_users(store(ctx).db(), page).await.api()?;
-        Ok(Some(connection(page, rows, User)))
+        const SORTED_BY: &str = "email asc";
+        let page = page_request(ctx, SORTED_BY, first, after.as_deref())?;
+        let rows = accounts::list_users(store(ctx).db(), page.clone()).await.api()?;
+        Ok(Some(connection(SORTED_BY, &page, rows, User)))
     }
 }
 

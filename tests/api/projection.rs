@@ -1,0 +1,144 @@
+//! A request reads the columns it shows, and no others: the statements of the nested benchmark
+//! query name their columns, two selections of one relation still share one statement, and every
+//! field asked alone answers what it answers beside all the others.
+
+use std::collections::BTreeSet;
+
+use careergraph_auth::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+
+/// The benchmark's nested query (Q3 in crates/bench).
+const NESTED: &str = "{ careerPaths(first: 20) { edges { node { slug title skills { importance skill { name category technologies { name kind } } } salaryRecords { country currency period average minimum maximum asOf } } } } }";
+
+/// The table a SELECT reads from (the first one it names after FROM), and the columns it selects,
+/// without their tables or quotes.
+fn select_list(sql: &str) -> (String, BTreeSet<String>) {
+    let unquoted = sql.replace('"', "");
+    let rest = unquoted.strip_prefix("SELECT ").unwrap_or_else(|| panic!("not a SELECT: {sql}"));
+    let (list, from) = rest.split_once(" FROM ").unwrap_or_else(|| panic!("no FROM: {sql}"));
+    let table = from.split_whitespace().next().unwrap_or_default().to_owned();
+    let columns =
+        list.split(", ").map(|column| column.rsplit('.').next().unwrap_or(column).trim().to_owned()).collect();
+    (table, columns)
+}
+
+fn set(columns: &[&str]) -> BTreeSet<String> {
+    columns.iter().map(|column| (*column).to_owned()).collect()
+}
+
+on_both_backends! {
+    async fn the_nested_query_selects_only_the_columns_it_shows(app) {
+        careergraph_domain::synthetic::load_benchmark_data(app.db(), 30).await.expect("the benchmark's data");
+        let recording = app.record_statements();
+        let data = app.query_ok(NESTED, json!({})).await;
+        let statements = recording.take();
+        assert_eq!(data["careerPaths"]["edges"].as_array().map(Vec::len), Some(20));
+        let link = |columns: &[&str]| set(columns);
+        let expected = [
+            ("career_path", set(&["id", "slug", "title"])),
+            ("career_path_skill", set(&["id", "name", "category"]).union(&link(&["career_path_id", "skill_id", "importance", "position"])).cloned().collect()),
+            ("skill_technology", set(&["id", "name", "kind"]).union(&link(&["skill_id", "technology_id", "position"])).cloned().collect()),
+            ("salary_record", set(&["id", "career_path_id", "country", "currency", "period", "average", "minimum", "maximum", "as_of"])),
+        ];
+        let read: Vec<_> = statements.iter().map(|sql| select_list(sql)).collect();
+        assert_eq!(read.len(), expected.len(), "one statement per level: {statements:#?}");
+        for (table, columns) in expected {
+            let found = read.iter().find(|(read_from, _)| *read_from == table).unwrap_or_else(|| panic!("no statement reads {table}: {statements:#?}"));
+            assert_eq!(found.1, columns, "the columns read from {table}");
+        }
+        assert!(statements.iter().all(|sql| !sql.contains("description") && !sql.contains("notes")), "{statements:#?}");
+    }
+
+    async fn two_selections_of_one_relation_share_one_statement_with_both_columns(app) {
+        let recording = app.record_statements();
+        let query = "{ careerPath(slug: \"backend-developer\") { short: skills { skill { name } } long: skills { skill { ...Described } } } } fragment Described on Skill { description }";
+        let data = app.query_ok(query, json!({})).await;
+        let statements = recording.take();
+        assert_eq!(statements.len(), 2, "the path, then its skills once: {statements:#?}");
+        let (table, columns) = select_list(&statements[1]);
+        assert_eq!(table, "career_path_skill");
+        assert!(columns.contains("name") && columns.contains("description"), "{columns:?}");
+        let path = &data["careerPath"];
+        assert!(path["short"][0]["skill"]["name"].as_str().is_some_and(|name| !name.is_empty()), "{path}");
+        assert!(path["long"][0]["skill"]["description"].as_str().is_some_and(|text| !text.is_empty()), "{path}");
+    }
+
+    async fn every_field_asked_alone_answers_what_the_whole_row_holds(app) {
+        let token = app.token_for("admin@example.com", Role::Admin).await;
+        // Where each object is reached from; `{}` is its selection. The third name is the type
+        // `node` answers for its id, which reads whole rows.
+        let path = "careerPath(slug: \"backend-developer\")";
+        let places = [
+            ("CareerPath", "CareerPath", format!("{{ {path} {{}} }}")),
+            ("CareerPath", "CareerPath", "{ careerPaths(first: 3) { edges { node {} } } }".to_owned()),
+            ("Skill", "Skill", format!("{{ {path} {{ skills {{ skill {{}} }} }} }}")),
+            ("Skill", "Skill", "{ skills(first: 5) { nodes {} } }".to_owned()),
+            ("Technology", "Technology", format!("{{ {path} {{ technologies {{}} }} }}")),
+            ("Technology", "Technology", "{ technologies(first: 50) { nodes {} } }".to_owned()),
+            ("SalaryRecord", "SalaryRecord", format!("{{ {path} {{ salaryRecords {{}} }} }}")),
+            ("SalarySummary", "SalaryRecord", format!("{{ {path} {{ salary {{}} }} }}")),
+            ("RoadmapStep", "RoadmapStep", format!("{{ {path} {{ roadmap {{}} }} }}")),
+            ("LearningResource", "LearningResource", format!("{{ {path} {{ roadmap {{ resources {{}} }} }} }}")),
+            ("Responsibility", "Responsibility", format!("{{ {path} {{ responsibilities {{}} }} }}")),
+            ("Industry", "Industry", format!("{{ {path} {{ industries {{}} }} }}")),
+            ("Benefit", "Benefit", format!("{{ {path} {{ benefits {{}} }} }}")),
+        ];
+        for (type_name, node_type, place) in &places {
+            let fields = selectable_fields(&app, &token, type_name).await;
+            assert!(fields.len() > 3, "{type_name} has fields");
+            for selection in fields.iter().map(|field| vec![field.clone()]).chain([fields.clone()]) {
+                let selection = selection.join(" ");
+                let asked = app.as_user(&token, &place.replace("{}", &format!("{{ __typename id {selection} }}")), json!({})).await;
+                assert!(asked.get("errors").is_none(), "{selection} of {type_name} at {place}: {asked}");
+                let mut objects = Vec::new();
+                objects_of(&asked["data"], type_name, &mut objects);
+                assert!(!objects.is_empty(), "{type_name} is reached at {place}: {asked}");
+                let ids: Vec<&Value> = objects.iter().map(|object| &object["id"]).collect();
+                let whole = format!("query ($ids: [ID!]!) {{ nodes(ids: $ids) {{ ... on {node_type} {{ id {selection} }} }} }}");
+                let whole = app.as_user(&token, &whole, json!({ "ids": ids })).await;
+                assert!(whole.get("errors").is_none(), "{selection} of {node_type} by node: {whole}");
+                for (object, whole) in objects.iter().zip(whole["data"]["nodes"].as_array().expect("nodes")) {
+                    let mut object = object.clone();
+                    object.as_object_mut().expect("an object").remove("__typename");
+                    assert_eq!(&object, whole, "{selection} of {type_name} at {place}");
+                }
+            }
+        }
+    }
+}
+
+/// Every object of type `type_name` in `data`, in order.
+fn objects_of(data: &Value, type_name: &str, found: &mut Vec<Value>) {
+    match data {
+        Value::Object(object) if object.get("__typename").is_some_and(|name| name == type_name) => {
+            found.push(data.clone())
+        }
+        Value::Object(object) => object.values().for_each(|value| objects_of(value, type_name, found)),
+        Value::Array(items) => items.iter().for_each(|item| objects_of(item, type_name, found)),
+        _ => {}
+    }
+}
+
+/// Every field of `type_name` as a selection: scalars as they are, objects by their id or type.
+async fn selectable_fields(app: &TestApp, token: &str, type_name: &str) -> Vec<String> {
+    let query = "query ($name: String!) { __type(name: $name) { fields { name args { name } type { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }";
+    let data = app.as_user(token, query, json!({ "name": type_name })).await;
+    let fields = data["data"]["__type"]["fields"].as_array().unwrap_or_else(|| panic!("{type_name}: {data}"));
+    fields
+        .iter()
+        .map(|field| {
+            let name = field["name"].as_str().expect("a name");
+            let mut kind = &field["type"];
+            while kind["ofType"].is_object() {
+                kind = &kind["ofType"];
+            }
+            match kind["kind"].as_str() {
+                Some("OBJECT" | "INTERFACE") => format!("{name} {{ __typename }}"),
+                _ => name.to_owned(),
+            }
+        })
+        .collect()
+}
