@@ -45,7 +45,10 @@ impl<E: EntityTrait> Columns<E> {
     /// This set and `column`.
     #[must_use]
     pub fn with(self, column: E::Column) -> Self {
-        let place = E::Column::iter().position(|each| each.as_str() == column.as_str());
+        // A column is a variant of a fieldless enum: its discriminant names it, without comparing
+        // the names' text (this runs for every object a resolver loads relations of).
+        let wanted = std::mem::discriminant(&column);
+        let place = E::Column::iter().position(|each| std::mem::discriminant(&each) == wanted);
         Self::from_bits(self.bits | place.map_or(0, |place| 1 << place))
     }
 

@@ -148,9 +148,7 @@ pub async fn responsibilities(
     columns: Columns<responsibility::Entity>,
 ) -> Result<Vec<responsibility::Model>> {
     use responsibility::Column::{CareerPathId, Id, Position};
-    let select =
-        responsibility::Entity::find().filter(CareerPathId.is_in(path_ids.iter().copied())).order_by_asc(Position);
-    Ok(positional::all_of(select, columns.with(Id).with(CareerPathId), db).await?)
+    children(db, (CareerPathId, path_ids), Position, columns.with(Id)).await
 }
 
 /// The roadmap steps of each path in `path_ids`, in order, with `columns` read.
@@ -160,9 +158,7 @@ pub async fn roadmap(
     columns: Columns<roadmap_step::Entity>,
 ) -> Result<Vec<roadmap_step::Model>> {
     use roadmap_step::Column::{CareerPathId, Id, Position};
-    let select =
-        roadmap_step::Entity::find().filter(CareerPathId.is_in(path_ids.iter().copied())).order_by_asc(Position);
-    Ok(positional::all_of(select, columns.with(Id).with(CareerPathId), db).await?)
+    children(db, (CareerPathId, path_ids), Position, columns.with(Id)).await
 }
 
 /// The learning resources of each roadmap step in `step_ids`, in order, with `columns` read.
@@ -172,9 +168,23 @@ pub async fn resources(
     columns: Columns<learning_resource::Entity>,
 ) -> Result<Vec<learning_resource::Model>> {
     use learning_resource::Column::{Id, Position, RoadmapStepId};
-    let select =
-        learning_resource::Entity::find().filter(RoadmapStepId.is_in(step_ids.iter().copied())).order_by_asc(Position);
-    Ok(positional::all_of(select, columns.with(Id).with(RoadmapStepId), db).await?)
+    children(db, (RoadmapStepId, step_ids), Position, columns.with(Id)).await
+}
+
+/// The rows of `E` whose `parent` column holds one of the ids, by `order`, with `columns` and
+/// the parent column (which groups them) read.
+async fn children<E>(
+    db: &impl ConnectionTrait,
+    (parent, ids): (E::Column, &[Uuid]),
+    order: E::Column,
+    columns: Columns<E>,
+) -> Result<Vec<E::Model>>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: positional::Positional,
+{
+    let select = E::find().filter(parent.is_in(ids.iter().copied())).order_by_asc(order);
+    Ok(positional::all_of(select, columns.with(parent), db).await?)
 }
 
 /// The industries of each path in `path_ids`, in order, with `columns` read.
