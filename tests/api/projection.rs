@@ -68,6 +68,12 @@ on_both_backends! {
 
     async fn every_field_asked_alone_answers_what_the_whole_row_holds(app) {
         let token = app.token_for("admin@example.com", Role::Admin).await;
+        // An edit, so the path has someone who last changed it.
+        let path = app.as_user(&token, "{ careerPath(slug: \"backend-developer\") { id version title } }", json!({})).await;
+        let path = &path["data"]["careerPath"];
+        let rename = "mutation ($id: ID!, $v: Int!, $t: String!) { updateCareerPath(input: { id: $id, expectedVersion: $v, title: $t }) { careerPath { version } } }";
+        let renamed = app.as_user(&token, rename, json!({ "id": path["id"], "v": path["version"], "t": path["title"] })).await;
+        assert!(renamed.get("errors").is_none(), "{renamed}");
         // Where each object is reached from; `{}` is its selection. The third name is the type
         // `node` answers for its id, which reads whole rows.
         let path = "careerPath(slug: \"backend-developer\")";
@@ -85,6 +91,7 @@ on_both_backends! {
             ("Responsibility", "Responsibility", format!("{{ {path} {{ responsibilities {{}} }} }}")),
             ("Industry", "Industry", format!("{{ {path} {{ industries {{}} }} }}")),
             ("Benefit", "Benefit", format!("{{ {path} {{ benefits {{}} }} }}")),
+            ("User", "User", format!("{{ {path} {{ updatedBy {{}} }} }}")),
         ];
         for (type_name, node_type, place) in &places {
             let fields = selectable_fields(&app, &token, type_name).await;

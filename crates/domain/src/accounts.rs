@@ -278,9 +278,15 @@ pub async fn list_users(
     crate::page::fetch_whole(db, app_user::Entity::find(), order, page).await
 }
 
-/// The users among `ids`.
-pub async fn users_by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<app_user::Model>> {
-    Ok(app_user::Entity::find().filter(app_user::Column::Id.is_in(ids.iter().copied())).all(db).await?)
+/// The users among `ids`, with `columns` read: a user shown beside an edit needs neither the
+/// password hash nor the session columns.
+pub async fn users_by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+    columns: crate::projection::Columns<app_user::Entity>,
+) -> Result<Vec<app_user::Model>> {
+    let select = app_user::Entity::find().filter(app_user::Column::Id.is_in(ids.iter().copied()));
+    Ok(crate::positional::all_of(select, columns.with(app_user::Column::Id), db).await?)
 }
 
 /// Notes a successful sign-in.

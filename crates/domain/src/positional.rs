@@ -59,7 +59,7 @@ macro_rules! unread_as_default {
     )+};
 }
 
-unread_as_default!(Uuid, String, i32, i64, NaiveDate, DateTime<Utc>);
+unread_as_default!(Uuid, String, i32, i64, bool, NaiveDate, DateTime<Utc>);
 
 /// A value that can be read from a column by position, on both backends.
 pub(crate) trait Readable: Sized {
@@ -132,7 +132,21 @@ macro_rules! readable {
     )+};
 }
 
-readable!(Uuid, String, i32, i64, NaiveDate, DateTime<Utc>);
+readable!(Uuid, String, i32, i64, bool, NaiveDate, DateTime<Utc>);
+
+impl Readable for careergraph_auth::Role {
+    fn read_at(row: &QueryResult, index: usize) -> Result<Self, DbErr> {
+        read_stored_name(row, index, careergraph_auth::Role::named)?
+            .ok_or_else(|| DbErr::Type("unexpected NULL".into()))
+    }
+}
+
+impl Unread for careergraph_auth::Role {
+    /// The role that may do least.
+    fn unread() -> Self {
+        careergraph_auth::Role::Anonymous
+    }
+}
 
 /// Reads a stored enum name without allocating it: the text is borrowed from the row.
 pub(crate) fn read_stored_name<T>(
@@ -191,6 +205,10 @@ positional! {
     }
     learning_resource { id, roadmap_step_id, position, name, kind, url, version, created_at, updated_at }
     industry { id, slug, name, version, created_at, updated_at }
+    app_user {
+        id, email, display_name, role, password_hash, disabled, tokens_valid_after, sessions_revoked_at,
+        last_login_at, version, created_at, updated_at,
+    }
     benefit { id, slug, name, version, created_at, updated_at }
     salary_record {
         id, career_path_id, country, currency, period, experience_level, industry_id, location, average,
@@ -236,7 +254,7 @@ mod tests {
 
     use super::Positional;
     use crate::entities::{
-        benefit, career_path, career_path_benefit, career_path_industry, career_path_skill, industry,
+        app_user, benefit, career_path, career_path_benefit, career_path_industry, career_path_skill, industry,
         learning_resource, related_career_path, responsibility, roadmap_step, salary_record, skill, skill_technology,
         technology,
     };
@@ -260,6 +278,7 @@ mod tests {
         assert_eq!(learning_resource::Model::FIELDS, columns::<learning_resource::Entity>());
         assert_eq!(industry::Model::FIELDS, columns::<industry::Entity>());
         assert_eq!(benefit::Model::FIELDS, columns::<benefit::Entity>());
+        assert_eq!(app_user::Model::FIELDS, columns::<app_user::Entity>());
         assert_eq!(career_path_industry::Model::FIELDS, columns::<career_path_industry::Entity>());
         assert_eq!(career_path_benefit::Model::FIELDS, columns::<career_path_benefit::Entity>());
         assert_eq!(related_career_path::Model::FIELDS, columns::<related_career_path::Entity>());
@@ -307,6 +326,14 @@ mod tests {
         reads_like_sea_orm::<learning_resource::Entity>(db).await;
         reads_like_sea_orm::<industry::Entity>(db).await;
         reads_like_sea_orm::<benefit::Entity>(db).await;
+        let user = crate::accounts::NewUser {
+            email: "positional@example.com".into(),
+            display_name: "Positional".into(),
+            role: careergraph_auth::Role::Editor,
+            password_hash: "$argon2id$not-a-real-hash".into(),
+        };
+        crate::accounts::create_user(db, user).await.expect("a user");
+        reads_like_sea_orm::<app_user::Entity>(db).await;
         let paths = reads_like_sea_orm::<career_path::Entity>(db).await;
         assert!(paths.iter().any(|p| p.published_at.is_some()) && paths.iter().any(|p| p.internal_notes.is_none()));
         let path_skills = reads_like_sea_orm::<career_path_skill::Entity>(db).await;

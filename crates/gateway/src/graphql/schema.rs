@@ -176,6 +176,7 @@ mod tests {
             ("Benefit", listed::<Benefit>()),
             ("SalaryRecord", listed::<SalaryRecord>()),
             ("SalarySummary", listed::<SalarySummary>()),
+            ("User", listed::<super::accounts::User>()),
         ];
         for (name, listed) in checks {
             assert_eq!(listed, fields_of(&sdl, name), "the fields of {name}");

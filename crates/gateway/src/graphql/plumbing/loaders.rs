@@ -75,11 +75,9 @@ relation_keys! {
     SkillsOfTechnology(skill);
     /// An industry by id (the industry of a salary record).
     IndustryById(industry);
+    /// A user by id (the actor of an audit event, who last changed an object).
+    UserById(app_user);
 }
-
-/// A user by id (the actor of an audit event).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct UserById(pub Uuid);
 
 /// An object of any kind by id (`node`, `nodes`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -185,16 +183,9 @@ batch!(IndustryById => One<industry::Model>,
     |b, ids, columns| careergraph_domain::queries::sectors::industries_by_ids(b.store.db(), &ids, columns),
     |row: industry::Model| (row.id, Arc::new(row)));
 
-impl Loader<UserById> for Batcher {
-    type Value = One<app_user::Model>;
-    type Error = LoadError;
-
-    async fn load(&self, keys: &[UserById]) -> Result<HashMap<UserById, Self::Value>, LoadError> {
-        let ids = ids(keys, |key| key.0);
-        let users = careergraph_domain::accounts::users_by_ids(self.store.db(), &ids).await.map_err(Arc::new)?;
-        Ok(users.into_iter().map(|user| (UserById(user.id), One(Arc::new(user)))).collect())
-    }
-}
+batch!(UserById => One<app_user::Model>,
+    |b, ids, columns| careergraph_domain::accounts::users_by_ids(b.store.db(), &ids, columns),
+    |row: app_user::Model| (row.id, Arc::new(row)));
 
 impl Loader<NodeById> for Batcher {
     type Value = Found;

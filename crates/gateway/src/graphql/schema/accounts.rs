@@ -12,6 +12,7 @@ use crate::authentication::{AccountError, Principal, Session};
 use crate::graphql::plumbing::context::{accounts, one_account_operation, request, store};
 use crate::graphql::plumbing::error::{ApiResult, Code, coded};
 use crate::graphql::plumbing::policy::auth;
+use crate::graphql::plumbing::projection::projection;
 
 /// Someone who can sign in.
 pub struct User(pub app_user::Model);
@@ -252,3 +253,8 @@ impl AccountMutation {
         Ok(Some(signed_in(ctx, session)))
     }
 }
+
+projection!(User => app_user {
+    "id" => [], "email" => [Email], "displayName" => [DisplayName], "role" => [Role], "disabled" => [Disabled],
+    "createdAt" => [CreatedAt], "lastLoginAt" => [LastLoginAt],
+});

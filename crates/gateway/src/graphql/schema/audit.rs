@@ -14,6 +14,7 @@ use crate::graphql::plumbing::context::{id_of, loaders, request, store};
 use crate::graphql::plumbing::error::{ApiResult, input_path};
 use crate::graphql::plumbing::loaders::{HistoryOf, One, UserById};
 use crate::graphql::plumbing::policy::auth;
+use crate::graphql::plumbing::projection::asked;
 
 /// Declares the GraphQL object over a versioned, audited row: the wrapper type, then one
 /// `#[Object]` impl with the fields every editable object has (`id`, `version`, `history`,
@@ -216,7 +217,7 @@ mod tests {
 }
 
 async fn user(ctx: &Context<'_>, id: Uuid) -> Result<Option<User>> {
-    let user: Option<One<_>> = loaders(ctx).load_one(UserById(id)).await.api()?;
+    let user: Option<One<_>> = loaders(ctx).load_one(UserById(id, asked::<User>(ctx))).await.api()?;
     Ok(user.map(|One(user)| User(std::sync::Arc::unwrap_or_clone(user))))
 }
 
