@@ -115,6 +115,62 @@ on_both_backends! {
             }
         }
     }
+
+    async fn audit_events_answer_alone_what_they_answer_whole_and_keep_snapshots_private(app) {
+        let admin = app.token_for("admin@example.com", Role::Admin).await;
+        let editor = app.token_for("editor@example.com", Role::Editor).await;
+        // An edit of a path (anyone's to read) and one of a user (the user's and the admins').
+        let path = app.as_user(&admin, "{ careerPath(slug: \"backend-developer\") { id version title } }", json!({})).await;
+        let path = &path["data"]["careerPath"];
+        let rename = "mutation ($id: ID!, $v: Int!, $t: String!) { updateCareerPath(input: { id: $id, expectedVersion: $v, title: $t }) { careerPath { version } } }";
+        assert!(app.as_user(&admin, rename, json!({ "id": path["id"], "v": path["version"], "t": path["title"] })).await.get("errors").is_none());
+        let me = app.as_user(&editor, "{ me { id } }", json!({})).await;
+        let promote = "mutation ($id: ID!) { setUserRole(input: { userId: $id, role: ADMIN }) { user { id } } }";
+        let promoted = app.as_user(&admin, promote, json!({ "id": me["data"]["me"]["id"] })).await;
+        assert!(promoted.get("errors").is_none(), "{promoted}");
+        let demote = "mutation ($id: ID!) { setUserRole(input: { userId: $id, role: EDITOR }) { user { id } } }";
+        assert!(app.as_user(&admin, demote, json!({ "id": me["data"]["me"]["id"] })).await.get("errors").is_none());
+
+        let fields = ["id", "action", "entityType", "entityId", "actor { id displayName }", "before", "after", "occurredAt", "requestId"];
+        for (token, place) in [
+            (&admin, "{ auditLog(first: 10) { nodes {} } }"),
+            (&editor, "{ auditLog(first: 10) { nodes {} } }"),
+            (&admin, "{ careerPath(slug: \"backend-developer\") { history {} } }"),
+        ] {
+            let whole = app.as_user(token, &place.replace("{}", &format!("{{ {} }}", fields.join(" "))), json!({})).await;
+            assert!(whole.get("errors").is_none(), "{place}: {whole}");
+            for field in fields {
+                let alone = app.as_user(token, &place.replace("{}", &format!("{{ {field} }}")), json!({})).await;
+                assert!(alone.get("errors").is_none(), "{field} at {place}: {alone}");
+                let key = field.split_whitespace().next().unwrap_or(field);
+                let mut alone_values = Vec::new();
+                let mut whole_values = Vec::new();
+                values_of(&alone["data"], key, &mut alone_values);
+                values_of(&whole["data"], key, &mut whole_values);
+                assert!(!whole_values.is_empty(), "{field} at {place} is answered");
+                assert_eq!(alone_values, whole_values, "{field} at {place}");
+            }
+        }
+        // The editor sees the path's snapshots, never the user's, whatever else is asked.
+        let log = app.as_user(&editor, "{ auditLog(first: 10) { nodes { entityType after } } }", json!({})).await;
+        let events = log["data"]["auditLog"]["nodes"].as_array().expect("events").clone();
+        assert!(events.iter().any(|event| event["entityType"] == "User" && event["after"].is_null()), "{log}");
+        assert!(events.iter().any(|event| event["entityType"] == "CareerPath" && event["after"].is_object()), "{log}");
+    }
+}
+
+/// Every value of the key `key` in `data`, in order.
+fn values_of(data: &Value, key: &str, found: &mut Vec<Value>) {
+    match data {
+        Value::Object(object)
+            if object.contains_key(key) && !object.contains_key("nodes") && !object.contains_key("history") =>
+        {
+            found.push(object[key].clone())
+        }
+        Value::Object(object) => object.values().for_each(|value| values_of(value, key, found)),
+        Value::Array(items) => items.iter().for_each(|item| values_of(item, key, found)),
+        _ => {}
+    }
 }
 
 /// Every object of type `type_name` in `data`, in order.

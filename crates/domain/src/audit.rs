@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::entities::audit_event;
 use crate::page::{self, Page, PageRequest};
+use crate::projection::Columns;
 use crate::queries::Direction;
 use crate::{Error, Result};
 
@@ -138,7 +139,12 @@ pub struct Filter {
 }
 
 /// A page of the audit log, newest first.
-pub async fn log(db: &impl ConnectionTrait, filter: &Filter, page: PageRequest) -> Result<Page<audit_event::Model>> {
+pub async fn log(
+    db: &impl ConnectionTrait,
+    filter: &Filter,
+    columns: Columns<audit_event::Entity>,
+    page: PageRequest,
+) -> Result<Page<audit_event::Model>> {
     let mut select = audit_event::Entity::find();
     if let Some(actor) = filter.actor_id {
         select = select.filter(audit_event::Column::ActorId.eq(actor));
@@ -162,20 +168,26 @@ pub async fn log(db: &impl ConnectionTrait, filter: &Filter, page: PageRequest) 
         id_direction: Direction::Desc,
         cursor: |row: &audit_event::Model| page::Cursor { value: page::SortValue::Time(row.occurred_at), id: row.id },
     };
-    page::fetch_whole(db, select, order, page).await
+    page::fetch(db, select, order, with_what_policy_reads(columns), page).await
 }
 
-/// The changes to each of `entity_ids` (of kind `entity`), newest first.
+/// The changes to each of `entity_ids` (of kind `entity`), newest first, with `columns` read.
 pub async fn history(
     db: &impl ConnectionTrait,
     entity: EntityKind,
     entity_ids: &[Uuid],
+    columns: Columns<audit_event::Entity>,
 ) -> Result<Vec<audit_event::Model>> {
-    Ok(audit_event::Entity::find()
+    let select = audit_event::Entity::find()
         .filter(audit_event::Column::EntityType.eq(entity.name()))
         .filter(audit_event::Column::EntityId.is_in(entity_ids.iter().copied()))
         .order_by_desc(audit_event::Column::OccurredAt)
-        .order_by_desc(audit_event::Column::Id)
-        .all(db)
-        .await?)
+        .order_by_desc(audit_event::Column::Id);
+    Ok(crate::positional::all_of(select, with_what_policy_reads(columns), db).await?)
+}
+
+/// `columns` and what deciding who may read an event's snapshots needs: whose event it is.
+fn with_what_policy_reads(columns: Columns<audit_event::Entity>) -> Columns<audit_event::Entity> {
+    use audit_event::Column::{EntityId, EntityType, Id};
+    columns.with(Id).with(EntityType).with(EntityId)
 }

@@ -134,6 +134,14 @@ macro_rules! readable {
 
 readable!(Uuid, String, i32, i64, bool, NaiveDate, DateTime<Utc>);
 
+/// A JSON document (the audit trail's snapshots): `jsonb` on PostgreSQL, text on SQLite.
+impl Readable for Option<serde_json::Value> {
+    fn read_at(row: &QueryResult, index: usize) -> Result<Self, DbErr> {
+        let document: Option<sqlx::types::Json<serde_json::Value>> = read_value(row, index)?;
+        Ok(document.map(|document| document.0))
+    }
+}
+
 impl Readable for careergraph_auth::Role {
     fn read_at(row: &QueryResult, index: usize) -> Result<Self, DbErr> {
         read_stored_name(row, index, careergraph_auth::Role::named)?
@@ -205,6 +213,7 @@ positional! {
     }
     learning_resource { id, roadmap_step_id, position, name, kind, url, version, created_at, updated_at }
     industry { id, slug, name, version, created_at, updated_at }
+    audit_event { id, actor_id, action, entity_type, entity_id, before, after, occurred_at, request_id }
     app_user {
         id, email, display_name, role, password_hash, disabled, tokens_valid_after, sessions_revoked_at,
         last_login_at, version, created_at, updated_at,
@@ -250,13 +259,15 @@ where
 mod tests {
     use std::fmt::Debug;
 
-    use sea_orm::{DatabaseConnection, EntityTrait, FromQueryResult, IdenStatic, Iterable, ModelTrait, QueryOrder};
+    use sea_orm::{
+        ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, IdenStatic, Iterable, ModelTrait, QueryOrder,
+    };
 
     use super::Positional;
     use crate::entities::{
-        app_user, benefit, career_path, career_path_benefit, career_path_industry, career_path_skill, industry,
-        learning_resource, related_career_path, responsibility, roadmap_step, salary_record, skill, skill_technology,
-        technology,
+        app_user, audit_event, benefit, career_path, career_path_benefit, career_path_industry, career_path_skill,
+        industry, learning_resource, related_career_path, responsibility, roadmap_step, salary_record, skill,
+        skill_technology, technology,
     };
     use crate::projection::Columns;
 
@@ -279,6 +290,7 @@ mod tests {
         assert_eq!(industry::Model::FIELDS, columns::<industry::Entity>());
         assert_eq!(benefit::Model::FIELDS, columns::<benefit::Entity>());
         assert_eq!(app_user::Model::FIELDS, columns::<app_user::Entity>());
+        assert_eq!(audit_event::Model::FIELDS, columns::<audit_event::Entity>());
         assert_eq!(career_path_industry::Model::FIELDS, columns::<career_path_industry::Entity>());
         assert_eq!(career_path_benefit::Model::FIELDS, columns::<career_path_benefit::Entity>());
         assert_eq!(related_career_path::Model::FIELDS, columns::<related_career_path::Entity>());
@@ -290,8 +302,12 @@ mod tests {
         E: EntityTrait,
         E::Model: Positional + FromQueryResult + ModelTrait<Entity = E> + PartialEq + Debug + Send + Sync,
     {
-        // In one order every time: by every column.
-        let sorted = || E::Column::iter().fold(E::find(), |select, column| select.order_by_asc(column));
+        // In one order every time: by every column PostgreSQL can sort (not JSON).
+        let sortable = |column: &E::Column| {
+            !matches!(column.def().get_column_type(), sea_orm::ColumnType::Json | sea_orm::ColumnType::JsonBinary)
+        };
+        let sorted =
+            || E::Column::iter().filter(sortable).fold(E::find(), |select, column| select.order_by_asc(column));
         let by_name = sorted().all(db).await.expect("read by name");
         let by_position = super::all_of(sorted(), Columns::all(), db).await.expect("read by position");
         assert!(!by_name.is_empty(), "{} has rows to compare", E::default().table_name());
@@ -332,8 +348,19 @@ mod tests {
             role: careergraph_auth::Role::Editor,
             password_hash: "$argon2id$not-a-real-hash".into(),
         };
-        crate::accounts::create_user(db, user).await.expect("a user");
+        let user = crate::accounts::create_user(db, user).await.expect("a user");
+        let (before, after) = (serde_json::json!({ "role": "VIEWER" }), serde_json::json!({ "role": "EDITOR" }));
+        let actor = crate::audit::Actor::default();
+        let kind = crate::audit::EntityKind::User;
+        crate::audit::record(db, &actor, "set_role", kind, user.id, Some(&before), Some(&after))
+            .await
+            .expect("an event");
+        crate::audit::record::<serde_json::Value>(db, &actor, "disable", kind, user.id, None, None)
+            .await
+            .expect("one more");
         reads_like_sea_orm::<app_user::Entity>(db).await;
+        let events = reads_like_sea_orm::<audit_event::Entity>(db).await;
+        assert!(events.iter().any(|event| event.after.is_some()), "a snapshot is compared");
         let paths = reads_like_sea_orm::<career_path::Entity>(db).await;
         assert!(paths.iter().any(|p| p.published_at.is_some()) && paths.iter().any(|p| p.internal_notes.is_none()));
         let path_skills = reads_like_sea_orm::<career_path_skill::Entity>(db).await;

@@ -177,6 +177,7 @@ mod tests {
             ("SalaryRecord", listed::<SalaryRecord>()),
             ("SalarySummary", listed::<SalarySummary>()),
             ("User", listed::<super::accounts::User>()),
+            ("AuditEvent", listed::<super::audit::AuditEvent>()),
         ];
         for (name, listed) in checks {
             assert_eq!(listed, fields_of(&sdl, name), "the fields of {name}");

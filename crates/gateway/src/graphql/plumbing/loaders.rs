@@ -197,9 +197,9 @@ impl Loader<NodeById> for Batcher {
     }
 }
 
-/// The audit events of one object of a kind.
+/// The audit events of one object of a kind, with the columns to read (as in [`relation_keys!`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct HistoryOf(pub EntityKind, pub Uuid);
+pub struct HistoryOf(pub EntityKind, pub Uuid, pub Columns<audit_event::Entity>);
 
 impl Loader<HistoryOf> for Batcher {
     type Value = Vec<audit_event::Model>;
@@ -207,18 +207,17 @@ impl Loader<HistoryOf> for Batcher {
 
     async fn load(&self, keys: &[HistoryOf]) -> Result<HashMap<HistoryOf, Self::Value>, Self::Error> {
         // One statement per type in the batch: a batch rarely mixes more than one.
-        let mut by_type: HashMap<EntityKind, Vec<Uuid>> = HashMap::new();
-        for key in keys {
-            by_type.entry(key.0).or_default().push(key.1);
-        }
-        let mut events: HashMap<HistoryOf, Self::Value> = HashMap::new();
-        for (entity_type, ids) in by_type {
-            for event in
-                careergraph_domain::audit::history(self.store.db(), entity_type, &ids).await.map_err(Arc::new)?
+        let by_type = keys.iter().map(|key| (key.0, (key.1, key.2))).into_group_map();
+        let mut events: HashMap<(EntityKind, Uuid), Self::Value> = HashMap::new();
+        for (entity_type, keys) in by_type {
+            let (ids, columns) = parents_and_columns(keys.into_iter());
+            for event in careergraph_domain::audit::history(self.store.db(), entity_type, &ids, columns)
+                .await
+                .map_err(Arc::new)?
             {
-                events.entry(HistoryOf(entity_type, event.entity_id)).or_default().push(event);
+                events.entry((entity_type, event.entity_id)).or_default().push(event);
             }
         }
-        Ok(events)
+        Ok(keys.iter().filter_map(|key| Some((*key, events.get(&(key.0, key.1))?.clone()))).collect())
     }
 }

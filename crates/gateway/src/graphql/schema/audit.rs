@@ -5,6 +5,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use careergraph_auth::Role;
 use careergraph_domain::audit::{self, EntityKind};
 use careergraph_domain::entities::audit_event;
+use careergraph_domain::projection::Columns;
 use uuid::Uuid;
 
 use super::accounts::User;
@@ -14,7 +15,7 @@ use crate::graphql::plumbing::context::{id_of, loaders, request, store};
 use crate::graphql::plumbing::error::{ApiResult, input_path};
 use crate::graphql::plumbing::loaders::{HistoryOf, One, UserById};
 use crate::graphql::plumbing::policy::auth;
-use crate::graphql::plumbing::projection::asked;
+use crate::graphql::plumbing::projection::{asked, asked_of_connection, projection};
 
 /// Declares the GraphQL object over a versioned, audited row: the wrapper type, then one
 /// `#[Object]` impl with the fields every editable object has (`id`, `version`, `history`,
@@ -192,6 +193,11 @@ fn with_graphql_names(snapshot: &serde_json::Value) -> serde_json::Value {
     }
 }
 
+projection!(AuditEvent => audit_event {
+    "id" => [], "action" => [Action], "entityType" => [EntityType], "entityId" => [EntityId], "actor" => [ActorId],
+    "before" => [Before], "after" => [After], "occurredAt" => [OccurredAt], "requestId" => [RequestId],
+});
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -223,14 +229,16 @@ async fn user(ctx: &Context<'_>, id: Uuid) -> Result<Option<User>> {
 
 /// The changes to the object `id` of kind `entity`, newest first.
 pub async fn history(ctx: &Context<'_>, entity: EntityKind, id: Uuid) -> Result<Option<Vec<AuditEvent>>> {
-    let events = loaders(ctx).load_one(HistoryOf(entity, id)).await.api()?.unwrap_or_default();
+    let events =
+        loaders(ctx).load_one(HistoryOf(entity, id, asked::<AuditEvent>(ctx))).await.api()?.unwrap_or_default();
     Ok(Some(events.into_iter().map(AuditEvent).collect()))
 }
 
 /// Who made the latest recorded change to the object; null for rows no one has changed
 /// through the API (the bundled dataset).
 pub async fn updated_by(ctx: &Context<'_>, entity: EntityKind, id: Uuid) -> Result<Option<User>> {
-    let events = loaders(ctx).load_one(HistoryOf(entity, id)).await.api()?.unwrap_or_default();
+    let who = Columns::of([audit_event::Column::ActorId]);
+    let events = loaders(ctx).load_one(HistoryOf(entity, id, who)).await.api()?.unwrap_or_default();
     let Some(actor) = events.first().and_then(|event| event.actor_id) else { return Ok(None) };
     user(ctx, actor).await
 }
@@ -288,7 +296,8 @@ impl AuditQuery {
             since: filter.since.map(|instant| instant.0),
             until: filter.until.map(|instant| instant.0),
         };
-        let rows = audit::log(store(ctx).db(), &domain_filter, page.clone()).await.api_in("filter")?;
+        let columns = asked_of_connection::<AuditEvent>(ctx);
+        let rows = audit::log(store(ctx).db(), &domain_filter, columns, page.clone()).await.api_in("filter")?;
         Ok(Some(connection(SORTED_BY, &page, rows, AuditEvent)))
     }
 }
