@@ -92,6 +92,7 @@ on_both_backends! {
             ("Industry", "Industry", format!("{{ {path} {{ industries {{}} }} }}")),
             ("Benefit", "Benefit", format!("{{ {path} {{ benefits {{}} }} }}")),
             ("User", "User", format!("{{ {path} {{ updatedBy {{}} }} }}")),
+            ("User", "User", "{ users(first: 10) { nodes {} } }".to_owned()),
         ];
         for (type_name, node_type, place) in &places {
             let fields = selectable_fields(&app, &token, type_name).await;

@@ -261,9 +261,10 @@ pub async fn disable(db: &Db, actor: &Actor, user_id: Uuid) -> Result<app_user::
     Ok(user)
 }
 
-/// A page of users, by e-mail address.
+/// A page of users, by e-mail address, with `columns` read.
 pub async fn list_users(
     db: &impl ConnectionTrait,
+    columns: crate::projection::Columns<app_user::Entity>,
     page: crate::page::PageRequest,
 ) -> Result<crate::page::Page<app_user::Model>> {
     use crate::page::{Cursor, Order, SortValue};
@@ -275,7 +276,7 @@ pub async fn list_users(
         id_direction: Direction::Asc,
         cursor: |row: &app_user::Model| Cursor { value: SortValue::Text(row.email.clone()), id: row.id },
     };
-    crate::page::fetch_whole(db, app_user::Entity::find(), order, page).await
+    crate::page::fetch(db, app_user::Entity::find(), order, columns.with(app_user::Column::Id), page).await
 }
 
 /// The users among `ids`, with `columns` read: a user shown beside an edit needs neither the

@@ -128,26 +128,6 @@ where
     Ok(finish(rows, &order, &page, total))
 }
 
-/// [`fetch`] for the tables read whole, by sea-orm (the audit log, the users).
-pub(crate) async fn fetch_whole<E, C>(
-    db: &C,
-    select: Select<E>,
-    order: Order<E>,
-    page: PageRequest,
-) -> Result<Page<E::Model>>
-where
-    E: EntityTrait,
-    E::Model: FromQueryResult + Send + Sync,
-    C: ConnectionTrait,
-{
-    let total = count(db, &select, &page).await?;
-    if total == Some(0) {
-        return Ok(Page::empty());
-    }
-    let rows = window(select, &order, &page).all(db).await?;
-    Ok(finish(rows, &order, &page, total))
-}
-
 async fn count<E: EntityTrait>(db: &impl ConnectionTrait, select: &Select<E>, page: &PageRequest) -> Result<Option<u64>>
 where
     E::Model: FromQueryResult + Send + Sync,

@@ -133,7 +133,8 @@ editable_object! {
 
     /// Careers that need this skill, with how much, by title.
     async fn career_paths(&self, ctx: &Context<'_>) -> Result<Vec<SkillUse>> {
-        let rows = loaders(ctx).load_one(PathsOfSkill(self.0.id, asked_under::<CareerPath>(ctx, &["careerPath"]))).await.api()?.unwrap_or_default();
+        let key = PathsOfSkill(self.0.id, asked_under::<CareerPath>(ctx, &["careerPath"]));
+        let rows = loaders(ctx).load_one(key).await.api()?.unwrap_or_default();
         Ok(rows
             .iter()
             .map(|(link, path)| SkillUse { importance: link.importance.into(), career_path: Arc::clone(path) })
@@ -187,7 +188,8 @@ editable_object! {
     /// The language a framework is built on (Django: Python).
     async fn built_on(&self, ctx: &Context<'_>) -> Result<Option<Technology>> {
         let Some(id) = self.0.built_on_id else { return Ok(None) };
-        let row: Option<One<technology::Model>> = loaders(ctx).load_one(TechnologyById(id, asked::<Technology>(ctx))).await.api()?;
+        let key = TechnologyById(id, asked::<Technology>(ctx));
+        let row: Option<One<technology::Model>> = loaders(ctx).load_one(key).await.api()?;
         Ok(row.map(|One(row)| Technology(row)))
     }
 
@@ -278,6 +280,7 @@ editable_object! {
 
     /// Every technology the career's skills use, each once, in skill order.
     async fn technologies(&self, ctx: &Context<'_>) -> Result<Vec<Technology>> {
+        // Only the skills' ids: what the technologies are found by.
         let skills = loaders(ctx).load_one(SkillsOfPath(self.0.id, Columns::none())).await.api()?.unwrap_or_default();
         let columns = asked::<Technology>(ctx);
         let keys: Vec<_> = skills.iter().map(|(_, skill)| TechnologiesOfSkill(skill.id, columns)).collect();

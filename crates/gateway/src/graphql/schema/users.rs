@@ -9,6 +9,7 @@ use super::connections::{Paged, connection, page_request};
 use crate::graphql::plumbing::context::{accounts as sessions, actor, id_of, store};
 use crate::graphql::plumbing::error::ApiResult;
 use crate::graphql::plumbing::policy::auth;
+use crate::graphql::plumbing::projection::asked_of_connection;
 
 /// Changes a user's role.
 #[derive(InputObject)]
@@ -45,7 +46,8 @@ impl UsersQuery {
     async fn users(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Option<Paged<User>>> {
         const SORTED_BY: &str = "email asc";
         let page = page_request(ctx, SORTED_BY, first, after.as_deref())?;
-        let rows = accounts::list_users(store(ctx).db(), page.clone()).await.api()?;
+        let columns = asked_of_connection::<User>(ctx);
+        let rows = accounts::list_users(store(ctx).db(), columns, page.clone()).await.api()?;
         Ok(Some(connection(SORTED_BY, &page, rows, User)))
     }
 }
