@@ -286,8 +286,7 @@ pub async fn users_by_ids(
     ids: &[Uuid],
     columns: crate::projection::Columns<app_user::Entity>,
 ) -> Result<Vec<app_user::Model>> {
-    let select = app_user::Entity::find().filter(app_user::Column::Id.is_in(ids.iter().copied()));
-    Ok(crate::positional::all_of(select, columns.with(app_user::Column::Id), db).await?)
+    crate::queries::among(db, (app_user::Column::Id, ids), columns, |select| select).await
 }
 
 /// Notes a successful sign-in.

@@ -13,8 +13,9 @@ pub mod technologies;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Identity, Iterable, JoinType, Order, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Related,
+    QuerySelect, QueryTrait, Related, Select,
 };
+use uuid::Uuid;
 
 use crate::positional::Positional;
 use crate::projection::Columns;
@@ -90,6 +91,23 @@ where
         .iter()
         .map(|row| Ok((L::Model::read(row, link_starts_at)?, T::Model::read_selected(row, 0, columns.bits())?)))
         .collect()
+}
+
+/// The rows of `E` whose `column` holds one of `ids`, narrowed or ordered by `refine`, with
+/// `columns` and `column` read by position: every lookup by id and every batched read of a
+/// relation is one of these.
+pub(crate) async fn among<E>(
+    db: &impl ConnectionTrait,
+    (column, ids): (E::Column, &[Uuid]),
+    columns: Columns<E>,
+    refine: impl FnOnce(Select<E>) -> Select<E>,
+) -> Result<Vec<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Positional,
+{
+    let select = refine(E::find().filter(column.is_in(ids.iter().copied())));
+    Ok(crate::positional::all_of(select, columns.with(column), db).await?)
 }
 
 /// Whether no column of `L` has the name of a column of `T`.

@@ -74,8 +74,7 @@ pub async fn by_ids(
     ids: &[Uuid],
     columns: Columns<career_path::Entity>,
 ) -> Result<Vec<career_path::Model>> {
-    let select = career_path::Entity::find().filter(career_path::Column::Id.is_in(ids.iter().copied()));
-    Ok(positional::all_of(visible(select, visibility), columns.with(career_path::Column::Id), db).await?)
+    super::among(db, (career_path::Column::Id, ids), columns, |select| visible(select, visibility)).await
 }
 
 /// A page of the career paths the caller may see, with `columns` read.
@@ -148,7 +147,7 @@ pub async fn responsibilities(
     columns: Columns<responsibility::Entity>,
 ) -> Result<Vec<responsibility::Model>> {
     use responsibility::Column::{CareerPathId, Id, Position};
-    children(db, (CareerPathId, path_ids), Position, columns.with(Id)).await
+    super::among(db, (CareerPathId, path_ids), columns.with(Id), |select| select.order_by_asc(Position)).await
 }
 
 /// The roadmap steps of each path in `path_ids`, in order, with `columns` read.
@@ -158,7 +157,7 @@ pub async fn roadmap(
     columns: Columns<roadmap_step::Entity>,
 ) -> Result<Vec<roadmap_step::Model>> {
     use roadmap_step::Column::{CareerPathId, Id, Position};
-    children(db, (CareerPathId, path_ids), Position, columns.with(Id)).await
+    super::among(db, (CareerPathId, path_ids), columns.with(Id), |select| select.order_by_asc(Position)).await
 }
 
 /// The learning resources of each roadmap step in `step_ids`, in order, with `columns` read.
@@ -168,23 +167,7 @@ pub async fn resources(
     columns: Columns<learning_resource::Entity>,
 ) -> Result<Vec<learning_resource::Model>> {
     use learning_resource::Column::{Id, Position, RoadmapStepId};
-    children(db, (RoadmapStepId, step_ids), Position, columns.with(Id)).await
-}
-
-/// The rows of `E` whose `parent` column holds one of the ids, by `order`, with `columns` and
-/// the parent column (which groups them) read.
-async fn children<E>(
-    db: &impl ConnectionTrait,
-    (parent, ids): (E::Column, &[Uuid]),
-    order: E::Column,
-    columns: Columns<E>,
-) -> Result<Vec<E::Model>>
-where
-    E: sea_orm::EntityTrait,
-    E::Model: positional::Positional,
-{
-    let select = E::find().filter(parent.is_in(ids.iter().copied())).order_by_asc(order);
-    Ok(positional::all_of(select, columns.with(parent), db).await?)
+    super::among(db, (RoadmapStepId, step_ids), columns.with(Id), |select| select.order_by_asc(Position)).await
 }
 
 /// The industries of each path in `path_ids`, in order, with `columns` read.
@@ -247,12 +230,9 @@ pub async fn salary_records(
     columns: Columns<salary_record::Entity>,
 ) -> Result<Vec<salary_record::Model>> {
     use salary_record::Column::{AsOf, CareerPathId, Country, Id};
-    let select = salary_record::Entity::find()
-        .filter(CareerPathId.is_in(path_ids.iter().copied()))
-        .order_by_asc(Country)
-        .order_by_desc(AsOf)
-        .order_by_asc(Id);
-    Ok(positional::all_of(select, columns.with(Id).with(CareerPathId), db).await?)
+    let newest_first =
+        |select: Select<salary_record::Entity>| select.order_by_asc(Country).order_by_desc(AsOf).order_by_asc(Id);
+    super::among(db, (CareerPathId, path_ids), columns.with(Id), newest_first).await
 }
 
 /// The salary record columns [`headline_salary`] reads to choose a record.

@@ -3,16 +3,17 @@
 //! What hangs off a career path (its responsibilities, roadmap steps and their resources, salary
 //! records) exists for a caller only when the path does, as everywhere else.
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionType};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, SimpleExpr, UnionType};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::career_paths::{visible, visible_ids};
+use super::career_paths::visible_ids;
 use crate::audit::EntityKind;
 use crate::entities::{
     app_user, benefit, career_path, industry, learning_resource, responsibility, roadmap_step, salary_record, skill,
     technology,
 };
+use crate::projection::Columns;
 use crate::{Error, Result, Visibility};
 
 /// An object found by its id.
@@ -108,32 +109,31 @@ pub async fn by_ids(db: &impl ConnectionTrait, visibility: Visibility, ids: &[Uu
         }
         match kind {
             EntityKind::CareerPath => found.extend(
-                visible(career_path::Entity::find().filter(career_path::Column::Id.is_in(of_kind)), visibility)
-                    .all(db)
+                super::career_paths::by_ids(db, visibility, &of_kind, Columns::all())
                     .await?
                     .into_iter()
                     .map(Found::CareerPath),
             ),
             EntityKind::Skill => {
-                found.extend(rows(db, skill::Column::Id, of_kind, None).await?.into_iter().map(Found::Skill))
+                found.extend(rows(db, skill::Column::Id, &of_kind, None).await?.into_iter().map(Found::Skill))
             }
             EntityKind::Technology => {
-                found.extend(rows(db, technology::Column::Id, of_kind, None).await?.into_iter().map(Found::Technology))
+                found.extend(rows(db, technology::Column::Id, &of_kind, None).await?.into_iter().map(Found::Technology))
             }
             EntityKind::Industry => {
-                found.extend(rows(db, industry::Column::Id, of_kind, None).await?.into_iter().map(Found::Industry))
+                found.extend(rows(db, industry::Column::Id, &of_kind, None).await?.into_iter().map(Found::Industry))
             }
             EntityKind::Benefit => {
-                found.extend(rows(db, benefit::Column::Id, of_kind, None).await?.into_iter().map(Found::Benefit))
+                found.extend(rows(db, benefit::Column::Id, &of_kind, None).await?.into_iter().map(Found::Benefit))
             }
             EntityKind::Responsibility => {
                 let within = responsibility::Column::CareerPathId.in_subquery(visible_ids(visibility));
-                let found_rows = rows(db, responsibility::Column::Id, of_kind, Some(within)).await?;
+                let found_rows = rows(db, responsibility::Column::Id, &of_kind, Some(within)).await?;
                 found.extend(found_rows.into_iter().map(Found::Responsibility))
             }
             EntityKind::RoadmapStep => {
                 let within = roadmap_step::Column::CareerPathId.in_subquery(visible_ids(visibility));
-                let found_rows = rows(db, roadmap_step::Column::Id, of_kind, Some(within)).await?;
+                let found_rows = rows(db, roadmap_step::Column::Id, &of_kind, Some(within)).await?;
                 found.extend(found_rows.into_iter().map(Found::RoadmapStep))
             }
             EntityKind::LearningResource => {
@@ -143,35 +143,38 @@ pub async fn by_ids(db: &impl ConnectionTrait, visibility: Visibility, ids: &[Uu
                     .from(roadmap_step::Entity)
                     .and_where(roadmap_step::Column::CareerPathId.in_subquery(visible_ids(visibility)));
                 let within = learning_resource::Column::RoadmapStepId.in_subquery(steps);
-                let found_rows = rows(db, learning_resource::Column::Id, of_kind, Some(within)).await?;
+                let found_rows = rows(db, learning_resource::Column::Id, &of_kind, Some(within)).await?;
                 found.extend(found_rows.into_iter().map(Found::LearningResource))
             }
             EntityKind::SalaryRecord => {
                 let within = salary_record::Column::CareerPathId.in_subquery(visible_ids(visibility));
-                let found_rows = rows(db, salary_record::Column::Id, of_kind, Some(within)).await?;
+                let found_rows = rows(db, salary_record::Column::Id, &of_kind, Some(within)).await?;
                 found.extend(found_rows.into_iter().map(Found::SalaryRecord))
             }
             EntityKind::User => {
-                found.extend(rows(db, app_user::Column::Id, of_kind, None).await?.into_iter().map(Found::User))
+                found.extend(rows(db, app_user::Column::Id, &of_kind, None).await?.into_iter().map(Found::User))
             }
         }
     }
     Ok(found)
 }
 
-/// The rows of `id`'s table among `ids`, and `within` them when given.
-async fn rows<C: ColumnTrait>(
+/// The whole rows of `id`'s table among `ids`, and `within` them when given.
+async fn rows<C>(
     db: &impl ConnectionTrait,
     id: C,
-    ids: Vec<Uuid>,
-    within: Option<sea_orm::sea_query::SimpleExpr>,
+    ids: &[Uuid],
+    within: Option<SimpleExpr>,
 ) -> Result<Vec<<C::EntityName as EntityTrait>::Model>>
 where
-    C::EntityName: EntityTrait,
+    C: ColumnTrait,
+    C::EntityName: EntityTrait<Column = C>,
+    <C::EntityName as EntityTrait>::Model: crate::positional::Positional,
 {
-    let mut select = <C::EntityName as EntityTrait>::find().filter(id.is_in(ids));
-    if let Some(within) = within {
-        select = select.filter(within);
-    }
-    Ok(select.all(db).await?)
+    let whole = Columns::<C::EntityName>::all();
+    super::among(db, (id, ids), whole, |select| match within {
+        Some(within) => select.filter(within),
+        None => select,
+    })
+    .await
 }

@@ -1,11 +1,10 @@
 //! Industries and benefits: short lists, returned whole.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 use uuid::Uuid;
 
 use crate::Result;
 use crate::entities::{benefit, industry};
-use crate::positional;
 use crate::projection::Columns;
 
 /// Every industry, by name.
@@ -19,8 +18,7 @@ pub async fn industries_by_ids(
     ids: &[Uuid],
     columns: Columns<industry::Entity>,
 ) -> Result<Vec<industry::Model>> {
-    let select = industry::Entity::find().filter(industry::Column::Id.is_in(ids.iter().copied()));
-    Ok(positional::all_of(select, columns.with(industry::Column::Id), db).await?)
+    super::among(db, (industry::Column::Id, ids), columns, |select| select).await
 }
 
 /// Every benefit, by name.

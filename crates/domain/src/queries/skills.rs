@@ -39,8 +39,7 @@ pub async fn by_ids(
     ids: &[Uuid],
     columns: Columns<skill::Entity>,
 ) -> Result<Vec<skill::Model>> {
-    let select = skill::Entity::find().filter(skill::Column::Id.is_in(ids.iter().copied()));
-    Ok(positional::all_of(select, columns.with(skill::Column::Id), db).await?)
+    super::among(db, (skill::Column::Id, ids), columns, |select| select).await
 }
 
 /// A page of skills, by name, with `columns` read.

@@ -37,8 +37,7 @@ pub async fn by_ids(
     ids: &[Uuid],
     columns: Columns<technology::Entity>,
 ) -> Result<Vec<technology::Model>> {
-    let select = technology::Entity::find().filter(technology::Column::Id.is_in(ids.iter().copied()));
-    Ok(positional::all_of(select, columns.with(technology::Column::Id), db).await?)
+    super::among(db, (technology::Column::Id, ids), columns, |select| select).await
 }
 
 /// A page of technologies, by name, with `columns` read.
