@@ -368,7 +368,7 @@ async fn main() -> anyhow::Result<()> {
     if args.database == Backend::Sqlite {
         let database = Database { url: None, counted: None, port: None };
         let (mut table, peak) = measure(&args, &binary, &database, ticks_per_second).await?;
-        if args.deep_paths > 0 && selected(&args, DEEP_ROWS) {
+        if deep_rows_selected(&args) {
             table.extend(deep_pages(&args, &binary, &database, ticks_per_second).await?);
         }
         return report(&args, &table, peak, false);
@@ -395,7 +395,7 @@ async fn main() -> anyhow::Result<()> {
     // The deep-page rows' own database, as large as they need.
     let deep_name = format!("{name}_deep");
     let deep = async {
-        if args.deep_paths == 0 || !selected(&args, DEEP_ROWS) {
+        if !deep_rows_selected(&args) {
             return anyhow::Ok(Vec::new());
         }
         admin.execute_unprepared(&format!("CREATE DATABASE {deep_name}")).await?;
@@ -420,12 +420,17 @@ async fn main() -> anyhow::Result<()> {
     report(&args, &table, peak, counting)
 }
 
-/// The name every deep-page row starts with.
-const DEEP_ROWS: &str = "P";
+/// The deep-page rows: the first page, and the page at position 100,000.
+const DEEP_ROWS: [&str; 2] = ["P0 c1", "P100k c1"];
 
-/// Whether `--only` leaves the rows named `name…` in.
+/// Whether `--only` leaves the row named `name` in.
 fn selected(args: &Args, name: &str) -> bool {
-    args.only.as_deref().is_none_or(|prefix| name.starts_with(prefix) || prefix.starts_with(name))
+    args.only.as_deref().is_none_or(|prefix| name.starts_with(prefix))
+}
+
+/// Whether `--only` leaves a deep-page row in (they need a dataset of their own).
+fn deep_rows_selected(args: &Args) -> bool {
+    args.deep_paths > 0 && DEEP_ROWS.iter().any(|name| selected(args, name))
 }
 
 /// Writes the table (unless `--only` picked rows), and fails if any row had errors.
@@ -576,14 +581,14 @@ async fn deep_pages(
         "query ($after: String) { careerPaths(first: 20, after: $after) { edges { cursor node { slug title } } } }";
     let rows = [
         Row {
-            name: "P0 c1".into(),
+            name: DEEP_ROWS[0].into(),
             what: "first page of 20 paths by title",
             body: json!({ "query": page }),
             signed_in: false,
             clients: 1,
         },
         Row {
-            name: "P100k c1".into(),
+            name: DEEP_ROWS[1].into(),
             what: "the page of 20 paths at position 100,000",
             body: json!({ "query": page, "variables": { "after": after } }),
             signed_in: false,
@@ -591,7 +596,7 @@ async fn deep_pages(
         },
     ];
     let mut table = Vec::new();
-    for row in &rows {
+    for row in rows.iter().filter(|row| selected(args, &row.name)) {
         table.push(
             measure_row(
                 args,
@@ -633,7 +638,7 @@ async fn measure(
     let token = answer["data"]["login"]["accessToken"].as_str().context("the viewer signs in")?.to_owned();
 
     const FLOOD_ROW: &str = "Q3 c32 + login flood";
-    let selected = |name: &str| args.only.as_deref().is_none_or(|prefix| name.starts_with(prefix));
+    let selected = |name: &str| selected(args, name);
     let mut table = Vec::new();
     // Start-up and the first sign-in, before any row.
     let mut peak = peak_rss_mib(pid)?;
