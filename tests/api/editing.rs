@@ -193,6 +193,7 @@ on_both_backends! {
             career_path_id: Set(backend_id),
             related_career_path_id: Set(id.parse().expect("uuid")),
             position: Set(0),
+            relatedness_tier: Set(None),
         }
         .insert(app.db())
         .await

@@ -14,6 +14,7 @@ mod dataset;
 mod editing;
 mod embedded;
 mod http_protocol;
+mod imports;
 mod introspection;
 mod messages;
 mod metrics;

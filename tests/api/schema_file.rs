@@ -29,6 +29,7 @@ fn every_object_type_with_identity_has_an_id() {
         "PageInfo",
         "Outlook",
         "CareerPathSkill",
+        "CareerPathTechnology",
         "SkillUse",
         "SalaryStat",
         "SkillGap",

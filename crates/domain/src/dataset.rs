@@ -340,6 +340,8 @@ async fn insert_career_path(
             skill_id: Set(lookup(vocabularies.skills, "skill", &link.skill)?),
             importance: Set(link.importance),
             position: Set(position),
+            importance_score: Set(None),
+            level_score: Set(None),
         }
         .insert(txn)
         .await?;

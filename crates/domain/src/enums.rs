@@ -57,7 +57,7 @@ string_enum! {
 
 string_enum! {
     /// Whether a skill is technical or interpersonal.
-    SkillCategory { Technical = "TECHNICAL", Soft = "SOFT" }
+    SkillCategory { Technical = "TECHNICAL", Soft = "SOFT", Knowledge = "KNOWLEDGE" }
 }
 
 string_enum! {

@@ -10,6 +10,7 @@ pub mod editing;
 pub mod entities;
 pub mod enums;
 pub mod error;
+pub mod import;
 pub mod migration;
 pub mod page;
 mod positional;

@@ -25,6 +25,7 @@ mod m20261125_000018_create_login_throttle;
 mod m20261125_000019_create_audit_event;
 mod m20261125_000020_add_sessions_revoked_at;
 mod m20261125_000021_index_career_path_order;
+mod m20261206_000022_open_data;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000019_create_audit_event::Migration),
             Box::new(m20261125_000020_add_sessions_revoked_at::Migration),
             Box::new(m20261125_000021_index_career_path_order::Migration),
+            Box::new(m20261206_000022_open_data::Migration),
         ]
     }
 }

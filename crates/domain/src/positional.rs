@@ -198,12 +198,13 @@ macro_rules! positional {
 positional! {
     career_path {
         id, slug, title, summary, description, outlook_demand, outlook_summary, status, internal_notes,
-        onet_soc_code, published_at, version, created_at, updated_at,
+        onet_soc_code, job_zone, published_at, version, created_at, updated_at,
     }
-    career_path_skill { career_path_id, skill_id, importance, position }
+    career_path_skill { career_path_id, skill_id, importance, position, importance_score, level_score }
+    career_path_technology { career_path_id, technology_id, position, commodity_code, commodity_title, hot, in_demand }
     career_path_industry { career_path_id, industry_id, position }
     career_path_benefit { career_path_id, benefit_id, position }
-    related_career_path { career_path_id, related_career_path_id, position }
+    related_career_path { career_path_id, related_career_path_id, position, relatedness_tier }
     skill { id, slug, name, category, description, version, created_at, updated_at }
     skill_technology { skill_id, technology_id, position }
     technology { id, slug, name, kind, description, built_on_id, version, created_at, updated_at }
@@ -222,7 +223,7 @@ positional! {
     salary_record {
         id, career_path_id, country, currency, period, experience_level, industry_id, location, average,
         minimum, maximum, percentile_10, percentile_25, median, percentile_75, percentile_90, sample_size,
-        source, source_url, as_of, notes, version, created_at, updated_at,
+        employment, source, source_url, as_of, notes, version, created_at, updated_at,
     }
 }
 
@@ -266,8 +267,8 @@ mod tests {
     use super::Positional;
     use crate::entities::{
         app_user, audit_event, benefit, career_path, career_path_benefit, career_path_industry, career_path_skill,
-        industry, learning_resource, related_career_path, responsibility, roadmap_step, salary_record, skill,
-        skill_technology, technology,
+        career_path_technology, industry, learning_resource, related_career_path, responsibility, roadmap_step,
+        salary_record, skill, skill_technology, technology,
     };
     use crate::projection::Columns;
 
@@ -294,6 +295,7 @@ mod tests {
         assert_eq!(career_path_industry::Model::FIELDS, columns::<career_path_industry::Entity>());
         assert_eq!(career_path_benefit::Model::FIELDS, columns::<career_path_benefit::Entity>());
         assert_eq!(related_career_path::Model::FIELDS, columns::<related_career_path::Entity>());
+        assert_eq!(career_path_technology::Model::FIELDS, columns::<career_path_technology::Entity>());
     }
 
     /// Every row of `E`, read by position, equals sea-orm's reading of it by name.

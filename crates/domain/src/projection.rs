@@ -114,7 +114,7 @@ mod tests {
         assert_eq!(set.iter().collect::<Vec<_>>().len(), 2);
         assert!(set.contains(Column::Id) && set.contains(Column::Title) && !set.contains(Column::Description));
         assert_eq!(format!("{set:?}"), r#"{"id", "title"}"#);
-        assert_eq!(Columns::<Entity>::all().iter().count(), 14);
+        assert_eq!(Columns::<Entity>::all().iter().count(), 15);
         assert_eq!(set.union(Columns::of([Column::Slug])), Columns::of([Column::Id, Column::Slug, Column::Title]));
     }
 }

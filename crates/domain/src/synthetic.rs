@@ -59,6 +59,7 @@ impl PathRows {
             status: Set(status),
             internal_notes: Set(None),
             onet_soc_code: Set(None),
+            job_zone: Set(None),
             published_at: Set((status == PublicationStatus::Published).then_some(at)),
             version: Set(1),
             created_at: Set(at),
@@ -98,6 +99,8 @@ impl PathRows {
             skill_id: Set(skill_id),
             importance: Set(importance),
             position: Set(position),
+            importance_score: Set(None),
+            level_score: Set(None),
         });
     }
 
@@ -121,6 +124,7 @@ impl PathRows {
             percentile_75: Set(None),
             percentile_90: Set(None),
             sample_size: Set(pay.sample_size),
+            employment: Set(None),
             source: Set("synthetic".into()),
             source_url: Set(None),
             as_of: Set(as_of),

@@ -41,6 +41,12 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL) to standard output.
     Schema,
+    /// Import open labour-market data (O*NET, BLS OEWS) beside the curated content. Each import
+    /// is one transaction; the same files again change nothing; an editor's later change is
+    /// never overwritten (it is listed as a conflict). Exit status 2: a file or column is
+    /// missing; 1: too many bad rows, or the database failed.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -57,6 +63,50 @@ enum Command {
         /// unspecified address such as 0.0.0.0 is reached through loopback).
         #[arg(long)]
         url: Option<url::Url>,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone)]
+enum ImportCommand {
+    /// Import an O*NET text release (`db_29_1_text.zip` or its unzipped folder, from
+    /// https://www.onetcenter.org/database.html): occupations become career paths, with their
+    /// skills and knowledge (0–100 scores), tasks, technologies, job zone, related occupations and
+    /// alternate titles.
+    Onet {
+        /// The release: the zip as downloaded, or its folder.
+        source: std::path::PathBuf,
+        /// Only occupations whose O*NET-SOC code matches: a code, or a prefix and `*` (`15-*`).
+        #[arg(long, value_name = "PATTERN")]
+        only: Option<String>,
+        /// Publish new career paths (default: drafts, for editors to review).
+        #[arg(long)]
+        publish: bool,
+        /// Print what would change and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Fail on any bad row (default: skip and report up to 1 % of a file's rows).
+        #[arg(long)]
+        strict: bool,
+        /// The release number, when the file name does not tell it (`db_29_1_text` is 29.1).
+        #[arg(long, value_name = "NN.N")]
+        release: Option<String>,
+    },
+    /// Import BLS Occupational Employment and Wage Statistics (from
+    /// https://www.bls.gov/oes/tables.htm): a national file and any state files, as xlsx or CSV.
+    /// Each career path with a matching O*NET-SOC code gets a salary record per area.
+    Oews {
+        /// The files, e.g. `national_M2024_dl.xlsx state_M2024_dl.xlsx`.
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// The release year (May), when the file names do not tell it.
+        #[arg(long)]
+        year: Option<i32>,
+        /// Print what would change and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Fail on any bad row (default: skip and report up to 1 % of a file's rows).
+        #[arg(long)]
+        strict: bool,
     },
 }
 
@@ -119,6 +169,35 @@ fn describe(error: AccountError) -> anyhow::Error {
     }
 }
 
+async fn run_import_command(config: &Config, command: ImportCommand) -> anyhow::Result<()> {
+    use careergraph_domain::import::{self, Options};
+    let started = std::time::Instant::now();
+    let store = open_store(config).await?;
+    careergraph_domain::migrate(store.db()).await.context("cannot migrate the database")?;
+    let plan = match command {
+        ImportCommand::Onet { source, only, publish, dry_run, strict, release } => {
+            let options = Options { publish, dry_run, strict, only };
+            import::onet::import(store.db(), &source, release, &options).await?
+        }
+        ImportCommand::Oews { files, year, dry_run, strict } => {
+            let options = Options { dry_run, strict, ..Options::default() };
+            import::oews::import(store.db(), &files, year, &options).await?
+        }
+    };
+    print!("{plan}");
+    let peak = peak_memory_mib().map_or_else(String::new, |mib| format!(", peak memory {mib} MiB"));
+    println!("took {:.1} s{peak}", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// The most memory this process has held (its high-water resident set), where Linux tells it.
+fn peak_memory_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
 async fn run_user_command(config: &Config, command: UserCommand) -> anyhow::Result<()> {
     let store = open_store(config).await?;
     careergraph_domain::migrate(store.db()).await.context("cannot migrate the database")?;
@@ -177,7 +256,7 @@ fn settings_read_by(command: &str) -> &'static [&'static str] {
     const DATABASE: &[&str] =
         &["database_url", "data_dir", "db_max_connections", "db_acquire_timeout_secs", "log_format"];
     match command {
-        "migrate" | "seed" | "user" | "add" | "set-role" | "disable" => DATABASE,
+        "migrate" | "seed" | "user" | "add" | "set-role" | "disable" | "import" | "onet" | "oews" => DATABASE,
         "healthcheck" => &["listen", "log_format"],
         _ => &["log_format"],
     }
@@ -257,6 +336,7 @@ impl Cli {
                 Ok(())
             }
             Command::User(command) => run_user_command(&self.config, command).await,
+            Command::Import(command) => run_import_command(&self.config, command).await,
             Command::Keygen { file } => {
                 let key = careergraph_auth::keys::create_signing_key(&file)
                     .with_context(|| format!("cannot create the key {}", file.display()))?;

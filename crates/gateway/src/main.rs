@@ -61,7 +61,11 @@ fn main() -> std::process::ExitCode {
         Err(error) => {
             // One line that says what failed and where, never a panic or a backtrace.
             eprintln!("careergraph: {error:#}");
-            std::process::ExitCode::FAILURE
+            // An import says whether its input was missing (2) or bad (1).
+            match error.downcast_ref::<careergraph_domain::import::ImportError>() {
+                Some(error) => std::process::ExitCode::from(error.exit_code()),
+                None => std::process::ExitCode::FAILURE,
+            }
         }
     }
 }

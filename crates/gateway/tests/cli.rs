@@ -591,3 +591,71 @@ fn a_missing_key_file_stops_the_start_before_anything_is_written() {
         assert!(!data.exists(), "{variable}: nothing created before the key file was read");
     }
 }
+
+/// The smallest O*NET text release the import accepts: every file it reads, as O*NET heads it,
+/// with one occupation; `tasks` are the Task Statements rows.
+fn write_onet_release(dir: &std::path::Path, tasks: &[&str]) {
+    std::fs::create_dir_all(dir).expect("a release folder");
+    let ratings = "O*NET-SOC Code\tElement ID\tElement Name\tScale ID\tData Value\tN\tStandard Error\tLower CI Bound\tUpper CI Bound\tRecommend Suppress\tNot Relevant\tDate\tDomain Source";
+    let files: [(&str, String); 9] = [
+        ("Occupation Data.txt", "O*NET-SOC Code\tTitle\tDescription\r\n15-1252.00\tSoftware Developers\tWrite software.\r\n".into()),
+        ("Skills.txt", format!("{ratings}\r\n15-1252.00\t2.B.3.e\tProgramming\tIM\t4.50\t8\t0.1\t4\t5\tN\tn/a\t08/2023\tAnalyst\r\n")),
+        ("Knowledge.txt", format!("{ratings}\r\n")),
+        ("Technology Skills.txt", "O*NET-SOC Code\tExample\tCommodity Code\tCommodity Title\tHot Technology\tIn Demand\r\n".into()),
+        ("Task Statements.txt", format!("O*NET-SOC Code\tTask ID\tTask\tTask Type\tIncumbents Responding\tDate\tDomain Source\r\n{}", tasks.iter().map(|task| format!("{task}\r\n")).collect::<String>())),
+        ("Job Zones.txt", "O*NET-SOC Code\tJob Zone\tDate\tDomain Source\r\n15-1252.00\t4\t08/2023\tAnalyst\r\n".into()),
+        ("Job Zone Reference.txt", "Job Zone\tName\tExperience\tEducation\tJob Training\tExamples\tSVP Range\r\n4\tConsiderable Preparation Needed\tYears\tA degree\tSome\tDevelopers\t(7.0 to < 8.0)\r\n".into()),
+        ("Related Occupations.txt", "O*NET-SOC Code\tRelated O*NET-SOC Code\tRelatedness Tier\tIndex\r\n".into()),
+        ("Alternate Titles.txt", "O*NET-SOC Code\tAlternate Title\tShort Title\tSource(s)\r\n15-1252.00\tBackend Engineer\tn/a\tJob Postings\r\n".into()),
+    ];
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).expect("a release file");
+    }
+}
+
+#[test]
+fn an_onet_import_prints_what_it_did_and_a_missing_file_exits_2_with_one_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let release = dir.path().join("db_29_1_text");
+    write_onet_release(&release, &["15-1252.00\t16987\tModify existing software.\tCore\t120\t08/2023\tIncumbent"]);
+    let release_arg = release.to_string_lossy().into_owned();
+
+    let dry = careergraph(&["import", "onet", &release_arg, "--dry-run"], dir.path());
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    assert!(stdout(&dry).contains("O*NET 29.1 would import (dry run: nothing written)"), "{}", stdout(&dry));
+    assert!(stdout(&dry).contains("career path: 1 new"), "{}", stdout(&dry));
+
+    let done = careergraph(&["import", "onet", &release_arg, "--publish"], dir.path());
+    assert!(done.status.success(), "{}", stderr(&done));
+    assert!(stdout(&done).contains("peak memory"), "{}", stdout(&done));
+    let again = careergraph(&["import", "onet", &release_arg], dir.path());
+    assert!(stdout(&again).contains("nothing changed"), "{}", stdout(&again));
+
+    std::fs::remove_file(release.join("Job Zones.txt")).expect("removed");
+    let missing = careergraph(&["import", "onet", &release_arg], dir.path());
+    assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
+    let message = stderr(&missing);
+    assert_eq!(message.lines().filter(|line| line.starts_with("careergraph:")).count(), 1, "{message}");
+    assert!(message.contains("no Job Zones file"), "{message}");
+}
+
+#[test]
+fn an_onet_import_with_too_many_bad_rows_exits_1_naming_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let release = dir.path().join("db_29_1_text");
+    write_onet_release(
+        &release,
+        &[
+            "15-1252.00\t16987\tModify existing software.\tCore\t120\t08/2023\tIncumbent",
+            "15-1252\t16988\tA bad code.\tCore\t1\t08/2023\tIncumbent",
+        ],
+    );
+    let failed = careergraph(&["import", "onet", &release.to_string_lossy()], dir.path());
+    assert_eq!(failed.status.code(), Some(1), "{}", stderr(&failed));
+    let message = stderr(&failed);
+    assert!(message.contains("Task Statements.txt: 1 of 2 rows are bad"), "{message}");
+    assert!(message.contains("Task Statements.txt:3: `15-1252` is not an O*NET-SOC code"), "{message}");
+    let listed =
+        careergraph(&["import", "oews", &dir.path().join("wages.csv").to_string_lossy(), "--year", "2024"], dir.path());
+    assert_eq!(listed.status.code(), Some(2), "a missing OEWS file: {}", stderr(&listed));
+}

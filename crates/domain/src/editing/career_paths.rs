@@ -223,6 +223,8 @@ pub async fn set_skills(
                 skill_id: Set(skill.id),
                 importance: Set(requirement.importance),
                 position: Set(position),
+                importance_score: Set(None),
+                level_score: Set(None),
             })
         })
         .collect();

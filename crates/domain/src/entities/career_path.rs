@@ -20,5 +20,6 @@ versioned_entity! {
     #[sea_orm(column_type = "Text", nullable)]
     pub internal_notes: Option<String>,
     pub onet_soc_code: Option<String>,
+    pub job_zone: Option<i32>,
     pub published_at: Option<DateTimeUtc>,
 }

@@ -13,6 +13,8 @@ pub struct Model {
     pub skill_id: Uuid,
     pub importance: Importance,
     pub position: i32,
+    pub importance_score: Option<i32>,
+    pub level_score: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

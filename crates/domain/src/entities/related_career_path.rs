@@ -10,6 +10,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub related_career_path_id: Uuid,
     pub position: i32,
+    /// O*NET's tier for an imported pair: `Primary-Short`, `Primary-Long` or `Supplemental`.
+    pub relatedness_tier: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -27,6 +27,7 @@ versioned_entity! {
     pub percentile_75: Option<i64>,
     pub percentile_90: Option<i64>,
     pub sample_size: Option<i32>,
+    pub employment: Option<i64>,
     pub source: String,
     pub source_url: Option<String>,
     pub as_of: Date,

@@ -1,13 +1,15 @@
 //! Career paths and everything that hangs off them.
 
+use itertools::Itertools;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 use uuid::Uuid;
 
 use super::{Direction, search_condition};
 use crate::entities::{
-    benefit, career_path, career_path_benefit, career_path_industry, career_path_skill, industry, learning_resource,
-    related_career_path, responsibility, roadmap_step, salary_record, skill,
+    benefit, career_path, career_path_benefit, career_path_industry, career_path_skill, career_path_technology,
+    data_source, import_record, industry, job_zone, learning_resource, related_career_path, responsibility,
+    roadmap_step, salary_record, skill, technology,
 };
 use crate::enums::PublicationStatus;
 use crate::page::{self, Cursor, Order, Page, PageRequest, SortValue};
@@ -138,6 +140,83 @@ pub async fn skills(
         columns.with(skill::Column::Id),
     )
     .await
+}
+
+/// The technologies each path in `path_ids` uses directly (O*NET's technology skills), by
+/// commodity, with `columns` of each technology read.
+pub async fn technology_uses(
+    db: &impl ConnectionTrait,
+    path_ids: &[Uuid],
+    columns: Columns<technology::Entity>,
+) -> Result<Vec<(career_path_technology::Model, technology::Model)>> {
+    super::linked::<career_path_technology::Entity, technology::Entity>(
+        db,
+        career_path_technology::Column::CareerPathId.is_in(path_ids.iter().copied()),
+        career_path_technology::Column::Position,
+        columns.with(technology::Column::Id),
+    )
+    .await
+}
+
+/// The job zones among `zones`.
+pub async fn job_zones(db: &impl ConnectionTrait, zones: &[i32]) -> Result<Vec<job_zone::Model>> {
+    Ok(job_zone::Entity::find().filter(job_zone::Column::Zone.is_in(zones.iter().copied())).all(db).await?)
+}
+
+/// The data sources each path in `path_ids` was imported from (its own rows' and its salary
+/// records'), as (path id, source) pairs, each source once per path.
+pub async fn sources(db: &impl ConnectionTrait, path_ids: &[Uuid]) -> Result<Vec<(Uuid, data_source::Model)>> {
+    let records_of_paths = Query::select()
+        .column(salary_record::Column::Id)
+        .from(salary_record::Entity)
+        .and_where(salary_record::Column::CareerPathId.is_in(path_ids.iter().copied()))
+        .to_owned();
+    let records: Vec<(Uuid, Uuid)> = import_record::Entity::find()
+        .select_only()
+        .columns([import_record::Column::EntityId, import_record::Column::DataSourceId])
+        .filter(
+            import_record::Column::EntityId
+                .is_in(path_ids.iter().copied())
+                .or(Expr::col(import_record::Column::EntityId).in_subquery(records_of_paths)),
+        )
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    let salary_paths: std::collections::HashMap<Uuid, Uuid> = salary_record::Entity::find()
+        .select_only()
+        .columns([salary_record::Column::Id, salary_record::Column::CareerPathId])
+        .filter(salary_record::Column::CareerPathId.is_in(path_ids.iter().copied()))
+        .into_tuple::<(Uuid, Uuid)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let source_ids: Vec<Uuid> = records.iter().map(|(_, source)| *source).unique().collect();
+    let sources: std::collections::HashMap<Uuid, data_source::Model> = data_source::Entity::find()
+        .filter(data_source::Column::Id.is_in(source_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|source| (source.id, source))
+        .collect();
+    Ok(records
+        .into_iter()
+        .filter_map(|(entity, source)| {
+            let path = salary_paths.get(&entity).copied().unwrap_or(entity);
+            Some((path, sources.get(&source)?.clone()))
+        })
+        .unique_by(|(path, source)| (*path, source.id))
+        .collect())
+}
+
+/// Every data source imported, newest first.
+pub async fn data_sources(db: &impl ConnectionTrait) -> Result<Vec<data_source::Model>> {
+    Ok(data_source::Entity::find()
+        .order_by_desc(data_source::Column::ImportedAt)
+        .order_by_asc(data_source::Column::Name)
+        .all(db)
+        .await?)
 }
 
 /// The responsibilities of each path in `path_ids`, in order, with `columns` read.

@@ -17,6 +17,7 @@ pub mod editing;
 pub mod entries;
 pub mod graph;
 pub mod nodes;
+pub mod open_data;
 pub mod salaries;
 pub mod scalars;
 pub mod skill_gaps;
@@ -40,6 +41,7 @@ pub struct Query(
     salaries::SalaryQuery,
     skill_gaps::SkillGapQuery,
     nodes::NodeQuery,
+    open_data::OpenDataQuery,
     accounts::AccountQuery,
     audit::AuditQuery,
     users::UsersQuery,

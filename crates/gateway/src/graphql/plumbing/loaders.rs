@@ -8,8 +8,8 @@ use std::time::Duration;
 use async_graphql::dataloader::{DataLoader, Loader};
 use careergraph_domain::audit::EntityKind;
 use careergraph_domain::entities::{
-    app_user, audit_event, benefit, career_path, career_path_skill, industry, learning_resource, responsibility,
-    roadmap_step, salary_record, skill, technology,
+    app_user, audit_event, benefit, career_path, career_path_skill, career_path_technology, data_source, industry,
+    job_zone, learning_resource, responsibility, roadmap_step, salary_record, skill, technology,
 };
 use careergraph_domain::projection::Columns;
 use careergraph_domain::queries::nodes::{self, Found};
@@ -51,6 +51,8 @@ relation_keys! {
     TechnologyById(technology);
     /// The skills of a career path.
     SkillsOfPath(skill);
+    /// The technologies a career path uses directly (O*NET's technology skills).
+    TechnologyUsesOfPath(technology);
     /// The responsibilities of a career path.
     ResponsibilitiesOfPath(responsibility);
     /// The roadmap of a career path.
@@ -78,6 +80,14 @@ relation_keys! {
     /// A user by id (the actor of an audit event, who last changed an object).
     UserById(app_user);
 }
+
+/// One of O*NET's job zones by number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct JobZoneByNumber(pub i32);
+
+/// The data sources a career path was imported from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SourcesOfPath(pub Uuid);
 
 /// An object of any kind by id (`node`, `nodes`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -146,6 +156,9 @@ batch!(TechnologyById => One<technology::Model>,
 batch!(SkillsOfPath => Rows<(career_path_skill::Model, Arc<skill::Model>)>,
     |b, ids, columns| career_paths::skills(b.store.db(), &ids, columns),
     |row: (career_path_skill::Model, skill::Model)| (row.0.career_path_id, (row.0, Arc::new(row.1))));
+batch!(TechnologyUsesOfPath => Rows<(career_path_technology::Model, Arc<technology::Model>)>,
+    |b, ids, columns| career_paths::technology_uses(b.store.db(), &ids, columns),
+    |row: (career_path_technology::Model, technology::Model)| (row.0.career_path_id, (row.0, Arc::new(row.1))));
 batch!(ResponsibilitiesOfPath => Rows<Arc<responsibility::Model>>,
     |b, ids, columns| career_paths::responsibilities(b.store.db(), &ids, columns),
     |row: responsibility::Model| (row.career_path_id, Arc::new(row)));
@@ -186,6 +199,28 @@ batch!(IndustryById => One<industry::Model>,
 batch!(UserById => One<app_user::Model>,
     |b, ids, columns| careergraph_domain::accounts::users_by_ids(b.store.db(), &ids, columns),
     |row: app_user::Model| (row.id, Arc::new(row)));
+
+impl Loader<JobZoneByNumber> for Batcher {
+    type Value = Arc<job_zone::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[JobZoneByNumber]) -> Result<HashMap<JobZoneByNumber, Self::Value>, LoadError> {
+        let zones: Vec<i32> = keys.iter().map(|key| key.0).collect();
+        let found = career_paths::job_zones(self.store.db(), &zones).await.map_err(Arc::new)?;
+        Ok(found.into_iter().map(|zone| (JobZoneByNumber(zone.zone), Arc::new(zone))).collect())
+    }
+}
+
+impl Loader<SourcesOfPath> for Batcher {
+    type Value = Rows<Arc<data_source::Model>>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[SourcesOfPath]) -> Result<HashMap<SourcesOfPath, Self::Value>, LoadError> {
+        let found = career_paths::sources(self.store.db(), &ids(keys, |key| key.0)).await.map_err(Arc::new)?;
+        let by_path = found.into_iter().map(|(path, source)| (path, Arc::new(source))).into_group_map();
+        Ok(by_path.into_iter().map(|(path, sources)| (SourcesOfPath(path), Rows::from(sources))).collect())
+    }
+}
 
 impl Loader<NodeById> for Batcher {
     type Value = Found;

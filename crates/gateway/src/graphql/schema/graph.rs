@@ -13,13 +13,15 @@ use careergraph_domain::queries::career_paths;
 
 use super::audit::editable_object;
 use super::entries::{Benefit, Industry, LearningResource, Responsibility};
+use super::open_data::{DataSource, JobZone};
 use super::salaries::{SalaryRecord, SalarySummary};
 use super::scalars::DateTime;
 use crate::graphql::plumbing::context::{loaders, related};
 use crate::graphql::plumbing::error::ApiResult;
 use crate::graphql::plumbing::loaders::{
-    BenefitsOfPath, IndustriesOfPath, One, PathsOfSkill, RelatedOfPath, ResourcesOfStep, ResponsibilitiesOfPath,
-    RoadmapOfPath, SalariesOfPath, SkillsOfPath, SkillsOfStep, SkillsOfTechnology, TechnologiesOfSkill, TechnologyById,
+    BenefitsOfPath, IndustriesOfPath, JobZoneByNumber, One, PathsOfSkill, RelatedOfPath, ResourcesOfStep,
+    ResponsibilitiesOfPath, RoadmapOfPath, SalariesOfPath, SkillsOfPath, SkillsOfStep, SkillsOfTechnology,
+    SourcesOfPath, TechnologiesOfSkill, TechnologyById, TechnologyUsesOfPath,
 };
 use crate::graphql::plumbing::policy::auth;
 use crate::graphql::plumbing::projection::{asked, asked_under, projection};
@@ -76,6 +78,8 @@ pub enum SkillCategory {
     Technical,
     /// Working with people: collaboration, communication, problem-solving.
     Soft,
+    /// Knowledge of a field, as O*NET's knowledge areas (Mathematics, Computers and Electronics).
+    Knowledge,
 }
 
 /// What sort of thing a technology is.
@@ -217,6 +221,12 @@ pub struct CareerPathSkill {
     pub importance: Importance,
     /// Place in the path's list of skills, from 0.
     pub position: i32,
+    /// How important the skill is to the career on O*NET's 0–100 standard scale, for imported
+    /// careers; null for curated ones.
+    pub importance_score: Option<i32>,
+    /// The level of the skill the career needs on O*NET's 0–100 standard scale, for imported
+    /// careers; null for curated ones or where O*NET suppressed the rating.
+    pub level_score: Option<i32>,
     #[graphql(skip)]
     pub skill_model: Arc<careergraph_domain::entities::skill::Model>,
 }
@@ -273,20 +283,29 @@ editable_object! {
             .map(|(link, skill)| CareerPathSkill {
                 importance: link.importance.into(),
                 position: link.position,
+                importance_score: link.importance_score,
+                level_score: link.level_score,
                 skill_model: Arc::clone(skill),
             })
             .collect())
     }
 
-    /// Every technology the career's skills use, each once, in skill order.
+    /// Every technology the career uses, each once: those it uses directly (see
+    /// `technologySkills`), then those its skills use, in skill order.
     async fn technologies(&self, ctx: &Context<'_>) -> Result<Vec<Technology>> {
         // Only the skills' ids: what the technologies are found by.
         let skills = loaders(ctx).load_one(SkillsOfPath(self.0.id, Columns::none())).await.api()?.unwrap_or_default();
         let columns = asked::<Technology>(ctx);
+        let direct = loaders(ctx).load_one(TechnologyUsesOfPath(self.0.id, columns)).await.api()?.unwrap_or_default();
         let keys: Vec<_> = skills.iter().map(|(_, skill)| TechnologiesOfSkill(skill.id, columns)).collect();
         let mut by_skill = loaders(ctx).load_many(keys.iter().copied()).await.api()?;
         let mut seen = std::collections::HashSet::new();
         let mut technologies = Vec::new();
+        for (_, technology) in direct.iter() {
+            if seen.insert(technology.id) {
+                technologies.push(Technology::from(Arc::clone(technology)));
+            }
+        }
         for key in keys {
             for technology in by_skill.remove(&key).unwrap_or_default().iter() {
                 if seen.insert(technology.id) {
@@ -295,6 +314,31 @@ editable_object! {
             }
         }
         Ok(technologies)
+    }
+
+    /// The software and technologies people in this career use at work (O*NET's technology
+    /// skills), grouped by commodity; empty for curated careers, whose technologies come with
+    /// their skills.
+    async fn technology_skills(&self, ctx: &Context<'_>) -> Result<Vec<CareerPathTechnology>> {
+        let key = TechnologyUsesOfPath(self.0.id, asked_under::<Technology>(ctx, &["technology"]));
+        let rows = loaders(ctx).load_one(key).await.api()?.unwrap_or_default();
+        Ok(rows
+            .iter()
+            .map(|(link, technology)| CareerPathTechnology { link: link.clone(), technology: Arc::clone(technology) })
+            .collect())
+    }
+
+    /// How much preparation the career needs (O*NET's job zone), when known.
+    async fn job_zone(&self, ctx: &Context<'_>) -> Result<Option<JobZone>> {
+        let Some(zone) = self.0.job_zone else { return Ok(None) };
+        Ok(loaders(ctx).load_one(JobZoneByNumber(zone)).await.api()?.map(JobZone))
+    }
+
+    /// The open datasets this career's content was imported from, with the attribution each
+    /// asks for; empty for curated careers.
+    async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<DataSource>> {
+        let sources = loaders(ctx).load_one(SourcesOfPath(self.0.id)).await.api()?.unwrap_or_default();
+        Ok(sources.iter().map(|source| DataSource(Arc::clone(source))).collect())
     }
 
     /// What people in this career do, in order.
@@ -367,6 +411,45 @@ editable_object! {
     }
 }
 
+/// A technology as one career path uses it at work (O*NET's technology skills).
+pub struct CareerPathTechnology {
+    link: careergraph_domain::entities::career_path_technology::Model,
+    technology: Arc<technology::Model>,
+}
+
+#[Object(serial, directive = auth::apply(Role::Anonymous))]
+impl CareerPathTechnology {
+    /// The technology.
+    async fn technology(&self) -> Technology {
+        Technology(Arc::clone(&self.technology))
+    }
+
+    /// The UNSPSC commodity code of its kind of software, e.g. 43232405.
+    async fn commodity_code(&self) -> Option<i32> {
+        self.link.commodity_code
+    }
+
+    /// The kind of software, e.g. "Object or component oriented development software".
+    async fn commodity_title(&self) -> Option<&str> {
+        self.link.commodity_title.as_deref()
+    }
+
+    /// Whether employers ask for it often in job postings (O*NET's hot technology).
+    async fn hot(&self) -> bool {
+        self.link.hot
+    }
+
+    /// Whether O*NET marks it as in demand for this occupation.
+    async fn in_demand(&self) -> bool {
+        self.link.in_demand
+    }
+
+    /// Place in the career's list, from 0 (by commodity, then name).
+    async fn position(&self) -> i32 {
+        self.link.position
+    }
+}
+
 editable_object! {
     /// One step on the way into a career.
     RoadmapStep(roadmap_step::Model);
@@ -417,7 +500,8 @@ projection!(Technology => technology {
 projection!(CareerPath => career_path {
     "id" => [], "version" => [Version], "history" => [], "updatedBy" => [],
     "slug" => [Slug], "title" => [Title], "summary" => [Summary], "description" => [Description],
-    "outlook" => [OutlookDemand, OutlookSummary], "onetSocCode" => [OnetSocCode],
+    "outlook" => [OutlookDemand, OutlookSummary], "onetSocCode" => [OnetSocCode], "jobZone" => [JobZone],
+    "technologySkills" => [], "sources" => [],
     "skills" => [], "technologies" => [], "responsibilities" => [], "roadmap" => [], "industries" => [],
     "benefits" => [], "relatedCareerPaths" => [], "salary" => [], "salaryRecords" => [],
     "status" => [Status], "internalNotes" => [InternalNotes], "publishedAt" => [PublishedAt],

@@ -191,6 +191,14 @@ editable_object! {
         self.0.sample_size
     }
 
+    /// How many people work in the occupation where the record applies (BLS OEWS's total
+    /// employment), when known. Requires VIEWER.
+    #[graphql(directive = auth::apply(Role::Viewer))]
+    async fn employment(&self) -> Option<i32> {
+        // GraphQL's Int is 32 bits; no occupation employs two billion people.
+        self.0.employment.and_then(|count| i32::try_from(count).ok())
+    }
+
     /// Where the figures were published, when known. Requires VIEWER.
     #[graphql(directive = auth::apply(Role::Viewer))]
     async fn source_url(&self) -> Option<&str> {
@@ -348,5 +356,6 @@ projection!(SalaryRecord => salary_record {
     "experienceLevel" => [ExperienceLevel], "industry" => [IndustryId], "location" => [Location],
     "percentile10" => [Percentile10], "percentile25" => [Percentile25], "median" => [Median],
     "percentile75" => [Percentile75], "percentile90" => [Percentile90], "sampleSize" => [SampleSize],
+    "employment" => [Employment],
     "sourceUrl" => [SourceUrl], "notes" => [Notes],
 });
