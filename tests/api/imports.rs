@@ -180,7 +180,7 @@ fn encoding_rs_windows_1252(text: &str) -> (Vec<u8>, (), ()) {
     (bytes, (), ())
 }
 
-fn release_dir(root: &tempfile::TempDir, release: &str) -> PathBuf {
+pub fn release_dir(root: &tempfile::TempDir, release: &str) -> PathBuf {
     root.path().join(format!("db_{}_text", release.replace('.', "_")))
 }
 

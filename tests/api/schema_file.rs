@@ -30,6 +30,7 @@ fn every_object_type_with_identity_has_an_id() {
         "Outlook",
         "CareerPathSkill",
         "CareerPathTechnology",
+        "SearchResult",
         "SkillUse",
         "SalaryStat",
         "SkillGap",

@@ -298,7 +298,7 @@ pub async fn load(db: &DatabaseConnection, dataset: &Dataset) -> Result<LoadRepo
 
     txn.commit().await?;
     if !report.is_empty() {
-        crate::refresh_statistics(db).await?;
+        crate::after_bulk_load(db).await?;
     }
     tracing::info!(?report, "dataset loaded");
     Ok(report)

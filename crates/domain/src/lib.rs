@@ -16,6 +16,7 @@ pub mod page;
 mod positional;
 pub mod projection;
 pub mod queries;
+pub mod search;
 pub mod synthetic;
 
 use std::time::Duration;
@@ -118,12 +119,15 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<()> {
     Ok(())
 }
 
-/// Refreshes the query planner's statistics of every table (`ANALYZE`, on both databases); the
-/// bulk loaders ([`dataset::load`], [`synthetic::load_benchmark_data`]) call it once they have
-/// added rows. Without it PostgreSQL plans with the statistics of the tables as they were
+/// What rows added in bulk need, which the bulk loaders ([`dataset::load`],
+/// [`synthetic::load_benchmark_data`], the imports) call once they have added them: search
+/// documents ([`search::rebuild`]) and fresh query-planner statistics (`ANALYZE`, on both
+/// databases). Without it PostgreSQL plans with the statistics of the tables as they were
 /// (until autovacuum notices, within minutes): the first page of career paths, taken from an
 /// empty table's estimate, was sorted from every row instead of read off the title index. SQLite has no statistics at all before its first `ANALYZE`.
-pub(crate) async fn refresh_statistics(db: &DatabaseConnection) -> Result<()> {
+pub(crate) async fn after_bulk_load(db: &DatabaseConnection) -> Result<()> {
+    // Rows added in bulk have no search documents yet.
+    search::rebuild(db).await?;
     db.execute_unprepared("ANALYZE").await?;
     Ok(())
 }

@@ -316,7 +316,7 @@ pub async fn load_benchmark_data(db: &Db, count: u32) -> Result<Added> {
     rows.insert(&txn).await?;
     txn.commit().await?;
     if added.career_paths + added.skills_and_technologies > 0 {
-        crate::refresh_statistics(db).await?;
+        crate::after_bulk_load(db).await?;
     }
     Ok(added)
 }

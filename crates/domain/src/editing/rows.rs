@@ -56,6 +56,7 @@ where
 {
     let txn = db.begin().await?;
     let created = row.insert(&txn).await.map_err(unique_violation)?;
+    crate::search::refresh(&txn, E::KIND, &to_json(&created)?).await?;
     audit::record(&txn, actor, "create", E::KIND, E::id(&created), None, Some(&created)).await?;
     txn.commit().await?;
     Ok(created)
@@ -94,6 +95,7 @@ where
     let snapshot = also(&txn).await?;
     E::touch(&mut row, version + 1);
     let after = row.update(&txn).await.map_err(unique_violation)?;
+    crate::search::refresh(&txn, E::KIND, &to_json(&after)?).await?;
     match snapshot {
         Some((old, new)) => audit::record(&txn, actor, action, E::KIND, id, Some(&old), Some(&new(&after))).await?,
         None => audit::record(&txn, actor, action, E::KIND, id, Some(&before), Some(&after)).await?,
@@ -117,6 +119,7 @@ where
     }
     detach(&txn).await?;
     E::delete_many().filter(E::id_column().eq(id)).exec(&txn).await?;
+    crate::search::refresh(&txn, E::KIND, &to_json(&before)?).await?;
     audit::record(&txn, actor, "delete", E::KIND, id, Some(&before), None::<&E::Model>).await?;
     txn.commit().await?;
     Ok(())

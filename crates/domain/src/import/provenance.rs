@@ -72,7 +72,7 @@ pub(crate) async fn conclude(
         txn.rollback().await?;
     } else {
         txn.commit().await?;
-        crate::refresh_statistics(db).await?;
+        crate::after_bulk_load(db).await?;
     }
     Ok(())
 }

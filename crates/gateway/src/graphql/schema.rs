@@ -20,6 +20,7 @@ pub mod nodes;
 pub mod open_data;
 pub mod salaries;
 pub mod scalars;
+pub mod search;
 pub mod skill_gaps;
 pub mod users;
 
@@ -42,6 +43,7 @@ pub struct Query(
     skill_gaps::SkillGapQuery,
     nodes::NodeQuery,
     open_data::OpenDataQuery,
+    search::SearchQuery,
     accounts::AccountQuery,
     audit::AuditQuery,
     users::UsersQuery,
