@@ -16,6 +16,7 @@ mod embedded;
 mod http_protocol;
 pub mod imports;
 mod introspection;
+mod jsonld;
 mod messages;
 mod metrics;
 mod outage;

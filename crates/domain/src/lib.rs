@@ -11,6 +11,7 @@ pub mod entities;
 pub mod enums;
 pub mod error;
 pub mod import;
+pub mod jsonld;
 pub mod migration;
 pub mod page;
 mod positional;

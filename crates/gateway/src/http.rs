@@ -99,6 +99,7 @@ pub fn router(
                 .layer(axum::middleware::from_fn(caching::private_unless_marked))
                 .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), log_request)),
         )
+        .route("/careers/{file}", get(career_json_ld))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/.well-known/jwks.json", get(jwks))
@@ -253,6 +254,45 @@ async fn playground_asset(
         response.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
     }
     response
+}
+
+/// `GET /careers/{slug}.jsonld`: a published career path as a schema.org `Occupation` (the
+/// API's `CareerPath.jsonLd`, as an anonymous caller sees it), for search engines and linked
+/// data; `?country=` picks the salaries (default US). A draft or unknown slug is 404.
+async fn career_json_ld(
+    State(state): State<AppState>,
+    axum::extract::Path(file): axum::extract::Path<String>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+    request_headers: HeaderMap,
+) -> axum::response::Response {
+    use careergraph_domain::queries::career_paths;
+    let Some(slug) = file.strip_suffix(".jsonld") else { return StatusCode::NOT_FOUND.into_response() };
+    let db = state.store.db();
+    let columns = careergraph_domain::projection::Columns::all();
+    let found = career_paths::by_slug(db, careergraph_domain::Visibility::PublishedOnly, slug, columns).await;
+    let document = match found {
+        Ok(Some(path)) => {
+            let country = query.get("country").map_or("US", String::as_str);
+            careergraph_domain::jsonld::occupation(db, &path, country, false).await
+        }
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(error) => Err(error),
+    };
+    match document {
+        Ok(document) => {
+            let body = serde_json::to_vec_pretty(&document).unwrap_or_default();
+            caching::document(
+                &state.public_caching,
+                &request_headers,
+                HeaderValue::from_static("application/ld+json"),
+                body,
+            )
+        }
+        Err(error) => {
+            tracing::error!(%error, "cannot build a career's JSON-LD");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
 }
 
 async fn healthz() -> &'static str {

@@ -44,6 +44,18 @@ impl PublicCaching {
     }
 }
 
+/// A public document (`GET /careers/{slug}.jsonld`): always with its `ETag`, and a bodiless
+/// 304 when `If-None-Match` names it; cacheable for the public max-age when one is set.
+pub fn document(caching: &PublicCaching, request: &HeaderMap, content_type: HeaderValue, body: Vec<u8>) -> Response {
+    let etag = entity_tag(&body);
+    let cache_control = caching.cache_control.clone().unwrap_or(HeaderValue::from_static("no-cache"));
+    let headers = [(header::CACHE_CONTROL, cache_control), (header::ETAG, etag.clone())];
+    if request.get_all(header::IF_NONE_MATCH).iter().any(|value| matches(value, &etag)) {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    (headers, [(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
 /// A weak validator: the body is the same, byte for byte, whatever the compression layer then
 /// does to it. A 128-bit XXH3 of the body, so two replicas agree on it; not a secret, and an
 /// accidental collision is out of reach.

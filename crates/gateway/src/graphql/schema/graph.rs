@@ -15,8 +15,8 @@ use super::audit::editable_object;
 use super::entries::{Benefit, Industry, LearningResource, Responsibility};
 use super::open_data::{DataSource, JobZone};
 use super::salaries::{SalaryRecord, SalarySummary};
-use super::scalars::DateTime;
-use crate::graphql::plumbing::context::{loaders, related};
+use super::scalars::{DateTime, Json};
+use crate::graphql::plumbing::context::{loaders, related, request, store};
 use crate::graphql::plumbing::error::ApiResult;
 use crate::graphql::plumbing::loaders::{
     BenefitsOfPath, IndustriesOfPath, JobZoneByNumber, One, PathsOfSkill, RelatedOfPath, ResourcesOfStep,
@@ -341,6 +341,17 @@ editable_object! {
         Ok(sources.iter().map(|source| DataSource(Arc::clone(source))).collect())
     }
 
+    /// This career as a schema.org `Occupation` in JSON-LD, with the salaries of `country` (ISO
+    /// 3166-1 alpha-2), as `GET /careers/{slug}.jsonld` serves it: open-data wage percentiles
+    /// for everyone, a curated record's percentiles only for VIEWER and above.
+    async fn json_ld(&self, ctx: &Context<'_>, #[graphql(default = "US")] country: String) -> Result<Json> {
+        let db = store(ctx).db();
+        let path = career_paths::by_ids(db, request(ctx).visibility, &[self.0.id], Columns::all()).await.api()?.pop();
+        let Some(path) = path else { return Ok(Json(serde_json::Value::Null)) };
+        let detail = request(ctx).principal().role.satisfies(Role::Viewer);
+        Ok(Json(careergraph_domain::jsonld::occupation(db, &path, &country, detail).await.api()?))
+    }
+
     /// What people in this career do, in order.
     async fn responsibilities(&self, ctx: &Context<'_>) -> Result<Vec<Responsibility>> {
         related(ctx, ResponsibilitiesOfPath(self.0.id, asked::<Responsibility>(ctx))).await
@@ -501,7 +512,7 @@ projection!(CareerPath => career_path {
     "id" => [], "version" => [Version], "history" => [], "updatedBy" => [],
     "slug" => [Slug], "title" => [Title], "summary" => [Summary], "description" => [Description],
     "outlook" => [OutlookDemand, OutlookSummary], "onetSocCode" => [OnetSocCode], "jobZone" => [JobZone],
-    "technologySkills" => [], "sources" => [],
+    "technologySkills" => [], "sources" => [], "jsonLd" => [],
     "skills" => [], "technologies" => [], "responsibilities" => [], "roadmap" => [], "industries" => [],
     "benefits" => [], "relatedCareerPaths" => [], "salary" => [], "salaryRecords" => [],
     "status" => [Status], "internalNotes" => [InternalNotes], "publishedAt" => [PublishedAt],
