@@ -2,6 +2,8 @@
 //! is labelled: slugs start with `synthetic-`, titles say "(synthetic)", and the salary source
 //! is "synthetic", so they can never be mistaken for facts.
 
+pub mod release;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ActiveValue::Set, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryOrder, TransactionTrait};
 use uuid::Uuid;

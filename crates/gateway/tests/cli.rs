@@ -659,3 +659,51 @@ fn an_onet_import_with_too_many_bad_rows_exits_1_naming_them() {
         careergraph(&["import", "oews", &dir.path().join("wages.csv").to_string_lossy(), "--year", "2024"], dir.path());
     assert_eq!(listed.status.code(), Some(2), "a missing OEWS file: {}", stderr(&listed));
 }
+
+/// A full-size release (O*NET 29.1's row counts, synthetic) imported twice through the binary on
+/// `database_url` (SQLite in `dir` when `None`): the second import writes nothing. The binary's
+/// own report of time and peak memory is printed, not asserted (this machine is shared).
+fn import_full_size_release_twice(database_url: Option<&str>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    careergraph_domain::synthetic::release::write_release(dir.path()).expect("the release is written");
+    let release = dir.path().join("db_29_1_text").to_string_lossy().into_owned();
+    let national = dir.path().join("national_M2024_dl.csv").to_string_lossy().into_owned();
+    let run = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_careergraph"));
+        command.args(args).env("CAREERGRAPH_DATA_DIR", dir.path().join("data")).env_remove("CAREERGRAPH_DATABASE_URL");
+        if let Some(url) = database_url {
+            command.env("CAREERGRAPH_DATABASE_URL", url);
+        }
+        let output = command.output().expect("the binary runs");
+        assert!(output.status.success(), "{}", stderr(&output));
+        let report = stdout(&output);
+        eprintln!("careergraph {}:\n{report}", args.join(" "));
+        report
+    };
+    let first = run(&["import", "onet", &release]);
+    assert!(first.contains("career path: 1016 new"), "{first}");
+    assert!(first.contains("923 of them rated"), "{first}");
+    let again = run(&["import", "onet", &release]);
+    assert!(
+        again.contains("nothing changed") && again.contains("career path: 0 new, 0 updated, 1016 unchanged"),
+        "{again}"
+    );
+    let wages = run(&["import", "oews", &national]);
+    assert!(wages.contains("salary record: 1016 new"), "{wages}");
+    let again = run(&["import", "oews", &national]);
+    assert!(again.contains("nothing changed"), "{again}");
+}
+
+#[test]
+fn a_full_size_release_imports_twice_on_sqlite_and_the_second_time_writes_nothing() {
+    import_full_size_release_twice(None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL skipped")]
+async fn a_full_size_release_imports_twice_on_postgres_and_the_second_time_writes_nothing() {
+    let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+    let database = FreshDatabase::create(&admin_url, "careergraph_full_import").await;
+    let url = database.url.clone();
+    tokio::task::spawn_blocking(move || import_full_size_release_twice(Some(&url))).await.expect("the imports ran");
+}

@@ -72,7 +72,7 @@ pub fn read_release(path: &Path, wanted: impl Fn(&str) -> bool) -> Result<Vec<Te
         }
         Ok(files)
     } else {
-        read_zip(path, wanted)
+        read_zip(path, wanted, MAX_FILE_BYTES)
     }
 }
 
@@ -96,7 +96,7 @@ fn text_files_in(dir: &Path) -> Result<Vec<PathBuf>, ImportError> {
     Ok(found)
 }
 
-fn read_zip(path: &Path, wanted: impl Fn(&str) -> bool) -> Result<Vec<TextFile>, ImportError> {
+fn read_zip(path: &Path, wanted: impl Fn(&str) -> bool, limit: u64) -> Result<Vec<TextFile>, ImportError> {
     let unreadable = |error: &dyn std::fmt::Display| ImportError::missing(format!("{}: {error}", path.display()));
     let file = std::fs::File::open(path).map_err(|error| unreadable(&error))?;
     let mut archive = zip::ZipArchive::new(file).map_err(|error| unreadable(&error))?;
@@ -115,12 +115,12 @@ fn read_zip(path: &Path, wanted: impl Fn(&str) -> bool) -> Result<Vec<TextFile>,
             continue;
         }
         let mut bytes = Vec::new();
-        (&mut entry).take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|error| unreadable(&error))?;
-        if bytes.len() as u64 > MAX_FILE_BYTES {
+        (&mut entry).take(limit + 1).read_to_end(&mut bytes).map_err(|error| unreadable(&error))?;
+        if bytes.len() as u64 > limit {
             return Err(ImportError::refused(format!(
-                "{}: refusing the entry `{raw_name}`: it decompresses to more than {} MiB",
+                "{}: refusing the entry `{raw_name}`: it decompresses to more than {} bytes",
                 path.display(),
-                MAX_FILE_BYTES / 1024 / 1024
+                limit
             )));
         }
         if wanted(&first_line(&bytes)) {
@@ -212,6 +212,24 @@ mod tests {
     fn text_is_read_as_utf8_or_windows_1252_without_a_byte_order_mark() {
         assert_eq!(decode(b"\xEF\xBB\xBFCaf\xC3\xA9"), "Café");
         assert_eq!(decode(b"Caf\xE9 \x96 bar"), "Café – bar");
+    }
+
+    /// An entry that decompresses past the bound is refused as it is read, not after: a zip
+    /// bomb never fills memory.
+    #[test]
+    fn an_entry_that_decompresses_past_the_bound_is_refused() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().expect("a folder");
+        let path = dir.path().join("db_29_1_text.zip");
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).expect("a file"));
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file("db_29_1_text/Occupation Data.txt", options).expect("an entry");
+        zip.write_all(&vec![b'a'; 1 << 20]).expect("written");
+        zip.finish().expect("finished");
+        assert!(std::fs::metadata(&path).map(|meta| meta.len()).unwrap_or(u64::MAX) < 10_000, "it compresses well");
+        let refused = read_zip(&path, |_| true, 64 * 1024).err().map(|error| error.to_string()).unwrap_or_default();
+        assert!(refused.contains("decompresses to more than 65536 bytes"), "{refused}");
+        assert!(read_zip(&path, |_| true, 2 << 20).is_ok());
     }
 
     #[test]
