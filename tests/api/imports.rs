@@ -354,6 +354,31 @@ on_both_backends! {
         assert_eq!(third.conflicts.len(), 1, "the conflict is listed until someone resolves it");
     }
 
+    async fn a_path_an_editor_deleted_is_not_recreated_and_the_import_goes_on(app) {
+        let root = tempfile::tempdir().unwrap();
+        let first = release_dir(&root, "29.1");
+        Release::first().write(&first);
+        import_onet(&app, &first, Options { publish: true, ..Options::default() }).await.unwrap();
+        let editor = app.token_for("editor@example.com", Role::Editor).await;
+        let found = app.as_user(&editor, "{ careerPath(slug: \"business-intelligence-analysts\") { id version } }", json!({})).await;
+        let path = &found["data"]["careerPath"];
+        let delete = "mutation ($id: ID!, $v: Int!) { deleteCareerPath(input: { id: $id, expectedVersion: $v, detach: true }) { deletedId } }";
+        let deleted = app.as_user(&editor, delete, json!({ "id": path["id"], "v": path["version"] })).await;
+        assert!(deleted.get("errors").is_none(), "{deleted}");
+
+        let mut next = Release::first();
+        next.occupations[1] = "15-2051.01\tBusiness Intelligence Analysts\tProduce intelligence. Report it.".into();
+        next.tasks.push("15-2051.01\t20002\tPresent findings to managers.\tCore\t40\t08/2023\tIncumbent".into());
+        next.skills.push(rating("15-2051.01", "2.A.1.b", "Active Listening", "IM", "4.00", "N", "n/a"));
+        let second = release_dir(&root, "29.2");
+        next.write(&second);
+        let plan = import_onet(&app, &second, Options::default()).await.unwrap();
+        assert!(plan.conflicts.iter().any(|conflict| conflict.contains("deleted by an editor")), "{plan}");
+        assert_eq!(app.graphql("{ careerPath(slug: \"business-intelligence-analysts\") { id } }", json!({})).await["data"]["careerPath"], Value::Null);
+        let related = app.graphql("{ careerPath(slug: \"software-developers\") { relatedCareerPaths { slug } } }", json!({})).await;
+        assert_eq!(related["data"]["careerPath"]["relatedCareerPaths"], json!([{ "slug": "actors" }]), "{related}");
+    }
+
     async fn an_import_never_touches_curated_rows(app) {
         let root = tempfile::tempdir().unwrap();
         let dir = release_dir(&root, "29.1");

@@ -731,8 +731,11 @@ pub async fn import(db: &Db, path: &Path, release: Option<String>, options: &Opt
     store.plan.dry_run = options.dry_run;
 
     let skill_ids = sync_skills(&txn, &mut store, &parsed).await?;
+    let skill_ids = store.existing("skill", skill_ids).await?;
     let technology_ids = sync_technologies(&txn, &mut store, &parsed).await?;
+    let technology_ids = store.existing("technology", technology_ids).await?;
     let path_ids = sync_paths(&txn, &mut store, &parsed, options).await?;
+    let path_ids = store.existing("career_path", path_ids).await?;
     sync_tasks(&mut store, &parsed, &path_ids).await?;
     sync_path_links(&mut store, &parsed, &path_ids, &skill_ids, &technology_ids).await?;
     sync_job_zones(&txn, &mut store.plan, &parsed.zones).await?;
@@ -1016,6 +1019,7 @@ async fn sync_path_links(
     // Related occupations may have been imported in an earlier run (with another `--only`).
     let mut every_path = store.ids_of_kind(EntityKind::CareerPath);
     every_path.extend(path_ids.iter().map(|(key, id)| (key.clone(), *id)));
+    let every_path = store.existing("career_path", every_path).await?;
     let related = owners()
         .map(|(id, occupation)| {
             let mut listed: Vec<&(i64, String, Option<String>)> = occupation.related.iter().collect();

@@ -136,6 +136,25 @@ impl<'t> Store<'t> {
             .collect()
     }
 
+    /// `ids` without the rows that no longer exist in `table` (an editor deleted them since the
+    /// last import): nothing may be linked to or added under them.
+    pub async fn existing(&self, table: &'static str, mut ids: HashMap<String, Uuid>) -> Result<HashMap<String, Uuid>> {
+        let all: Vec<Uuid> = ids.values().copied().collect();
+        let mut found = HashSet::with_capacity(all.len());
+        for chunk in all.chunks(CHUNK) {
+            let select = Query::select()
+                .column(Alias::new("id"))
+                .from(Alias::new(table))
+                .and_where(Expr::col(Alias::new("id")).is_in(chunk.iter().copied()))
+                .to_owned();
+            for row in self.txn.query_all_raw(self.backend.build(&select)).await? {
+                found.insert(row.try_get_by_index::<Uuid>(0)?);
+            }
+        }
+        ids.retain(|_, id| found.contains(id));
+        Ok(ids)
+    }
+
     /// Makes the rows of `kind` match `wanted`, returning each key's row id. Rows the last
     /// import made that `remove_if` picks and `wanted` no longer has are removed, unless an
     /// editor changed them since (then they are reported).
