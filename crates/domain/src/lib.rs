@@ -10,6 +10,7 @@ pub mod editing;
 pub mod entities;
 pub mod enums;
 pub mod error;
+pub mod graph;
 pub mod import;
 pub mod jsonld;
 pub mod migration;
@@ -18,11 +19,12 @@ mod positional;
 pub mod projection;
 pub mod queries;
 pub mod search;
+mod sql;
 pub mod synthetic;
 
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
 use sea_orm_migration::MigratorTrait;
 
 pub use error::{Error, Result};
@@ -122,13 +124,17 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<()> {
 
 /// What rows added in bulk need, which the bulk loaders ([`dataset::load`],
 /// [`synthetic::load_benchmark_data`], the imports) call once they have added them: search
-/// documents ([`search::rebuild`]) and fresh query-planner statistics (`ANALYZE`, on both
+/// documents ([`search::rebuild`]), the graph answers' tables ([`graph::rebuild`], in one
+/// transaction, so readers see the old tables until the new ones are whole) and fresh query-planner statistics (`ANALYZE`, on both
 /// databases). Without it PostgreSQL plans with the statistics of the tables as they were
 /// (until autovacuum notices, within minutes): the first page of career paths, taken from an
 /// empty table's estimate, was sorted from every row instead of read off the title index. SQLite has no statistics at all before its first `ANALYZE`.
 pub(crate) async fn after_bulk_load(db: &DatabaseConnection) -> Result<()> {
     // Rows added in bulk have no search documents yet.
     search::rebuild(db).await?;
+    let txn = db.begin().await?;
+    graph::rebuild(&txn).await?;
+    txn.commit().await?;
     db.execute_unprepared("ANALYZE").await?;
     Ok(())
 }

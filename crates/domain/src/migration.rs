@@ -27,6 +27,7 @@ mod m20261125_000020_add_sessions_revoked_at;
 mod m20261125_000021_index_career_path_order;
 mod m20261206_000022_open_data;
 mod m20261206_000023_search;
+mod m20261206_000024_graph;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000021_index_career_path_order::Migration),
             Box::new(m20261206_000022_open_data::Migration),
             Box::new(m20261206_000023_search::Migration),
+            Box::new(m20261206_000024_graph::Migration),
         ]
     }
 }

@@ -10,10 +10,11 @@
 //! made through [`crate::editing`] refreshes the documents it touches in its own transaction
 //! ([`refresh`]); bulk loads and imports rebuild the whole index ([`rebuild`]).
 
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, Value};
 use uuid::Uuid;
 
 use crate::audit::EntityKind;
+use crate::sql::statement;
 use crate::{Error, Result, Visibility};
 
 /// The longest query accepted, in characters.
@@ -173,25 +174,6 @@ pub struct Hit {
     pub rank: f64,
     /// A snippet of its text with each matched word as `**word**`.
     pub highlight: String,
-}
-
-fn statement(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
-    let backend = db.get_database_backend();
-    let sql = if backend == DbBackend::Postgres {
-        let mut numbered = String::with_capacity(sql.len());
-        let mut n = 0;
-        for (index, part) in sql.split('?').enumerate() {
-            if index > 0 {
-                n += 1;
-                numbered.push_str(&format!("${n}"));
-            }
-            numbered.push_str(part);
-        }
-        numbered
-    } else {
-        sql.to_owned()
-    };
-    Statement::from_sql_and_values(backend, sql, values)
 }
 
 /// Finds what matches `query` among `targets`, `limit` hits from position `offset` of the

@@ -188,6 +188,7 @@ pub async fn insert_career_paths(db: &Db, count: usize, status: PublicationStatu
     }
     rows.insert(&txn).await?;
     txn.commit().await?;
+    crate::after_bulk_load(db).await?;
     Ok(slugs)
 }
 

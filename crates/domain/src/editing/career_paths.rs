@@ -1,7 +1,9 @@
 //! Creating, changing, publishing and deleting career paths.
 
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -162,7 +164,9 @@ pub async fn set_status(
         row.published_at = Set(Some(Utc::now()));
     }
     let action = if status == PublicationStatus::Published { "publish" } else { "unpublish" };
-    rows::update::<career_path::Entity, _>(db, actor, action, before, row, async |_| Ok(None)).await
+    // Who sees a path decides which graph answers it is part of.
+    let refresh = async |txn: &DatabaseTransaction, _: &career_path::Model| crate::graph::refresh(txn, &[id]).await;
+    rows::update_then::<career_path::Entity, _, _>(db, actor, action, before, row, async |_| Ok(None), refresh).await
 }
 
 /// One skill of a path, as `set_skills` takes it.
@@ -240,6 +244,7 @@ pub async fn set_skills(
         if !links.is_empty() {
             career_path_skill::Entity::insert_many(links).exec(txn).await?;
         }
+        crate::graph::refresh(txn, &[id]).await?;
         let after = move |path: &career_path::Model| {
             rows::to_json(&SkillsSnapshot { career_path: path, skills: new_skills }).unwrap_or(serde_json::Value::Null)
         };
@@ -273,7 +278,12 @@ pub async fn delete(db: &Db, actor: &Actor, id: Uuid, expected_version: i32, det
             .filter(related_career_path::Column::RelatedCareerPathId.eq(id))
             .exec(txn)
             .await?;
-        Ok(())
+        // Without its skills the path leaves every graph answer; the delete removes the rest.
+        career_path_skill::Entity::delete_many()
+            .filter(career_path_skill::Column::CareerPathId.eq(id))
+            .exec(txn)
+            .await?;
+        crate::graph::refresh(txn, &[id]).await
     })
     .await
 }

@@ -2,6 +2,7 @@
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QuerySelect,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -167,9 +168,17 @@ pub async fn delete_skill(db: &Db, actor: &Actor, id: Uuid, expected_version: i3
         detach,
     )?;
     rows::delete::<skill::Entity, _>(db, actor, before, async |txn| {
+        let needing: Vec<Uuid> = career_path_skill::Entity::find()
+            .select_only()
+            .column(career_path_skill::Column::CareerPathId)
+            .filter(career_path_skill::Column::SkillId.eq(id))
+            .into_tuple()
+            .all(txn)
+            .await?;
         career_path_skill::Entity::delete_many().filter(career_path_skill::Column::SkillId.eq(id)).exec(txn).await?;
         roadmap_step_skill::Entity::delete_many().filter(roadmap_step_skill::Column::SkillId.eq(id)).exec(txn).await?;
-        Ok(())
+        // The paths that needed it now weigh less, and the skill leaves every graph answer.
+        crate::graph::refresh(txn, &needing).await
     })
     .await
 }

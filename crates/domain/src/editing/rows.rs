@@ -79,13 +79,34 @@ pub async fn update<E: Editable, F>(
     actor: &Actor,
     action: &str,
     before: E::Model,
-    mut row: E::ActiveModel,
+    row: E::ActiveModel,
     also: F,
 ) -> Result<E::Model>
 where
     E::Model: Serialize + Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
     E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
     F: AsyncFnOnce(&DatabaseTransaction) -> Result<Option<Snapshot<E::Model>>>,
+{
+    update_then::<E, F, _>(db, actor, action, before, row, also, async |_: &DatabaseTransaction, _: &E::Model| Ok(()))
+        .await
+}
+
+/// [`update`], then `then` in the same transaction with the row as written: for what follows
+/// from the new row (the derived tables a status change moves, say).
+pub async fn update_then<E: Editable, F, G>(
+    db: &Db,
+    actor: &Actor,
+    action: &str,
+    before: E::Model,
+    mut row: E::ActiveModel,
+    also: F,
+    then: G,
+) -> Result<E::Model>
+where
+    E::Model: Serialize + Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+    F: AsyncFnOnce(&DatabaseTransaction) -> Result<Option<Snapshot<E::Model>>>,
+    G: AsyncFnOnce(&DatabaseTransaction, &E::Model) -> Result<()>,
 {
     let (id, version) = (E::id(&before), E::version(&before));
     let txn = db.begin().await?;
@@ -96,6 +117,7 @@ where
     E::touch(&mut row, version + 1);
     let after = row.update(&txn).await.map_err(unique_violation)?;
     crate::search::refresh(&txn, E::KIND, &to_json(&after)?).await?;
+    then(&txn, &after).await?;
     match snapshot {
         Some((old, new)) => audit::record(&txn, actor, action, E::KIND, id, Some(&old), Some(&new(&after))).await?,
         None => audit::record(&txn, actor, action, E::KIND, id, Some(&before), Some(&after)).await?,
