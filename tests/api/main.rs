@@ -10,6 +10,7 @@ mod bad_input;
 mod batching;
 mod budget;
 mod caching;
+mod career_moves;
 mod dataset;
 mod editing;
 mod embedded;

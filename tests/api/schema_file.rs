@@ -35,6 +35,10 @@ fn every_object_type_with_identity_has_an_id() {
         "SalaryStat",
         "SkillGap",
         "GapSkill",
+        "CareerMove",
+        "SkillComparison",
+        "NextSkill",
+        "RelatedSkill",
     ];
     let mut checked = Vec::new();
     for definition in document.definitions {

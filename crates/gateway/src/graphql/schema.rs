@@ -4,12 +4,13 @@
 //! The modules depend downward, never in a ring: the value types ([`scalars`], [`connections`])
 //! and the audit trail ([`audit`], whose `editable_object!` every entity uses); then the
 //! objects of the graph; then the areas' queries and mutations, which only name them:
-//! [`career_paths`], [`catalog`], [`salaries`], [`skill_gaps`], [`nodes`] (reading); [`accounts`]
+//! [`career_paths`], [`catalog`], [`salaries`], [`skill_gaps`], [`career_moves`], [`nodes`] (reading); [`accounts`]
 //! (signing in), [`users`] (user administration), [`editing`] (editor mutations, one module per
 //! area as in the domain).
 
 pub mod accounts;
 pub mod audit;
+pub mod career_moves;
 pub mod career_paths;
 pub mod catalog;
 pub mod connections;
@@ -41,6 +42,7 @@ pub struct Query(
     catalog::CatalogQuery,
     salaries::SalaryQuery,
     skill_gaps::SkillGapQuery,
+    career_moves::CareerMovesQuery,
     nodes::NodeQuery,
     open_data::OpenDataQuery,
     search::SearchQuery,

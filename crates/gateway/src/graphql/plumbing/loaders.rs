@@ -89,6 +89,10 @@ pub struct JobZoneByNumber(pub i32);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SourcesOfPath(pub Uuid);
 
+/// The skills most related to a skill, at most the number given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RelatedSkillsOf(pub Uuid, pub usize);
+
 /// An object of any kind by id (`node`, `nodes`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NodeById(pub Uuid);
@@ -219,6 +223,35 @@ impl Loader<SourcesOfPath> for Batcher {
         let found = career_paths::sources(self.store.db(), &ids(keys, |key| key.0)).await.map_err(Arc::new)?;
         let by_path = found.into_iter().map(|(path, source)| (path, Arc::new(source))).into_group_map();
         Ok(by_path.into_iter().map(|(path, sources)| (SourcesOfPath(path), Rows::from(sources))).collect())
+    }
+}
+
+impl Loader<RelatedSkillsOf> for Batcher {
+    type Value = Rows<(Arc<skill::Model>, f64)>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[RelatedSkillsOf]) -> Result<HashMap<RelatedSkillsOf, Self::Value>, LoadError> {
+        // One statement for the batch, as many as the largest page asks; smaller pages are cut.
+        let most = keys.iter().map(|key| key.1).max().unwrap_or(1);
+        let related = careergraph_domain::graph::related_skills::related_skills(
+            self.store.db(),
+            self.visibility,
+            &ids(keys, |key| key.0).into_iter().unique().collect::<Vec<_>>(),
+            most,
+        )
+        .await
+        .map_err(Arc::new)?;
+        let shared: HashMap<Uuid, Vec<(Arc<skill::Model>, f64)>> = related
+            .into_iter()
+            .map(|(skill, found)| (skill, found.into_iter().map(|r| (Arc::new(r.skill), r.strength)).collect()))
+            .collect();
+        Ok(keys
+            .iter()
+            .map(|key| {
+                let found = shared.get(&key.0).map_or(&[][..], Vec::as_slice);
+                (*key, Rows::from(&found[..found.len().min(key.1)]))
+            })
+            .collect())
     }
 }
 

@@ -65,6 +65,26 @@ const CURSOR_PREFIX: &str = "k1";
 const OFFSET_PREFIX: &str = "offset:";
 
 /// A cursor for the row at `cursor`, in the list sorted as `order` names it.
+/// The cursor of position `position` in a ranked answer named `ranking` (`search`,
+/// `careerMoves`): answers ranked afresh per request, whose pages go by position.
+pub fn ranked_cursor(ranking: &str, position: usize) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{ranking}\n{position}"))
+}
+
+/// The position after which the page `cursor` (a [`ranked_cursor`] of `ranking`) points to
+/// starts; a cursor of anything else is refused on `after`.
+pub fn ranked_after(ranking: &str, cursor: Option<&str>) -> Result<usize> {
+    let Some(cursor) = cursor else { return Ok(0) };
+    let position = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix(ranking)?.strip_prefix('\n')?.parse::<usize>().ok());
+    position
+        .map(|position| position + 1)
+        .ok_or_else(|| bad_input("after", format!("is not a cursor of `{ranking}`; start from the first page")))
+}
+
 fn encode(order: &str, cursor: &Cursor) -> String {
     let value = match &cursor.value {
         SortValue::Text(text) => format!("t{text}"),

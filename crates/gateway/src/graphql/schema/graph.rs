@@ -6,22 +6,24 @@ use std::sync::Arc;
 
 use async_graphql::{ComplexObject, Context, Enum, Object, Result, SimpleObject};
 use careergraph_auth::Role;
+use careergraph_domain::audit::EntityKind;
 use careergraph_domain::entities::{career_path, roadmap_step, skill, technology};
 use careergraph_domain::enums;
 use careergraph_domain::projection::Columns;
 use careergraph_domain::queries::career_paths;
 
-use super::audit::editable_object;
+use super::accounts::User;
+use super::audit::{self, AuditEvent, editable_object};
 use super::entries::{Benefit, Industry, LearningResource, Responsibility};
 use super::open_data::{DataSource, JobZone};
 use super::salaries::{SalaryRecord, SalarySummary};
 use super::scalars::{DateTime, Json};
 use crate::graphql::plumbing::context::{loaders, related, request, store};
-use crate::graphql::plumbing::error::ApiResult;
+use crate::graphql::plumbing::error::{ApiResult, bad_input};
 use crate::graphql::plumbing::loaders::{
-    BenefitsOfPath, IndustriesOfPath, JobZoneByNumber, One, PathsOfSkill, RelatedOfPath, ResourcesOfStep,
-    ResponsibilitiesOfPath, RoadmapOfPath, SalariesOfPath, SkillsOfPath, SkillsOfStep, SkillsOfTechnology,
-    SourcesOfPath, TechnologiesOfSkill, TechnologyById, TechnologyUsesOfPath,
+    BenefitsOfPath, IndustriesOfPath, JobZoneByNumber, One, PathsOfSkill, RelatedOfPath, RelatedSkillsOf,
+    ResourcesOfStep, ResponsibilitiesOfPath, RoadmapOfPath, SalariesOfPath, SkillsOfPath, SkillsOfStep,
+    SkillsOfTechnology, SourcesOfPath, TechnologiesOfSkill, TechnologyById, TechnologyUsesOfPath,
 };
 use crate::graphql::plumbing::policy::auth;
 use crate::graphql::plumbing::projection::{asked, asked_under, projection};
@@ -106,9 +108,47 @@ pub enum TechnologyKind {
     Tool,
 }
 
-editable_object! {
-    /// A capability careers ask for.
-    Skill(skill::Model), serial;
+/// A capability careers ask for.
+pub struct Skill(pub Arc<skill::Model>);
+
+impl From<skill::Model> for Skill {
+    fn from(row: skill::Model) -> Self {
+        Self(Arc::new(row))
+    }
+}
+
+impl From<Arc<skill::Model>> for Skill {
+    fn from(row: Arc<skill::Model>) -> Self {
+        Self(row)
+    }
+}
+
+// Written out rather than with `editable_object!`, whose first four fields it repeats: the
+// complexity of `relatedSkills` names `child_complexity`, which `#[Object]` declares with the
+// hygiene of the tokens it is written in, and inside the macro those are not the field's.
+#[Object(serial, directive = auth::apply(Role::Anonymous))]
+impl Skill {
+    /// Stable identifier.
+    pub async fn id(&self) -> async_graphql::ID {
+        async_graphql::ID(self.0.id.to_string())
+    }
+
+    /// Incremented on every change; updates must name the version they saw.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// Every recorded change to this object, newest first. Requires EDITOR.
+    #[graphql(directive = auth::apply(Role::Editor))]
+    async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<AuditEvent>>> {
+        audit::history(ctx, EntityKind::Skill, self.0.id).await
+    }
+
+    /// Who made the latest change through the API. Requires EDITOR.
+    #[graphql(directive = auth::apply(Role::Editor))]
+    async fn updated_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        audit::updated_by(ctx, EntityKind::Skill, self.0.id).await
+    }
 
     /// Unique, lowercase, human-readable handle.
     async fn slug(&self) -> &str {
@@ -143,6 +183,45 @@ editable_object! {
             .iter()
             .map(|(link, path)| SkillUse { importance: link.importance.into(), career_path: Arc::clone(path) })
             .collect())
+    }
+
+    /// Skills that go with this one, strongest first: how strongly is Σ over the careers
+    /// listing both of the smaller of the two importance scores (0–100). At most 50.
+    #[graphql(complexity = "first.unwrap_or(10).clamp(1, 50) as usize * child_complexity")]
+    async fn related_skills(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] first: Option<i32>,
+    ) -> Result<Vec<RelatedSkill>> {
+        let most = careergraph_domain::graph::MAX_FIRST;
+        let size = usize::try_from(first.unwrap_or(10))
+            .ok()
+            .filter(|size| (1..=most).contains(size))
+            .ok_or_else(|| bad_input("first", format!("must be between 1 and {most}")))?;
+        let rows = loaders(ctx).load_one(RelatedSkillsOf(self.0.id, size)).await.api()?.unwrap_or_default();
+        Ok(rows
+            .iter()
+            .map(|(skill, strength)| RelatedSkill { skill: Arc::clone(skill), strength: *strength })
+            .collect())
+    }
+}
+
+/// A skill that goes with another, and how strongly.
+pub struct RelatedSkill {
+    skill: Arc<skill::Model>,
+    strength: f64,
+}
+
+#[Object(directive = auth::apply(Role::Anonymous))]
+impl RelatedSkill {
+    /// The skill.
+    async fn skill(&self) -> Skill {
+        Skill(Arc::clone(&self.skill))
+    }
+
+    /// Σ over the careers listing both skills of the smaller of their importance scores.
+    async fn strength(&self) -> f64 {
+        self.strength
     }
 }
 
@@ -499,7 +578,7 @@ editable_object! {
 projection!(Skill => skill {
     "id" => [], "version" => [Version], "history" => [], "updatedBy" => [],
     "slug" => [Slug], "name" => [Name], "category" => [Category], "description" => [Description],
-    "technologies" => [], "careerPaths" => [],
+    "technologies" => [], "careerPaths" => [], "relatedSkills" => [],
 });
 
 projection!(Technology => technology {

@@ -4,14 +4,13 @@ use std::collections::HashMap;
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Enum, Object, Result, Union};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use careergraph_auth::Role;
 use careergraph_domain::projection::Columns;
 use careergraph_domain::queries::{career_paths, skills, technologies};
 use careergraph_domain::search::{self, Hit, Target};
 use uuid::Uuid;
 
+use super::connections::{ranked_after, ranked_cursor};
 use super::graph::{CareerPath, Skill, Technology};
 use crate::config::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::graphql::plumbing::context::{request, store};
@@ -73,16 +72,6 @@ impl SearchResult {
     }
 }
 
-/// A cursor is the position in the ranking after which the next page starts.
-fn cursor(position: u64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("search\n{position}"))
-}
-
-fn position_after(cursor: &str) -> Option<u64> {
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
-    text.strip_prefix("search\n")?.parse::<u64>().ok().map(|position| position + 1)
-}
-
 /// Search queries.
 #[derive(Default)]
 pub struct SearchQuery;
@@ -110,16 +99,12 @@ impl SearchQuery {
         if !(1..=MAX_PAGE_SIZE as i32).contains(&size) {
             return Err(bad_input("first", format!("must be between 1 and {MAX_PAGE_SIZE}")));
         }
-        let start = match after.as_deref() {
-            None => 0,
-            Some(cursor) => position_after(cursor)
-                .ok_or_else(|| bad_input("after", "is not a cursor of `search`; start from the first page"))?,
-        };
+        let start = ranked_after("search", after.as_deref())?;
         let targets: Vec<Target> = types.unwrap_or_default().into_iter().map(Target::from).collect();
         let db = store(ctx).db();
         let visibility = request(ctx).visibility;
         // One more than asked tells whether there is a next page.
-        let mut hits = search::find(db, visibility, &parsed, &targets, size as u64 + 1, start).await.api()?;
+        let mut hits = search::find(db, visibility, &parsed, &targets, size as u64 + 1, start as u64).await.api()?;
         let has_next = hits.len() > size as usize;
         hits.truncate(size as usize);
         let items = load(ctx, &hits).await?;
@@ -132,7 +117,7 @@ impl SearchQuery {
                 Loaded::Technology(row) => SearchItem::Technology(Technology::from(row.clone())),
             };
             let result = SearchResult { item, rank: hit.rank, highlight: hit.highlight };
-            connection.edges.push(Edge::new(cursor(start + offset as u64), result));
+            connection.edges.push(Edge::new(ranked_cursor("search", start + offset), result));
         }
         Ok(connection)
     }
