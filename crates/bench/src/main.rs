@@ -51,6 +51,10 @@ struct Args {
     /// one at position 100,000); 0 leaves those rows out.
     #[arg(long, default_value_t = 100_000)]
     deep_paths: u32,
+    /// Leave out the graph rows (Q6–Q8), which import a full-size synthetic O*NET release of
+    /// their own (a commit without the graph answers has nothing to measure there).
+    #[arg(long)]
+    no_graph: bool,
     /// The server binary to measure, instead of the release build of this tree: another
     /// commit's, say, measured by the same command.
     #[arg(long)]
@@ -371,6 +375,9 @@ async fn main() -> anyhow::Result<()> {
         if deep_rows_selected(&args) {
             table.extend(deep_pages(&args, &binary, &database, ticks_per_second).await?);
         }
+        if graph_rows_selected(&args) {
+            table.extend(graph_answers(&args, &binary, &database, ticks_per_second).await?);
+        }
         return report(&args, &table, peak, false);
     }
     // A fresh database, seeded as users seed theirs.
@@ -398,10 +405,7 @@ async fn main() -> anyhow::Result<()> {
         if !deep_rows_selected(&args) {
             return anyhow::Ok(Vec::new());
         }
-        admin.execute_unprepared(&format!("CREATE DATABASE {deep_name}")).await?;
-        let mut deep_url = url::Url::parse(&args.admin_url)?;
-        deep_url.set_path(&deep_name);
-        let deep_url = deep_url.to_string();
+        let deep_url = own_database(&args, &admin, &deep_name).await?;
         let counted = counting.then_some((&admin, deep_name.as_str()));
         let database = Database { url: Some(&deep_url), counted, port: Some(port) };
         deep_pages(&args, &binary, &database, ticks_per_second).await
@@ -410,14 +414,38 @@ async fn main() -> anyhow::Result<()> {
         Ok(_) => deep.await,
         Err(_) => Ok(Vec::new()),
     };
+    // The graph rows' own database: an imported labour market.
+    let graph_name = format!("{name}_graph");
+    let graph = async {
+        if !graph_rows_selected(&args) {
+            return anyhow::Ok(Vec::new());
+        }
+        let graph_url = own_database(&args, &admin, &graph_name).await?;
+        let counted = counting.then_some((&admin, graph_name.as_str()));
+        let database = Database { url: Some(&graph_url), counted, port: Some(port) };
+        graph_answers(&args, &binary, &database, ticks_per_second).await
+    };
+    let graph = match (&measured, &deep) {
+        (Ok(_), Ok(_)) => graph.await,
+        _ => Ok(Vec::new()),
+    };
     if !args.keep_database {
-        for name in [&name, &deep_name] {
+        for name in [&name, &deep_name, &graph_name] {
             admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok();
         }
     }
     let (mut table, peak) = measured?;
     table.extend(deep?);
+    table.extend(graph?);
     report(&args, &table, peak, counting)
+}
+
+/// Creates the database `name` for rows that need a dataset of their own; returns its URL.
+async fn own_database(args: &Args, admin: &sea_orm::DatabaseConnection, name: &str) -> anyhow::Result<String> {
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+    let mut url = url::Url::parse(&args.admin_url)?;
+    url.set_path(name);
+    Ok(url.to_string())
 }
 
 /// The deep-page rows: the first page, and the page at position 100,000.
@@ -431,6 +459,75 @@ fn selected(args: &Args, name: &str) -> bool {
 /// Whether `--only` leaves a deep-page row in (they need a dataset of their own).
 fn deep_rows_selected(args: &Args) -> bool {
     args.deep_paths > 0 && DEEP_ROWS.iter().any(|name| selected(args, name))
+}
+
+/// The graph rows, each at 1 and 8 clients.
+const GRAPH_ROWS: [(&str, &str, &str); 3] = [
+    (
+        "Q6",
+        "careerMoves: 10 moves with pay, zones and skills to learn",
+        "{ careerMoves(from: \"occupation-0042-synthetic\", first: 10) { edges { node { similarity medianPayChange jobZoneChange careerPath { title } skillsToLearn { skill { name } gap } } } } }",
+    ),
+    (
+        "Q7",
+        "nextSkills: 10 skills with the paths each lifts",
+        "{ nextSkills(have: [\"skill-00-synthetic\", \"skill-01-synthetic\", \"knowledge-00-synthetic\"], first: 10) { value skill { name } lifts { title } } }",
+    ),
+    (
+        "Q8",
+        "relatedSkills: 10 skills that go with one",
+        "{ skill(slug: \"skill-03-synthetic\") { relatedSkills(first: 10) { strength skill { name } } } }",
+    ),
+];
+
+/// Whether `--only` leaves a graph row in (they need a dataset of their own).
+fn graph_rows_selected(args: &Args) -> bool {
+    !args.no_graph
+        && GRAPH_ROWS.iter().any(|(name, _, _)| [1, 8].iter().any(|c| selected(args, &format!("{name} c{c}"))))
+}
+
+/// The graph rows, on a dataset of their own: the full-size synthetic O*NET release (1,016
+/// occupations, 923 rated on 35 skills and 33 knowledge elements) and its OEWS wages, imported
+/// and published through the binary as a user imports the real ones.
+async fn graph_answers(
+    args: &Args,
+    binary: &Path,
+    database: &Database<'_>,
+    ticks_per_second: f64,
+) -> anyhow::Result<Vec<TableRow>> {
+    let dir = tempfile::tempdir()?;
+    let release = tempfile::tempdir()?;
+    careergraph_domain::synthetic::release::write_release(release.path())?;
+    let careergraph = || careergraph_command(binary, dir.path(), database);
+    eprintln!("importing the full-size synthetic O*NET release ({:?})", args.database);
+    let onet = release.path().join("db_29_1_text");
+    run_quietly(careergraph().arg("import").arg("onet").arg(&onet).arg("--publish"), "careergraph import onet")?;
+    let oews = release.path().join("national_M2024_dl.csv");
+    run_quietly(careergraph().arg("import").arg("oews").arg(&oews), "careergraph import oews")?;
+    if let Some(url) = database.url {
+        let fresh = careergraph_domain::connect(url).await?;
+        fresh.execute_unprepared("VACUUM ANALYZE").await?;
+        fresh.close().await.ok();
+    }
+    let (server, base) = serve(careergraph()).await?;
+    let graphql = format!("{base}/graphql");
+    let target = Target { graphql: &graphql, pid: server.0.id(), database, ticks_per_second, dir: dir.path() };
+    let mut table = Vec::new();
+    for (name, what, query) in GRAPH_ROWS {
+        for clients in [1, 8] {
+            let row = Row {
+                name: format!("{name} c{clients}"),
+                what,
+                body: json!({ "query": query }),
+                signed_in: false,
+                clients,
+            };
+            if selected(args, &row.name) {
+                table.push(measure_row(args, &row, None, &target).await?);
+            }
+        }
+    }
+    Ok(table)
 }
 
 /// Writes the table (unless `--only` picked rows), and fails if any row had errors.
@@ -803,7 +900,8 @@ fn write_results(args: &Args, table: &[TableRow], peak: f64, counting: bool) -> 
          Written by `cargo run --release -p careergraph-bench` (see \"Benchmark\" in README.md).\n\n\
          - date: {}\n- machine: {}\n- commit: {}\n- load generator: {}\n\
          - data: {} synthetic career paths (10 skills each, 3 technologies per skill, 8 salary records) on {}, beside the bundled dataset; \
-         the deep-page rows (P…) have a dataset of their own, {} paths, and their page at position 100,000 starts after the cursor a client walking the list by 100s is given\n\
+         the deep-page rows (P…) have a dataset of their own, {} paths, and their page at position 100,000 starts after the cursor a client walking the list by 100s is given; \
+         the graph rows (Q6–Q8) have one too: the full-size synthetic O*NET release (1,016 occupations, 923 rated on 35 skills and 33 knowledge elements) and its OEWS wages, imported with `--publish`\n\
          - each row: {} s after 1 s of warm-up; client, server and database share the machine\n\n\
          | row | what | requests/s | p50 ms | p99 ms | errors | gateway CPU ms/request | SQL statements/request | database ms/request | KiB from the database/request | peak RSS MiB |\n\
          |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
