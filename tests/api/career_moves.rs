@@ -318,6 +318,10 @@ on_both_backends! {
         // e now weighs 87.5 (ESSENTIAL's midpoint) in two, beside 60 in three: e and c go together in three only.
         let with_e = ask(&app, None, RELATED, json!({ "slug": "graph-e" })).await;
         assert_eq!(related(&with_e), [("graph-c".to_owned(), 60.0), ("graph-a".to_owned(), 20.0)], "{with_e}");
+        // Two, now e alone, shares nothing with `have`, yet e alone lifts it from fit 0 to 1.
+        let next = ask(&app, None, NEXT, json!({ "have": ["graph-a"], "first": 50 })).await;
+        let e = next_of_ours(&next).into_iter().find(|(slug, _, _)| slug == "graph-e").expect("e is ranked");
+        assert_eq!(e.2, ["graph-two"], "{next}");
 
         // Publishing the draft brings it to everyone.
         let four = app.as_user(&editor, "{ careerPath(slug: \"graph-four\") { id version } }", json!({})).await;

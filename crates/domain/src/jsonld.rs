@@ -51,8 +51,9 @@ pub async fn occupation(
     let open: HashSet<Uuid> = import_record::Entity::find()
         .select_only()
         .column(import_record::Column::EntityId)
-        .filter(import_record::Column::SourceKey.starts_with("oews:"))
+        .filter(import_record::Column::EntityType.eq(crate::audit::EntityKind::SalaryRecord.name()))
         .filter(import_record::Column::EntityId.is_in(records.iter().map(|record| record.id)))
+        .filter(import_record::Column::SourceKey.starts_with("oews:"))
         .into_tuple::<Uuid>()
         .all(db)
         .await?

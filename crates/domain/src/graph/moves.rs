@@ -4,13 +4,14 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ConnectionTrait, FromQueryResult};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter};
 use uuid::Uuid;
 
 use super::vectors::{MAX_FIRST, Scope, score, weight};
-use crate::entities::{career_path, skill};
+use crate::audit::EntityKind;
+use crate::entities::{career_path, career_path_skill, skill};
 use crate::projection::Columns;
-use crate::queries::career_paths;
+use crate::queries::{career_paths, skills};
 use crate::sql::{columns_of, statement};
 use crate::{Error, Result, Visibility};
 
@@ -155,11 +156,23 @@ pub async fn career_moves(
         return Ok(MovesPage { moves: Vec::new(), total, has_next });
     };
 
+    // The links of the source and the page's targets, then the skills they name, each once:
+    // the same skills recur in every path of a labour market.
     let mut ids = vec![source_id];
     ids.extend(page.iter().map(|candidate| candidate.path.id));
+    let links =
+        career_path_skill::Entity::find().filter(career_path_skill::Column::CareerPathId.is_in(ids)).all(db).await?;
+    let mut skill_ids: Vec<Uuid> = links.iter().map(|link| link.skill_id).collect();
+    skill_ids.sort();
+    skill_ids.dedup();
+    let named: HashMap<Uuid, skill::Model> =
+        skills::by_ids(db, &skill_ids, Columns::all()).await?.into_iter().map(|skill| (skill.id, skill)).collect();
     let mut skills: HashMap<Uuid, Vec<(skill::Model, i64)>> = HashMap::new();
-    for (link, skill) in career_paths::skills(db, &ids, Columns::all()).await? {
-        skills.entry(link.career_path_id).or_default().push((skill, weight(link.importance, link.importance_score)));
+    for link in links {
+        if let Some(skill) = named.get(&link.skill_id) {
+            let weighs = weight(link.importance, link.importance_score);
+            skills.entry(link.career_path_id).or_default().push((skill.clone(), weighs));
+        }
     }
     let own: HashMap<Uuid, i64> =
         skills.get(&source_id).into_iter().flatten().map(|(skill, weight)| (skill.id, *weight)).collect();
@@ -212,10 +225,15 @@ fn check(filter: &MoveFilter, first: usize) -> Result<()> {
 /// The national, yearly median of path `{path}` in the bound country, the latest one; from
 /// open data only unless curated figures may be compared.
 fn median_of(path: &str, curated_pay: bool) -> String {
-    let open_only = if curated_pay {
+    let open_only: &str = if curated_pay {
         ""
     } else {
-        " AND EXISTS (SELECT 1 FROM import_record ir WHERE ir.entity_id = sr.id AND ir.source_key LIKE 'oews:%')"
+        // By (entity_type, entity_id), the import records' index.
+        &format!(
+            " AND EXISTS (SELECT 1 FROM import_record ir WHERE ir.entity_type = '{}' AND ir.entity_id = sr.id \
+             AND ir.source_key LIKE 'oews:%')",
+            EntityKind::SalaryRecord.name()
+        )
     };
     format!(
         "(SELECT sr.median FROM salary_record sr WHERE sr.career_path_id = {path} AND sr.country = ? \

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use uuid::Uuid;
 
-use super::vectors::{MAX_FIRST, Scope, score, weight, weight_sql};
+use super::vectors::{MAX_FIRST, MAX_WEIGHT, Scope, score, weight, weight_sql};
 use crate::entities::{career_path, skill};
 use crate::projection::Columns;
 use crate::queries::career_paths;
@@ -167,33 +167,34 @@ async fn over_every_path(
     }
 
     let page: Vec<Uuid> = ranked.iter().map(|next| next.skill.id).collect();
-    let covered = if had.is_empty() {
-        "(SELECT n.career_path_id, 0 AS covered FROM career_path_weight n WHERE 1 = 0)".to_owned()
-    } else {
-        format!(
-            "(SELECT h.career_path_id, SUM({}) AS covered FROM career_path_skill h WHERE h.skill_id IN ({}) \
-             GROUP BY h.career_path_id)",
-            weight_sql("h"),
-            placeholders(had.len())
-        )
-    };
+    // A path is lifted when its fit is under 0.7 and the skill's weight takes it past. No
+    // weight exceeds 200, so only paths whose covered weight is within 200 of 0.7 of their total
+    // can be: paths `have` reaches into far enough, and paths so small (0.7 of the total at
+    // most 200) that one skill lifts them from nothing. Starting from those keeps the statement
+    // to the links of `have` rather than every link of the page's skills.
+    let (num, den) = REACH;
+    let most = den * MAX_WEIGHT;
+    let have = if had.is_empty() { "NULL".to_owned() } else { placeholders(had.len()) };
     let published = if visibility == Visibility::PublishedOnly { " AND p.status = 'PUBLISHED'" } else { "" };
     let sql = format!(
-        "SELECT l.skill_id AS lifted_by, {path} FROM career_path_skill l \
-         JOIN career_path p ON p.id = l.career_path_id \
-         JOIN career_path_weight w ON w.career_path_id = l.career_path_id \
-         LEFT JOIN {covered} c ON c.career_path_id = l.career_path_id \
-         WHERE l.skill_id IN ({page}){published} \
-         AND COALESCE(c.covered, 0) * {den} < w.total * {num} \
-         AND (COALESCE(c.covered, 0) + {weight}) * {den} >= w.total * {num} \
+        "SELECT l.skill_id AS lifted_by, {path} FROM (\
+           SELECT h.career_path_id, SUM({had_weight}) AS covered FROM career_path_skill h \
+           WHERE h.skill_id IN ({have}) GROUP BY h.career_path_id \
+           UNION ALL SELECT n.career_path_id, 0 FROM career_path_weight n WHERE n.total * {num} <= {most} \
+           AND NOT EXISTS (SELECT 1 FROM career_path_skill o WHERE o.career_path_id = n.career_path_id \
+           AND o.skill_id IN ({have}))) c \
+         JOIN career_path_weight w ON w.career_path_id = c.career_path_id \
+         JOIN career_path_skill l ON l.career_path_id = c.career_path_id AND l.skill_id IN ({page}) \
+         JOIN career_path p ON p.id = c.career_path_id \
+         WHERE c.covered * {den} < w.total * {num} AND c.covered * {den} + {most} >= w.total * {num} \
+         AND (c.covered + {weight}) * {den} >= w.total * {num}{published} \
          ORDER BY p.title, p.id",
         path = columns_of::<career_path::Entity>("p"),
+        had_weight = weight_sql("h"),
         page = placeholders(page.len()),
         weight = weight_sql("l"),
-        num = REACH.0,
-        den = REACH.1,
     );
-    let mut values: Vec<Value> = had.iter().map(|id| Value::from(*id)).collect();
+    let mut values: Vec<Value> = had.iter().chain(&had).map(|id| Value::from(*id)).collect();
     values.extend(page.iter().map(|id| Value::from(*id)));
     let rows = db.query_all_raw(statement(db, &sql, values)).await?;
     let mut lifts: HashMap<Uuid, Vec<career_path::Model>> = HashMap::new();

@@ -58,6 +58,9 @@ pub fn weight(importance: Importance, score: Option<i32>) -> i64 {
     }
 }
 
+/// The largest [`weight`]: a score of 100.
+pub const MAX_WEIGHT: i64 = 200;
+
 /// [`weight`] of a `career_path_skill` row aliased `alias`, as an SQL expression.
 pub fn weight_sql(alias: &str) -> String {
     format!(
@@ -352,6 +355,7 @@ mod tests {
             assert!(weight_sql("l").contains(text), "{text}");
         }
         assert_eq!(weight(Importance::NiceToHave, Some(90)), 180);
+        assert_eq!(weight(Importance::Essential, Some(120)), MAX_WEIGHT, "scores are clamped to 100");
         assert!(weight_sql("l").contains("l.importance_score * 2"));
     }
 }
