@@ -343,7 +343,7 @@ pub async fn import(db: &Db, files: &[PathBuf], year: Option<i32>, options: &Opt
     let in_scope = |key: &str| key.split(':').nth(2).is_some_and(|area| areas.contains(area));
     store.sync_rows(&RECORDS, wanted, in_scope).await?;
     let plan = store.finish().await?;
-    super::provenance::conclude(db, txn, options.dry_run).await?;
+    super::provenance::conclude(db, txn, &plan).await?;
     Ok(plan)
 }
 

@@ -744,7 +744,7 @@ pub async fn import(db: &Db, path: &Path, release: Option<String>, options: &Opt
     plan.files = parsed.files;
     plan.skipped = parsed.skipped;
     plan.notes.extend(parsed.notes);
-    super::provenance::conclude(db, txn, options.dry_run).await?;
+    super::provenance::conclude(db, txn, &plan).await?;
     Ok(plan)
 }
 

@@ -94,6 +94,13 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Whether the import changes anything: a row created, updated or removed, or a link set
+    /// changed.
+    pub fn changes_anything(&self) -> bool {
+        self.counts.iter().any(|((_, action), count)| *action != Action::Unchanged && *count > 0)
+            || self.links.values().any(|(removed, added)| removed + added > 0)
+    }
+
     pub(crate) fn count(&mut self, kind: EntityKind, action: Action) {
         *self.counts.entry((kind.noun(), action)).or_default() += 1;
     }

@@ -61,18 +61,22 @@ impl Source {
     }
 }
 
-/// Ends an import's transaction: rolled back in a dry run, else committed and followed by fresh
-/// planner statistics (an import adds thousands of rows at once).
+/// Ends an import's transaction: rolled back in a dry run, else committed and, when it changed
+/// anything, followed by what bulk loads need (search documents, the graph tables, fresh
+/// planner statistics): an import adds thousands of rows at once, and the same files again add
+/// none, so a rerun rewrites nothing.
 pub(crate) async fn conclude(
     db: &crate::Db,
     txn: sea_orm::DatabaseTransaction,
-    dry_run: bool,
+    plan: &super::outcome::Plan,
 ) -> Result<(), ImportError> {
-    if dry_run {
+    if plan.dry_run {
         txn.rollback().await?;
     } else {
         txn.commit().await?;
-        crate::after_bulk_load(db).await?;
+        if plan.changes_anything() {
+            crate::after_bulk_load(db).await?;
+        }
     }
     Ok(())
 }
