@@ -342,6 +342,39 @@ on_both_backends! {
         assert_eq!(targets(&moves), ["graph-three"], "{moves}");
     }
 
+    async fn concurrent_edits_all_succeed_and_leave_the_answers_a_rebuild_gives(app) {
+        four_paths(&app).await;
+        let editor = app.token_for("editor@example.com", Role::Editor).await;
+        let moves_of_all = async || {
+            let mut answers = Vec::new();
+            for from in ["graph-one", "graph-two", "graph-three", "graph-four"] {
+                answers.push(ask(&app, Some(&editor), MOVES, json!({ "from": from })).await);
+            }
+            answers
+        };
+        let set = "mutation ($input: SetCareerPathSkillsInput!) { setCareerPathSkills(input: $input) { careerPath { version } } }";
+        let skill_sets = [["graph-a", "graph-e"], ["graph-b", "graph-c"], ["graph-a", "graph-d"], ["graph-c", "graph-e"]];
+        for round in 0..3 {
+            // Every path's skills replaced at once: each edit's upkeep touches the lists the others rewrite.
+            let edits = ["graph-one", "graph-two", "graph-three", "graph-four"].into_iter().enumerate().map(|(n, slug)| {
+                let (app, editor) = (&app, &editor);
+                async move {
+                    let query = format!("{{ careerPath(slug: \"{slug}\") {{ id version }} }}");
+                    let path = app.as_user(editor, &query, json!({})).await;
+                    let skills = skill_sets[(n + round) % 4].map(|skill| json!({ "skill": skill, "importance": "ESSENTIAL" }));
+                    let input = json!({ "input": { "id": path["data"]["careerPath"]["id"], "expectedVersion": path["data"]["careerPath"]["version"], "skills": skills } });
+                    app.as_user(editor, set, input).await
+                }
+            });
+            for body in futures::future::join_all(edits).await {
+                assert!(body.get("errors").is_none(), "round {round}: {body}");
+            }
+        }
+        let after_edits = moves_of_all().await;
+        careergraph_domain::graph::rebuild(app.db()).await.unwrap();
+        assert_eq!(after_edits, moves_of_all().await, "the tables the edits left are the ones a rebuild makes");
+    }
+
     async fn graph_answers_cost_the_same_few_statements_whatever_the_page_size(app) {
         four_paths(&app).await;
         let count = async |query: &str, variables: Value| {

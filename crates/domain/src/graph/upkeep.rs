@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement,
+};
 use uuid::Uuid;
 
 use super::vectors::{MOVES_PER_PATH, Move, Scope, Scratch, Vectors};
@@ -20,8 +22,30 @@ const IDS_PER_STATEMENT: usize = 500;
 /// A path's stored lists as comparable rows: (scope, neighbour, intersection, shared, to_learn).
 type ListRows = Vec<(i16, Uuid, i64, i32, i32)>;
 
+/// The PostgreSQL advisory lock that serializes upkeep ("graph" in ASCII).
+const UPKEEP_LOCK: i64 = 0x67_72_61_70_68;
+
+/// Waits until no other transaction is keeping the tables, and keeps them until this one ends.
+/// Two edits' upkeep at once would each compute from a state without the other's change and
+/// rewrite the same lists: the later one would fail on rows the earlier one inserted, or leave
+/// a list that misses a change. On PostgreSQL a transaction-level advisory lock orders them;
+/// the next one reads what the previous one committed (each statement of a READ COMMITTED
+/// transaction sees what has committed before it). SQLite has one writer at a time already.
+async fn hold_upkeep_lock(db: &impl ConnectionTrait) -> Result<()> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [UPKEEP_LOCK.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 /// Computes every derived table anew from the skills of every path.
 pub async fn rebuild(db: &impl ConnectionTrait) -> Result<()> {
+    hold_upkeep_lock(db).await?;
     let vectors = Vectors::load(db).await?;
     for table in ["career_move", "career_path_weight", "skill_reach", "skill_pair"] {
         db.execute_unprepared(&format!("DELETE FROM {table}")).await?;
@@ -49,6 +73,7 @@ pub async fn rebuild(db: &impl ConnectionTrait) -> Result<()> {
 /// now belongs in it, so only those lists are recomputed; reach and pairs are recomputed in
 /// memory and only the rows that differ are written.
 pub async fn refresh(db: &impl ConnectionTrait, changed: &[Uuid]) -> Result<()> {
+    hold_upkeep_lock(db).await?;
     let vectors = Vectors::load(db).await?;
     for chunk in changed.chunks(IDS_PER_STATEMENT) {
         career_path_weight::Entity::delete_many()
