@@ -130,6 +130,8 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<()> {
 /// (until autovacuum notices, within minutes): the first page of career paths, taken from an
 /// empty table's estimate, was sorted from every row instead of read off the title index. SQLite has no statistics at all before its first `ANALYZE`.
 pub(crate) async fn after_bulk_load(db: &DatabaseConnection) -> Result<()> {
+    // Statistics first, so that the rebuilds below are planned for the tables as they now are.
+    db.execute_unprepared("ANALYZE").await?;
     // Rows added in bulk have no search documents yet.
     search::rebuild(db).await?;
     let txn = db.begin().await?;

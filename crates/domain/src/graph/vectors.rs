@@ -105,21 +105,29 @@ pub struct Vectors {
 }
 
 impl Vectors {
-    /// Reads every path's skills in one statement.
+    /// Reads every path's skills and status, in two statements joined here: a join in SQL is
+    /// planned by the statistics, and right after a bulk load those still describe the tables
+    /// as they were (SQLite, told the tables held one row, scanned every path for each link).
     pub async fn load(db: &impl ConnectionTrait) -> Result<Self> {
-        let sql = "SELECT l.career_path_id, l.skill_id, l.importance, l.importance_score, p.status \
-                   FROM career_path_skill l JOIN career_path p ON p.id = l.career_path_id";
-        let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await?;
+        let backend = db.get_database_backend();
+        let statuses = db.query_all_raw(Statement::from_string(backend, "SELECT id, status FROM career_path")).await?;
+        let mut published: HashMap<Uuid, bool> = HashMap::with_capacity(statuses.len());
+        for row in statuses {
+            let status: String = row.try_get_by_index(1)?;
+            published.insert(row.try_get_by_index(0)?, status == PublicationStatus::Published.as_str());
+        }
+        let sql = "SELECT career_path_id, skill_id, importance, importance_score FROM career_path_skill";
+        let rows = db.query_all_raw(Statement::from_string(backend, sql)).await?;
         let mut links = Vec::with_capacity(rows.len());
         for row in rows {
+            let path: Uuid = row.try_get_by_index(0)?;
             let importance: String = row.try_get_by_index(2)?;
-            let status: String = row.try_get_by_index(4)?;
             let importance = <Importance as ActiveEnum>::try_from_value(&importance)?;
             links.push((
-                row.try_get_by_index::<Uuid>(0)?,
+                path,
                 row.try_get_by_index::<Uuid>(1)?,
                 weight(importance, row.try_get_by_index(3)?),
-                status == PublicationStatus::Published.as_str(),
+                published.get(&path).copied().unwrap_or(false),
             ));
         }
         Ok(Self::from_links(links))
