@@ -279,10 +279,11 @@ pub async fn rebuild(db: &impl ConnectionTrait) -> Result<()> {
     Ok(())
 }
 
-/// Refreshes the documents a change to `row` (of kind `kind`, as its audit JSON) touches: the
-/// object's own, or its career path's for a responsibility. Call it in the change's
-/// transaction, after the write (a deleted object's document is then removed).
-pub async fn refresh(db: &impl ConnectionTrait, kind: EntityKind, row: &serde_json::Value) -> Result<()> {
+/// Refreshes the documents a change to `row` (of kind `kind`) touches: the object's own, or its
+/// career path's for a responsibility. Call it in the change's transaction, after the write (a
+/// deleted object's document is then removed). The row is read as its audit JSON, and only for
+/// the kinds that have documents: every other change costs nothing here.
+pub async fn refresh(db: &impl ConnectionTrait, kind: EntityKind, row: &impl serde::Serialize) -> Result<()> {
     let (target, id_field, alias) = match kind {
         EntityKind::CareerPath => (Target::CareerPath, "id", "p"),
         EntityKind::Responsibility => (Target::CareerPath, "career_path_id", "p"),
@@ -290,6 +291,8 @@ pub async fn refresh(db: &impl ConnectionTrait, kind: EntityKind, row: &serde_js
         EntityKind::Technology => (Target::Technology, "id", "t"),
         _ => return Ok(()),
     };
+    let row =
+        serde_json::to_value(row).map_err(|error| Error::Internal(format!("cannot index the change: {error}")))?;
     let Some(id) = row.get(id_field).and_then(serde_json::Value::as_str).and_then(|id| Uuid::parse_str(id).ok()) else {
         return Ok(());
     };

@@ -56,7 +56,7 @@ where
 {
     let txn = db.begin().await?;
     let created = row.insert(&txn).await.map_err(unique_violation)?;
-    crate::search::refresh(&txn, E::KIND, &to_json(&created)?).await?;
+    crate::search::refresh(&txn, E::KIND, &created).await?;
     audit::record(&txn, actor, "create", E::KIND, E::id(&created), None, Some(&created)).await?;
     txn.commit().await?;
     Ok(created)
@@ -116,7 +116,7 @@ where
     let snapshot = also(&txn).await?;
     E::touch(&mut row, version + 1);
     let after = row.update(&txn).await.map_err(unique_violation)?;
-    crate::search::refresh(&txn, E::KIND, &to_json(&after)?).await?;
+    crate::search::refresh(&txn, E::KIND, &after).await?;
     then(&txn, &after).await?;
     match snapshot {
         Some((old, new)) => audit::record(&txn, actor, action, E::KIND, id, Some(&old), Some(&new(&after))).await?,
@@ -141,7 +141,7 @@ where
     }
     detach(&txn).await?;
     E::delete_many().filter(E::id_column().eq(id)).exec(&txn).await?;
-    crate::search::refresh(&txn, E::KIND, &to_json(&before)?).await?;
+    crate::search::refresh(&txn, E::KIND, &before).await?;
     audit::record(&txn, actor, "delete", E::KIND, id, Some(&before), None::<&E::Model>).await?;
     txn.commit().await?;
     Ok(())
