@@ -17,4 +17,4 @@ pub mod upkeep;
 pub mod vectors;
 
 pub use upkeep::{rebuild, refresh};
-pub use vectors::MAX_FIRST;
+pub use vectors::{MAX_FIRST, page_size};

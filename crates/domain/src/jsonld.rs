@@ -53,7 +53,7 @@ pub async fn occupation(
         .column(import_record::Column::EntityId)
         .filter(import_record::Column::EntityType.eq(crate::audit::EntityKind::SalaryRecord.name()))
         .filter(import_record::Column::EntityId.is_in(records.iter().map(|record| record.id)))
-        .filter(import_record::Column::SourceKey.starts_with("oews:"))
+        .filter(import_record::Column::SourceKey.starts_with(crate::import::oews::KEY_PREFIX))
         .into_tuple::<Uuid>()
         .all(db)
         .await?

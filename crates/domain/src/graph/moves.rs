@@ -7,11 +7,12 @@ use std::collections::HashMap;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter};
 use uuid::Uuid;
 
-use super::vectors::{MAX_FIRST, Scope, score, weight};
+use super::vectors::{Scope, score, weight};
 use crate::audit::EntityKind;
 use crate::entities::{career_path, career_path_skill, skill};
 use crate::projection::Columns;
-use crate::queries::{career_paths, skills};
+use crate::queries::career_paths::{self, visible_sql};
+use crate::queries::skills;
 use crate::sql::{columns_of, statement};
 use crate::{Error, Result, Visibility};
 
@@ -107,7 +108,7 @@ pub struct MovesWanted<'a> {
     pub from: &'a str,
     pub order: MoveOrder,
     pub filter: MoveFilter,
-    /// How many moves, from position `start` of the ordered list.
+    /// How many moves (a [`super::vectors::page_size`]), from position `start` of the ordered list.
     pub first: usize,
     pub start: usize,
 }
@@ -122,7 +123,7 @@ pub async fn career_moves(
     wanted: &MovesWanted<'_>,
 ) -> Result<MovesPage> {
     let MovesWanted { from, order, ref filter, first, start } = *wanted;
-    check(filter, first)?;
+    check(filter)?;
     let country = filter.country.trim().to_uppercase();
     let mut candidates = stored_moves(db, visibility, curated_pay, from, &country).await?;
     if candidates.is_empty() && career_paths::by_slug(db, visibility, from, Columns::none()).await?.is_none() {
@@ -208,10 +209,7 @@ pub async fn career_moves(
     Ok(MovesPage { moves, total, has_next })
 }
 
-fn check(filter: &MoveFilter, first: usize) -> Result<()> {
-    if !(1..=MAX_FIRST).contains(&first) {
-        return Err(Error::invalid("first", format!("must be between 1 and {MAX_FIRST}")));
-    }
+fn check(filter: &MoveFilter) -> Result<()> {
     if filter.min_similarity.is_some_and(|least| !(0.0..=1.0).contains(&least)) {
         return Err(Error::invalid("minSimilarity", "must be between 0 and 1"));
     }
@@ -231,8 +229,9 @@ fn median_of(path: &str, curated_pay: bool) -> String {
         // By (entity_type, entity_id), the import records' index.
         &format!(
             " AND EXISTS (SELECT 1 FROM import_record ir WHERE ir.entity_type = '{}' AND ir.entity_id = sr.id \
-             AND ir.source_key LIKE 'oews:%')",
-            EntityKind::SalaryRecord.name()
+             AND ir.source_key LIKE '{}%')",
+            EntityKind::SalaryRecord.name(),
+            crate::import::oews::KEY_PREFIX
         )
     };
     format!(
@@ -250,33 +249,38 @@ async fn stored_moves(
     from: &str,
     country: &str,
 ) -> Result<Vec<Candidate>> {
-    let (visible, scope) = match visibility {
-        Visibility::IncludeDrafts => (String::new(), Scope::All.code().to_string()),
+    let scope = match visibility {
+        Visibility::IncludeDrafts => Scope::All.code().to_string(),
         // A published path has a list of its own over published paths only where the list
         // over every path holds a draft; the drafts in that one are then filtered out anyway.
-        Visibility::PublishedOnly => (
-            " AND s.status = 'PUBLISHED' AND t.status = 'PUBLISHED'".to_owned(),
-            format!(
-                "(CASE WHEN EXISTS (SELECT 1 FROM career_move x WHERE x.career_path_id = s.id AND x.scope = {}) \
-                 THEN {} ELSE {} END)",
-                Scope::Published.code(),
-                Scope::Published.code(),
-                Scope::All.code()
-            ),
+        Visibility::PublishedOnly => format!(
+            "(CASE WHEN EXISTS (SELECT 1 FROM career_move x WHERE x.career_path_id = s.id AND x.scope = {}) \
+             THEN {} ELSE {} END)",
+            Scope::Published.code(),
+            Scope::Published.code(),
+            Scope::All.code()
         ),
     };
+    // The source's own figures in a one-row table, so its median is looked up once rather than
+    // once per move (`LIMIT 1`, harmless on a unique slug, keeps either database from merging
+    // the table into the join and its subquery into every row).
     let sql = format!(
         "SELECT {target}, m.similarity AS move_similarity, m.to_learn AS move_to_learn, s.id AS move_source, \
-         s.job_zone AS move_source_zone, \
+         s.job_zone AS move_source_zone, s.median AS move_source_median, \
          (SELECT r.relatedness_tier FROM related_career_path r WHERE r.career_path_id = m.career_path_id \
           AND r.related_career_path_id = m.neighbour_id) AS move_tier, \
-         {source_median} AS move_source_median, {target_median} AS move_target_median \
-         FROM career_path s JOIN career_move m ON m.career_path_id = s.id JOIN career_path t ON t.id = m.neighbour_id \
-         WHERE s.slug = ? AND m.scope = {scope}{visible}",
+         {target_median} AS move_target_median \
+         FROM (SELECT s.id, s.job_zone, {source_median} AS median FROM career_path s \
+               WHERE s.slug = ?{source_visible} LIMIT 1) s \
+         JOIN career_move m ON m.career_path_id = s.id JOIN career_path t ON t.id = m.neighbour_id \
+         WHERE m.scope = {scope}{target_visible}",
         target = columns_of::<career_path::Entity>("t"),
         source_median = median_of("s.id", curated_pay),
         target_median = median_of("t.id", curated_pay),
+        source_visible = visible_sql("s", visibility),
+        target_visible = visible_sql("t", visibility),
     );
+    // In the order of the placeholders: the target's median, the source's, the slug.
     let values = vec![country.into(), country.into(), from.trim().to_lowercase().into()];
     let rows = db.query_all_raw(statement(db, &sql, values)).await?;
     let mut candidates = Vec::with_capacity(rows.len());

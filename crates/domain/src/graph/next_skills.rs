@@ -11,10 +11,10 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use uuid::Uuid;
 
-use super::vectors::{MAX_FIRST, MAX_WEIGHT, Scope, score, weight, weight_sql};
+use super::vectors::{MAX_WEIGHT, Scope, score, weight, weight_sql};
 use crate::entities::{career_path, skill};
 use crate::projection::Columns;
-use crate::queries::career_paths;
+use crate::queries::career_paths::{self, visible_sql};
 use crate::queries::skill_gap::MAX_HAVE;
 use crate::sql::{columns_of, placeholders, statement};
 use crate::{Error, Result, Visibility};
@@ -40,7 +40,7 @@ struct Named {
     paths: Vec<Uuid>,
 }
 
-/// The `first` skills (at most [`MAX_FIRST`]) that someone who has `have` (skill or technology
+/// The `first` skills (a [`super::vectors::page_size`]) that someone who has `have` (skill or technology
 /// slugs, as `skillGap` takes them) should learn next, best first, over the paths the caller
 /// sees or the paths `towards` names (slugs).
 pub async fn next_skills(
@@ -50,9 +50,6 @@ pub async fn next_skills(
     towards: Option<&[String]>,
     first: usize,
 ) -> Result<Vec<NextSkill>> {
-    if !(1..=MAX_FIRST).contains(&first) {
-        return Err(Error::invalid("first", format!("must be between 1 and {MAX_FIRST}")));
-    }
     if have.is_empty() {
         return Err(Error::invalid("have", "must name at least one skill or technology"));
     }
@@ -93,10 +90,10 @@ async fn resolve(
     );
     let mut values: Vec<Value> = have.iter().chain(&have).map(|slug| slug.clone().into()).collect();
     if !towards.is_empty() {
-        let published = if visibility == Visibility::PublishedOnly { " AND p.status = 'PUBLISHED'" } else { "" };
         sql.push_str(&format!(
-            " UNION ALL SELECT 'path', p.slug, p.id FROM career_path p WHERE p.slug IN ({}){published}",
-            placeholders(towards.len())
+            " UNION ALL SELECT 'path', p.slug, p.id FROM career_path p WHERE p.slug IN ({}){}",
+            placeholders(towards.len()),
+            visible_sql("p", visibility)
         ));
         values.extend(towards.iter().map(|slug| Value::from(slug.clone())));
     }
@@ -138,10 +135,7 @@ async fn over_every_path(
     had: &HashSet<Uuid>,
     first: usize,
 ) -> Result<Vec<NextSkill>> {
-    let scope = match visibility {
-        Visibility::IncludeDrafts => Scope::All,
-        Visibility::PublishedOnly => Scope::Published,
-    };
+    let scope = Scope::of(visibility);
     let had: Vec<Uuid> = had.iter().copied().collect();
     let excluded =
         if had.is_empty() { String::new() } else { format!(" AND r.skill_id NOT IN ({})", placeholders(had.len())) };
@@ -175,7 +169,7 @@ async fn over_every_path(
     let (num, den) = REACH;
     let most = den * MAX_WEIGHT;
     let have = if had.is_empty() { "NULL".to_owned() } else { placeholders(had.len()) };
-    let published = if visibility == Visibility::PublishedOnly { " AND p.status = 'PUBLISHED'" } else { "" };
+    let published = visible_sql("p", visibility);
     let sql = format!(
         "SELECT l.skill_id AS lifted_by, {path} FROM (\
            SELECT h.career_path_id, SUM({had_weight}) AS covered FROM career_path_skill h \

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use uuid::Uuid;
 
-use super::vectors::{MAX_FIRST, Scope, score};
+use super::vectors::{Scope, score};
 use crate::entities::skill;
 use crate::sql::{columns_of, placeholders, statement};
-use crate::{Error, Result, Visibility};
+use crate::{Result, Visibility};
 
 /// A skill that goes with another, and how strongly (Σ of the smaller score, 0–100 each).
 #[derive(Clone, Debug)]
@@ -18,23 +18,17 @@ pub struct RelatedSkill {
     pub strength: f64,
 }
 
-/// The `first` skills most related to each of `skills`, strongest first, in one statement.
+/// The `first` (a [`super::vectors::page_size`]) skills most related to each of `skills`, strongest first, in one statement.
 pub async fn related_skills(
     db: &impl ConnectionTrait,
     visibility: Visibility,
     skills: &[Uuid],
     first: usize,
 ) -> Result<HashMap<Uuid, Vec<RelatedSkill>>> {
-    if !(1..=MAX_FIRST).contains(&first) {
-        return Err(Error::invalid("first", format!("must be between 1 and {MAX_FIRST}")));
-    }
     if skills.is_empty() {
         return Ok(HashMap::new());
     }
-    let scope = match visibility {
-        Visibility::IncludeDrafts => Scope::All,
-        Visibility::PublishedOnly => Scope::Published,
-    };
+    let scope = Scope::of(visibility);
     let sql = format!(
         "SELECT * FROM (SELECT p.skill_id AS related_to, p.strength AS pair_strength, {skill}, \
          ROW_NUMBER() OVER (PARTITION BY p.skill_id ORDER BY p.strength DESC, s.slug) AS pair_rank \

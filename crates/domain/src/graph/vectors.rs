@@ -7,14 +7,26 @@ use std::collections::HashMap;
 use sea_orm::{ActiveEnum, ConnectionTrait, Statement};
 use uuid::Uuid;
 
-use crate::Result;
 use crate::enums::{Importance, PublicationStatus};
+use crate::{Error, Result, Visibility};
 
 /// How many moves are kept per path and scope: the most similar paths.
 pub const MOVES_PER_PATH: usize = 50;
 
 /// The largest page of any graph answer: one page holds every move of a path.
 pub const MAX_FIRST: usize = MOVES_PER_PATH;
+
+/// A graph answer's page when `first` is not given.
+pub const DEFAULT_FIRST: i32 = 10;
+
+/// The page size `first` asks for (10 when not given), refused outside 1 to [`MAX_FIRST`]: the
+/// one rule of every graph answer, which callers apply before asking.
+pub fn page_size(first: Option<i32>) -> Result<usize> {
+    usize::try_from(first.unwrap_or(DEFAULT_FIRST))
+        .ok()
+        .filter(|size| (1..=MAX_FIRST).contains(size))
+        .ok_or_else(|| Error::invalid("first", format!("must be between 1 and {MAX_FIRST}")))
+}
 
 /// Which paths a derived figure is computed over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -34,6 +46,14 @@ impl Scope {
         match self {
             Scope::All => 0,
             Scope::Published => 1,
+        }
+    }
+
+    /// The scope of what a caller with `visibility` sees.
+    pub fn of(visibility: Visibility) -> Self {
+        match visibility {
+            Visibility::IncludeDrafts => Scope::All,
+            Visibility::PublishedOnly => Scope::Published,
         }
     }
 

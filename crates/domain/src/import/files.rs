@@ -25,7 +25,7 @@ pub struct TextFile {
 
 impl TextFile {
     fn new(name: String, bytes: &[u8]) -> Self {
-        Self { name, sha256: hex(&Sha256::digest(bytes)), text: decode(bytes) }
+        Self { name, sha256: sha256(bytes), text: decode(bytes) }
     }
 
     /// Its header and rows, columns found by name.
@@ -34,8 +34,9 @@ impl TextFile {
     }
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+/// The SHA-256 of `bytes`, in hex.
+pub fn sha256(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
 }
 
 /// Text as UTF-8 when it is (after a byte-order mark, if any), else as Windows-1252, the

@@ -8,10 +8,9 @@ use std::path::{Path, PathBuf};
 use calamine::{Data, Reader};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
 use serde_json::{Map, Value as Json};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::files::{decode, hex};
+use super::files::{decode, sha256};
 use super::outcome::{BadRows, ImportError, Options, Plan};
 use super::provenance::Source;
 use super::store::{Kind, Store, Ty, Wanted};
@@ -21,6 +20,10 @@ use crate::entities::career_path;
 
 /// Where the releases are published.
 pub const URL: &str = "https://www.bls.gov/oes/tables.htm";
+
+/// What the source key of every salary record an OEWS import wrote starts with: the mark of a
+/// record that is open data (public domain), whose detail anyone may read.
+pub const KEY_PREFIX: &str = "oews:";
 
 /// The first May whose OEWS release uses SOC 2018 codes, which O*NET's taxonomy follows.
 const FIRST_SOC_2018_YEAR: i32 = 2019;
@@ -46,7 +49,7 @@ fn read_sheet(path: &Path) -> Result<Sheet, ImportError> {
     let unreadable = |error: &dyn std::fmt::Display| ImportError::missing(format!("{}: {error}", path.display()));
     let bytes = std::fs::read(path).map_err(|error| unreadable(&error))?;
     let name = path.file_name().map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into_owned());
-    let sha256 = hex(&Sha256::digest(&bytes));
+    let sha256 = sha256(&bytes);
     let is_xlsx = path.extension().is_some_and(|extension| {
         ["xlsx", "xls", "xlsb", "ods"].iter().any(|known| extension.eq_ignore_ascii_case(known))
     });
@@ -289,7 +292,7 @@ pub async fn import(db: &Db, files: &[PathBuf], year: Option<i32>, options: &Opt
             };
             areas.insert(area.clone());
             for (path, path_code) in matching {
-                let mut key = format!("oews:{year}:{area}:{code}:{period}");
+                let mut key = format!("{KEY_PREFIX}{year}:{area}:{code}:{period}");
                 if !path_code.ends_with(".00") {
                     key.push_str(&format!("@{path_code}"));
                 }
@@ -338,7 +341,8 @@ pub async fn import(db: &Db, files: &[PathBuf], year: Option<i32>, options: &Opt
     };
     drop(sheets);
     let source_id = source.record(&txn).await?;
-    let mut store = Store::open(&txn, source_id, format!("import oews {year}"), &format!("oews:{year}:")).await?;
+    let mut store =
+        Store::open(&txn, source_id, format!("import oews {year}"), &format!("{KEY_PREFIX}{year}:")).await?;
     store.plan = Plan { source: format!("BLS OEWS May {year}"), dry_run: options.dry_run, ..plan };
     let in_scope = |key: &str| key.split(':').nth(2).is_some_and(|area| areas.contains(area));
     store.sync_rows(&RECORDS, wanted, in_scope).await?;

@@ -16,10 +16,9 @@ use sea_orm::{
     QueryResult, QuerySelect,
 };
 use serde_json::{Map, Value as Json};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::files::hex;
+use super::files::sha256;
 use super::outcome::{Action, Plan};
 use crate::audit::EntityKind;
 use crate::entities::{audit_event, import_record};
@@ -689,13 +688,13 @@ fn into_map(json: Json) -> Option<Map<String, Json>> {
 fn digest(value: &Json) -> String {
     let mut text = String::new();
     canonical(value, &mut text);
-    hex(&Sha256::digest(text.as_bytes()))
+    sha256(text.as_bytes())
 }
 
 fn digest_map(map: &Map<String, Json>) -> String {
     let mut text = String::new();
     canonical_map(map, &mut text);
-    hex(&Sha256::digest(text.as_bytes()))
+    sha256(text.as_bytes())
 }
 
 fn canonical(value: &Json, out: &mut String) {

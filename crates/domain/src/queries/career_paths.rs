@@ -58,6 +58,15 @@ pub(crate) fn visible_ids(visibility: Visibility) -> sea_orm::sea_query::SelectS
     query
 }
 
+/// [`visible`] for statements written as SQL text: a condition on the career path aliased
+/// `alias`, to add to a `WHERE` clause (nothing when drafts may be seen).
+pub(crate) fn visible_sql(alias: &str, visibility: Visibility) -> String {
+    match visibility {
+        Visibility::PublishedOnly => format!(" AND {alias}.status = '{}'", PublicationStatus::Published.as_str()),
+        Visibility::IncludeDrafts => String::new(),
+    }
+}
+
 /// One career path by slug, if it exists and the caller may see it, with `columns` read.
 pub async fn by_slug(
     db: &impl ConnectionTrait,

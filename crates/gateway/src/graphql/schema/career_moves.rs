@@ -6,12 +6,12 @@ use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Enum, InputObject, Object, Result};
 use careergraph_auth::Role;
 use careergraph_domain::graph::moves::{self, MoveFilter, MoveOrder, MovesWanted};
-use careergraph_domain::graph::{MAX_FIRST, next_skills};
+use careergraph_domain::graph::{next_skills, page_size};
 
 use super::connections::{ranked_after, ranked_cursor};
 use super::graph::{CareerPath, Skill};
 use crate::graphql::plumbing::context::{request, store};
-use crate::graphql::plumbing::error::{ApiResult, bad_input};
+use crate::graphql::plumbing::error::ApiResult;
 use crate::graphql::plumbing::policy::auth;
 
 /// How `careerMoves` orders its moves.
@@ -143,14 +143,6 @@ impl NextSkill {
     }
 }
 
-/// `first` (10 when absent or null) within 1..=50.
-fn page_size(first: Option<i32>) -> Result<usize> {
-    usize::try_from(first.unwrap_or(10))
-        .ok()
-        .filter(|size| (1..=MAX_FIRST).contains(size))
-        .ok_or_else(|| bad_input("first", format!("must be between 1 and {MAX_FIRST}")))
-}
-
 /// The graph queries.
 #[derive(Default)]
 pub struct CareerMovesQuery;
@@ -173,7 +165,7 @@ impl CareerMovesQuery {
         #[graphql(default)] order_by: Option<CareerMoveOrder>,
         filter: Option<CareerMoveFilter>,
     ) -> Result<Connection<String, CareerMove, EmptyFields, EmptyFields>> {
-        let size = page_size(first)?;
+        let size = page_size(first).api()?;
         let start = ranked_after("careerMoves", after.as_deref())?;
         let filter = filter.unwrap_or_default();
         let wanted = MovesWanted {
@@ -211,7 +203,7 @@ impl CareerMovesQuery {
         #[graphql(default = 10)] first: Option<i32>,
         towards: Option<Vec<String>>,
     ) -> Result<Vec<NextSkill>> {
-        let size = page_size(first)?;
+        let size = page_size(first).api()?;
         let db = store(ctx).db();
         let found =
             next_skills::next_skills(db, request(ctx).visibility, &have, towards.as_deref(), size).await.api()?;

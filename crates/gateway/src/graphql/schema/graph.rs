@@ -19,7 +19,7 @@ use super::open_data::{DataSource, JobZone};
 use super::salaries::{SalaryRecord, SalarySummary};
 use super::scalars::{DateTime, Json};
 use crate::graphql::plumbing::context::{loaders, related, request, store};
-use crate::graphql::plumbing::error::{ApiResult, bad_input};
+use crate::graphql::plumbing::error::ApiResult;
 use crate::graphql::plumbing::loaders::{
     BenefitsOfPath, IndustriesOfPath, JobZoneByNumber, One, PathsOfSkill, RelatedOfPath, RelatedSkillsOf,
     ResourcesOfStep, ResponsibilitiesOfPath, RoadmapOfPath, SalariesOfPath, SkillsOfPath, SkillsOfStep,
@@ -193,11 +193,7 @@ impl Skill {
         ctx: &Context<'_>,
         #[graphql(default = 10)] first: Option<i32>,
     ) -> Result<Vec<RelatedSkill>> {
-        let most = careergraph_domain::graph::MAX_FIRST;
-        let size = usize::try_from(first.unwrap_or(10))
-            .ok()
-            .filter(|size| (1..=most).contains(size))
-            .ok_or_else(|| bad_input("first", format!("must be between 1 and {most}")))?;
+        let size = careergraph_domain::graph::page_size(first).api()?;
         let rows = loaders(ctx).load_one(RelatedSkillsOf(self.0.id, size)).await.api()?.unwrap_or_default();
         Ok(rows
             .iter()
