@@ -372,11 +372,8 @@ async fn main() -> anyhow::Result<()> {
     if args.database == Backend::Sqlite {
         let database = Database { url: None, counted: None, port: None };
         let (mut table, peak) = measure(&args, &binary, &database, ticks_per_second).await?;
-        if deep_rows_selected(&args) {
-            table.extend(deep_pages(&args, &binary, &database, ticks_per_second).await?);
-        }
-        if graph_rows_selected(&args) {
-            table.extend(graph_answers(&args, &binary, &database, ticks_per_second).await?);
+        for dataset in OwnDataset::ALL.into_iter().filter(|dataset| dataset.selected(&args)) {
+            table.extend(dataset.measure(&args, &binary, &database, ticks_per_second).await?);
         }
         return report(&args, &table, peak, false);
     }
@@ -399,44 +396,32 @@ async fn main() -> anyhow::Result<()> {
     let port = url::Url::parse(&url)?.port().unwrap_or(5432);
     let database = Database { url: Some(&url), counted: counting.then_some((&admin, name.as_str())), port: Some(port) };
     let measured = measure(&args, &binary, &database, ticks_per_second).await;
-    // The deep-page rows' own database, as large as they need.
-    let deep_name = format!("{name}_deep");
-    let deep = async {
-        if !deep_rows_selected(&args) {
-            return anyhow::Ok(Vec::new());
+    // The rows with datasets of their own, each in a database of its own, while all goes well.
+    let mut names = vec![name.clone()];
+    let mut own = Vec::new();
+    for dataset in OwnDataset::ALL.into_iter().filter(|dataset| dataset.selected(&args)) {
+        if measured.is_err() || own.iter().any(anyhow::Result::is_err) {
+            break;
         }
-        let deep_url = own_database(&args, &admin, &deep_name).await?;
-        let counted = counting.then_some((&admin, deep_name.as_str()));
-        let database = Database { url: Some(&deep_url), counted, port: Some(port) };
-        deep_pages(&args, &binary, &database, ticks_per_second).await
-    };
-    let deep = match &measured {
-        Ok(_) => deep.await,
-        Err(_) => Ok(Vec::new()),
-    };
-    // The graph rows' own database: an imported labour market.
-    let graph_name = format!("{name}_graph");
-    let graph = async {
-        if !graph_rows_selected(&args) {
-            return anyhow::Ok(Vec::new());
-        }
-        let graph_url = own_database(&args, &admin, &graph_name).await?;
-        let counted = counting.then_some((&admin, graph_name.as_str()));
-        let database = Database { url: Some(&graph_url), counted, port: Some(port) };
-        graph_answers(&args, &binary, &database, ticks_per_second).await
-    };
-    let graph = match (&measured, &deep) {
-        (Ok(_), Ok(_)) => graph.await,
-        _ => Ok(Vec::new()),
-    };
+        let own_name = format!("{name}_{}", dataset.suffix());
+        names.push(own_name.clone());
+        let rows = async {
+            let own_url = own_database(&args, &admin, &own_name).await?;
+            let counted = counting.then_some((&admin, own_name.as_str()));
+            let database = Database { url: Some(&own_url), counted, port: Some(port) };
+            dataset.measure(&args, &binary, &database, ticks_per_second).await
+        };
+        own.push(rows.await);
+    }
     if !args.keep_database {
-        for name in [&name, &deep_name, &graph_name] {
+        for name in &names {
             admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok();
         }
     }
     let (mut table, peak) = measured?;
-    table.extend(deep?);
-    table.extend(graph?);
+    for rows in own {
+        table.extend(rows?);
+    }
     report(&args, &table, peak, counting)
 }
 
@@ -456,9 +441,50 @@ fn selected(args: &Args, name: &str) -> bool {
     args.only.as_deref().is_none_or(|prefix| name.starts_with(prefix))
 }
 
-/// Whether `--only` leaves a deep-page row in (they need a dataset of their own).
-fn deep_rows_selected(args: &Args) -> bool {
-    args.deep_paths > 0 && DEEP_ROWS.iter().any(|name| selected(args, name))
+/// Rows that need a dataset of their own: the deep pages, and the graph answers.
+#[derive(Clone, Copy)]
+enum OwnDataset {
+    Deep,
+    Graph,
+}
+
+impl OwnDataset {
+    const ALL: [Self; 2] = [Self::Deep, Self::Graph];
+
+    /// What its database's name ends with.
+    fn suffix(self) -> &'static str {
+        match self {
+            Self::Deep => "deep",
+            Self::Graph => "graph",
+        }
+    }
+
+    /// Whether the arguments leave any of its rows in.
+    fn selected(self, args: &Args) -> bool {
+        match self {
+            Self::Deep => args.deep_paths > 0 && DEEP_ROWS.iter().any(|name| selected(args, name)),
+            Self::Graph => {
+                !args.no_graph
+                    && GRAPH_ROWS
+                        .iter()
+                        .any(|(name, _, _)| [1, 8].iter().any(|c| selected(args, &format!("{name} c{c}"))))
+            }
+        }
+    }
+
+    /// Seeds `database` and measures the rows.
+    async fn measure(
+        self,
+        args: &Args,
+        binary: &Path,
+        database: &Database<'_>,
+        ticks_per_second: f64,
+    ) -> anyhow::Result<Vec<TableRow>> {
+        match self {
+            Self::Deep => deep_pages(args, binary, database, ticks_per_second).await,
+            Self::Graph => graph_answers(args, binary, database, ticks_per_second).await,
+        }
+    }
 }
 
 /// The graph rows, each at 1 and 8 clients.
@@ -479,12 +505,6 @@ const GRAPH_ROWS: [(&str, &str, &str); 3] = [
         "{ skill(slug: \"skill-03-synthetic\") { relatedSkills(first: 10) { strength skill { name } } } }",
     ),
 ];
-
-/// Whether `--only` leaves a graph row in (they need a dataset of their own).
-fn graph_rows_selected(args: &Args) -> bool {
-    !args.no_graph
-        && GRAPH_ROWS.iter().any(|(name, _, _)| [1, 8].iter().any(|c| selected(args, &format!("{name} c{c}"))))
-}
 
 /// The graph rows, on a dataset of their own: the full-size synthetic O*NET release (1,016
 /// occupations, 923 rated on 35 skills and 33 knowledge elements) and its OEWS wages, imported
