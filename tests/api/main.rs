@@ -18,6 +18,7 @@ mod http_protocol;
 pub mod imports;
 mod introspection;
 mod jsonld;
+mod live;
 mod messages;
 mod metrics;
 mod outage;

@@ -103,6 +103,8 @@ async fn a_database_outage_answers_fast_coded_errors_then_service_resumes() {
         config.db_acquire_timeout_secs = 2;
         // Every token is checked against the database, so the outage reaches that path too.
         config.user_cache_secs = 0;
+        // And every query: an answer kept in memory would be served through the outage.
+        config.response_cache_mib = 0;
     })
     .await;
     let token = app.token_for("viewer@example.com", Role::Viewer).await;

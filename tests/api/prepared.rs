@@ -17,8 +17,11 @@ pub(crate) async fn unguarded_executions(app: &TestApp) -> f64 {
 }
 
 /// A server with its metrics listener, to read [`unguarded_executions`] from.
+/// Metrics on, and no response cache in front of the execution paths these tests count (an
+/// answer served from memory runs neither guarded nor prepared; tests/api/live.rs tests it).
 pub(crate) fn with_metrics(config: &mut careergraph_gateway::Config) {
     config.metrics_listen = Some("127.0.0.1:0".parse().expect("an address"));
+    config.response_cache_mib = 0;
 }
 
 /// Fields and list items in an answer, as the request's field limit counts them.

@@ -132,6 +132,10 @@ on_both_backends! {
         assert!(promoted.get("errors").is_none(), "{promoted}");
         let demote = "mutation ($id: ID!) { setUserRole(input: { userId: $id, role: EDITOR }) { user { id } } }";
         assert!(app.as_user(&admin, demote, json!({ "id": me["data"]["me"]["id"] })).await.get("errors").is_none());
+        // A change of role ends the user's sessions at once: the editor signs in again.
+        let login = "mutation ($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }";
+        let session = app.query_ok(login, json!({ "e": "editor@example.com", "p": crate::helpers::PASSWORD })).await;
+        let editor = session["login"]["accessToken"].as_str().expect("a token").to_owned();
 
         let fields = ["id", "action", "entityType", "entityId", "actor { id displayName }", "before", "after", "occurredAt", "requestId"];
         for (token, place) in [

@@ -26,6 +26,9 @@ fn every_object_type_with_identity_has_an_id() {
     let value_objects = [
         "Query",
         "Mutation",
+        "Subscription",
+        "ContentChangedEvent",
+        "CareerPathPublishedEvent",
         "PageInfo",
         "Outlook",
         "CareerPathSkill",

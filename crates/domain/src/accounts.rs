@@ -174,7 +174,7 @@ async fn revoke_everything(
     txn: &impl ConnectionTrait,
     user: app_user::Model,
     now: DateTime<Utc>,
-) -> Result<app_user::Model> {
+) -> Result<(app_user::Model, Change)> {
     let mut row: app_user::ActiveModel = user.into();
     // Token `iat` has whole seconds. The next whole second is the cut: every token issued so far
     // has an earlier `iat`, and tokens issued from now on are dated no earlier than the cut.
@@ -188,8 +188,8 @@ async fn revoke_everything(
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(txn)
         .await?;
-    changes::publish(txn, Change::User { id: user.id }).await?;
-    Ok(user)
+    let change = changes::publish(txn, Change::User { id: user.id }).await?;
+    Ok((user, change))
 }
 
 /// Replaces a user's password hash. With `revoke`, every session and access token of the user
@@ -202,10 +202,13 @@ pub async fn set_password_hash(db: &Db, user_id: Uuid, hash: String, revoke: boo
     row.password_hash = Set(hash);
     row.updated_at = Set(now);
     let mut user = row.update(&txn).await?;
+    let mut published = Vec::new();
     if revoke {
-        user = revoke_everything(&txn, user, now).await?;
+        let change;
+        (user, change) = revoke_everything(&txn, user, now).await?;
+        published.push(change);
     }
-    txn.commit().await?;
+    changes::commit(db, txn, published).await?;
     Ok(user)
 }
 
@@ -230,10 +233,11 @@ pub async fn set_role(db: &Db, actor: &Actor, user_id: Uuid, role: Role) -> Resu
     let mut row: app_user::ActiveModel = user.into();
     row.role = Set(role);
     row.version = Set(before.version + 1);
-    let user = revoke_everything(&txn, row.update(&txn).await?, now).await?;
+    let (user, revoked) = revoke_everything(&txn, row.update(&txn).await?, now).await?;
     let (before, after) = (UserSnapshot::from(&before), UserSnapshot::from(&user));
-    audit::record(&txn, actor, "set_role", EntityKind::User, user.id, Some(&before), Some(&after)).await?;
-    txn.commit().await?;
+    let recorded =
+        audit::record(&txn, actor, "set_role", EntityKind::User, user.id, Some(&before), Some(&after)).await?;
+    changes::commit(db, txn, [revoked, recorded]).await?;
     Ok(user)
 }
 
@@ -254,10 +258,11 @@ pub async fn disable(db: &Db, actor: &Actor, user_id: Uuid) -> Result<app_user::
     let mut row: app_user::ActiveModel = user.into();
     row.disabled = Set(true);
     row.version = Set(before.version + 1);
-    let user = revoke_everything(&txn, row.update(&txn).await?, now).await?;
+    let (user, revoked) = revoke_everything(&txn, row.update(&txn).await?, now).await?;
     let (before, after) = (UserSnapshot::from(&before), UserSnapshot::from(&user));
-    audit::record(&txn, actor, "disable", EntityKind::User, user.id, Some(&before), Some(&after)).await?;
-    txn.commit().await?;
+    let recorded =
+        audit::record(&txn, actor, "disable", EntityKind::User, user.id, Some(&before), Some(&after)).await?;
+    changes::commit(db, txn, [revoked, recorded]).await?;
     Ok(user)
 }
 
@@ -385,12 +390,13 @@ pub async fn rotate_session(db: &Db, presented: &str, new_hash: String) -> Resul
         .exec(&txn)
         .await?
         .rows_affected;
+    let mut ended = None;
     if spent == 1 && user.disabled {
-        revoke_family(&txn, row.family_id).await?;
+        ended = Some(revoke_family(&txn, row.family_id).await?);
     }
     if spent != 1 || user.disabled {
         let row = refresh_token_by_hash(&txn, presented).await?;
-        txn.commit().await?;
+        changes::commit(db, txn, ended).await?;
         return Ok(Rotation::Refused(row));
     }
     let token = store_refresh_token(&txn, user.id, new_hash, Some(&row), Duration::ZERO).await?;
@@ -398,7 +404,7 @@ pub async fn rotate_session(db: &Db, presented: &str, new_hash: String) -> Resul
     Ok(Rotation::Rotated { user, token })
 }
 
-async fn revoke_family(txn: &impl ConnectionTrait, family_id: Uuid) -> Result<()> {
+async fn revoke_family(txn: &impl ConnectionTrait, family_id: Uuid) -> Result<Change> {
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
         .filter(refresh_token::Column::FamilyId.eq(family_id))
@@ -412,8 +418,8 @@ async fn revoke_family(txn: &impl ConnectionTrait, family_id: Uuid) -> Result<()
 pub async fn revoke_session(db: &Db, token: &refresh_token::Model) -> Result<()> {
     let txn = db.begin().await?;
     lock_user(&txn, token.user_id).await?;
-    revoke_family(&txn, token.family_id).await?;
-    txn.commit().await?;
+    let ended = revoke_family(&txn, token.family_id).await?;
+    changes::commit(db, txn, [ended]).await?;
     Ok(())
 }
 

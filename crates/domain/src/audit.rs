@@ -5,6 +5,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, 
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::changes::{self, Change, ContentChange};
 use crate::entities::audit_event;
 use crate::page::{self, Page, PageRequest};
 use crate::projection::Columns;
@@ -90,6 +91,13 @@ impl EntityKind {
     }
 }
 
+impl ContentChange {
+    /// The kind of row changed, when this version knows it.
+    pub fn kind(&self) -> Option<EntityKind> {
+        EntityKind::named(&self.entity)
+    }
+}
+
 fn json(value: Option<&impl Serialize>) -> Result<Option<serde_json::Value>> {
     value
         .map(serde_json::to_value)
@@ -97,7 +105,9 @@ fn json(value: Option<&impl Serialize>) -> Result<Option<serde_json::Value>> {
         .map_err(|error| Error::Internal(format!("cannot record the change: {error}")))
 }
 
-/// Records one change. Call it inside the transaction that makes the change.
+/// Records one change and publishes it on the change feed ([`crate::changes`]). Call it inside
+/// the transaction that makes the change, and commit that with [`crate::changes::commit`] and
+/// the change returned.
 pub async fn record<T: Serialize>(
     db: &impl ConnectionTrait,
     actor: &Actor,
@@ -106,21 +116,34 @@ pub async fn record<T: Serialize>(
     entity_id: Uuid,
     before: Option<&T>,
     after: Option<&T>,
-) -> Result<()> {
+) -> Result<Change> {
+    let (before, after) = (json(before)?, json(after)?);
+    let change = ContentChange {
+        entity: entity.name().to_owned(),
+        id: entity_id,
+        action: action.to_owned(),
+        version: after
+            .as_ref()
+            .and_then(|after| after.get("version"))
+            .and_then(serde_json::Value::as_i64)
+            .and_then(|version| i32::try_from(version).ok()),
+        actor_id: actor.user_id,
+        fields: changes::changed_fields(before.as_ref(), after.as_ref()),
+    };
     audit_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         actor_id: Set(actor.user_id),
         action: Set(action.to_owned()),
         entity_type: Set(entity.name().to_owned()),
         entity_id: Set(entity_id),
-        before: Set(json(before)?),
-        after: Set(json(after)?),
+        before: Set(before),
+        after: Set(after),
         occurred_at: Set(Utc::now()),
         request_id: Set(actor.request_id.clone()),
     }
     .insert(db)
     .await?;
-    Ok(())
+    changes::publish(db, Change::Content(change)).await
 }
 
 /// Narrows the audit log.

@@ -138,7 +138,8 @@ pub(crate) async fn after_bulk_load(db: &DatabaseConnection) -> Result<()> {
     graph::rebuild(&txn).await?;
     txn.commit().await?;
     db.execute_unprepared("ANALYZE").await?;
-    Ok(())
+    // Whatever any process cached of the content is out of date.
+    changes::everything_changed(db).await
 }
 
 /// Whether the database can answer a trivial query (for readiness probes).

@@ -476,16 +476,26 @@ impl Accounts {
     }
 
     /// Applies a change another process (or this one) committed (see [`crate::changes`]).
-    pub fn apply(&self, change: Change) {
+    pub fn apply(&self, change: &Change) {
         match change {
-            Change::User { id } => self.cache.forget_user(id),
-            Change::SessionEnded { id } => self.cache.remember_session(id, true),
+            Change::User { id } => self.cache.forget_user(*id),
+            Change::SessionEnded { id } => self.cache.remember_session(*id, true),
+            Change::Content(_) => {}
+            Change::Everything => self.cache.forget_all_users(),
         }
     }
 
     /// Forgets everything cached of users and sessions that a missed change could have touched.
     pub fn forget_all_users(&self) {
         self.cache.forget_all_users();
+    }
+
+    /// When a valid `token` expires (seconds since the epoch) and the session it belongs to, for
+    /// what holds it open beyond one request (a WebSocket connection); `None` for a token that
+    /// does not verify.
+    pub fn token_bounds(&self, token: &str) -> Option<(u64, Option<Uuid>)> {
+        let claims = self.tokens.verify(token).ok()?;
+        Some((claims.exp, claims.session_id().ok()?))
     }
 
     /// Turns a bearer token into the caller it speaks for. The token must verify, its user must

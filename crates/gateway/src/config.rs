@@ -66,6 +66,15 @@ pub const DEFAULT_USER_CACHE_SECS: u64 = 30;
 /// Default of `public_max_age_secs`.
 pub const DEFAULT_PUBLIC_MAX_AGE_SECS: u64 = 60;
 
+/// Default of `response_cache_mib`.
+pub const DEFAULT_RESPONSE_CACHE_MIB: u64 = 64;
+/// Default of `websocket_connections_per_client`.
+pub const DEFAULT_WEBSOCKET_CONNECTIONS_PER_CLIENT: usize = 32;
+/// Default of `subscriptions_per_connection`.
+pub const DEFAULT_SUBSCRIPTIONS_PER_CONNECTION: usize = 32;
+/// Default of `subscription_buffer_events`.
+pub const DEFAULT_SUBSCRIPTION_BUFFER_EVENTS: usize = 256;
+
 /// Default `iss` of access tokens.
 pub const DEFAULT_JWT_ISSUER: &str = "careergraph";
 /// Default `aud` of access tokens.
@@ -251,6 +260,25 @@ pub struct Config {
     /// changes made through another replica). Bounds how long a revoked access token still works.
     #[arg(long, env = "CAREERGRAPH_USER_CACHE_SECS", default_value_t = DEFAULT_USER_CACHE_SECS, global = true)]
     pub user_cache_secs: u64,
+
+    /// MiB of memory for anonymous queries' answers, served again until an edit that can affect
+    /// them commits (on any instance) and never longer than the public max-age. 0 turns the
+    /// cache off, as does a public max-age of 0.
+    #[arg(long, env = "CAREERGRAPH_RESPONSE_CACHE_MIB", default_value_t = DEFAULT_RESPONSE_CACHE_MIB, global = true)]
+    pub response_cache_mib: u64,
+
+    /// Most GraphQL WebSocket connections one client address may hold open at once.
+    #[arg(long, env = "CAREERGRAPH_WEBSOCKET_CONNECTIONS_PER_CLIENT", default_value_t = DEFAULT_WEBSOCKET_CONNECTIONS_PER_CLIENT, global = true)]
+    pub websocket_connections_per_client: usize,
+
+    /// Most subscriptions one WebSocket connection may have active at once.
+    #[arg(long, env = "CAREERGRAPH_SUBSCRIPTIONS_PER_CONNECTION", default_value_t = DEFAULT_SUBSCRIPTIONS_PER_CONNECTION, global = true)]
+    pub subscriptions_per_connection: usize,
+
+    /// Events a subscriber that reads slowly may fall behind by; past that its missed events
+    /// are dropped and it gets one RESYNC event instead.
+    #[arg(long, env = "CAREERGRAPH_SUBSCRIPTION_BUFFER_EVENTS", default_value_t = DEFAULT_SUBSCRIPTION_BUFFER_EVENTS, global = true)]
+    pub subscription_buffer_events: usize,
 }
 
 /// The file a `sqlite:` URL names; `None` for other databases and an in-memory SQLite one.
@@ -335,6 +363,10 @@ impl Config {
             max_concurrent_operations: None,
             user_cache_secs: DEFAULT_USER_CACHE_SECS,
             public_max_age_secs: DEFAULT_PUBLIC_MAX_AGE_SECS,
+            response_cache_mib: DEFAULT_RESPONSE_CACHE_MIB,
+            websocket_connections_per_client: DEFAULT_WEBSOCKET_CONNECTIONS_PER_CLIENT,
+            subscriptions_per_connection: DEFAULT_SUBSCRIPTIONS_PER_CONNECTION,
+            subscription_buffer_events: DEFAULT_SUBSCRIPTION_BUFFER_EVENTS,
         }
     }
 

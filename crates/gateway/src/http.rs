@@ -15,6 +15,8 @@ use std::time::Duration;
 use async_graphql::Response;
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::IntoResponse;
@@ -30,20 +32,25 @@ use tower_http::trace::TraceLayer;
 
 use crate::authentication::{Accounts, BearerError, Principal};
 use crate::config::{ClientAddressHeader, Config};
-use crate::graphql::execution::{Execution, execute, reads_only};
+use crate::graphql::execution::{Execution, Operation, execute, reads_only};
 use crate::graphql::plumbing::context::Caller;
-use crate::graphql::plumbing::error::{Code, RETRY_AFTER_OUTAGE_SECS, refusal_body, refusal_body_for, render};
+use crate::graphql::plumbing::error::{
+    Code, RETRY_AFTER_OUTAGE_SECS, Rendered, is_request_error, refusal_body, refusal_body_for, render,
+};
 use crate::metrics::Metrics;
 use crate::playground::{self, Playground};
+use crate::response_cache::ResponseCache;
 use crate::store::Store;
 
 mod caching;
 mod client_address;
 mod request_log;
+mod websocket;
 
 use caching::PublicCaching;
 use client_address::client_address;
 use request_log::{RequestOutcome, log_request, request_id, with_outcome};
+pub use websocket::WebSockets;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
 const JSON: &str = "application/json; charset=utf-8";
@@ -61,6 +68,17 @@ pub struct AppState {
     playground: Option<Arc<Playground>>,
     metrics: Arc<Metrics>,
     public_caching: PublicCaching,
+    responses: Arc<ResponseCache>,
+    websockets: Arc<WebSockets>,
+}
+
+/// What keeps answers and subscribers in step with the database: the response cache and the
+/// database's change feed.
+pub struct Live {
+    /// Anonymous answers, kept until a change touches them.
+    pub responses: Arc<ResponseCache>,
+    /// The database's changes, which subscriptions follow.
+    pub feed: Arc<careergraph_domain::changes::Feed>,
 }
 
 /// The whole HTTP application, with its middleware.
@@ -70,8 +88,10 @@ pub fn router(
     accounts: Arc<Accounts>,
     playground: Option<Arc<Playground>>,
     metrics: Arc<Metrics>,
+    live: Live,
     config: &Config,
 ) -> Router {
+    let Live { responses, feed } = live;
     let routes = match playground {
         Some(_) => Router::new()
             .route("/", get(playground_page))
@@ -79,6 +99,16 @@ pub fn router(
             .route(&format!("{}/{{*path}}", playground::ASSETS_PATH), get(playground_asset)),
         None => Router::new(),
     };
+    let websockets = Arc::new(WebSockets::new(
+        websocket::Services {
+            schema: execution.subscriptions().clone(),
+            accounts: accounts.clone(),
+            metrics: metrics.clone(),
+            store: store.clone(),
+            feed,
+        },
+        config,
+    ));
     let state = AppState {
         execution,
         store,
@@ -90,6 +120,8 @@ pub fn router(
         playground,
         metrics: metrics.clone(),
         public_caching: PublicCaching::new(config.public_max_age_secs),
+        responses,
+        websockets,
     };
     routes
         .route(
@@ -443,8 +475,14 @@ async fn graphql_get(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
+    websocket: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     params: Result<Query<GetParams>, axum::extract::rejection::QueryRejection>,
 ) -> axum::response::Response {
+    // Subscriptions: the same path, upgraded (see `websocket`).
+    if let Ok(upgrade) = websocket {
+        let address = client_address(peer.ip(), &headers, state.client_address_header, &state.trusted_proxies);
+        return websocket::upgrade(state.websockets.clone(), upgrade, &headers, address);
+    }
     let asks_for_an_operation =
         params.as_ref().is_ok_and(|Query(params)| params.query.is_some() || params.extensions.is_some());
     if !asks_for_an_operation
@@ -489,10 +527,55 @@ async fn graphql_get(
     };
     let id = request_id(&headers);
     let caller = caller(&state, principal, peer, &headers, &id, true);
-    let (response, operation) = execute(&state.execution, &caller, operation).await;
     // Without a token the answer is what every anonymous caller gets: a shared cache may keep it.
     let public = (caller.principal == Principal::ANONYMOUS).then_some((&state.public_caching, &headers));
-    single_response(format, response, operation, &caller, &id, public)
+    answer_single(&state, format, operation, &caller, &id, true, public).await
+}
+
+/// Runs one operation and answers it; an anonymous query's answer comes from the response cache
+/// when it holds a fresh one, and is kept there when it is made without errors.
+async fn answer_single(
+    state: &AppState,
+    format: Format,
+    mut operation: Operation,
+    caller: &Caller,
+    request_id: &str,
+    reads_only: bool,
+    public: Option<(&PublicCaching, &HeaderMap)>,
+) -> axum::response::Response {
+    let cacheable = reads_only && caller.principal == Principal::ANONYMOUS && state.responses.enabled();
+    let Some(key) = cacheable.then(|| state.execution.cache_key(&operation)).flatten() else {
+        let (response, operation) = execute(&state.execution, caller, operation).await;
+        return single_response(format, response, operation, caller, request_id, public);
+    };
+    if let Some(answer) = state.responses.get(&key) {
+        if let Err(refusal) = state.execution.charge(caller, answer.complexity) {
+            let refused = Response::from_errors(vec![refusal]);
+            return single_response(format, refused, answer.operation.clone(), caller, request_id, None);
+        }
+        state.execution.answered_from_memory(caller, &mut operation);
+        let outcome = RequestOutcome {
+            operations: vec![answer.operation.clone()],
+            role: Some(caller.principal.role),
+            codes: Vec::new(),
+        };
+        let response = match public {
+            Some((caching, request)) => caching.answer(request, format.content_type(), answer.body.clone()),
+            None => ([(header::CONTENT_TYPE, format.content_type())], answer.body.clone()).into_response(),
+        };
+        return with_outcome(response, outcome);
+    }
+    let ticket = state.responses.ticket();
+    let reads = state.execution.reads(&mut operation);
+    let (response, operation) = execute(&state.execution, caller, operation).await;
+    let keep = response.errors.is_empty() && response.extensions.is_empty() && !is_request_error(&response);
+    let mut rendered = render(response, request_id);
+    let body = Bytes::from(std::mem::take(&mut rendered.json));
+    if keep && rendered.codes.is_empty() {
+        let complexity = caller.budget.complexity_spent();
+        state.responses.insert(key, body.clone(), operation.clone(), complexity, reads, ticket);
+    }
+    rendered_response(format, &rendered, body, operation, caller, public)
 }
 
 /// The caller of a request from `peer`: its address as the trusted proxies name it, and the
@@ -576,8 +659,7 @@ async fn graphql_post(
             Ok(mut operation) => {
                 let reads_only = reads_only(std::slice::from_mut(&mut operation));
                 let caller = caller(&state, principal, peer, &headers, &id, reads_only);
-                let (response, operation) = execute(&state.execution, &caller, operation).await;
-                single_response(format, response, operation, &caller, &id, None)
+                answer_single(&state, format, operation, &caller, &id, reads_only, None).await
             }
             Err(message) => reject(StatusCode::BAD_REQUEST, format, &message),
         },
@@ -592,7 +674,20 @@ fn single_response(
     request_id: &str,
     public: Option<(&PublicCaching, &HeaderMap)>,
 ) -> axum::response::Response {
-    let rendered = render(response, request_id);
+    let mut rendered = render(response, request_id);
+    let body = Bytes::from(std::mem::take(&mut rendered.json));
+    rendered_response(format, &rendered, body, operation, caller, public)
+}
+
+/// The answer `rendered` describes, with its `body`.
+fn rendered_response(
+    format: Format,
+    rendered: &Rendered,
+    body: Bytes,
+    operation: (&'static str, String),
+    caller: &Caller,
+    public: Option<(&PublicCaching, &HeaderMap)>,
+) -> axum::response::Response {
     let wait = rendered.retry_after;
     let status = match (rendered.request_error && format == Format::GraphqlResponse, wait) {
         (true, Some(_)) => StatusCode::TOO_MANY_REQUESTS,
@@ -601,12 +696,12 @@ fn single_response(
     };
     let mut outcome =
         RequestOutcome { operations: vec![operation], role: Some(caller.principal.role), codes: Vec::new() };
-    outcome.codes_of(&rendered);
+    outcome.codes_of(rendered);
     let response = match public {
         Some((caching, request)) if status == StatusCode::OK && rendered.codes.is_empty() => {
-            caching.answer(request, format.content_type(), rendered.json)
+            caching.answer(request, format.content_type(), body)
         }
-        _ => (status, [(header::CONTENT_TYPE, format.content_type())], rendered.json).into_response(),
+        _ => (status, [(header::CONTENT_TYPE, format.content_type())], body).into_response(),
     };
     with_outcome(with_retry_after(response, wait), outcome)
 }

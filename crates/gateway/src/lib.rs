@@ -11,6 +11,7 @@ pub mod http;
 pub mod metrics;
 pub mod persisted;
 pub mod playground;
+pub mod response_cache;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

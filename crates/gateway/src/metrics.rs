@@ -21,6 +21,79 @@ use crate::store::Store;
 /// further names are counted as `other`, so a client cannot grow the metrics without bound.
 const MAX_OPERATION_NAMES: usize = 200;
 
+/// What the change feed, the response cache and subscriptions export.
+struct Live {
+    cache_hits: IntCounter,
+    cache_misses: IntCounter,
+    cache_evictions: IntCounterVec,
+    cache_bytes: IntGauge,
+    feed_connected: IntGauge,
+    feed_reconnects: IntCounter,
+    websocket_connections: IntGauge,
+    subscriptions: IntGauge,
+    events: IntCounter,
+    resyncs: IntCounter,
+}
+
+impl Live {
+    fn new() -> prometheus::Result<Self> {
+        Ok(Self {
+            cache_hits: IntCounter::new(
+                "careergraph_response_cache_hits_total",
+                "Anonymous queries answered from the response cache",
+            )?,
+            cache_misses: IntCounter::new(
+                "careergraph_response_cache_misses_total",
+                "Anonymous queries the response cache had no fresh answer for",
+            )?,
+            cache_evictions: IntCounterVec::new(
+                Opts::new(
+                    "careergraph_response_cache_evictions_total",
+                    "Answers the response cache let go, by cause: change (an edit that can affect them), size, expired (the public max-age)",
+                ),
+                &["cause"],
+            )?,
+            cache_bytes: IntGauge::new("careergraph_response_cache_bytes", "Bytes the response cache holds")?,
+            feed_connected: IntGauge::new(
+                "careergraph_change_feed_connected",
+                "1 while the change feed's LISTEN connection is up (PostgreSQL); 0 otherwise",
+            )?,
+            feed_reconnects: IntCounter::new(
+                "careergraph_change_feed_reconnects_total",
+                "Times the change feed's connection was lost and made again, each forgetting everything cached",
+            )?,
+            websocket_connections: IntGauge::new(
+                "careergraph_websocket_connections",
+                "Open GraphQL WebSocket connections",
+            )?,
+            subscriptions: IntGauge::new("careergraph_subscriptions", "Active GraphQL subscriptions")?,
+            events: IntCounter::new("careergraph_subscription_events_total", "Events delivered to subscribers")?,
+            resyncs: IntCounter::new(
+                "careergraph_subscription_resyncs_total",
+                "RESYNC events sent to subscribers that fell behind (their missed events dropped)",
+            )?,
+        })
+    }
+
+    fn register(&self, registry: &Registry) -> prometheus::Result<()> {
+        for metric in [
+            Box::new(self.cache_hits.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(self.cache_misses.clone()),
+            Box::new(self.cache_evictions.clone()),
+            Box::new(self.cache_bytes.clone()),
+            Box::new(self.feed_connected.clone()),
+            Box::new(self.feed_reconnects.clone()),
+            Box::new(self.websocket_connections.clone()),
+            Box::new(self.subscriptions.clone()),
+            Box::new(self.events.clone()),
+            Box::new(self.resyncs.clone()),
+        ] {
+            registry.register(metric)?;
+        }
+        Ok(())
+    }
+}
+
 /// Every metric the server exports.
 pub struct Metrics {
     registry: Registry,
@@ -35,6 +108,7 @@ pub struct Metrics {
     guarded_executions: IntCounter,
     unguarded_executions: IntCounter,
     slots: Arc<ExecutionSlots>,
+    live: Live,
     operation_names: Mutex<HashSet<String>>,
     store: Store,
     passwords: Passwords,
@@ -114,6 +188,8 @@ impl Metrics {
         ] {
             registry.register(metric).context("cannot register a metric")?;
         }
+        let live = Live::new()?;
+        live.register(&registry)?;
         Ok(Arc::new(Self {
             registry,
             requests,
@@ -126,6 +202,7 @@ impl Metrics {
             guarded_executions: executions.with_label_values(&["guarded"]),
             unguarded_executions: executions.with_label_values(&["unguarded"]),
             slots,
+            live,
             operation_names: Mutex::new(HashSet::new()),
             store,
             passwords,
@@ -153,6 +230,52 @@ impl Metrics {
         match guarded {
             true => self.guarded_executions.inc(),
             false => self.unguarded_executions.inc(),
+        }
+    }
+
+    /// Counts a lookup in the response cache.
+    pub fn response_cache_looked_up(&self, hit: bool) {
+        match hit {
+            true => self.live.cache_hits.inc(),
+            false => self.live.cache_misses.inc(),
+        }
+    }
+
+    /// Counts answers the response cache let go, by cause (`change`, `size`, `expired`).
+    pub fn response_cache_evicted(&self, cause: &str) {
+        self.live.cache_evictions.with_label_values(&[cause]).inc();
+    }
+
+    /// The response cache's size now.
+    pub fn response_cache_bytes(&self, bytes: u64) {
+        self.live.cache_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+
+    /// Whether the change feed's `LISTEN` connection is up.
+    pub fn feed_connected(&self, connected: bool) {
+        self.live.feed_connected.set(i64::from(connected));
+    }
+
+    /// Counts a reconnection of the change feed, after which everything cached was forgotten.
+    pub fn feed_reconnected(&self) {
+        self.live.feed_reconnects.inc();
+    }
+
+    /// A WebSocket connection opened (`1`) or closed (`-1`).
+    pub fn websocket_connections(&self, delta: i64) {
+        self.live.websocket_connections.add(delta);
+    }
+
+    /// A subscription started (`1`) or ended (`-1`).
+    pub fn subscriptions(&self, delta: i64) {
+        self.live.subscriptions.add(delta);
+    }
+
+    /// Counts an event sent to a subscriber; `resync` when it says events were dropped.
+    pub fn subscription_event(&self, resync: bool) {
+        match resync {
+            true => self.live.resyncs.inc(),
+            false => self.live.events.inc(),
         }
     }
 

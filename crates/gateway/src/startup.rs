@@ -17,6 +17,7 @@ use crate::http;
 use crate::metrics::Metrics;
 use crate::persisted::PersistedQueries;
 use crate::playground::Playground;
+use crate::response_cache::ResponseCache;
 use crate::store::Store;
 
 /// A server that is bound to its port, with its database migrated and seeded, ready to serve.
@@ -29,8 +30,9 @@ pub struct Application {
     metrics: Option<(TcpListener, axum::Router)>,
     /// How long requests in flight may take to finish once the server is told to stop.
     grace: std::time::Duration,
-    /// Following the change feed, for as long as the server lives.
-    _changes: Option<AbortOnDrop>,
+    /// Following the change feed (on PostgreSQL) and applying it, for as long as the server lives;
+    /// and what sees this process's own commits before their requests are answered.
+    _changes: (Option<AbortOnDrop>, AbortOnDrop, Arc<careergraph_domain::changes::CommitHook>),
 }
 
 /// A task that ends with the value holding it.
@@ -74,14 +76,37 @@ impl Application {
             tracing::info!(?report, "empty database: loaded the bundled dataset");
         }
         let accounts = Arc::new(Accounts::new(store.clone(), &config, key_files.into_keys(&config)?)?);
-        let changes = crate::changes::follow(&config.database_url(), accounts.clone()).map(AbortOnDrop);
         let graphql = build_executable(&config);
         let metrics = Metrics::new(store.clone(), accounts.passwords().clone(), graphql.slots.clone())?;
+        let max_age = std::time::Duration::from_secs(config.public_max_age_secs);
+        let responses = Arc::new(ResponseCache::new(config.response_cache_mib, max_age, metrics.clone()));
+        let feed = careergraph_domain::changes::Feed::of(store.db());
+        // Applying first, so that nothing the listener passes on goes by unapplied.
+        let applying = AbortOnDrop(crate::changes::keep_in_step(&feed, accounts.clone(), responses.clone()));
+        let listening =
+            crate::changes::listen(&config.database_url(), feed.clone(), metrics.clone()).await.map(AbortOnDrop);
+        let own_commits = crate::changes::see_own_commits(&feed, responses.clone());
         let metrics_server = metrics_listener.map(|listener| (listener, http::metrics_router(metrics.clone())));
         let execution = Arc::new(Execution::new(graphql, accounts.clone(), metrics.clone(), persisted));
-        let router = http::router(execution, store.clone(), accounts, playground, metrics, &config);
+        let router = http::router(
+            execution,
+            store.clone(),
+            accounts,
+            playground,
+            metrics,
+            http::Live { responses, feed },
+            &config,
+        );
         let grace = std::time::Duration::from_secs(config.shutdown_grace_secs);
-        Ok(Self { listener, router, store, address, metrics: metrics_server, grace, _changes: changes })
+        Ok(Self {
+            listener,
+            router,
+            store,
+            address,
+            metrics: metrics_server,
+            grace,
+            _changes: (listening, applying, own_commits),
+        })
     }
 
     /// The port the server is bound to (useful when `listen` asked for port 0).

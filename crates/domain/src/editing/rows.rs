@@ -10,6 +10,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, EntityKind};
+use crate::changes;
 use crate::{Db, Error, Result};
 
 /// A table whose rows carry `id`, `version` and `updated_at`, and are audited under a name.
@@ -57,8 +58,8 @@ where
     let txn = db.begin().await?;
     let created = row.insert(&txn).await.map_err(unique_violation)?;
     crate::search::refresh(&txn, E::KIND, &created).await?;
-    audit::record(&txn, actor, "create", E::KIND, E::id(&created), None, Some(&created)).await?;
-    txn.commit().await?;
+    let change = audit::record(&txn, actor, "create", E::KIND, E::id(&created), None, Some(&created)).await?;
+    changes::commit(db, txn, [change]).await?;
     Ok(created)
 }
 
@@ -118,11 +119,11 @@ where
     let after = row.update(&txn).await.map_err(unique_violation)?;
     crate::search::refresh(&txn, E::KIND, &after).await?;
     then(&txn, &after).await?;
-    match snapshot {
+    let change = match snapshot {
         Some((old, new)) => audit::record(&txn, actor, action, E::KIND, id, Some(&old), Some(&new(&after))).await?,
         None => audit::record(&txn, actor, action, E::KIND, id, Some(&before), Some(&after)).await?,
-    }
-    txn.commit().await?;
+    };
+    changes::commit(db, txn, [change]).await?;
     Ok(after)
 }
 
@@ -142,8 +143,8 @@ where
     detach(&txn).await?;
     E::delete_many().filter(E::id_column().eq(id)).exec(&txn).await?;
     crate::search::refresh(&txn, E::KIND, &before).await?;
-    audit::record(&txn, actor, "delete", E::KIND, id, Some(&before), None::<&E::Model>).await?;
-    txn.commit().await?;
+    let change = audit::record(&txn, actor, "delete", E::KIND, id, Some(&before), None::<&E::Model>).await?;
+    changes::commit(db, txn, [change]).await?;
     Ok(())
 }
 

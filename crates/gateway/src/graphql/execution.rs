@@ -19,6 +19,7 @@ use super::plumbing::expansion::Expansion;
 use super::plumbing::field_order::OrderSlot;
 use super::plumbing::limits::{BudgetKey, RequestLimits};
 use super::plumbing::operation::{OperationLog, chosen_operation};
+use super::plumbing::policy::FieldPolicy;
 use super::plumbing::prepared::{Learning, Prepared, PreparedOperations, resolved_fields};
 use super::plumbing::slots::ExecutionSlots;
 use super::schema::{self, CareerGraphSchema};
@@ -26,6 +27,7 @@ use crate::authentication::Accounts;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::persisted::{PersistedQueries, Refusal, Registration};
+use crate::response_cache;
 
 /// Which of the two schemas of [`Executable`] an operation runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +48,8 @@ pub struct Executable {
     limits: Arc<RequestLimits>,
     /// The operations cleared so far.
     prepared: PreparedOperations,
+    /// The field policy, which also tells which fields a document reaches.
+    policy: Arc<FieldPolicy>,
     /// How many operations may execute at once.
     pub slots: Arc<ExecutionSlots>,
 }
@@ -66,8 +70,9 @@ pub fn build_executable(config: &Config) -> Executable {
     let limits = Arc::new(schema::request_limits(config));
     Executable {
         guarded: schema::guarded(config, limits.clone(), policy.clone()),
-        unguarded: schema::unguarded(config, policy),
+        unguarded: schema::unguarded(config, policy.clone()),
         limits,
+        policy,
         prepared: PreparedOperations::default(),
         slots: Arc::new(ExecutionSlots::new(config.concurrent_operations())),
     }
@@ -96,6 +101,55 @@ impl Execution {
     /// Reads one GraphQL request object (see [`read_request`]).
     pub fn read(&self, value: Value) -> Result<Operation, String> {
         read_request(value, &self.persisted, &self.graphql.prepared)
+    }
+
+    /// The schema subscriptions run on: every field checked by the guards.
+    pub fn subscriptions(&self) -> &CareerGraphSchema {
+        &self.graphql.guarded
+    }
+
+    /// What the response cache keeps an operation's answer under: its document, name and
+    /// variables, however they arrived. `None` for an operation refused before it could run.
+    pub fn cache_key(&self, operation: &Operation) -> Option<response_cache::Key> {
+        let Ready { request, .. } = operation.as_ref().ok()?;
+        let variables = serde_json::to_string(&request.variables).ok()?;
+        Some(response_cache::Key::new(request.query.clone(), request.operation_name.clone(), variables))
+    }
+
+    /// Keeps the persisted query `registration` names, once its document has been answered
+    /// without a request error; what it keeps in memory is spent from the client's budget, as
+    /// complexity is.
+    fn keep_persisted(&self, client: BudgetKey, registration: Registration) {
+        if self.graphql.limits.spend_client(client, registration.bytes() / REGISTRATION_BYTES_PER_POINT).is_ok() {
+            self.persisted.register(registration);
+        }
+    }
+
+    /// For an operation answered from the response cache (so without errors): keeps the
+    /// persisted query it registers, as running it would have.
+    pub fn answered_from_memory(&self, caller: &Caller, operation: &mut Operation) {
+        if let Ok(Ready { registration, .. }) = operation
+            && let Some(registration) = registration.take()
+        {
+            self.keep_persisted(BudgetKey::of(caller.principal.user_id, Some(caller.address)), registration);
+        }
+    }
+
+    /// Spends `complexity` from `caller`'s budget for an answer served without running (from the
+    /// response cache): a client pays for what it asks, however it is answered.
+    pub fn charge(&self, caller: &Caller, complexity: usize) -> Result<(), async_graphql::ServerError> {
+        let client = BudgetKey::of(caller.principal.user_id, Some(caller.address));
+        self.graphql.limits.spend_client(client, complexity)
+    }
+
+    /// The kinds of row an operation's answer can read, from the fields its document reaches.
+    pub fn reads(&self, operation: &mut Operation) -> response_cache::Reads {
+        let Ok(Ready { request, prepared, .. }) = operation else { return response_cache::Reads::Everything };
+        let document = match prepared {
+            Some(prepared) => Some(prepared.document()),
+            None => request.parsed_query().ok(),
+        };
+        response_cache::Reads::of(document.and_then(|document| self.graphql.policy.fields_reached(document)))
     }
 }
 
@@ -251,10 +305,8 @@ pub async fn execute(
     if let Some(registration) = registration
         // It ran, so it parsed and validated.
         && !is_request_error(&response)
-        // What it keeps in memory is spent from the client's budget, as complexity is.
-        && execution.graphql.limits.spend_client(client, registration.bytes() / REGISTRATION_BYTES_PER_POINT).is_ok()
     {
-        execution.persisted.register(registration);
+        execution.keep_persisted(client, registration);
     }
     (response, log.describe())
 }

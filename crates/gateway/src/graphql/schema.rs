@@ -17,6 +17,7 @@ pub mod connections;
 pub mod editing;
 pub mod entries;
 pub mod graph;
+pub mod live;
 pub mod nodes;
 pub mod open_data;
 pub mod salaries;
@@ -27,7 +28,7 @@ pub mod users;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, ValidationMode};
+use async_graphql::{MergedObject, Schema, ValidationMode};
 
 use super::plumbing::guards::Guards;
 use super::plumbing::limits::{self, RequestLimits};
@@ -56,7 +57,7 @@ pub struct Query(
 pub struct Mutation(accounts::AccountMutation, editing::EditingMutation, users::UsersMutation);
 
 /// The executable schema.
-pub type CareerGraphSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type CareerGraphSchema = Schema<Query, Mutation, live::Subscription>;
 
 /// The request limits `config` sets.
 pub fn request_limits(config: &Config) -> RequestLimits {
@@ -75,8 +76,8 @@ pub fn request_limits(config: &Config) -> RequestLimits {
 fn schema_builder(
     config: &Config,
     guards: Option<Guards>,
-) -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+) -> async_graphql::SchemaBuilder<Query, Mutation, live::Subscription> {
+    let mut builder = Schema::build(Query::default(), Mutation::default(), live::Subscription)
         .limit_complexity(config.max_complexity)
         .limit_recursive_depth(limits::MAX_PARSE_DEPTH)
         .limit_directives(8);

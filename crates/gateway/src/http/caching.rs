@@ -8,6 +8,7 @@
 //! `Vary: Authorization, Accept` on every answer keeps a cache from handing one caller's or one
 //! media type's answer to another.
 
+use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -31,7 +32,7 @@ impl PublicCaching {
 
     /// The answer to an anonymous `GET` query without errors: public, with its `ETag`, or a
     /// bodiless 304 when the client's `If-None-Match` already names it.
-    pub fn answer(&self, request: &HeaderMap, content_type: HeaderValue, body: Vec<u8>) -> Response {
+    pub fn answer(&self, request: &HeaderMap, content_type: HeaderValue, body: Bytes) -> Response {
         let Some(cache_control) = self.cache_control.clone() else {
             return ([(header::CONTENT_TYPE, content_type)], body).into_response();
         };

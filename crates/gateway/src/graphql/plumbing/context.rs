@@ -27,6 +27,30 @@ use crate::authentication::{Accounts, Principal};
 use crate::metrics::Metrics;
 use crate::store::Store;
 
+/// Who a WebSocket connection's subscriptions speak for, and what they share: the connection's
+/// data, set when it is initialised (see `http::websocket`). A subscription has no
+/// [`RequestContext`]: its events carry what they show, and read nothing through loaders.
+#[derive(Clone)]
+pub struct Subscriber {
+    /// Who signed the connection in (anonymous without a token).
+    pub principal: Principal,
+    /// How far a subscription may fall behind the feed before it is resynced.
+    pub buffer_events: usize,
+    /// Where subscriptions are counted.
+    pub metrics: Arc<Metrics>,
+    /// The database, for what an event shows.
+    pub store: Store,
+    /// The database's change feed, which subscriptions follow.
+    pub feed: Arc<careergraph_domain::changes::Feed>,
+}
+
+impl Subscriber {
+    /// The subscriber of the operation whose hook this is, if it is a subscription.
+    pub fn in_hook<'a>(ctx: &ExtensionContext<'a>) -> Option<&'a Self> {
+        ctx.data_opt::<Self>()
+    }
+}
+
 /// What one run of an operation carries through the guards, beside its caller.
 #[derive(Default)]
 pub struct OperationState {
@@ -232,6 +256,11 @@ impl SharedBudget {
     /// Adds an operation's complexity; returns the request's total so far.
     pub fn spend_complexity(&self, complexity: usize) -> usize {
         self.complexity.fetch_add(complexity, Ordering::AcqRel).saturating_add(complexity)
+    }
+
+    /// The complexity the request's operations have spent together.
+    pub fn complexity_spent(&self) -> usize {
+        self.complexity.load(Ordering::Acquire)
     }
 
     /// Adds an operation's aliases; returns the request's total so far.

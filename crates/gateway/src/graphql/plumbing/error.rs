@@ -324,6 +324,15 @@ pub fn render(mut response: Response, request_id: &str) -> Rendered {
     Rendered { request_error, json, codes, retry_after }
 }
 
+/// Gives every error of `response` its code, as [`render`] does for HTTP answers: for answers
+/// sent another way (a subscription's events).
+pub fn classify_errors(response: &mut Response, request_id: &str) {
+    let request_error = is_request_error(response);
+    for error in &mut response.errors {
+        classify(error, request_error, request_id);
+    }
+}
+
 /// Whether `response` failed as a whole: no `data`, because its document could not be parsed or
 /// validated, or it was refused before it ran. (An error with a path is a field's.)
 pub fn is_request_error(response: &Response) -> bool {

@@ -32,7 +32,7 @@ use async_graphql::{
 };
 use careergraph_auth::Role;
 
-use super::context::{RequestContext, request};
+use super::context::{RequestContext, Subscriber, request};
 use super::error::{Code, Refused, coded, denied};
 
 /// `@auth(requires: ROLE)`: the least role that may read this field (or every field of this
@@ -154,7 +154,19 @@ impl FieldPolicy {
     /// fragment cycle). The per-field check gives every caller at least this role the same
     /// answer, since a rule depends on nothing but the type, the field and the caller's role.
     pub fn least_role_for(&self, document: &ExecutableDocument) -> Option<Role> {
-        let mut walk = PolicyWalk { policy: self, document, fragments: HashMap::new(), walking: Vec::new() };
+        self.walk(document).map(|(least, _)| least)
+    }
+
+    /// Every field `document` can reach, as (parent type, field, named type it returns), whichever
+    /// of its operations runs; `None` when the document alone cannot tell (as for
+    /// [`Self::least_role_for`]).
+    pub fn fields_reached<'a>(&'a self, document: &'a ExecutableDocument) -> Option<Vec<ReachedField<'a>>> {
+        self.walk(document).map(|(_, reached)| reached)
+    }
+
+    fn walk<'a>(&'a self, document: &'a ExecutableDocument) -> Option<(Role, Vec<ReachedField<'a>>)> {
+        let mut walk =
+            PolicyWalk { policy: self, document, fragments: HashMap::new(), walking: Vec::new(), reached: Vec::new() };
         let mut least = Role::Anonymous;
         for (_, operation) in document.operations.iter() {
             let root = match operation.node.ty {
@@ -164,9 +176,13 @@ impl FieldPolicy {
             };
             least = least.max(walk.selection_set(root, &operation.node.selection_set.node)?);
         }
-        Some(least)
+        Some((least, walk.reached))
     }
 }
+
+/// A field a document can reach: its parent type, its name and the object (or interface) type it
+/// returns, or "" for a scalar or an enum.
+pub type ReachedField<'a> = (&'a str, &'a str, &'a str);
 
 /// The named type at the bottom of a field's type.
 fn named_type(ty: &Type) -> &str {
@@ -182,6 +198,7 @@ struct PolicyWalk<'a> {
     document: &'a ExecutableDocument,
     fragments: HashMap<&'a str, Option<Role>>,
     walking: Vec<&'a str>,
+    reached: Vec<ReachedField<'a>>,
 }
 
 impl<'a> PolicyWalk<'a> {
@@ -199,6 +216,8 @@ impl<'a> PolicyWalk<'a> {
                     }
                     let rules = self.policy.types.get(type_name)?;
                     let returns = rules.returns.get(name)?;
+                    let object = if self.policy.types.contains_key(returns.as_str()) { returns.as_str() } else { "" };
+                    self.reached.push((type_name, name, object));
                     // Generated containers inherit the rule of the field that returned them.
                     let own = if is_structural(type_name) {
                         Role::Anonymous
@@ -298,7 +317,11 @@ impl PolicyEnforcement {
         {
             return next.run(ctx, info).await;
         }
-        let caller = context.map_or(Role::Anonymous, |context| context.principal().role);
+        let caller = match context {
+            Some(context) => context.principal().role,
+            // A subscription's events: its connection's caller.
+            None => Subscriber::in_hook(ctx).map_or(Role::Anonymous, |subscriber| subscriber.principal.role),
+        };
         let allowed = match self.policy.required(info.parent_type, info.name) {
             Some(required) if caller.satisfies(required) => Ok(()),
             Some(required) => {

@@ -95,6 +95,11 @@ impl Prepared {
         }
     }
 
+    /// The document as the guarded run parsed it.
+    pub fn document(&self) -> &ExecutableDocument {
+        &self.document
+    }
+
     /// The operation's name, for the request log.
     pub fn logged_name(&self) -> Option<String> {
         self.logged_name.clone()

@@ -151,6 +151,15 @@ impl AuditEvent {
     }
 }
 
+/// A field of a stored snapshot (`published_at`, `outlook_demand`) as the schema names it
+/// (`publishedAt`, `outlook`): what a change event lists.
+pub fn graphql_field_name(stored: &str) -> String {
+    match stored {
+        "outlook_demand" | "outlook_summary" => "outlook".to_owned(),
+        _ => input_path(None, stored),
+    }
+}
+
 /// A snapshot as the schema names things, whenever it was recorded: the rows are stored as the
 /// database has them (`internal_notes`, `outlook_demand`), and an editor reading the history
 /// knows the fields of the API (`internalNotes`, `outlook { demand }`); a path's skills are
