@@ -20,6 +20,7 @@ async fn a_typescript_client_generated_by_graphql_codegen_works_against_the_serv
     let package = NodePackage::client("typescript");
     let app = spawn_app(Backend::Sqlite).await;
     app.token_for("viewer@example.com", Role::Viewer).await;
+    let editor = app.token_for("editor@example.com", Role::Editor).await;
     let address = app.address.clone();
     let generator = package.clone();
     let checked = tokio::task::spawn_blocking(move || {
@@ -29,6 +30,7 @@ async fn a_typescript_client_generated_by_graphql_codegen_works_against_the_serv
             ("CAREERGRAPH_URL", address.as_str()),
             ("CAREERGRAPH_EMAIL", "viewer@example.com"),
             ("CAREERGRAPH_PASSWORD", PASSWORD),
+            ("CAREERGRAPH_EDITOR_TOKEN", editor.as_str()),
         ];
         run("npm", &["run", "--silent", "codegen"], &env);
         run("npm", &["run", "--silent", "codegen:live"], &env);

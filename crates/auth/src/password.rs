@@ -91,12 +91,14 @@ pub struct Verification {
     pub needs_rehash: bool,
 }
 
-/// Hashes and verifies passwords on blocking threads, a bounded number at a time, so that a
-/// flood of sign-ins cannot take every core from queries. Sign-in checks and new passwords
+/// Hashes and verifies passwords on threads of their own below the request workers' priority, a
+/// bounded number at a time, so that a flood of sign-ins cannot take every core from queries. Sign-in checks and new passwords
 /// (their strength estimate and hash, for registrations and password changes) have pools of
 /// their own: a flood of registrations, which anyone may send, never delays a sign-in.
 #[derive(Clone)]
 pub struct Passwords {
+    /// The threads hashes and checks run on, below the request workers' priority.
+    threads: Arc<rayon::ThreadPool>,
     sign_in_slots: Arc<Semaphore>,
     new_password_slots: Arc<Semaphore>,
     /// Hashes and checks waiting for a slot now.
@@ -150,12 +152,31 @@ fn verify_blocking(password: &str, stored: &str) -> Result<Verification, Passwor
     Ok(Verification { matches, needs_rehash })
 }
 
+/// `count` threads for hashes and checks, each at the lowest priority of the normal scheduling
+/// policy (niceness 19 on Linux): Argon2 takes tens of milliseconds of a core per sign-in, and a
+/// flood of sign-ins must yield the cores to the request workers' reads rather than share them
+/// evenly. (tokio's blocking threads, which hashes ran on before, take the workers' priority.) A
+/// system that refuses the change (some containers) runs them at the normal priority.
+fn hashing_threads(count: usize) -> Result<rayon::ThreadPool, PasswordError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(count)
+        .thread_name(|index| format!("password-hash-{index}"))
+        .start_handler(|_| {
+            let _ = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min);
+        })
+        // A panic in a hash drops its answer, which its caller reports; the thread goes on.
+        .panic_handler(|_| {})
+        .build()
+        .map_err(|error| PasswordError::Internal(error.to_string()))
+}
+
 impl Passwords {
     /// A hasher that checks at most `concurrency` sign-ins at once, and beside them works on at
     /// most `concurrency` new passwords.
     pub fn new(concurrency: usize) -> Result<Self, PasswordError> {
         let random = crate::refresh::generate().hash;
         Ok(Self {
+            threads: Arc::new(hashing_threads(concurrency.max(1) * 2)?),
             sign_in_slots: Arc::new(Semaphore::new(concurrency.max(1))),
             new_password_slots: Arc::new(Semaphore::new(concurrency.max(1))),
             waiting: Arc::new(AtomicUsize::new(0)),
@@ -189,13 +210,12 @@ impl Passwords {
             observer(queued.elapsed());
         }
         let permit = permit.map_err(|_| PasswordError::Busy)?.map_err(|_| PasswordError::Busy)?;
-        tokio::task::spawn_blocking(move || {
-            let result = work();
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.threads.spawn(move || {
+            let _ = done.send(work());
             drop(permit);
-            result
-        })
-        .await
-        .map_err(|e| PasswordError::Internal(e.to_string()))?
+        });
+        result.await.map_err(|_| PasswordError::Internal("a password hash failed on its thread".into()))?
     }
 
     /// Checks a new password with [`check_new`] and hashes it, both on a blocking thread under
@@ -249,6 +269,21 @@ mod tests {
             Err(PasswordError::TooGuessable(_))
         ));
         assert_eq!(check_new("correct horse battery staple", &[]), Ok(()));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashes_run_below_the_request_workers_priority() -> Result<(), PasswordError> {
+        fn niceness() -> i64 {
+            // Field 19 of /proc/thread-self/stat, after the parenthesised command name.
+            let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+            let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            after_name.split_whitespace().nth(16).and_then(|nice| nice.parse().ok()).unwrap_or(0)
+        }
+        let passwords = Passwords::new(1)?;
+        let on_hashing_thread = passwords.run(&passwords.sign_in_slots, || Ok(niceness())).await?;
+        assert_eq!(on_hashing_thread, 19, "the hashing thread is as nice as it gets");
+        Ok(())
     }
 
     #[tokio::test]

@@ -45,6 +45,10 @@ const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 const INPUT_QUEUE: usize = 64;
 /// How long sending one message may take before the client is deemed gone.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often the server pings an open connection: below the read timeouts of proxies in front
+/// (`deploy/nginx.conf` has 35 s), so an idle subscription is not cut, and a client that has gone
+/// without closing is noticed.
+const PING_EVERY: Duration = Duration::from_secs(20);
 /// The most a connection's unsent output may grow to.
 const MAX_WRITE_BUFFER: usize = 1024 * 1024;
 
@@ -258,8 +262,15 @@ impl Connection {
         let expiry = tokio::time::sleep(INIT_TIMEOUT);
         tokio::pin!(expiry);
         let mut watch = Watch::default();
+        let mut pings = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
         let closing = loop {
             tokio::select! {
+                _ = pings.tick() => {
+                    let sent = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Ping(Default::default()))).await;
+                    if !matches!(sent, Ok(Ok(()))) {
+                        break None;
+                    }
+                }
                 incoming = source.next() => match incoming {
                     Some(Ok(Message::Text(text))) => match self.check(text.as_str()) {
                         Verdict::Pass => {
