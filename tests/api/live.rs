@@ -352,6 +352,29 @@ on_both_backends! {
         assert_eq!(code, 4403, "{reason}");
     }
 
+    async fn connections_subscriptions_and_events_are_counted(backend: Backend) {
+        let app = app_with_metrics(backend).await;
+        let (editor, _) = session_for(&app, "editor@example.com", Role::Editor).await;
+        let mut socket = Socket::initialised(&app, json!({ "token": editor })).await;
+        socket.subscribe("mine", "subscription { contentChanged(entity: CAREER_PATH) { entityId } }").await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let create = r#"mutation { createCareerPath(input: { slug: "counted", title: "Counted", summary: "s.", description: "d.", outlook: { demand: "LOW", summary: "w." } }) { careerPath { id } } }"#;
+        let body = app.as_user(&editor, create, json!({})).await;
+        let id = body["data"]["createCareerPath"]["careerPath"]["id"].clone();
+        socket.event("mine", |payload| payload["data"]["contentChanged"]["entityId"] == id).await;
+        let counted = scrape(&app).await;
+        assert_eq!(value(&counted, "careergraph_websocket_connections", &[]), 1.0);
+        assert_eq!(value(&counted, "careergraph_subscriptions", &[]), 1.0);
+        assert!(value(&counted, "careergraph_subscription_events_total", &[]) >= 1.0);
+        drop(socket);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while value(&scrape(&app).await, "careergraph_websocket_connections", &[]) > 0.0 {
+            assert!(std::time::Instant::now() < deadline, "a closed connection is no longer counted");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(value(&scrape(&app).await, "careergraph_subscriptions", &[]), 0.0);
+    }
+
     async fn connections_per_address_are_bounded(backend: Backend) {
         let app = spawn_app_with(backend, |config| config.websocket_connections_per_client = 2).await;
         let _one = Socket::initialised(&app, json!({})).await;

@@ -228,17 +228,7 @@ impl Follow {
 
     /// The next change, or a resync when some were missed; `None` when the feed has ended.
     async fn next(&mut self) -> Option<Next> {
-        if self.feed.len() > self.subscriber.buffer_events {
-            // Fallen further behind than its buffer: drop what it has not read.
-            self.feed = self.feed.resubscribe();
-            return Some(Next::Resync);
-        }
-        match self.feed.recv().await {
-            Ok(change) if *change == Change::Everything => Some(Next::Resync),
-            Ok(change) => Some(Next::Change(change)),
-            Err(RecvError::Lagged(_)) => Some(Next::Resync),
-            Err(RecvError::Closed) => None,
-        }
+        next_change(&mut self.feed, self.subscriber.buffer_events).await
     }
 
     fn delivered(&self, kind: ChangeEventKind) {
@@ -259,8 +249,67 @@ impl Follow {
     }
 }
 
+/// The next change on `feed`, or one resync when the subscriber has fallen more than `buffer`
+/// changes behind (what it has not read is dropped) or missed some, or when anything may have
+/// changed; `None` when the feed has ended.
+async fn next_change(feed: &mut broadcast::Receiver<Arc<Change>>, buffer: usize) -> Option<Next> {
+    if feed.len() > buffer {
+        *feed = feed.resubscribe();
+        return Some(Next::Resync);
+    }
+    match feed.recv().await {
+        Ok(change) if *change == Change::Everything => Some(Next::Resync),
+        Ok(change) => Some(Next::Change(change)),
+        Err(RecvError::Lagged(_)) => Some(Next::Resync),
+        Err(RecvError::Closed) => None,
+    }
+}
+
 impl Drop for Follow {
     fn drop(&mut self) {
         self.subscriber.metrics.subscriptions(-1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(n: u128) -> Arc<Change> {
+        Arc::new(Change::User { id: Uuid::from_u128(n) })
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_past_its_buffer_gets_one_resync_then_what_comes_next() {
+        let (sender, mut feed) = broadcast::channel(64);
+        for n in 0..5 {
+            sender.send(user(n)).expect("a receiver");
+        }
+        assert!(matches!(next_change(&mut feed, 2).await, Some(Next::Resync)), "five unread past a buffer of two");
+        sender.send(user(9)).expect("a receiver");
+        assert!(matches!(next_change(&mut feed, 2).await, Some(Next::Change(change)) if change == user(9)));
+
+        // Within its buffer it reads every change.
+        for n in 0..2 {
+            sender.send(user(n)).expect("a receiver");
+        }
+        for n in 0..2 {
+            assert!(matches!(next_change(&mut feed, 2).await, Some(Next::Change(change)) if change == user(n)));
+        }
+    }
+
+    #[tokio::test]
+    async fn missed_changes_and_bulk_loads_are_resyncs_and_a_closed_feed_ends() {
+        let (sender, mut feed) = broadcast::channel(2);
+        for n in 0..5 {
+            sender.send(user(n)).expect("a receiver");
+        }
+        // The channel itself dropped the oldest: the subscriber missed them.
+        assert!(matches!(next_change(&mut feed, 100).await, Some(Next::Resync)));
+        let (sender, mut feed) = broadcast::channel(8);
+        sender.send(Arc::new(Change::Everything)).expect("a receiver");
+        assert!(matches!(next_change(&mut feed, 100).await, Some(Next::Resync)));
+        drop(sender);
+        assert!(next_change(&mut feed, 100).await.is_none());
     }
 }
