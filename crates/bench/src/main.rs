@@ -611,6 +611,11 @@ async fn seed(
 
 /// Starts the server and waits until it is ready; returns it and its base URL.
 async fn serve(mut careergraph: Command) -> anyhow::Result<(Server, String)> {
+    // The rows measure the work of answering: the response cache is off unless the command
+    // turns it on (the `… cached` rows, see `live`).
+    if !careergraph.get_envs().any(|(name, _)| name == "CAREERGRAPH_RESPONSE_CACHE_MIB") {
+        careergraph.env("CAREERGRAPH_RESPONSE_CACHE_MIB", "0");
+    }
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let server = Server(
         careergraph
@@ -756,11 +761,7 @@ async fn measure(
         add.stdin.take().context("stdin")?.write_all(format!("{PASSWORD}\n").as_bytes())?;
         ensure!(add.wait()?.success(), "careergraph user add failed");
     }
-    // The rows measure the work of answering: the response cache is off here, and on for the
-    // `… cached` rows (see `live`).
-    let mut uncached = careergraph();
-    uncached.env("CAREERGRAPH_RESPONSE_CACHE_MIB", "0");
-    let (server, base) = serve(uncached).await?;
+    let (server, base) = serve(careergraph()).await?;
     let pid = server.0.id();
     let client = reqwest::Client::new();
     let graphql = format!("{base}/graphql");

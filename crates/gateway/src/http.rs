@@ -106,6 +106,7 @@ pub fn router(
             metrics: metrics.clone(),
             store: store.clone(),
             feed,
+            published: Arc::default(),
         },
         config,
     ));

@@ -42,6 +42,42 @@ pub struct Subscriber {
     pub store: Store,
     /// The database's change feed, which subscriptions follow.
     pub feed: Arc<careergraph_domain::changes::Feed>,
+    /// The path of the latest publication, read once for every subscriber of the server.
+    pub published: Arc<PublishedPaths>,
+}
+
+/// A career path as a publication event shows it.
+pub type PublishedPath = Arc<careergraph_domain::entities::career_path::Model>;
+
+/// The path of the latest publication, read once for all the subscribers of a server: a
+/// publication reaches every subscriber at once, and each reading it for itself was as many
+/// reads, one after another on the pool (100 subscribers: 88 ms to the median one).
+#[derive(Default)]
+pub struct PublishedPaths(tokio::sync::Mutex<Option<Publication>>);
+
+/// A publication: the path's id and version, and the path as anyone sees it then.
+type Publication = (Uuid, Option<i32>, Option<PublishedPath>);
+
+impl PublishedPaths {
+    /// The path `id` at `version` (`None` when it may not be shown), read by `read` unless the
+    /// last publication was this one.
+    pub async fn get(
+        &self,
+        id: Uuid,
+        version: Option<i32>,
+        read: impl Future<Output = Option<PublishedPath>>,
+    ) -> Option<PublishedPath> {
+        let mut last = self.0.lock().await;
+        if let Some((known, known_version, path)) = &*last
+            && *known == id
+            && *known_version == version
+        {
+            return path.clone();
+        }
+        let path = read.await;
+        *last = Some((id, version, path.clone()));
+        path
+    }
 }
 
 impl Subscriber {

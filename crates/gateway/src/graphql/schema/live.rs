@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::audit::{AuditedType, graphql_field_name};
 use super::scalars::DateTime;
-use crate::graphql::plumbing::context::{Subscriber, id_of};
+use crate::graphql::plumbing::context::{PublishedPath, Subscriber, id_of};
 use crate::graphql::plumbing::error::{Refused, denied};
 use crate::graphql::plumbing::policy::{FieldPolicy, auth};
 
@@ -89,7 +89,7 @@ impl ContentChangedEvent {
 /// A career path that has just been published.
 pub struct CareerPathPublishedEvent {
     kind: ChangeEventKind,
-    path: Option<Arc<careergraph_domain::entities::career_path::Model>>,
+    path: Option<PublishedPath>,
 }
 
 #[Object(directive = auth::apply(Role::Anonymous))]
@@ -180,7 +180,7 @@ impl Subscription {
                             continue;
                         }
                         // Only what anyone may see: a path created as a draft is no news.
-                        match follow.published_path(content.id).await {
+                        match follow.published_path(content.id, content.version).await {
                             Some(path) => CareerPathPublishedEvent { kind: ChangeEventKind::Changed, path: Some(path) },
                             None => continue,
                         }
@@ -235,17 +235,21 @@ impl Follow {
         self.subscriber.metrics.subscription_event(kind == ChangeEventKind::Resync);
     }
 
-    /// The path `id` as anyone sees it: `None` for a draft, a deleted path, or when the database
-    /// cannot be read (the event is then skipped, as the subscriber could not see it either).
-    async fn published_path(&self, id: Uuid) -> Option<Arc<careergraph_domain::entities::career_path::Model>> {
-        let columns = Columns::all();
-        match career_paths::by_ids(self.subscriber.store.db(), Visibility::PublishedOnly, &[id], columns).await {
-            Ok(paths) => paths.into_iter().next().map(Arc::new),
-            Err(error) => {
-                tracing::warn!(%error, "cannot read a published path for its subscribers");
-                None
+    /// The path `id` (at `version`) as anyone sees it: `None` for a draft, a deleted path, or
+    /// when the database cannot be read (the event is then skipped, as the subscriber could not
+    /// see it either). Read once for all subscribers.
+    async fn published_path(&self, id: Uuid, version: Option<i32>) -> Option<PublishedPath> {
+        let read = async {
+            let db = self.subscriber.store.db();
+            match career_paths::by_ids(db, Visibility::PublishedOnly, &[id], Columns::all()).await {
+                Ok(paths) => paths.into_iter().next().map(Arc::new),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read a published path for its subscribers");
+                    None
+                }
             }
-        }
+        };
+        self.subscriber.published.get(id, version, read).await
     }
 }
 
