@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use common::{FreshDatabase, free_port, graphql, spawn_server_at};
+use common::{FreshDatabase, careergraph_on, free_port, graphql, spawn_server_at};
 
 const PASSWORD: &str = "violet staircase 42";
 const TITLE: &str = "{ careerPath(slug: \"backend-developer\") { id version title } }";
@@ -55,21 +55,7 @@ async fn what_one_process_commits_the_other_serves_within_a_second_and_tells_its
     let database = FreshDatabase::create(&admin_url, "careergraph_live").await;
     let dir = tempfile::tempdir().expect("a directory");
     let key = dir.path().join("jwt-ed25519.pem");
-    let cli = |args: &[&str], stdin: &str| {
-        use std::io::Write;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_careergraph"))
-            .args(args)
-            .env("CAREERGRAPH_DATABASE_URL", &database.url)
-            .env("CAREERGRAPH_DATA_DIR", dir.path().join("cli"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("careergraph runs");
-        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("stdin is written");
-        let output = child.wait_with_output().expect("careergraph finishes");
-        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    };
+    let cli = |args: &[&str], stdin: &str| careergraph_on(&database.url, &dir.path().join("cli"), args, stdin);
     cli(&["keygen", key.to_str().expect("a UTF-8 path")], "");
     cli(&["seed"], "");
     cli(

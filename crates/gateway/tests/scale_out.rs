@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use common::{FreshDatabase, Server, free_port, graphql, spawn_server_at};
+use common::{FreshDatabase, Server, careergraph_on, free_port, graphql, spawn_server_at};
 
 const PASSWORD: &str = "violet staircase 42";
 /// `CAREERGRAPH_USER_CACHE_SECS` of both gateways: how long one may trust what it knows of a
@@ -128,21 +128,7 @@ impl Cluster {
         let database = FreshDatabase::create(&admin_url, "careergraph_scale").await;
         let dir = tempfile::tempdir().expect("a directory");
         let key = dir.path().join("jwt-ed25519.pem");
-        let cli = |args: &[&str], stdin: &str| {
-            use std::io::Write;
-            let mut child = Command::new(env!("CARGO_BIN_EXE_careergraph"))
-                .args(args)
-                .env("CAREERGRAPH_DATABASE_URL", &database.url)
-                .env("CAREERGRAPH_DATA_DIR", dir.path().join("cli"))
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("careergraph runs");
-            child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("stdin is written");
-            let output = child.wait_with_output().expect("careergraph finishes");
-            assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
-        };
+        let cli = |args: &[&str], stdin: &str| careergraph_on(&database.url, &dir.path().join("cli"), args, stdin);
         // What the compose file's one-shot `migrate` service and the README's first steps do.
         cli(&["keygen", key.to_str().expect("a UTF-8 path")], "");
         cli(&["seed"], "");
