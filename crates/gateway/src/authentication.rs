@@ -485,11 +485,6 @@ impl Accounts {
         }
     }
 
-    /// Forgets everything cached of users and sessions that a missed change could have touched.
-    pub fn forget_all_users(&self) {
-        self.cache.forget_all_users();
-    }
-
     /// When a valid `token` expires (seconds since the epoch) and the session it belongs to, for
     /// what holds it open beyond one request (a WebSocket connection); `None` for a token that
     /// does not verify.

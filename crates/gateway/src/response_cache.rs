@@ -92,8 +92,12 @@ impl Reads {
 }
 
 fn bit(kind: EntityKind) -> u32 {
-    let position = EntityKind::ALL.iter().position(|known| *known == kind).unwrap_or(0);
-    1 << position
+    1 << position(kind)
+}
+
+/// Where `kind` stands in [`EntityKind::ALL`]: its bit in [`Reads`] and its slot in [`Clock`].
+fn position(kind: EntityKind) -> usize {
+    EntityKind::ALL.iter().position(|known| *known == kind).unwrap_or(0)
 }
 
 /// What a field of `parent` reads: the rows of the parent's kind (or, for a connection or an
@@ -266,8 +270,7 @@ impl ResponseCache {
         let tick = self.clock.tick();
         match kind {
             Some(kind) => {
-                let position = EntityKind::ALL.iter().position(|known| *known == kind).unwrap_or(0);
-                self.clock.changed[position].fetch_max(tick, Ordering::SeqCst);
+                self.clock.changed[position(kind)].fetch_max(tick, Ordering::SeqCst);
             }
             // A kind this version does not know, or anything at all.
             None => {
