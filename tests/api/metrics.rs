@@ -84,31 +84,74 @@ on_both_backends! {
     }
 
     async fn operations_past_the_execution_slots_wait_their_turn_and_all_finish(backend: Backend) {
-        // Sign-ins are slow (a password check each), so eight sent at once overlap for certain.
-        async fn eight_sign_ins_at_once(app: &TestApp) {
-            let login = "mutation ($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }";
-            let variables = json!({ "e": "viewer@example.com", "p": crate::helpers::PASSWORD });
-            let answers = futures::future::join_all((0..8).map(|_| app.graphql(login, variables.clone()))).await;
+        // Thirty-two reads sent at once overlap for certain.
+        async fn reads_at_once(app: &TestApp) {
+            let read = "{ careerPaths(first: 20) { edges { node { title skills { skill { name } } } } } }";
+            let answers = futures::future::join_all((0..32).map(|_| app.graphql(read, json!({})))).await;
             for answer in answers {
-                assert!(answer["data"]["login"]["accessToken"].is_string(), "every sign-in succeeds: {answer}");
+                assert!(answer.get("errors").is_none(), "every read is answered: {answer}");
             }
         }
         for (slots, queue) in [(1, true), (64, false)] {
             let app = spawn_app_with(backend, |config| {
                 config.metrics_listen = Some("127.0.0.1:0".parse().expect("an address"));
                 config.max_concurrent_operations = Some(slots);
-                // The sign-in throttle counts attempts in flight; here they are one user's, on purpose.
-                config.login_free_failures = 1000;
-                config.login_free_failures_per_address = 1000;
+                config.response_cache_mib = 0;
             })
             .await;
-            app.token_for("viewer@example.com", Role::Viewer).await;
-            eight_sign_ins_at_once(&app).await;
+            reads_at_once(&app).await;
             let scraped = scrape(&app).await;
             let queued = value(&scraped, "careergraph_operations_queued_total", &[]);
             assert_eq!(queued > 0.0, queue, "{slots} slots: {queued} operations waited");
             assert_eq!(value(&scraped, "careergraph_operations", &[("state", "waiting")]), 0.0);
             assert_eq!(value(&scraped, "careergraph_operations", &[("state", "executing")]), 0.0);
         }
+    }
+
+    async fn sign_ins_waiting_for_a_password_check_leave_the_execution_slots_to_reads(backend: Backend) {
+        // One execution slot and one password check at a time: eight sign-ins sent at once queue.
+        let app = spawn_app_with(backend, |config| {
+            config.metrics_listen = Some("127.0.0.1:0".parse().expect("an address"));
+            config.max_concurrent_operations = Some(1);
+            config.password_hash_concurrency = Some(1);
+            config.response_cache_mib = 0;
+            // The sign-in throttle counts attempts in flight; here they are one user's, on purpose.
+            config.login_free_failures = 1000;
+            config.login_free_failures_per_address = 1000;
+        })
+        .await;
+        app.token_for("viewer@example.com", Role::Viewer).await;
+        let login = "mutation ($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }";
+        let variables = json!({ "e": "viewer@example.com", "p": crate::helpers::PASSWORD });
+        let signed_in = std::sync::atomic::AtomicUsize::new(0);
+        let sign_ins = futures::future::join_all((0..8).map(|_| async {
+            let answer = app.graphql(login, variables.clone()).await;
+            signed_in.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            answer
+        }));
+        let read_while_they_wait = async {
+            // Until at least four sign-ins wait, for a slot or for the password pool.
+            loop {
+                let scraped = scrape(&app).await;
+                let waiting = value(&scraped, "careergraph_operations", &[("state", "waiting")])
+                    + value(&scraped, "careergraph_password_hash_queue", &[]);
+                if waiting >= 4.0 {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+            app.query_ok("{ careerPath(slug: \"backend-developer\") { title } }", json!({})).await;
+            signed_in.load(std::sync::atomic::Ordering::SeqCst)
+        };
+        let (answers, signed_in_before_the_read) = tokio::join!(sign_ins, read_while_they_wait);
+        for answer in answers {
+            assert!(answer["data"]["login"]["accessToken"].is_string(), "every sign-in succeeds: {answer}");
+        }
+        // Had the queued sign-ins held the one slot, the read would have come after at least
+        // five of them (the four waiting and the one being checked).
+        assert!(
+            signed_in_before_the_read <= 3,
+            "the read waited for {signed_in_before_the_read} sign-ins' password checks"
+        );
     }
 }

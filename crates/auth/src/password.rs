@@ -2,7 +2,7 @@
 //! concurrency, and the rules a new password must meet.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::rand_core::OsRng;
@@ -98,7 +98,7 @@ pub struct Verification {
 #[derive(Clone)]
 pub struct Passwords {
     /// The threads hashes and checks run on, below the request workers' priority.
-    threads: Arc<rayon::ThreadPool>,
+    threads: Arc<HashingThreads>,
     sign_in_slots: Arc<Semaphore>,
     new_password_slots: Arc<Semaphore>,
     /// Hashes and checks waiting for a slot now.
@@ -152,22 +152,72 @@ fn verify_blocking(password: &str, stored: &str) -> Result<Verification, Passwor
     Ok(Verification { matches, needs_rehash })
 }
 
-/// `count` threads for hashes and checks, each at the lowest priority of the normal scheduling
-/// policy (niceness 19 on Linux): Argon2 takes tens of milliseconds of a core per sign-in, and a
-/// flood of sign-ins must yield the cores to the request workers' reads rather than share them
-/// evenly. (tokio's blocking threads, which hashes ran on before, take the workers' priority.) A
-/// system that refuses the change (some containers) runs them at the normal priority.
-fn hashing_threads(count: usize) -> Result<rayon::ThreadPool, PasswordError> {
+/// How long a hash may wait for an idle core before it is also run at the lowest ordinary
+/// priority: while reads keep every core busy, a hash left to idle time alone would take seconds.
+const HURRY_AFTER: Duration = Duration::from_millis(250);
+
+/// The threads hashes and checks run on. Argon2 takes tens of milliseconds of a core per
+/// sign-in, and a flood of sign-ins must yield the cores to the request workers' reads and to
+/// the database rather than share them. So each hash first runs on a thread scheduled only when
+/// no ordinary thread wants the core (Linux's `SCHED_IDLE`, which any ordinary thread preempts at
+/// once, the database's included; niceness alone was not enough: a nice thread still runs out its
+/// time slice, and only yields within the server's own scheduling group). A hash not done after
+/// [`HURRY_AFTER`] is also started on a thread at niceness 10 (a tenth of a worker's weight),
+/// and the first answer wins: one person signing in while reads keep every core busy waits a
+/// quarter of a second more, not seconds (at niceness 19 it still waited seconds, measured),
+/// and with one sign-in checked at a time, a flood gets about four a second per core pair.
+/// (tokio's blocking threads, which hashes ran on before, take the workers' priority.)
+/// Elsewhere, or where the system refuses `SCHED_IDLE` (some containers), the first copy runs at
+/// the lowest niceness.
+struct HashingThreads {
+    idle: rayon::ThreadPool,
+    hurried: rayon::ThreadPool,
+}
+
+impl HashingThreads {
+    fn new(count: usize) -> Result<Self, PasswordError> {
+        Ok(Self {
+            idle: pool("password-hash", count, lower_to_idle)?,
+            hurried: pool("password-hash-hurried", count, lower_to_niceness_10)?,
+        })
+    }
+}
+
+fn pool(name: &'static str, count: usize, lower: fn()) -> Result<rayon::ThreadPool, PasswordError> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(count)
-        .thread_name(|index| format!("password-hash-{index}"))
-        .start_handler(|_| {
-            let _ = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min);
-        })
+        .thread_name(move |index| format!("{name}-{index}"))
+        .start_handler(move |_| lower())
         // A panic in a hash drops its answer, which its caller reports; the thread goes on.
         .panic_handler(|_| {})
         .build()
         .map_err(|error| PasswordError::Internal(error.to_string()))
+}
+
+fn lower_to_idle() {
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::unix::{NormalThreadSchedulePolicy, ThreadSchedulePolicy};
+        let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+        let thread = thread_priority::unix::thread_native_id();
+        if thread_priority::unix::set_thread_priority_and_policy(thread, thread_priority::ThreadPriority::Min, idle)
+            .is_ok()
+        {
+            return;
+        }
+    }
+    lower_to_lowest_niceness();
+}
+
+fn lower_to_lowest_niceness() {
+    let _ = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min);
+}
+
+fn lower_to_niceness_10() {
+    // The crate maps its portable 0–99 scale onto niceness 19…-20; 22 is niceness 10.
+    if let Ok(value) = thread_priority::ThreadPriorityValue::try_from(22u8) {
+        let _ = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Crossplatform(value));
+    }
 }
 
 impl Passwords {
@@ -176,7 +226,7 @@ impl Passwords {
     pub fn new(concurrency: usize) -> Result<Self, PasswordError> {
         let random = crate::refresh::generate().hash;
         Ok(Self {
-            threads: Arc::new(hashing_threads(concurrency.max(1) * 2)?),
+            threads: Arc::new(HashingThreads::new(concurrency.max(1) * 2)?),
             sign_in_slots: Arc::new(Semaphore::new(concurrency.max(1))),
             new_password_slots: Arc::new(Semaphore::new(concurrency.max(1))),
             waiting: Arc::new(AtomicUsize::new(0)),
@@ -199,7 +249,18 @@ impl Passwords {
     async fn run<T: Send + 'static>(
         &self,
         slots: &Arc<Semaphore>,
-        work: impl FnOnce() -> Result<T, PasswordError> + Send + 'static,
+        work: impl Fn() -> Result<T, PasswordError> + Send + Sync + 'static,
+    ) -> Result<T, PasswordError> {
+        self.run_hurrying_after(slots, HURRY_AFTER, work).await
+    }
+
+    /// Runs `work` on an idle thread under one of `slots`, and also on a hurried one when it has
+    /// not answered within `hurry_after` (see [`HashingThreads`]); the first answer is returned.
+    async fn run_hurrying_after<T: Send + 'static>(
+        &self,
+        slots: &Arc<Semaphore>,
+        hurry_after: Duration,
+        work: impl Fn() -> Result<T, PasswordError> + Send + Sync + 'static,
     ) -> Result<T, PasswordError> {
         let queued = Instant::now();
         let permit = {
@@ -209,13 +270,33 @@ impl Passwords {
         if let Some(observer) = self.wait_observer.get() {
             observer(queued.elapsed());
         }
-        let permit = permit.map_err(|_| PasswordError::Busy)?.map_err(|_| PasswordError::Busy)?;
-        let (done, result) = tokio::sync::oneshot::channel();
-        self.threads.spawn(move || {
-            let _ = done.send(work());
-            drop(permit);
-        });
-        result.await.map_err(|_| PasswordError::Internal("a password hash failed on its thread".into()))?
+        let _permit = permit.map_err(|_| PasswordError::Busy)?.map_err(|_| PasswordError::Busy)?;
+        let (done, mut answer) = tokio::sync::oneshot::channel();
+        let done = Arc::new(Mutex::new(Some(done)));
+        let work = Arc::new(work);
+        // Each copy runs unless the other has already answered; the first to finish answers.
+        let job = move || {
+            let (done, work) = (done.clone(), work.clone());
+            move || {
+                let answered = || done.lock().unwrap_or_else(PoisonError::into_inner).is_none();
+                if answered() {
+                    return;
+                }
+                let result = work();
+                if let Some(done) = done.lock().unwrap_or_else(PoisonError::into_inner).take() {
+                    let _ = done.send(result);
+                }
+            }
+        };
+        self.threads.idle.spawn(job());
+        let answer = match tokio::time::timeout(hurry_after, &mut answer).await {
+            Ok(answer) => answer,
+            Err(_) => {
+                self.threads.hurried.spawn(job());
+                answer.await
+            }
+        };
+        answer.map_err(|_| PasswordError::Internal("a password hash failed on its thread".into()))?
     }
 
     /// Checks a new password with [`check_new`] and hashes it, both on a blocking thread under
@@ -271,18 +352,49 @@ mod tests {
         assert_eq!(check_new("correct horse battery staple", &[]), Ok(()));
     }
 
+    /// The calling thread's scheduling policy and niceness: fields 41 and 19 of
+    /// /proc/thread-self/stat (after the parenthesised command name, which may hold spaces).
+    #[cfg(target_os = "linux")]
+    fn policy_and_niceness() -> (i64, i64) {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+        let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+        let field = |index: usize| fields.get(index).and_then(|field| field.parse().ok()).unwrap_or(-1);
+        (field(38), field(16))
+    }
+
+    #[cfg(target_os = "linux")]
+    const SCHED_OTHER: i64 = 0;
+    #[cfg(target_os = "linux")]
+    const SCHED_IDLE: i64 = 5;
+
     #[cfg(target_os = "linux")]
     #[tokio::test]
-    async fn hashes_run_below_the_request_workers_priority() -> Result<(), PasswordError> {
-        fn niceness() -> i64 {
-            // Field 19 of /proc/thread-self/stat, after the parenthesised command name.
-            let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
-            let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-            after_name.split_whitespace().nth(16).and_then(|nice| nice.parse().ok()).unwrap_or(0)
-        }
+    async fn hashes_run_only_when_no_ordinary_thread_wants_the_core() -> Result<(), PasswordError> {
+        assert_eq!(policy_and_niceness(), (SCHED_OTHER, 0), "the test's own thread is an ordinary one");
         let passwords = Passwords::new(1)?;
-        let on_hashing_thread = passwords.run(&passwords.sign_in_slots, || Ok(niceness())).await?;
-        assert_eq!(on_hashing_thread, 19, "the hashing thread is as nice as it gets");
+        let on_hashing_thread = passwords.run(&passwords.sign_in_slots, || Ok(policy_and_niceness().0)).await?;
+        assert_eq!(on_hashing_thread, SCHED_IDLE, "the hashing thread runs under SCHED_IDLE");
+        Ok(())
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_hash_the_idle_thread_has_not_finished_is_hurried_at_niceness_10() -> Result<(), PasswordError> {
+        // The idle thread's copy never finishes (as when reads keep every core busy) until the
+        // test ends; the hurried copy answers.
+        let (release, stuck) = std::sync::mpsc::channel::<()>();
+        let stuck = Mutex::new(stuck);
+        let passwords = Passwords::new(1)?;
+        let work = move || {
+            let here = policy_and_niceness();
+            if here.0 == SCHED_IDLE {
+                let _ = stuck.lock().map(|stuck| stuck.recv());
+            }
+            Ok(here)
+        };
+        let answered = passwords.run_hurrying_after(&passwords.sign_in_slots, Duration::from_millis(20), work).await?;
+        assert_eq!(answered, (SCHED_OTHER, 10), "the hurried copy ran at niceness 10");
+        drop(release);
         Ok(())
     }
 

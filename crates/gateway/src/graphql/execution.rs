@@ -21,7 +21,7 @@ use super::plumbing::limits::{BudgetKey, RequestLimits};
 use super::plumbing::operation::{OperationLog, chosen_operation};
 use super::plumbing::policy::FieldPolicy;
 use super::plumbing::prepared::{Learning, Prepared, PreparedOperations, resolved_fields};
-use super::plumbing::slots::ExecutionSlots;
+use super::plumbing::slots::{ExecutionSlots, Slot};
 use super::schema::{self, CareerGraphSchema};
 use crate::authentication::Accounts;
 use crate::config::Config;
@@ -330,11 +330,11 @@ async fn run(
     let running = log.clone();
     let execution = tokio::spawn(
         async move {
-            let _slot = execution.graphql.slots.enter().await;
+            let slot = Arc::new(execution.graphql.slots.enter().await);
             if still_awaited.strong_count() == 0 {
                 return Response::from_errors(vec![request_refused(Code::ServiceUnavailable, "The client went away")]);
             }
-            run_to_completion(&execution, &caller, running, operation).await
+            run_to_completion(&execution, &caller, running, operation, slot).await
         }
         .instrument(span),
     );
@@ -356,10 +356,13 @@ async fn run_to_completion(
     caller: &Caller,
     log: Arc<OperationLog>,
     Ready { request, prepared, .. }: Ready,
+    slot: Arc<Slot>,
 ) -> Response {
     let graphql = &execution.graphql;
     let (mut response, order) = match prepared.filter(|prepared| prepared.may_run(caller.principal.role)) {
-        Some(prepared) => (run_prepared(execution, caller, log, request, &prepared).await, prepared.order.clone()),
+        Some(prepared) => {
+            (run_prepared(execution, caller, log, request, &prepared, slot).await, prepared.order.clone())
+        }
         None => {
             // What the guards learn of an operation short enough to keep, to run it unguarded
             // next time.
@@ -370,6 +373,7 @@ async fn run_to_completion(
                 order: Some(order.clone()),
                 learning: learning.as_ref().map(|(_, learning)| learning.clone()),
                 prepaid: false,
+                slot: Some(slot),
             };
             let response = execute_on(Checks::Guarded, execution, caller, operation, request).await;
             let order = order.order();
@@ -402,6 +406,7 @@ async fn run_prepared(
     log: Arc<OperationLog>,
     request: Request,
     prepared: &Prepared,
+    slot: Arc<Slot>,
 ) -> Response {
     let graphql = &execution.graphql;
     let client = BudgetKey::of(caller.principal.user_id, Some(caller.address));
@@ -412,13 +417,13 @@ async fn run_prepared(
     if let Err(refusal) = spent {
         return Response::from_errors(vec![refusal]);
     }
-    let unguarded = OperationState { log: log.clone(), ..OperationState::default() };
+    let unguarded = OperationState { log: log.clone(), slot: Some(slot.clone()), ..OperationState::default() };
     let response = execute_on(Checks::Unguarded, execution, caller, unguarded, prepared.parsed(request)).await;
     if response.errors.is_empty() {
         caller.budget.spend_fields(resolved_fields(&response.data));
         return response;
     }
-    let paid = OperationState { log, prepaid: true, ..OperationState::default() };
+    let paid = OperationState { log, prepaid: true, slot: Some(slot), ..OperationState::default() };
     execute_on(Checks::Guarded, execution, caller, paid, prepared.request()).await
 }
 

@@ -23,6 +23,7 @@ use super::field_order::OrderSlot;
 use super::loaders::{self, Batcher, LoadError, Loaders, Rows};
 use super::operation::OperationLog;
 use super::prepared::Learning;
+use super::slots::Slot;
 use crate::authentication::{Accounts, Principal};
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -99,6 +100,8 @@ pub struct OperationState {
     /// Whether its aliases and complexity were spent before it ran (a prepared operation run
     /// again guarded), so the guards do not spend them twice.
     pub prepaid: bool,
+    /// The execution slot it holds (none outside the HTTP path: subscriptions, tests).
+    pub slot: Option<Arc<Slot>>,
 }
 
 /// Who sent a request, from where, and what all of its operations share (a batch's included).
@@ -316,6 +319,16 @@ pub fn one_account_operation(ctx: &Context<'_>) -> Result<()> {
         Code::BadUserInput,
         "One account operation (register, login, refreshSession, changePassword) per request; send the others separately",
     ))
+}
+
+/// Runs `work` (an account operation, which checks or hashes a password) with the operation's
+/// execution slot set aside (see `slots`): the password pool bounds that work, and sign-ins
+/// queued for it must not hold the slots reads execute in.
+pub async fn outside_execution_slot<T>(ctx: &Context<'_>, work: impl std::future::Future<Output = T>) -> T {
+    match &request(ctx).operation.slot {
+        Some(slot) => slot.set_aside(work).await,
+        None => work.await,
+    }
 }
 
 /// The operation's context, which the front door attaches to every operation it runs.

@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::scalars::DateTime;
 use crate::authentication::{AccountError, Principal, Session};
-use crate::graphql::plumbing::context::{accounts, one_account_operation, request, store};
+use crate::graphql::plumbing::context::{accounts, one_account_operation, outside_execution_slot, request, store};
 use crate::graphql::plumbing::error::{ApiResult, Code, coded};
 use crate::graphql::plumbing::policy::auth;
 use crate::graphql::plumbing::projection::projection;
@@ -204,7 +204,8 @@ impl AccountMutation {
         one_account_operation(ctx)?;
         let client = Some(request(ctx).client_address());
         let password = SecretString::from(input.password);
-        let session = accounts(ctx).register(&input.email, &input.display_name, password, client).await.api()?;
+        let registering = accounts(ctx).register(&input.email, &input.display_name, password, client);
+        let session = outside_execution_slot(ctx, registering).await.api()?;
         Ok(signed_in(ctx, session))
     }
 
@@ -214,7 +215,8 @@ impl AccountMutation {
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<SessionPayload> {
         one_account_operation(ctx)?;
         let client = Some(request(ctx).client_address());
-        let attempt = accounts(ctx).login(&input.email, SecretString::from(input.password), client).await;
+        let signing_in = accounts(ctx).login(&input.email, SecretString::from(input.password), client);
+        let attempt = outside_execution_slot(ctx, signing_in).await;
         request(ctx).metrics().sign_in(match &attempt {
             Ok(_) => "success",
             Err(AccountError::InvalidCredentials) => "invalid",
@@ -249,7 +251,8 @@ impl AccountMutation {
         one_account_operation(ctx)?;
         let (principal, client) = (request(ctx).principal(), Some(request(ctx).client_address()));
         let (current, new) = (SecretString::from(input.current_password), SecretString::from(input.new_password));
-        let session = accounts(ctx).change_password(principal, current, new, client).await.api()?;
+        let changing = accounts(ctx).change_password(principal, current, new, client);
+        let session = outside_execution_slot(ctx, changing).await.api()?;
         Ok(Some(signed_in(ctx, session)))
     }
 }
