@@ -20,11 +20,24 @@ pub fn stderr(output: &Output) -> String {
 }
 
 pub fn careergraph_with_stdin(args: &[&str], data_dir: &std::path::Path, stdin: &str) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_careergraph"));
+    command.args(args).env_remove("CAREERGRAPH_DATABASE_URL").env("CAREERGRAPH_DATA_DIR", data_dir);
+    run_with_stdin(command, stdin)
+}
+
+/// Runs `careergraph ARGS` to success on the database at `url` (with `data_dir` for its files),
+/// `stdin` written to it: the commands an operator runs beside the servers.
+pub fn careergraph_on(url: &str, data_dir: &std::path::Path, args: &[&str], stdin: &str) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_careergraph"));
+    command.args(args).env("CAREERGRAPH_DATABASE_URL", url).env("CAREERGRAPH_DATA_DIR", data_dir);
+    let output = run_with_stdin(command, stdin);
+    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// Runs `command` to its end with `stdin` written to it, its output captured.
+fn run_with_stdin(mut command: Command, stdin: &str) -> Output {
     use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_careergraph"))
-        .args(args)
-        .env_remove("CAREERGRAPH_DATABASE_URL")
-        .env("CAREERGRAPH_DATA_DIR", data_dir)
+    let mut child = command
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -32,24 +45,6 @@ pub fn careergraph_with_stdin(args: &[&str], data_dir: &std::path::Path, stdin: 
         .expect("the binary runs");
     child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
     child.wait_with_output().expect("the binary finishes")
-}
-
-/// Runs `careergraph ARGS` to success on the database at `url` (with `data_dir` for its files),
-/// `stdin` written to it: the commands an operator runs beside the servers.
-pub fn careergraph_on(url: &str, data_dir: &std::path::Path, args: &[&str], stdin: &str) {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_careergraph"))
-        .args(args)
-        .env("CAREERGRAPH_DATABASE_URL", url)
-        .env("CAREERGRAPH_DATA_DIR", data_dir)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("careergraph runs");
-    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("stdin is written");
-    let output = child.wait_with_output().expect("careergraph finishes");
-    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
 }
 
 pub fn stdout(output: &Output) -> String {
