@@ -43,9 +43,10 @@ struct Args {
     /// `bench/RESULTS-sqlite.md` for SQLite.
     #[arg(long)]
     output: Option<PathBuf>,
-    /// Only the rows whose name starts with this (a quick look; nothing is written then).
+    /// Only the rows whose name starts with this (a quick look; nothing is written then). May be
+    /// given more than once: a row is kept if its name starts with any of them.
     #[arg(long)]
-    only: Option<String>,
+    only: Vec<String>,
     /// Keep the benchmark database afterwards (it is dropped by default).
     #[arg(long)]
     keep_database: bool,
@@ -449,7 +450,7 @@ const DEEP_ROWS: [&str; 2] = ["P0 c1", "P100k c1"];
 
 /// Whether `--only` leaves the row named `name` in.
 fn selected(args: &Args, name: &str) -> bool {
-    args.only.as_deref().is_none_or(|prefix| name.starts_with(prefix))
+    args.only.is_empty() || args.only.iter().any(|prefix| name.starts_with(prefix.as_str()))
 }
 
 /// Rows that need a dataset of their own: the deep pages, and the graph answers.
@@ -564,7 +565,7 @@ async fn graph_answers(
 /// Writes the table (unless `--only` picked rows), and fails if any row had errors.
 fn report(args: &Args, table: &[TableRow], peak: f64, counting: bool, notes: &[String]) -> anyhow::Result<()> {
     println!("server peak RSS: {peak:.1} MiB");
-    if args.only.is_none() {
+    if args.only.is_empty() {
         write_results(args, table, peak, counting, notes)?;
         println!("written to {}", args.output().display());
     }
