@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod changes;
+pub mod copy;
 pub mod dataset;
 pub mod editing;
 pub mod entities;

@@ -56,6 +56,24 @@ enum Command {
         /// Where to write the key, like `secrets/jwt-ed25519.pem`.
         file: std::path::PathBuf,
     },
+    /// Copy everything in this database (content with its versions, audit history, users,
+    /// sessions, data sources) into a new, empty one, and verify each table's row count and
+    /// checksum there: to grow from the embedded SQLite file to PostgreSQL, say. One pass, one
+    /// transaction: the target gets nothing unless everything copies, and one with any rows is
+    /// refused. This database may still be served meanwhile; its changes after the copy began are
+    /// not copied, so stop its servers first to move for good.
+    Copy {
+        /// The target database, like `postgres://careergraph@db.example/careergraph` (created
+        /// beforehand, empty).
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
+    /// Write a consistent copy of the SQLite database to FILE while the server runs on it (FILE
+    /// must not exist; it is readable by its owner only). For PostgreSQL, use pg_dump.
+    Backup {
+        /// Where to write the copy, like `backups/careergraph-2026-12-07.db`.
+        file: std::path::PathBuf,
+    },
     /// Exit 0 if the server answers `/readyz` with 200 (it is up and reaches its database),
     /// else 1: for container health checks, where images have no curl.
     Healthcheck {
@@ -190,6 +208,38 @@ async fn run_import_command(config: &Config, command: ImportCommand) -> anyhow::
     Ok(())
 }
 
+async fn copy_database(config: &Config, to: &str) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let shown = without_password(to);
+    let store = open_store(config).await?;
+    let target = careergraph_domain::connect(to).await.with_context(|| format!("cannot reach {shown}"))?;
+    let copied = careergraph_domain::copy::copy_database(store.db(), &target)
+        .await
+        .with_context(|| format!("cannot copy into {shown}"))?;
+    println!("{:<28} {:>10}  checksum (the same on both sides)", "table", "rows");
+    for table in &copied {
+        println!("{:<28} {:>10}  {}", table.table, table.rows, table.checksum);
+    }
+    let rows: u64 = copied.iter().map(|table| table.rows).sum();
+    println!(
+        "copied {rows} rows in {} tables into {shown}, each verified there, in {:.1} s",
+        copied.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `url` fit to print: its password, if any, left out.
+fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(None);
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// The most memory this process has held (its high-water resident set), where Linux tells it.
 fn peak_memory_mib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -256,7 +306,8 @@ fn settings_read_by(command: &str) -> &'static [&'static str] {
     const DATABASE: &[&str] =
         &["database_url", "data_dir", "db_max_connections", "db_acquire_timeout_secs", "log_format"];
     match command {
-        "migrate" | "seed" | "user" | "add" | "set-role" | "disable" | "import" | "onet" | "oews" => DATABASE,
+        "migrate" | "seed" | "user" | "add" | "set-role" | "disable" | "import" | "onet" | "oews" | "copy"
+        | "backup" => DATABASE,
         "healthcheck" => &["listen", "log_format"],
         _ => &["log_format"],
     }
@@ -337,6 +388,21 @@ impl Cli {
             }
             Command::User(command) => run_user_command(&self.config, command).await,
             Command::Import(command) => run_import_command(&self.config, command).await,
+            Command::Copy { to } => copy_database(&self.config, &to).await,
+            Command::Backup { file } => {
+                let store = open_store(&self.config).await?;
+                let started = std::time::Instant::now();
+                let backup = careergraph_domain::copy::backup_sqlite(store.db(), &file)
+                    .await
+                    .with_context(|| format!("cannot back up to {}", file.display()))?;
+                println!(
+                    "backed up to {} ({:.1} MiB, integrity checked) in {:.1} s",
+                    backup.file.display(),
+                    backup.bytes as f64 / (1024.0 * 1024.0),
+                    started.elapsed().as_secs_f64()
+                );
+                Ok(())
+            }
             Command::Keygen { file } => {
                 let key = careergraph_auth::keys::create_signing_key(&file)
                     .with_context(|| format!("cannot create the key {}", file.display()))?;

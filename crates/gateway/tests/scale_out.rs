@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use common::{FreshDatabase, Server, careergraph_on, free_port, graphql, spawn_server_at};
+use common::{FreshDatabase, Server, careergraph_on, free_port, graphql, login, ok, spawn_server_at};
 
 const PASSWORD: &str = "violet staircase 42";
 /// `CAREERGRAPH_USER_CACHE_SECS` of both gateways: how long one may trust what it knows of a
@@ -181,21 +181,6 @@ async fn start_gateways(
         gateways.push(spawn_server_at(*port, &data, &env, Stdio::null()).await);
     }
     gateways
-}
-
-/// The `data` of an answer that must have no errors.
-async fn ok(base: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
-    let (status, body) = graphql(base, token, query, variables).await;
-    assert!(status == 200 && body.get("errors").is_none(), "{base}: {status} {body:#}");
-    body["data"].clone()
-}
-
-/// A session: its access and refresh tokens.
-async fn login(base: &str, email: &str, password: &str) -> (String, String) {
-    let query = "mutation ($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken refreshToken } }";
-    let data = ok(base, None, query, json!({ "e": email, "p": password })).await;
-    let text = |field: &str| data["login"][field].as_str().expect("a token").to_owned();
-    (text("accessToken"), text("refreshToken"))
 }
 
 async fn my_email(base: &str, token: &str) -> Value {

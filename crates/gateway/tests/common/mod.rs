@@ -137,6 +137,16 @@ pub async fn graphql(
     query: &str,
     variables: serde_json::Value,
 ) -> (u16, serde_json::Value) {
+    try_graphql(base, token, query, variables).await.expect("an answer")
+}
+
+/// [`graphql`], for a server that may be gone: `None` when no answer came.
+pub async fn try_graphql(
+    base: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: serde_json::Value,
+) -> Option<(u16, serde_json::Value)> {
     let mut request = reqwest::Client::new()
         .post(format!("{base}/graphql"))
         .header("content-type", "application/json")
@@ -144,7 +154,22 @@ pub async fn graphql(
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
-    let response = request.send().await.expect("an answer");
+    let response = request.send().await.ok()?;
     let status = response.status().as_u16();
-    (status, response.json().await.expect("a JSON body"))
+    Some((status, response.json().await.ok()?))
+}
+
+/// The `data` of an answer that must have no errors.
+pub async fn ok(base: &str, token: Option<&str>, query: &str, variables: serde_json::Value) -> serde_json::Value {
+    let (status, body) = graphql(base, token, query, variables).await;
+    assert!(status == 200 && body.get("errors").is_none(), "{base}: {status} {body:#}");
+    body["data"].clone()
+}
+
+/// A session: its access and refresh tokens.
+pub async fn login(base: &str, email: &str, password: &str) -> (String, String) {
+    let query = "mutation ($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken refreshToken } }";
+    let data = ok(base, None, query, serde_json::json!({ "e": email, "p": password })).await;
+    let text = |field: &str| data["login"][field].as_str().expect("a token").to_owned();
+    (text("accessToken"), text("refreshToken"))
 }
