@@ -47,6 +47,10 @@ struct Args {
     /// given more than once: a row is kept if its name starts with any of them.
     #[arg(long)]
     only: Vec<String>,
+    /// Leave out the rows whose name starts with this (after `--only`); may be given more than
+    /// once. `--only "Q3 c32" --skip "Q3 c32 +"` is the Q3 row without the rows measured beside it.
+    #[arg(long)]
+    skip: Vec<String>,
     /// Keep the benchmark database afterwards (it is dropped by default).
     #[arg(long)]
     keep_database: bool,
@@ -450,7 +454,8 @@ const DEEP_ROWS: [&str; 2] = ["P0 c1", "P100k c1"];
 
 /// Whether `--only` leaves the row named `name` in.
 fn selected(args: &Args, name: &str) -> bool {
-    args.only.is_empty() || args.only.iter().any(|prefix| name.starts_with(prefix.as_str()))
+    let starts = |prefixes: &[String]| prefixes.iter().any(|prefix| name.starts_with(prefix.as_str()));
+    (args.only.is_empty() || starts(&args.only)) && !starts(&args.skip)
 }
 
 /// Rows that need a dataset of their own: the deep pages, and the graph answers.
@@ -562,10 +567,10 @@ async fn graph_answers(
     Ok(table)
 }
 
-/// Writes the table (unless `--only` picked rows), and fails if any row had errors.
+/// Writes the table (unless `--only` or `--skip` picked rows), and fails if any row had errors.
 fn report(args: &Args, table: &[TableRow], peak: f64, counting: bool, notes: &[String]) -> anyhow::Result<()> {
     println!("server peak RSS: {peak:.1} MiB");
-    if args.only.is_empty() {
+    if args.only.is_empty() && args.skip.is_empty() {
         write_results(args, table, peak, counting, notes)?;
         println!("written to {}", args.output().display());
     }
