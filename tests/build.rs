@@ -1,6 +1,7 @@
 //! Compiles the black-box tests that need something from outside Rust as `ignored` when it is
 //! missing here, so a run's summary says what it did not test instead of counting a skip as a
-//! pass: the PostgreSQL variant of every test (`TEST_DATABASE_URL`), the browser test (node,
+//! pass: the PostgreSQL variant of every test (`TEST_DATABASE_URL`), the PgBouncer variant of
+//! the read, edit and sign-in tests (`TEST_DATABASE_URL` and Debian's `pgbouncer`), the browser test (node,
 //! chromium, `tests/browser/node_modules`), and the TypeScript and Relay client tests (npm and
 //! their `node_modules`). With `CAREERGRAPH_REQUIRE_TOOLS` set (as `.ci/run` sets it, having
 //! installed them) a missing tool fails the build instead.
@@ -9,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn main() {
-    for cfg in ["postgres_tests", "browser_tests", "typescript_client_tests", "relay_client_tests"] {
+    for cfg in ["postgres_tests", "pgbouncer_tests", "browser_tests", "typescript_client_tests", "relay_client_tests"] {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
     }
     for variable in ["TEST_DATABASE_URL", "CAREERGRAPH_REQUIRE_TOOLS", "CHROMIUM", "PATH"] {
@@ -25,8 +26,10 @@ fn main() {
     };
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let postgres = std::env::var("TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty());
+    let pgbouncer = Path::new("/usr/sbin/pgbouncer").exists();
     let checks = [
         (postgres, "postgres_tests", "TEST_DATABASE_URL".to_owned()),
+        (postgres && pgbouncer, "pgbouncer_tests", "pgbouncer (apt-get install pgbouncer)".to_owned()),
         (
             runs("node") && Path::new(&chromium).exists() && installed("browser/node_modules/playwright-core"),
             "browser_tests",
@@ -46,7 +49,7 @@ fn main() {
     for (present, cfg, what) in checks {
         if present {
             println!("cargo::rustc-cfg={cfg}");
-        } else if required && cfg != "postgres_tests" {
+        } else if required && cfg != "postgres_tests" && (cfg != "pgbouncer_tests" || postgres) {
             panic!("CAREERGRAPH_REQUIRE_TOOLS is set, but {what} is missing");
         }
     }

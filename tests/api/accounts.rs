@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, TestApp, first_error_code, spawn_app_with};
-use crate::on_both_backends;
+use crate::on_every_backend;
 
 const SESSION_FIELDS: &str =
     "accessToken tokenType accessTokenExpiresAt refreshToken refreshTokenExpiresAt user { id email role }";
@@ -44,7 +44,7 @@ fn token(session: &Value, field: &str) -> String {
     session[field].as_str().unwrap_or_else(|| panic!("no {field} in {session}")).to_owned()
 }
 
-on_both_backends! {
+on_every_backend! {
     async fn a_new_user_registers_signs_in_and_sees_themself(app) {
         let registered = app.register("Ada@Example.com").await;
         assert_eq!(registered["user"]["email"], "ada@example.com");
@@ -204,7 +204,7 @@ on_both_backends! {
     }
 }
 
-on_both_backends! {
+on_every_backend! {
     async fn disabled_users_can_neither_sign_in_nor_refresh(backend: Backend) {
         // No user cache: a change made straight in the database applies to the next request.
         let app = spawn_app_with(backend, |config| config.user_cache_secs = 0).await;

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use careergraph_auth::Role;
 
 use crate::helpers::{TestApp, first_error_code};
-use crate::on_both_backends;
+use crate::on_every_backend;
 
 const CREATE: &str = r#"mutation ($input: CreateCareerPathInput!) {
   createCareerPath(input: $input) { careerPath { id slug version status } } }"#;
@@ -28,7 +28,7 @@ async fn audit_count(app: &TestApp, admin: &str) -> i64 {
     body["data"]["auditLog"]["totalCount"].as_i64().unwrap_or_else(|| panic!("{body}"))
 }
 
-on_both_backends! {
+on_every_backend! {
     async fn an_editor_drafts_publishes_and_the_history_tells_who_did_what(app) {
         let editor = app.token_for("editor@example.com", Role::Editor).await;
         let (id, version) = create_path(&app, &editor, "data-engineer").await;
@@ -251,7 +251,7 @@ async fn editor_only(app: &TestApp, tokens: &(String, String, String), query: &s
     body["data"].clone()
 }
 
-on_both_backends! {
+on_every_backend! {
     async fn skills_technologies_industries_and_benefits_are_edited_by_editors_only(app) {
         let tokens = (
             app.token_for("viewer@example.com", Role::Viewer).await,
@@ -302,7 +302,7 @@ on_both_backends! {
     }
 }
 
-on_both_backends! {
+on_every_backend! {
     async fn responsibilities_roadmap_steps_resources_and_salaries_are_edited_by_editors_only(app) {
         let tokens = (
             app.token_for("viewer@example.com", Role::Viewer).await,
@@ -373,7 +373,7 @@ on_both_backends! {
     }
 }
 
-on_both_backends! {
+on_every_backend! {
     async fn every_mutation_refuses_bad_input_naming_the_field_and_writes_nothing(app) {
         let editor = app.token_for("editor@example.com", Role::Editor).await;
         let admin = app.token_for("admin@example.com", Role::Admin).await;
@@ -432,7 +432,7 @@ fn data_of(body: Value) -> Value {
     body["data"].clone()
 }
 
-on_both_backends! {
+on_every_backend! {
     async fn in_an_update_null_clears_an_optional_field_and_an_omitted_field_stays(app) {
         let editor = app.token_for("editor@example.com", Role::Editor).await;
         let create = r#"mutation { createCareerPath(input: { slug: "data-engineer", title: "Data Engineer",

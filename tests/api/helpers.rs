@@ -18,7 +18,14 @@ pub enum Backend {
     Sqlite,
     /// A fresh database on the server `TEST_DATABASE_URL` points at.
     Postgres,
+    /// The same, reached through a PgBouncer of the test's own in transaction pooling mode with
+    /// [`PGBOUNCER_SERVERS`] server connections (the change feed listens directly).
+    PgBouncer,
 }
+
+/// How many server connections the PgBouncer of a [`Backend::PgBouncer`] test has: fewer than
+/// the clients of any concurrency test, so that transactions share servers.
+pub const PGBOUNCER_SERVERS: u32 = 2;
 
 /// A running server and what a test needs to talk to it.
 pub struct TestApp {
@@ -42,37 +49,72 @@ pub struct TestApp {
 /// `async fn name(backend: Backend)` gets the backend and starts its own (with other settings).
 #[macro_export]
 macro_rules! on_both_backends {
-    () => {};
-    ($(#[$meta:meta])* async fn $name:ident($backend:ident: Backend) $body:block $($rest:tt)*) => {
+    ($($tests:tt)*) => { $crate::on_backends!([sqlite, postgres] $($tests)*); };
+}
+
+/// Like [`on_both_backends!`], and a third time through PgBouncer in transaction pooling mode
+/// (`NAME::pgbouncer`, ignored without `TEST_DATABASE_URL` or pgbouncer): for the reads, edits,
+/// sign-ins and concurrency that must work behind a transaction pooler.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($tests:tt)*) => { $crate::on_backends!([sqlite, postgres, pgbouncer] $($tests)*); };
+}
+
+/// Runs each listed test body on each of the listed backends (see [`on_both_backends!`]).
+#[macro_export]
+macro_rules! on_backends {
+    ([$($kind:ident),*]) => {};
+    ([$($kind:ident),*] $(#[$meta:meta])* async fn $name:ident($backend:ident: Backend) $body:block $($rest:tt)*) => {
         $(#[$meta])*
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let $backend = $crate::helpers::Backend::Sqlite;
-                $body
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL skipped")]
-            async fn postgres() {
-                let $backend = $crate::helpers::Backend::Postgres;
-                $body
-            }
+            $( $crate::backend_case!($kind, $backend, $body); )*
         }
-        $crate::on_both_backends!($($rest)*);
+        $crate::on_backends!([$($kind),*] $($rest)*);
     };
-    ($(#[$meta:meta])* async fn $name:ident($app:ident) $body:block $($rest:tt)*) => {
-        $crate::on_both_backends! {
+    ([$($kind:ident),*] $(#[$meta:meta])* async fn $name:ident($app:ident) $body:block $($rest:tt)*) => {
+        $crate::on_backends! {
+            [$($kind),*]
             $(#[$meta])*
             async fn $name(backend: Backend) {
                 let $app = $crate::helpers::spawn_app(backend).await;
                 $body
             }
         }
-        $crate::on_both_backends!($($rest)*);
+        $crate::on_backends!([$($kind),*] $($rest)*);
+    };
+}
+
+/// One backend's test function of [`on_backends!`].
+#[macro_export]
+macro_rules! backend_case {
+    (sqlite, $backend:ident, $body:block) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn sqlite() {
+            let $backend = $crate::helpers::Backend::Sqlite;
+            $body
+        }
+    };
+    (postgres, $backend:ident, $body:block) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL skipped")]
+        async fn postgres() {
+            let $backend = $crate::helpers::Backend::Postgres;
+            $body
+        }
+    };
+    (pgbouncer, $backend:ident, $body:block) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[cfg_attr(
+            not(pgbouncer_tests),
+            ignore = "needs TEST_DATABASE_URL and pgbouncer (apt-get install pgbouncer; .ci/run does)"
+        )]
+        async fn pgbouncer() {
+            let $backend = $crate::helpers::Backend::PgBouncer;
+            $body
+        }
     };
 }
 
@@ -85,20 +127,29 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
     // Every server has a data directory of its own, for the SQLite file and the signing key.
     let data_dir = tempfile::tempdir().expect("a temporary data directory");
-    let (database_url, postgres) = match backend {
+    let admin_url = || std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL is set for PostgreSQL tests");
+    let (postgres, pgbouncer) = match backend {
         Backend::Sqlite => (None, None),
-        Backend::Postgres => {
-            let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL is set for PostgreSQL tests");
-            let fresh = FreshDatabase::create(&admin_url, "careergraph_test").await;
-            (Some(fresh.url.clone()), Some(fresh))
-        }
+        Backend::Postgres => (Some(FreshDatabase::create(&admin_url(), "careergraph_test").await), None),
+        Backend::PgBouncer => (
+            Some(FreshDatabase::create(&admin_url(), "careergraph_test").await),
+            Some(PgBouncer::start(&admin_url(), PGBOUNCER_SERVERS).await),
+        ),
+    };
+    let database_url = match (&postgres, &pgbouncer) {
+        (Some(fresh), Some(bouncer)) => Some(bouncer.url_of(&fresh.url)),
+        (Some(fresh), None) => Some(fresh.url.clone()),
+        _ => None,
     };
     // The server creates its data directory itself, as on a first run.
     let data_path = data_dir.path().join("data");
     let mut config = Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), database_url, data_path.clone());
+    if let (Some(fresh), Some(_)) = (&postgres, &pgbouncer) {
+        config.database_listen_url = Some(fresh.url.clone());
+    }
     configure(&mut config);
     let database_url = config.database_url();
-    let database = DatabaseGuard { _directory: data_dir, _postgres: postgres };
+    let database = DatabaseGuard { _directory: data_dir, _postgres: postgres, _pgbouncer: pgbouncer };
     let application = Application::build(config).await.expect("the server starts");
     let address = format!("http://127.0.0.1:{}", application.port());
     let store = application.store().clone();
@@ -231,11 +282,13 @@ pub fn first_error_code(body: &Value) -> &str {
 /// Held for its `Drop`: the data directory and database disappear with the test.
 struct DatabaseGuard {
     _directory: tempfile::TempDir,
+    // Stopped before its database is dropped.
+    _pgbouncer: Option<PgBouncer>,
     _postgres: Option<FreshDatabase>,
 }
 
-// The same helper as the process tests' (crates/gateway/tests), by file.
-use careergraph_test_support::FreshDatabase;
+// The same helpers as the process tests' (crates/gateway/tests), by file.
+use careergraph_test_support::{FreshDatabase, PgBouncer};
 
 /// One of the npm packages under `tests/clients` whose tools a test runs.
 #[derive(Clone)]

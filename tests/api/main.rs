@@ -26,6 +26,7 @@ mod paging;
 mod persisted_queries;
 mod playground;
 mod policy;
+mod pooler;
 mod prepared;
 mod projection;
 mod read_api;

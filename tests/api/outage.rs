@@ -61,7 +61,7 @@ impl Relay {
 /// locked over a connection of its own until it commits `lock`.
 struct RenameBlockedByALock {
     editor: String,
-    own: sea_orm::DatabaseConnection,
+    own: careergraph_domain::Db,
     lock: sea_orm::DatabaseTransaction,
     rename: serde_json::Value,
 }

@@ -4,7 +4,7 @@ use careergraph_domain::enums::PublicationStatus;
 use serde_json::{Value, json};
 
 use crate::helpers::{first_error_code, spawn_app_with};
-use crate::on_both_backends;
+use crate::on_every_backend;
 use crate::prepared::{unguarded_executions, with_metrics};
 
 const BACKEND_DEVELOPER: &str = r#"
@@ -26,7 +26,7 @@ fn names(list: &Value, field: &str) -> Vec<String> {
     list.as_array().expect("a list").iter().map(|item| item[field].as_str().expect("a string").to_owned()).collect()
 }
 
-on_both_backends! {
+on_every_backend! {
     async fn the_backend_developer_path_carries_every_fact_of_the_seed(app) {
         let data = app.query_ok(BACKEND_DEVELOPER, json!({ "slug": "backend-developer" })).await;
         let path = &data["careerPath"];

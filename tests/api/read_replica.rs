@@ -33,7 +33,7 @@ impl Replica {
                 primary.db().execute_unprepared(&statement).await.expect("a snapshot of the database");
                 Self { url: format!("sqlite://{}?mode=ro", path.display()), role: None, _snapshot: Some(dir) }
             }
-            Backend::Postgres => {
+            Backend::Postgres | Backend::PgBouncer => {
                 let role = format!("careergraph_reader_{}", uuid::Uuid::now_v7().simple());
                 let mut url = url::Url::parse(&primary.database_url).expect("a URL");
                 let database = url.path().trim_start_matches('/').to_owned();
@@ -142,7 +142,7 @@ on_both_backends! {
                 }
             }
             // Take the replica's right to read career paths: queries fail, mutations do not.
-            Backend::Postgres => {
+            Backend::Postgres | Backend::PgBouncer => {
                 let role = replica.role.as_deref().expect("a role");
                 primary.db().execute_unprepared(&format!("REVOKE SELECT ON career_path FROM {role}")).await.expect("revoked");
                 let read = app.as_user(&editor, BY_SLUG, json!({ "s": "site-reliability-engineer" })).await;

@@ -91,7 +91,7 @@ struct Database<'a> {
     url: Option<&'a str>,
     /// PostgreSQL's administrative connection and the benchmark database's name, for
     /// `pg_stat_statements`.
-    counted: Option<(&'a sea_orm::DatabaseConnection, &'a str)>,
+    counted: Option<(&'a careergraph_domain::Db, &'a str)>,
     /// PostgreSQL's port, to count what it sends the server.
     port: Option<u16>,
 }
@@ -285,7 +285,7 @@ struct Work {
 
 /// The statements PostgreSQL has run in `database` and their execution time, if
 /// `pg_stat_statements` is loaded.
-async fn statements(admin: &sea_orm::DatabaseConnection, database: &str) -> Option<Work> {
+async fn statements(admin: &careergraph_domain::Db, database: &str) -> Option<Work> {
     let sql = format!(
         "SELECT COALESCE(SUM(s.calls), 0)::float8, COALESCE(SUM(s.total_exec_time), 0)::float8 \
          FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '{database}'"
@@ -442,7 +442,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Creates the database `name` for rows that need a dataset of their own; returns its URL.
-async fn own_database(args: &Args, admin: &sea_orm::DatabaseConnection, name: &str) -> anyhow::Result<String> {
+async fn own_database(args: &Args, admin: &careergraph_domain::Db, name: &str) -> anyhow::Result<String> {
     admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
     let mut url = url::Url::parse(&args.admin_url)?;
     url.set_path(name);

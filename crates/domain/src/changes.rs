@@ -10,7 +10,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, RwLock, Weak};
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
+
+use crate::Db;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -92,7 +94,7 @@ static FEEDS: LazyLock<Mutex<HashMap<String, Weak<Feed>>>> = LazyLock::new(Mutex
 
 impl Feed {
     /// The feed of `db`'s database, made when nothing holds one yet.
-    pub fn of(db: &DatabaseConnection) -> Arc<Self> {
+    pub fn of(db: &Db) -> Arc<Self> {
         let key = database_of(db);
         let mut feeds = FEEDS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         feeds.retain(|_, feed| feed.strong_count() > 0);
@@ -105,7 +107,7 @@ impl Feed {
     }
 
     /// The feed of `db`'s database, if anything in this process follows it.
-    fn existing(db: &DatabaseConnection) -> Option<Arc<Self>> {
+    fn existing(db: &Db) -> Option<Arc<Self>> {
         let feeds = FEEDS.lock().ok()?;
         feeds.get(&database_of(db)).and_then(Weak::upgrade)
     }
@@ -141,7 +143,8 @@ impl Feed {
 }
 
 /// Which database `db` is, as a key: the SQLite file, or PostgreSQL's host, port and database.
-fn database_of(db: &DatabaseConnection) -> String {
+fn database_of(db: &Db) -> String {
+    let db = db.pool();
     match db.get_database_backend() {
         DbBackend::Postgres => {
             let options = db.get_postgres_connection_pool().connect_options();
@@ -170,11 +173,7 @@ pub async fn publish(txn: &impl ConnectionTrait, change: Change) -> Result<Chang
 /// Commits `txn` (begun on `db`), whose `changes` were [`publish`]ed in it; then tells this
 /// process's commit hooks for the database, and on SQLite, where no `NOTIFY` carries them,
 /// announces them on its feed.
-pub async fn commit(
-    db: &DatabaseConnection,
-    txn: DatabaseTransaction,
-    changes: impl IntoIterator<Item = Change>,
-) -> Result<()> {
+pub async fn commit(db: &Db, txn: DatabaseTransaction, changes: impl IntoIterator<Item = Change>) -> Result<()> {
     txn.commit().await?;
     let Some(feed) = Feed::existing(db) else { return Ok(()) };
     for change in changes {
@@ -188,7 +187,7 @@ pub async fn commit(
 
 /// Tells every process that anything may have changed, once rows loaded in bulk into `db` have
 /// committed.
-pub async fn everything_changed(db: &DatabaseConnection) -> Result<()> {
+pub async fn everything_changed(db: &Db) -> Result<()> {
     if db.get_database_backend() == DbBackend::Postgres {
         publish(db, Change::Everything).await?;
     }

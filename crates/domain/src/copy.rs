@@ -15,14 +15,13 @@ use futures::TryStreamExt;
 use futures::future::BoxFuture;
 use sea_orm::sea_query::Value;
 use sea_orm::{
-    AccessMode, ActiveModelTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, IntoActiveModel, IsolationLevel, Iterable, PrimaryKeyToColumn, QueryOrder, Statement,
-    TransactionTrait,
+    AccessMode, ActiveModelTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, IntoActiveModel,
+    IsolationLevel, Iterable, PrimaryKeyToColumn, QueryOrder, Statement, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
 use crate::entities::*;
-use crate::{Error, Result};
+use crate::{Db, Error, Result};
 
 /// One table as copied and verified.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,7 +35,7 @@ pub struct CopiedTable {
 
 /// Copies everything in `source` into `target`, which must hold no rows; both are migrated to
 /// this version's schema first. Returns each table's rows and checksum, verified on the target.
-pub async fn copy_database(source: &DatabaseConnection, target: &DatabaseConnection) -> Result<Vec<CopiedTable>> {
+pub async fn copy_database(source: &Db, target: &Db) -> Result<Vec<CopiedTable>> {
     crate::migrate(source).await?;
     crate::migrate(target).await?;
     let tables = tables();
@@ -79,7 +78,7 @@ pub async fn copy_database(source: &DatabaseConnection, target: &DatabaseConnect
 
 /// Each table's rows and checksum, as [`copy_database`] reports and verifies them, read in one
 /// transaction: to tell whether two databases, or one at two moments, hold the same.
-pub async fn checksums(db: &DatabaseConnection) -> Result<Vec<CopiedTable>> {
+pub async fn checksums(db: &Db) -> Result<Vec<CopiedTable>> {
     let reading = db.begin().await?;
     let mut sums = Vec::new();
     for table in tables() {
@@ -153,7 +152,7 @@ where
 
 /// Fails when `db` has a table [`tables`] does not list: a newer migration's, which this
 /// function must learn to copy before it may claim to have copied everything.
-async fn refuse_unknown_tables(which: &str, db: &DatabaseConnection, tables: &[Table]) -> Result<()> {
+async fn refuse_unknown_tables(which: &str, db: &Db, tables: &[Table]) -> Result<()> {
     let backend = db.get_database_backend();
     let listing = match backend {
         DatabaseBackend::Postgres => "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()",
@@ -377,7 +376,7 @@ pub struct Backup {
 /// meanwhile). The copy is written beside `file` under a temporary name, checked with `PRAGMA
 /// integrity_check`, synced, and only then renamed to `file`, so an interrupted backup never
 /// leaves a file that looks whole. It is readable by its owner only, as the database is.
-pub async fn backup_sqlite(db: &DatabaseConnection, file: &Path) -> Result<Backup> {
+pub async fn backup_sqlite(db: &Db, file: &Path) -> Result<Backup> {
     if db.get_database_backend() != DatabaseBackend::Sqlite {
         return Err(Error::invalid(
             "database",

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, PaginatorTrait, TransactionTrait,
+    ActiveModelBehavior, ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait, IntoActiveModel,
+    PaginatorTrait, TransactionTrait,
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -193,20 +193,20 @@ impl Dataset {
 
 /// Whether the database holds no content at all (no career path, no skill): a fresh database
 /// that `serve` fills with the bundled dataset.
-pub async fn is_empty(db: &DatabaseConnection) -> Result<bool> {
+pub async fn is_empty(db: &crate::Db) -> Result<bool> {
     let paths = career_path::Entity::find().count(db).await?;
     let skills = skill::Entity::find().count(db).await?;
     Ok(paths == 0 && skills == 0)
 }
 
 /// Loads the bundled dataset in one transaction.
-pub async fn load_bundled(db: &DatabaseConnection) -> Result<LoadReport> {
+pub async fn load_bundled(db: &crate::Db) -> Result<LoadReport> {
     load(db, &Dataset::bundled()?).await
 }
 
 /// Loads `dataset` in one transaction: all of it lands, or none.
 #[tracing::instrument(skip_all)]
-pub async fn load(db: &DatabaseConnection, dataset: &Dataset) -> Result<LoadReport> {
+pub async fn load(db: &crate::Db, dataset: &Dataset) -> Result<LoadReport> {
     let txn = db.begin().await?;
     let now = Utc::now();
     let mut report = LoadReport::default();

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod changes;
 pub mod copy;
 pub mod dataset;
+mod db;
 pub mod editing;
 pub mod entities;
 pub mod enums;
@@ -25,11 +26,11 @@ pub mod synthetic;
 
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, TransactionTrait};
 use sea_orm_migration::MigratorTrait;
 
+pub use db::{Db, POOLER_PARAMETER};
 pub use error::{Error, Result};
-pub use sea_orm::DatabaseConnection as Db;
 
 /// Who is looking decides which career paths exist for them: drafts are invisible unless the
 /// caller may edit. Every read that can reach a career path takes one of these.
@@ -54,7 +55,7 @@ pub fn default_max_connections(url: &str) -> u32 {
 }
 
 /// Opens a connection pool with the default size and acquire timeout (see [`connect_with`]).
-pub async fn connect(url: &str) -> Result<DatabaseConnection> {
+pub async fn connect(url: &str) -> Result<Db> {
     connect_with(url, default_max_connections(url), DEFAULT_ACQUIRE_TIMEOUT).await
 }
 
@@ -63,27 +64,63 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection> {
 /// connection within `acquire_timeout` (the database is down, or every connection is busy) fails with
 /// [`Error::Unavailable`] rather than waiting on; broken connections are replaced as the
 /// database comes back, so service resumes without a restart. A SQLite file is put in WAL mode
-/// (see [`sqlite_tuning`]).
-pub async fn connect_with(url: &str, max_connections: u32, acquire_timeout: Duration) -> Result<DatabaseConnection> {
-    let mut options = pool_options(url, max_connections, acquire_timeout);
+/// (see [`sqlite_tuning`]). A PostgreSQL URL with `pgbouncer=true` ([`POOLER_PARAMETER`]) reaches
+/// the database through a transaction pooler, and the pool works as one needs (see [`Db`]).
+pub async fn connect_with(url: &str, max_connections: u32, acquire_timeout: Duration) -> Result<Db> {
+    let (url, behind_pooler) = pooler_of(url)?;
+    let mut options = pool_options(&url, max_connections, acquire_timeout);
     options.map_sqlx_sqlite_opts(|options| {
         use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
         sqlite_tuning(options).journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal)
     });
-    Ok(Database::connect(options).await?)
+    if behind_pooler {
+        // A statement prepared in one transaction may be on another server by the next.
+        options.map_sqlx_postgres_opts(|options| options.statement_cache_capacity(0));
+        return Ok(Db::behind_pooler(Database::connect(options).await?));
+    }
+    Ok(Db::direct(Database::connect(options).await?))
+}
+
+/// `url` without the [`POOLER_PARAMETER`], and whether it said the database is behind a
+/// transaction pooler (`true` or `false`; anything else is refused, as is the parameter on a
+/// database other than PostgreSQL).
+fn pooler_of(url: &str) -> Result<(String, bool)> {
+    let Ok(mut parsed) = url::Url::parse(url) else { return Ok((url.to_owned(), false)) };
+    let Some((_, value)) = parsed.query_pairs().find(|(key, _)| key == POOLER_PARAMETER) else {
+        return Ok((url.to_owned(), false));
+    };
+    let behind_pooler = match value.as_ref() {
+        "true" => true,
+        "false" => false,
+        other => {
+            return Err(Error::invalid("database_url", format!("has {POOLER_PARAMETER}={other}: use true or false")));
+        }
+    };
+    if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+        return Err(Error::invalid(
+            "database_url",
+            format!("has {POOLER_PARAMETER}=…, which only a PostgreSQL URL may have"),
+        ));
+    }
+    let rest: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(key, _)| key != POOLER_PARAMETER)
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    parsed.set_query(None);
+    if !rest.is_empty() {
+        parsed.query_pairs_mut().extend_pairs(rest);
+    }
+    Ok((parsed.to_string(), behind_pooler))
 }
 
 /// Opens a pool of read-only connections to the SQLite file at `url` (which must exist and be in
 /// WAL mode, as [`connect_with`] leaves it): in WAL mode readers neither wait for the writer nor
 /// make it wait, so the gateway reads through these while one connection writes.
-pub async fn connect_sqlite_reader(
-    url: &str,
-    max_connections: u32,
-    acquire_timeout: Duration,
-) -> Result<DatabaseConnection> {
+pub async fn connect_sqlite_reader(url: &str, max_connections: u32, acquire_timeout: Duration) -> Result<Db> {
     let mut options = pool_options(url, max_connections, acquire_timeout);
     options.map_sqlx_sqlite_opts(|options| sqlite_tuning(options).read_only(true).create_if_missing(false));
-    Ok(Database::connect(options).await?)
+    Ok(Db::direct(Database::connect(options).await?))
 }
 
 fn pool_options(url: &str, max_connections: u32, acquire_timeout: Duration) -> ConnectOptions {
@@ -117,9 +154,16 @@ fn sqlite_tuning(options: sea_orm::sqlx::sqlite::SqliteConnectOptions) -> sea_or
     options.busy_timeout(Duration::from_secs(5)).pragma("cache_size", "-16384").pragma("mmap_size", "268435456")
 }
 
-/// Applies every migration that has not run yet.
-pub async fn migrate(db: &DatabaseConnection) -> Result<()> {
-    migration::Migrator::up(db, None).await?;
+/// Applies every migration that has not run yet; behind a transaction pooler all of them in one
+/// transaction (PostgreSQL's DDL is transactional), which keeps every statement on one server.
+pub async fn migrate(db: &Db) -> Result<()> {
+    if db.is_behind_pooler() {
+        let txn = db.begin().await?;
+        migration::Migrator::up(&txn, None).await?;
+        txn.commit().await?;
+        return Ok(());
+    }
+    migration::Migrator::up(db.pool(), None).await?;
     Ok(())
 }
 
@@ -130,7 +174,7 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<()> {
 /// databases). Without it PostgreSQL plans with the statistics of the tables as they were
 /// (until autovacuum notices, within minutes): the first page of career paths, taken from an
 /// empty table's estimate, was sorted from every row instead of read off the title index. SQLite has no statistics at all before its first `ANALYZE`.
-pub(crate) async fn after_bulk_load(db: &DatabaseConnection) -> Result<()> {
+pub(crate) async fn after_bulk_load(db: &Db) -> Result<()> {
     // Statistics first, so that the rebuilds below are planned for the tables as they now are.
     db.execute_unprepared("ANALYZE").await?;
     // Rows added in bulk have no search documents yet.
@@ -144,7 +188,24 @@ pub(crate) async fn after_bulk_load(db: &DatabaseConnection) -> Result<()> {
 }
 
 /// Whether the database can answer a trivial query (for readiness probes).
-pub async fn ping(db: &DatabaseConnection) -> Result<()> {
+pub async fn ping(db: &Db) -> Result<()> {
     db.execute_unprepared("SELECT 1").await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pooler_of;
+
+    #[test]
+    fn the_pooler_parameter_is_read_and_taken_off_the_url() {
+        let pooled = pooler_of("postgres://app:pw@pgbouncer:6432/cg?pgbouncer=true&sslmode=disable").expect("valid");
+        assert_eq!(pooled, ("postgres://app:pw@pgbouncer:6432/cg?sslmode=disable".to_owned(), true));
+        let direct = pooler_of("postgres://app@db/cg?pgbouncer=false").expect("valid");
+        assert_eq!(direct, ("postgres://app@db/cg".to_owned(), false));
+        let plain = pooler_of("sqlite://data/careergraph.db?mode=rwc").expect("valid");
+        assert_eq!(plain, ("sqlite://data/careergraph.db?mode=rwc".to_owned(), false));
+        assert!(pooler_of("postgres://app@db/cg?pgbouncer=yes").is_err(), "only true or false");
+        assert!(pooler_of("sqlite://cg.db?pgbouncer=true").is_err(), "only on PostgreSQL");
+    }
 }

@@ -260,9 +260,7 @@ where
 mod tests {
     use std::fmt::Debug;
 
-    use sea_orm::{
-        ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, IdenStatic, Iterable, ModelTrait, QueryOrder,
-    };
+    use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable, ModelTrait, QueryOrder};
 
     use super::Positional;
     use crate::entities::{
@@ -299,7 +297,7 @@ mod tests {
     }
 
     /// Every row of `E`, read by position, equals sea-orm's reading of it by name.
-    async fn reads_like_sea_orm<E>(db: &DatabaseConnection) -> Vec<E::Model>
+    async fn reads_like_sea_orm<E>(db: &crate::Db) -> Vec<E::Model>
     where
         E: EntityTrait,
         E::Model: Positional + FromQueryResult + ModelTrait<Entity = E> + PartialEq + Debug + Send + Sync,
@@ -334,7 +332,7 @@ mod tests {
 
     /// The bundled dataset and some synthetic paths, read both ways, including the joined reads
     /// of `linked` (a link's columns after its target's).
-    async fn positional_reads_equal_sea_orms(db: &DatabaseConnection) {
+    async fn positional_reads_equal_sea_orms(db: &crate::Db) {
         crate::migrate(db).await.expect("migrated");
         crate::dataset::load_bundled(db).await.expect("the bundled dataset");
         crate::synthetic::load_benchmark_data(db, 3).await.expect("synthetic paths");

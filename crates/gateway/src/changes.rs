@@ -13,7 +13,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use careergraph_domain::Db;
 use careergraph_domain::changes::{self, CHANNEL, Change, Feed};
+use sea_orm::ConnectionTrait;
 use sea_orm::sqlx::postgres::PgListener;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -25,30 +27,96 @@ use crate::response_cache::ResponseCache;
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MOST_BACKOFF: Duration = Duration::from_secs(30);
 
+/// How long a new `LISTEN` connection may take to hear its own test notification.
+const PROBE_WAIT: Duration = Duration::from_secs(3);
+
 /// Follows the changes of the PostgreSQL database at `url` onto its `feed` in this process until
 /// the returned task is aborted; `None` for SQLite, whose one process announces its own changes.
 /// The first connection is made before this returns, so that a server starts serving with its
 /// feed already listening (a first connection that fails is retried in the background, the
-/// caches' time bounds holding meanwhile).
-pub async fn listen(url: &str, feed: Arc<Feed>, metrics: Arc<Metrics>) -> Option<tokio::task::JoinHandle<()>> {
+/// caches' time bounds holding meanwhile). A connection that does not hear a test notification
+/// published through `db`, as every change is (one to another database, say), is an error: the
+/// server must not start with a deaf feed.
+pub async fn listen(
+    url: &str,
+    db: Db,
+    feed: Arc<Feed>,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     if !url.starts_with("postgres") {
-        return None;
+        return Ok(None);
     }
-    let first = match connect(url).await {
+    let first = match connect(url, &db).await {
         Ok(listener) => {
             metrics.feed_connected(true);
             Some(listener)
         }
-        Err(error) => {
+        Err(Refused::Deaf) => anyhow::bail!(
+            "the change feed's LISTEN connection ({}) did not hear a test notification published through the \
+             database URL within {} s: CAREERGRAPH_DATABASE_LISTEN_URL must reach the same database directly \
+             (not through a transaction pooler)",
+            crate::store::redact(url),
+            PROBE_WAIT.as_secs()
+        ),
+        Err(Refused::Unreachable(error)) => {
             tracing::warn!(%error, "cannot listen to the change feed; retrying in the background");
             None
         }
     };
-    Some(tokio::spawn(listen_with_backoff(url.to_owned(), first, feed, metrics)))
+    Ok(Some(tokio::spawn(listen_with_backoff(url.to_owned(), db, first, feed, metrics))))
 }
 
-async fn connect(url: &str) -> Result<PgListener, sea_orm::sqlx::Error> {
+/// Why a `LISTEN` connection could not be made.
+enum Refused {
+    /// The database, or the connection to it, failed: why, as its error says.
+    Unreachable(String),
+    /// Connected, but the test notification never came.
+    Deaf,
+}
+
+impl From<sea_orm::sqlx::Error> for Refused {
+    fn from(error: sea_orm::sqlx::Error) -> Self {
+        Self::Unreachable(error.to_string())
+    }
+}
+
+impl From<sea_orm::DbErr> for Refused {
+    fn from(error: sea_orm::DbErr) -> Self {
+        Self::Unreachable(error.to_string())
+    }
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unreachable(error) => f.write_str(error),
+            Self::Deaf => f.write_str("the connection does not hear what the database URL publishes"),
+        }
+    }
+}
+
+/// A listening connection that has heard a test notification sent through `db`, the way every
+/// change is published (on a channel of its own, before it listens to the feed's, so no change
+/// goes by meanwhile).
+async fn connect(url: &str, db: &Db) -> Result<PgListener, Refused> {
     let mut listener = PgListener::connect(url).await?;
+    let probe = format!("careergraph_probe_{}", uuid::Uuid::new_v4().simple());
+    listener.listen(&probe).await?;
+    db.execute_unprepared(&format!("NOTIFY {probe}")).await?;
+    let heard = tokio::time::timeout(PROBE_WAIT, async {
+        loop {
+            match listener.recv().await {
+                Ok(notification) if notification.channel() == probe => return Ok(()),
+                Ok(_) => continue,
+                Err(error) => return Err(error),
+            }
+        }
+    });
+    match heard.await {
+        Ok(result) => result?,
+        Err(_) => return Err(Refused::Deaf),
+    }
+    listener.unlisten(&probe).await?;
     listener.listen(CHANNEL).await?;
     Ok(listener)
 }
@@ -79,7 +147,7 @@ pub fn see_own_commits(feed: &Feed, cache: Arc<ResponseCache>) -> Arc<changes::C
     hook
 }
 
-async fn listen_with_backoff(url: String, first: Option<PgListener>, feed: Arc<Feed>, metrics: Arc<Metrics>) {
+async fn listen_with_backoff(url: String, db: Db, first: Option<PgListener>, feed: Arc<Feed>, metrics: Arc<Metrics>) {
     let mut backoff = FIRST_BACKOFF;
     if let Some(mut listener) = first {
         follow_until_error(&mut listener, &feed, &metrics).await;
@@ -89,7 +157,7 @@ async fn listen_with_backoff(url: String, first: Option<PgListener>, feed: Arc<F
         feed.announce(Change::Everything);
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MOST_BACKOFF);
-        match connect(&url).await {
+        match connect(&url, &db).await {
             Ok(mut listener) => {
                 // Whatever changed before the `LISTEN` took effect went by unseen.
                 feed.announce(Change::Everything);

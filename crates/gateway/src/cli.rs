@@ -210,7 +210,7 @@ async fn run_import_command(config: &Config, command: ImportCommand) -> anyhow::
 
 async fn copy_database(config: &Config, to: &str) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let shown = without_password(to);
+    let shown = crate::store::redact(to);
     let store = open_store(config).await?;
     let target = careergraph_domain::connect(to).await.with_context(|| format!("cannot reach {shown}"))?;
     let copied = careergraph_domain::copy::copy_database(store.db(), &target)
@@ -227,17 +227,6 @@ async fn copy_database(config: &Config, to: &str) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-/// `url` fit to print: its password, if any, left out.
-fn without_password(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(None);
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
-    }
 }
 
 /// The most memory this process has held (its high-water resident set), where Linux tells it.

@@ -96,6 +96,12 @@ pub struct Config {
     #[arg(long, env = "CAREERGRAPH_DATABASE_READ_URL", global = true)]
     pub database_read_url: Option<String>,
 
+    /// A direct PostgreSQL URL for the change feed's one `LISTEN` connection, where the database
+    /// URL goes through a transaction pooler (`pgbouncer=true`), which cannot carry `LISTEN`.
+    /// Default: the database URL.
+    #[arg(long, env = "CAREERGRAPH_DATABASE_LISTEN_URL", global = true)]
+    pub database_listen_url: Option<String>,
+
     /// Directory for the embedded database and generated keys.
     #[arg(long, env = "CAREERGRAPH_DATA_DIR", default_value = "./careergraph-data", global = true)]
     pub data_dir: PathBuf,
@@ -329,6 +335,7 @@ impl Config {
             listen,
             database_url,
             database_read_url: None,
+            database_listen_url: None,
             data_dir,
             max_depth: DEFAULT_MAX_DEPTH,
             max_complexity: DEFAULT_MAX_COMPLEXITY,

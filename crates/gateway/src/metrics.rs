@@ -305,13 +305,13 @@ impl Metrics {
     /// The metrics in Prometheus' text format, with the gauges read now.
     pub fn render(&self) -> anyhow::Result<String> {
         for (name, db) in self.store.named_pools() {
-            let (size, idle) = match db.get_database_backend() {
+            let (size, idle) = match db.pool().get_database_backend() {
                 DatabaseBackend::Postgres => {
-                    let pool = db.get_postgres_connection_pool();
+                    let pool = db.pool().get_postgres_connection_pool();
                     (pool.size(), pool.num_idle())
                 }
                 _ => {
-                    let pool = db.get_sqlite_connection_pool();
+                    let pool = db.pool().get_sqlite_connection_pool();
                     (pool.size(), pool.num_idle())
                 }
             };

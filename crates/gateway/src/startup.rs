@@ -83,8 +83,14 @@ impl Application {
         let feed = careergraph_domain::changes::Feed::of(store.db());
         // Applying first, so that nothing the listener passes on goes by unapplied.
         let applying = AbortOnDrop(crate::changes::keep_in_step(&feed, accounts.clone(), responses.clone()));
-        let listening =
-            crate::changes::listen(&config.database_url(), feed.clone(), metrics.clone()).await.map(AbortOnDrop);
+        let listening = crate::changes::listen(
+            &listen_url(&config, store.db())?,
+            store.db().clone(),
+            feed.clone(),
+            metrics.clone(),
+        )
+        .await?
+        .map(AbortOnDrop);
         let own_commits = crate::changes::see_own_commits(&feed, responses.clone());
         let metrics_server = metrics_listener.map(|listener| (listener, http::metrics_router(metrics.clone())));
         let execution = Arc::new(Execution::new(graphql, accounts.clone(), metrics.clone(), persisted));
@@ -169,6 +175,20 @@ impl Application {
 }
 
 /// Opens the configured database, creating the data directory for the embedded default.
+/// Where the change feed listens: `CAREERGRAPH_DATABASE_LISTEN_URL`, else the database URL,
+/// unless that goes through a transaction pooler, which cannot carry `LISTEN`.
+fn listen_url(config: &Config, db: &careergraph_domain::Db) -> anyhow::Result<String> {
+    match &config.database_listen_url {
+        Some(url) => Ok(url.clone()),
+        None if db.is_behind_pooler() => anyhow::bail!(
+            "the database URL goes through a transaction pooler ({}=true), which cannot carry the change feed's \
+             LISTEN: set CAREERGRAPH_DATABASE_LISTEN_URL to a direct PostgreSQL URL",
+            careergraph_domain::POOLER_PARAMETER
+        ),
+        None => Ok(config.database_url()),
+    }
+}
+
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     // The data directory holds the embedded database and, unless a key file is configured,
     // the token signing key.

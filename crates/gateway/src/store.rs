@@ -77,7 +77,7 @@ impl Store {
                     }
                 };
                 let mut db = db.with_context(|| format!("cannot open the database at {}", redact(&url)))?;
-                db.set_metric_callback(move |statement| {
+                db.pool_mut().set_metric_callback(move |statement| {
                     counter.ran(&statement.statement.sql);
                     crate::traces::statement(statement);
                 });

@@ -75,7 +75,7 @@ async fn a_sqlite_database_copied_into_postgres_serves_the_same_content_accounts
     // Table by table, the two databases hold the same rows, as the test reckons them itself.
     let sqlite = format!("sqlite://{}?mode=ro", dir.path().join("careergraph.db").display());
     let sums = |url: String| async move {
-        let db = sea_orm::Database::connect(&url).await.expect("the database opens");
+        let db = careergraph_domain::Db::direct(sea_orm::Database::connect(&url).await.expect("the database opens"));
         careergraph_domain::copy::checksums(&db).await.expect("its checksums")
     };
     let (source, target) = (sums(sqlite).await, sums(database.url.clone()).await);

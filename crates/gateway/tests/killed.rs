@@ -11,8 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use careergraph_domain::Db;
 use careergraph_domain::entities::{audit_event, career_path, career_path_skill, skill};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, Statement};
+use sea_orm::{ConnectionTrait, Database, EntityTrait, Statement};
 use serde_json::{Value, json};
 
 use common::{FreshDatabase, careergraph_on, login, ok, spawn_server, try_graphql};
@@ -44,8 +45,8 @@ impl Site {
         spawn_server(self.dir.path(), &[("CAREERGRAPH_DATABASE_URL", &self.url)], Stdio::null()).await
     }
 
-    async fn open(&self) -> DatabaseConnection {
-        Database::connect(&self.url).await.expect("the database opens")
+    async fn open(&self) -> Db {
+        Db::direct(Database::connect(&self.url).await.expect("the database opens"))
     }
 
     /// Returns once another process has held a write transaction open for a while: on
@@ -141,14 +142,14 @@ async fn send(base: &str, token: &str, query: &str, variables: Value) -> (u16, V
 }
 
 /// The career paths and skills in `db`: before any edit, those the bundled dataset made.
-async fn rows_in(db: &DatabaseConnection) -> HashSet<uuid::Uuid> {
+async fn rows_in(db: &Db) -> HashSet<uuid::Uuid> {
     let paths = career_path::Entity::find().all(db).await.expect("the paths").into_iter().map(|path| path.id);
     paths.chain(skill::Entity::find().all(db).await.expect("the skills").into_iter().map(|skill| skill.id)).collect()
 }
 
 /// Fails unless every change in `db` is whole; `seeded` are the rows the bundled dataset made
 /// (at version 1 with no creation event).
-async fn assert_whole(db: &DatabaseConnection, seeded: &HashSet<uuid::Uuid>, when: &str) {
+async fn assert_whole(db: &Db, seeded: &HashSet<uuid::Uuid>, when: &str) {
     if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
         let integrity = db
             .query_one_raw(Statement::from_string(db.get_database_backend(), "PRAGMA integrity_check"))
