@@ -165,7 +165,8 @@ const HURRY_AFTER: Duration = Duration::from_millis(250);
 /// [`HURRY_AFTER`] is also started on a thread at niceness 10 (a tenth of a worker's weight),
 /// and the first answer wins: one person signing in while reads keep every core busy waits a
 /// quarter of a second more, not seconds (at niceness 19 it still waited seconds, measured),
-/// and with one sign-in checked at a time, a flood gets about four a second per core pair.
+/// and a flood gets about four a second per core pair. One hurried thread serves them all, so at
+/// most one hash at a time runs above idle priority however many sign-ins are checked at once.
 /// (tokio's blocking threads, which hashes ran on before, take the workers' priority.)
 /// Elsewhere, or where the system refuses `SCHED_IDLE` (some containers), the first copy runs at
 /// the lowest niceness.
@@ -178,7 +179,7 @@ impl HashingThreads {
     fn new(count: usize) -> Result<Self, PasswordError> {
         Ok(Self {
             idle: pool("password-hash", count, lower_to_idle)?,
-            hurried: pool("password-hash-hurried", count, lower_to_niceness_10)?,
+            hurried: pool("password-hash-hurried", 1, lower_to_niceness_10)?,
         })
     }
 }

@@ -246,8 +246,9 @@ pub struct Config {
     #[arg(long, env = "CAREERGRAPH_PLAYGROUND_ASSETS", default_value = "embedded", value_parser = PlaygroundAssets::parse, global = true)]
     pub playground_assets: PlaygroundAssets,
 
-    /// Password hashes computed at once; further sign-ins wait (up to 5 s), so a flood of
-    /// sign-ins cannot take every core from queries. Default: half the cores, at least one.
+    /// Password hashes computed at once; further sign-ins wait (up to 5 s). Hashes run at the
+    /// lowest priority (`SCHED_IDLE`), so they take no core a query wants, and a bound of one per
+    /// core keeps a flood's memory in check. Default: one per core.
     #[arg(long, env = "CAREERGRAPH_PASSWORD_HASH_CONCURRENCY", global = true)]
     pub password_hash_concurrency: Option<usize>,
 
@@ -380,7 +381,7 @@ impl Config {
     /// Password hashes computed at once.
     pub fn password_hash_concurrency(&self) -> usize {
         self.password_hash_concurrency
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |cores| (cores.get() / 2).max(1)))
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |cores| cores.get().max(1)))
     }
 
     /// GraphQL operations executing at once.
