@@ -142,7 +142,7 @@ async fn edits_every_100_ms(
 }
 
 /// A graphql-transport-ws connection, initialised.
-async fn connect(
+pub(crate) async fn connect(
     base: &str,
 ) -> anyhow::Result<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>> {
     let mut request = format!("{}/graphql", base.replacen("http://", "ws://", 1)).into_client_request()?;

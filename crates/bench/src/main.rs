@@ -22,6 +22,7 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 mod live;
+mod soak;
 
 /// Measures the release server on PostgreSQL (or the embedded SQLite default) with wrk.
 #[derive(Parser, Debug)]
@@ -66,6 +67,12 @@ struct Args {
     /// commit's, say, measured by the same command.
     #[arg(long)]
     server: Option<PathBuf>,
+    /// Instead of the rows: mixed traffic (reads of every shape, edits, publications, sign-ins,
+    /// refreshes, sign-outs, subscriptions) for MINUTES, printing every minute the server's RSS,
+    /// open descriptors, database connections, p99 and errors, and at the end the slope of RSS
+    /// over time. Its section of the results file replaces an earlier soak's; the rows stay.
+    #[arg(long, value_name = "MINUTES")]
+    soak: Option<u64>,
 }
 
 /// The database a run measures.
@@ -387,6 +394,10 @@ async fn main() -> anyhow::Result<()> {
 
     if args.database == Backend::Sqlite {
         let database = Database { url: None, counted: None, port: None };
+        if let Some(minutes) = args.soak {
+            let section = soak::run(&binary, &database, args.paths, minutes).await?;
+            return write_soak(&args, &section);
+        }
         let (mut table, peak, notes) = measure(&args, &binary, &database, ticks_per_second).await?;
         for dataset in OwnDataset::ALL.into_iter().filter(|dataset| dataset.selected(&args)) {
             table.extend(dataset.measure(&args, &binary, &database, ticks_per_second).await?);
@@ -411,6 +422,15 @@ async fn main() -> anyhow::Result<()> {
     let url = url.to_string();
     let port = url::Url::parse(&url)?.port().unwrap_or(5432);
     let database = Database { url: Some(&url), counted: counting.then_some((&admin, name.as_str())), port: Some(port) };
+    if let Some(minutes) = args.soak {
+        // The soak counts the database's connections, which needs no extension.
+        let database = Database { counted: Some((&admin, name.as_str())), ..database };
+        let section = soak::run(&binary, &database, args.paths, minutes).await;
+        if !args.keep_database {
+            admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok();
+        }
+        return write_soak(&args, &section?);
+    }
     let measured = measure(&args, &binary, &database, ticks_per_second).await;
     // The rows with datasets of their own, each in a database of its own, while all goes well.
     let mut names = vec![name.clone()];
@@ -597,14 +617,31 @@ fn careergraph_command(binary: &Path, dir: &Path, database: &Database<'_>) -> Co
     command
 }
 
-/// Seeds `paths` synthetic career paths and freshens the planner's statistics.
-async fn seed(
-    args: &Args,
+/// Seeds `paths` synthetic career paths, adds the viewer and the editor the rows sign in as.
+async fn seed_and_add_users(
     paths: u32,
     mut careergraph: impl FnMut() -> Command,
     database: &Database<'_>,
 ) -> anyhow::Result<()> {
-    eprintln!("seeding {paths} synthetic career paths ({:?})", args.database);
+    seed(paths, &mut careergraph, database).await?;
+    for (email, role) in [(VIEWER_EMAIL, "viewer"), (EDITOR_EMAIL, "editor")] {
+        let mut add = careergraph()
+            .args(["user", "add", "--email", email, "--role", role, "--password-stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()?;
+        add.stdin.take().context("stdin")?.write_all(format!("{PASSWORD}\n").as_bytes())?;
+        ensure!(add.wait()?.success(), "careergraph user add failed");
+    }
+    Ok(())
+}
+
+/// Seeds `paths` synthetic career paths and freshens the planner's statistics.
+async fn seed(paths: u32, mut careergraph: impl FnMut() -> Command, database: &Database<'_>) -> anyhow::Result<()> {
+    eprintln!(
+        "seeding {paths} synthetic career paths ({})",
+        if database.url.is_some() { "PostgreSQL" } else { "SQLite" }
+    );
     run_quietly(careergraph().args(["seed", "--synthetic", &paths.to_string()]), "careergraph seed")?;
     // Fresh statistics, as a database in service has (seeding ends with ANALYZE on SQLite).
     if let Some(url) = database.url {
@@ -702,7 +739,7 @@ async fn deep_pages(
     ticks_per_second: f64,
 ) -> anyhow::Result<Vec<TableRow>> {
     let dir = tempfile::tempdir()?;
-    seed(args, args.deep_paths, || careergraph_command(binary, dir.path(), database), database).await?;
+    seed(args.deep_paths, || careergraph_command(binary, dir.path(), database), database).await?;
     let (server, base) = serve(careergraph_command(binary, dir.path(), database)).await?;
     let graphql = format!("{base}/graphql");
     let client = reqwest::Client::new();
@@ -757,16 +794,7 @@ async fn measure(
 ) -> anyhow::Result<(Vec<TableRow>, f64, Vec<String>)> {
     let dir = tempfile::tempdir()?;
     let careergraph = || careergraph_command(binary, dir.path(), database);
-    seed(args, args.paths, careergraph, database).await?;
-    for (email, role) in [(VIEWER_EMAIL, "viewer"), (EDITOR_EMAIL, "editor")] {
-        let mut add = careergraph()
-            .args(["user", "add", "--email", email, "--role", role, "--password-stdin"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()?;
-        add.stdin.take().context("stdin")?.write_all(format!("{PASSWORD}\n").as_bytes())?;
-        ensure!(add.wait()?.success(), "careergraph user add failed");
-    }
+    seed_and_add_users(args.paths, careergraph, database).await?;
     let (server, base) = serve(careergraph()).await?;
     let pid = server.0.id();
     let client = reqwest::Client::new();
@@ -966,6 +994,19 @@ impl TableRow {
     }
 }
 
+/// Where a soak's section of the results file begins.
+const SOAK_HEADING: &str = "## Soak";
+
+/// Puts a soak's `section` into the results file in place of an earlier soak's, keeping the rows.
+fn write_soak(args: &Args, section: &str) -> anyhow::Result<()> {
+    let output = args.output();
+    let existing = std::fs::read_to_string(&output).unwrap_or_default();
+    let rows = existing.split_once(SOAK_HEADING).map_or(existing.as_str(), |(rows, _)| rows).trim_end();
+    std::fs::write(&output, format!("{rows}\n\n{section}"))?;
+    println!("written to {}", output.display());
+    Ok(())
+}
+
 fn write_results(args: &Args, table: &[TableRow], peak: f64, counting: bool, notes: &[String]) -> anyhow::Result<()> {
     let wrk = Command::new("wrk").arg("--version").output().map(|output| {
         String::from_utf8_lossy(&output.stdout)
@@ -1035,6 +1076,10 @@ fn write_results(args: &Args, table: &[TableRow], peak: f64, counting: bool, not
     let output = args.output();
     if let Some(parent) = output.parent() {
         std::fs::create_dir_all(parent)?;
+    }
+    // A soak's section, written by `--soak`, stays.
+    if let Some((_, soak)) = std::fs::read_to_string(&output).unwrap_or_default().split_once(SOAK_HEADING) {
+        text.push_str(&format!("\n{SOAK_HEADING}{soak}"));
     }
     std::fs::write(&output, text)?;
     Ok(())
