@@ -207,6 +207,18 @@ impl TestApp {
         self.post_bearer(token, query, variables).await.2
     }
 
+    /// Whether `query` is answered without errors again within 10 s (asked every 250 ms): for a
+    /// server that must resume by itself once what it depends on is back.
+    pub async fn answers_again(&self, query: &str) -> bool {
+        for _ in 0..40 {
+            if self.graphql(query, json!({})).await.get("errors").is_none() {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        false
+    }
+
     /// Registers `email` (password [`PASSWORD`]), gives it `role` straight in the database, signs
     /// in, and returns the access token.
     pub async fn token_for(&self, email: &str, role: Role) -> String {
