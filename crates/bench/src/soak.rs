@@ -21,6 +21,34 @@ use crate::{Database, EDITOR_EMAIL, PASSWORD, VIEWER_EMAIL};
 const READERS: usize = 12;
 /// Subscribers of `careerPathPublished`, one of which is replaced every few seconds.
 const SUBSCRIBERS: usize = 10;
+/// How often the signed-in clients sign in again: well within an access token's 15 minutes.
+const SIGN_IN_AGAIN: Duration = Duration::from_secs(5 * 60);
+
+/// An access token that a task renews every [`SIGN_IN_AGAIN`], as a client renews its own.
+#[derive(Clone)]
+struct Token(Arc<std::sync::RwLock<String>>);
+
+impl Token {
+    /// Signs `email` in now and again every [`SIGN_IN_AGAIN`] until `stop`.
+    async fn kept_for(client: &Client, email: &'static str, stop: Arc<AtomicBool>) -> anyhow::Result<Self> {
+        let (first, _) = client.login(email).await.with_context(|| format!("{email} signs in"))?;
+        let token = Self(Arc::new(std::sync::RwLock::new(first)));
+        let (renewed, client) = (token.clone(), client.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(SIGN_IN_AGAIN).await;
+                if let Some((fresh, _)) = client.login(email).await {
+                    *renewed.0.write().unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+                }
+            }
+        });
+        Ok(token)
+    }
+
+    fn get(&self) -> String {
+        self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+}
 
 /// What the traffic has done in the current minute.
 #[derive(Default)]
@@ -100,7 +128,8 @@ pub async fn run(binary: &Path, database: &Database<'_>, paths: u32, minutes: u6
     let minute = Arc::new(Minute::default());
     let client = Client { http: reqwest::Client::new(), graphql: format!("{base}/graphql"), minute: minute.clone() };
     let stop = Arc::new(AtomicBool::new(false));
-    let (viewer, _) = client.login(VIEWER_EMAIL).await.context("the viewer signs in")?;
+    let viewer = Token::kept_for(&client, VIEWER_EMAIL, stop.clone()).await?;
+    let editor = Token::kept_for(&client, EDITOR_EMAIL, stop.clone()).await?;
     let reads: Vec<(Value, bool)> = crate::rows()
         .into_iter()
         .filter(|row| {
@@ -117,11 +146,12 @@ pub async fn run(binary: &Path, database: &Database<'_>, paths: u32, minutes: u6
                     break;
                 }
                 let (body, signed_in) = &reads[turn % reads.len()];
-                client.send(body, signed_in.then_some(viewer.as_str())).await;
+                let token = signed_in.then(|| viewer.get());
+                client.send(body, token.as_deref()).await;
             }
         }));
     }
-    tasks.push(tokio::spawn(edit_and_publish(client.clone(), stop.clone())));
+    tasks.push(tokio::spawn(edit_and_publish(client.clone(), editor, stop.clone())));
     tasks.push(tokio::spawn(sessions(client.clone(), stop.clone())));
     tasks.push(tokio::spawn(subscribers(base.clone(), minute.clone(), stop.clone())));
 
@@ -207,7 +237,11 @@ fn slope(points: &[(f64, f64)]) -> f64 {
 }
 
 fn report(samples: &[Sample], minutes: u64, paths: u32, postgres: bool) -> String {
-    let settled: Vec<&Sample> = samples.iter().filter(|sample| sample.minute > 1).collect();
+    // The first minute, while caches fill, is left out, unless it is all there is.
+    let settled: Vec<&Sample> = match samples.len() {
+        0 | 1 => samples.iter().collect(),
+        _ => samples.iter().filter(|sample| sample.minute > 1).collect(),
+    };
     let rss_slope = slope(&settled.iter().map(|s| (s.minute as f64, s.rss)).collect::<Vec<_>>());
     let fd_slope = slope(&settled.iter().map(|s| (s.minute as f64, s.fds as f64)).collect::<Vec<_>>());
     let rss_range =
@@ -225,7 +259,8 @@ fn report(samples: &[Sample], minutes: u64, paths: u32, postgres: bool) -> Strin
          - traffic, all at once for {minutes} minutes: {READERS} clients reading nonstop (Q1, Q2, Q3, Q3 as a viewer with \
          salary detail, Q4, in turn); an editor renaming a path every 200 ms and creating and publishing one every 10 s; \
          a session signing in, refreshing twice and signing out, over and over; {SUBSCRIBERS} WebSocket subscribers \
-         of `careerPathPublished`, one replaced by a new connection every 5 s\n\n\
+         of `careerPathPublished`, one replaced by a new connection every 5 s; the viewer and the editor sign in \
+         again every 5 minutes, as clients renew their 15-minute access tokens\n\n\
          | minute | requests | p99 ms | errors | RSS MiB | open descriptors | database connections | events delivered |\n\
          |---:|---:|---:|---:|---:|---:|---:|---:|\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
@@ -258,8 +293,8 @@ async fn database_connections(admin: &careergraph_domain::Db, name: &str) -> any
 }
 
 /// An editor renames one path every 200 ms and creates and publishes a new one every 10 s.
-async fn edit_and_publish(client: Client, stop: Arc<AtomicBool>) {
-    let Some((editor, _)) = client.login(EDITOR_EMAIL).await else { return };
+async fn edit_and_publish(client: Client, token: Token, stop: Arc<AtomicBool>) {
+    let editor = token.get();
     let find = json!({ "query": "{ careerPath(slug: \"synthetic-path-00007\") { id version } }" });
     let Some(path) = client.send(&find, Some(&editor)).await else { return };
     let id = path["data"]["careerPath"]["id"].clone();
@@ -269,6 +304,7 @@ async fn edit_and_publish(client: Client, stop: Arc<AtomicBool>) {
         if stop.load(Ordering::Relaxed) {
             return;
         }
+        let editor = token.get();
         let rename = json!({ "query": "mutation ($id: ID!, $v: Int!, $t: String!) { updateCareerPath(input: { id: $id, expectedVersion: $v, title: $t }) { careerPath { version } } }", "variables": { "id": id, "v": version, "t": format!("Soaked path {turn}") } });
         if let Some(answer) = client.send(&rename, Some(&editor)).await
             && let Some(next) = answer["data"]["updateCareerPath"]["careerPath"]["version"].as_i64()
