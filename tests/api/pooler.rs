@@ -13,6 +13,7 @@ use crate::helpers::{Backend, PASSWORD, PGBOUNCER_SERVERS, first_error_code, spa
 
 /// Clients at once: many more than PgBouncer's servers.
 const CLIENTS: usize = 24;
+const _: () = assert!(CLIENTS > PGBOUNCER_SERVERS as usize * 4, "the clients outnumber PgBouncer's servers");
 
 const NESTED: &str = "{ careerPaths(first: 5) { nodes { title skills { skill { name technologies { name } } } } } }";
 
@@ -71,7 +72,6 @@ async fn more_clients_than_pgbouncer_servers_read_edit_and_sign_in_at_once() {
     for client in clients {
         client.await.expect("every client's requests succeeded");
     }
-    assert!(CLIENTS as u32 > PGBOUNCER_SERVERS * 4, "the clients outnumber PgBouncer's servers");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -71,10 +71,8 @@ pub async fn spawn_server(
     spawn_server_at(free_port(), dir, env, stderr).await
 }
 
-/// A port nothing listens on right now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
-}
+// A port nothing listens on right now, as every suite finds one (careergraph-test-support).
+pub use careergraph_test_support::free_port;
 
 /// Starts `careergraph serve` like [`spawn_server`], on `port`.
 pub async fn spawn_server_at(
