@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use careergraph_auth::Role;
 use reqwest::StatusCode;
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
@@ -223,4 +224,29 @@ async fn a_mutation_whose_client_gives_up_still_finishes_and_leaves_no_transacti
     )
     .await;
     assert_eq!(open.try_get_by_index::<i64>(0).expect("a count"), 0, "no connection is left inside a transaction");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL skipped")]
+async fn connections_the_database_ends_cost_at_most_retryable_errors() {
+    // What a restart of PostgreSQL (or of a replica) does to the connections a server holds:
+    // each is ended with `57P01 terminating connection due to administrator command`.
+    let app = spawn_app_with(Backend::Postgres, |config| config.response_cache_mib = 0).await;
+    let query = "{ careerPaths(first: 3) { nodes { title skills { skill { name } } } } }";
+    let reads_at_once = || futures::future::join_all((0..16).map(|_| app.graphql(query, json!({}))));
+    reads_at_once().await;
+    let end_them = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                    WHERE datname = current_database() AND pid <> pg_backend_pid()";
+    let ended = app.db().execute_unprepared(end_them).await.expect("connections ended");
+    assert!(ended.rows_affected() >= 1, "the server's connections were ended");
+    let mut retryable = 0;
+    for body in reads_at_once().await {
+        if body.get("errors").is_some() {
+            assert_eq!(first_error_code(&body), "SERVICE_UNAVAILABLE", "never a masked 500: {body}");
+            assert!(body["errors"][0]["extensions"]["retryAfterSeconds"].as_u64().is_some(), "{body}");
+            retryable += 1;
+        }
+    }
+    eprintln!("{retryable} of 16 reads answered SERVICE_UNAVAILABLE");
+    assert!(app.answers_again(query).await, "service resumed without a restart");
 }

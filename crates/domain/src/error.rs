@@ -48,19 +48,24 @@ impl From<DbErr> for Error {
 }
 
 /// Whether a database error means the database could not be reached at all, as opposed to a
-/// statement it refused.
+/// statement it refused: the connection failed, or the server is going away or not accepting
+/// connections yet (PostgreSQL's connection exceptions, class 08, and operator interventions,
+/// 57P01–57P05: a shutdown or restart, which ends every connection).
 fn unreachable(error: &DbErr) -> bool {
     match error {
         DbErr::ConnectionAcquire(ConnAcquireErr::Timeout | ConnAcquireErr::ConnectionClosed) => true,
         DbErr::Conn(runtime) | DbErr::Exec(runtime) | DbErr::Query(runtime) => match runtime {
-            RuntimeErr::SqlxError(error) => matches!(
-                **error,
+            RuntimeErr::SqlxError(error) => match &**error {
                 sea_orm::sqlx::Error::Io(_)
-                    | sea_orm::sqlx::Error::Tls(_)
-                    | sea_orm::sqlx::Error::PoolTimedOut
-                    | sea_orm::sqlx::Error::PoolClosed
-                    | sea_orm::sqlx::Error::WorkerCrashed
-            ),
+                | sea_orm::sqlx::Error::Tls(_)
+                | sea_orm::sqlx::Error::PoolTimedOut
+                | sea_orm::sqlx::Error::PoolClosed
+                | sea_orm::sqlx::Error::WorkerCrashed => true,
+                sea_orm::sqlx::Error::Database(database) => {
+                    database.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
+                }
+                _ => false,
+            },
             _ => false,
         },
         _ => false,
