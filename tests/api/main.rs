@@ -37,6 +37,7 @@ mod schema_file;
 mod search;
 mod second_review;
 mod security;
+mod streaming_replica;
 mod switches;
 mod typed_client;
 mod typescript_client;

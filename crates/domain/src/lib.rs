@@ -67,8 +67,29 @@ pub async fn connect(url: &str) -> Result<Db> {
 /// (see [`sqlite_tuning`]). A PostgreSQL URL with `pgbouncer=true` ([`POOLER_PARAMETER`]) reaches
 /// the database through a transaction pooler, and the pool works as one needs (see [`Db`]).
 pub async fn connect_with(url: &str, max_connections: u32, acquire_timeout: Duration) -> Result<Db> {
+    open(url, max_connections, acquire_timeout, Connect::Now).await
+}
+
+/// As [`connect_with`], but without connecting until a statement needs a connection, and
+/// keeping none open when idle: for a read replica, which may be down while the server starts
+/// and whose reads go to the primary meanwhile.
+pub async fn connect_lazily(url: &str, max_connections: u32, acquire_timeout: Duration) -> Result<Db> {
+    open(url, max_connections, acquire_timeout, Connect::Lazily).await
+}
+
+/// When a pool makes its first connection.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Connect {
+    Now,
+    Lazily,
+}
+
+async fn open(url: &str, max_connections: u32, acquire_timeout: Duration, connect: Connect) -> Result<Db> {
     let (url, behind_pooler) = pooler_of(url)?;
     let mut options = pool_options(&url, max_connections, acquire_timeout);
+    if connect == Connect::Lazily {
+        options.connect_lazy(true).min_connections(0);
+    }
     options.map_sqlx_sqlite_opts(|options| {
         use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
         sqlite_tuning(options).journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal)

@@ -60,6 +60,8 @@ pub const DEFAULT_BUDGET_PER_MINUTE: u32 = 1_000_000;
 pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
 /// Default of `db_acquire_timeout_secs`.
 pub const DEFAULT_DB_ACQUIRE_TIMEOUT_SECS: u64 = 3;
+/// Default of `database_read_max_lag_ms`.
+pub const DEFAULT_DATABASE_READ_MAX_LAG_MS: u64 = 1000;
 /// Default of `user_cache_secs`.
 pub const DEFAULT_USER_CACHE_SECS: u64 = 30;
 
@@ -91,10 +93,23 @@ pub struct Config {
     #[arg(long, env = "CAREERGRAPH_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
 
-    /// A read replica of the database: queries go there, while mutations (and whatever a
-    /// request that holds a mutation reads) go to `database_url`. Default: none.
+    /// A PostgreSQL streaming replica of the database: queries read there while it is no more
+    /// than `database_read_max_lag_ms` behind and has replayed the caller's own last write;
+    /// mutations (and whatever a request that holds a mutation reads) go to `database_url`.
+    /// Default: none.
     #[arg(long, env = "CAREERGRAPH_DATABASE_READ_URL", global = true)]
     pub database_read_url: Option<String>,
+
+    /// Milliseconds the read replica may lag behind the primary (as measured: the replica's
+    /// replay position against the primary's WAL position over time) before queries read from
+    /// the primary instead.
+    #[arg(
+        long,
+        env = "CAREERGRAPH_DATABASE_READ_MAX_LAG_MS",
+        default_value_t = DEFAULT_DATABASE_READ_MAX_LAG_MS,
+        global = true
+    )]
+    pub database_read_max_lag_ms: u64,
 
     /// A direct PostgreSQL URL for the change feed's one `LISTEN` connection, where the database
     /// URL goes through a transaction pooler (`pgbouncer=true`), which cannot carry `LISTEN`.
@@ -336,6 +351,7 @@ impl Config {
             listen,
             database_url,
             database_read_url: None,
+            database_read_max_lag_ms: DEFAULT_DATABASE_READ_MAX_LAG_MS,
             database_listen_url: None,
             data_dir,
             max_depth: DEFAULT_MAX_DEPTH,

@@ -39,6 +39,7 @@ use crate::graphql::plumbing::error::{
 };
 use crate::metrics::Metrics;
 use crate::playground::{self, Playground};
+use crate::replica::{Lsn, READ_AFTER_HEADER};
 use crate::response_cache::ResponseCache;
 use crate::store::Store;
 
@@ -171,7 +172,9 @@ pub fn router(
                             // A front end's own tracing continues into the server's spans.
                             header::HeaderName::from_static("traceparent"),
                             header::HeaderName::from_static("tracestate"),
+                            header::HeaderName::from_static(READ_AFTER_HEADER),
                         ])
+                        .expose_headers([header::HeaderName::from_static(READ_AFTER_HEADER)])
                         .max_age(Duration::from_secs(3600)),
                 ),
         )
@@ -336,14 +339,16 @@ async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CACHE_CONTROL, "public, max-age=300")], axum::Json(state.accounts.jwks()))
 }
 
-async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    for db in state.store.pools() {
-        if let Err(error) = careergraph_domain::ping(db).await {
-            tracing::warn!(%error, "database not reachable");
-            return (StatusCode::SERVICE_UNAVAILABLE, "database unreachable");
-        }
+/// Ready while the primary database answers; a read replica's state and lag follow on a line
+/// of their own, for people (a replica that is down or lagging does not make the server
+/// unready: queries read the primary meanwhile).
+async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
+    let replica = state.store.replica().map(|replica| format!("\n{}", replica.status())).unwrap_or_default();
+    if let Err(error) = careergraph_domain::ping(state.store.db()).await {
+        tracing::warn!(%error, "database not reachable");
+        return (StatusCode::SERVICE_UNAVAILABLE, format!("database unreachable{replica}"));
     }
-    (StatusCode::OK, "ready")
+    (StatusCode::OK, format!("ready{replica}"))
 }
 
 /// Which media type the response uses.
@@ -522,29 +527,36 @@ async fn graphql_get(
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
+    let position = match read_after(&headers) {
+        Ok(position) => position,
+        Err(message) => return reject(StatusCode::BAD_REQUEST, format, &message),
+    };
     let principal = match authenticate(&state, &headers, format).await {
         Ok(principal) => principal,
         Err(response) => return response,
     };
     let id = request_id(&headers);
-    let caller = caller(&state, principal, peer, &headers, &id, true);
-    // Without a token the answer is what every anonymous caller gets: a shared cache may keep it.
-    let public = (caller.principal == Principal::ANONYMOUS).then_some((&state.public_caching, &headers));
-    answer_single(&state, format, operation, &caller, &id, true, public).await
+    let caller = caller(&state, principal, peer, &headers, &id, Some(ReadAfter(position)));
+    // Without a token the answer is what every anonymous caller gets: a shared cache may keep
+    // it. One that must be at least as fresh as a write of the client's is made anew.
+    let shared = caller.principal == Principal::ANONYMOUS && position.is_none();
+    let public = shared.then_some((&state.public_caching, &headers));
+    answer_single(&state, format, operation, &caller, &id, position.is_none(), public).await
 }
 
 /// Runs one operation and answers it; an anonymous query's answer comes from the response cache
-/// when it holds a fresh one, and is kept there when it is made without errors.
+/// when it holds a fresh one and `from_memory` allows (the request only reads, with no write of
+/// its own to wait for), and is kept there when it is made without errors.
 async fn answer_single(
     state: &AppState,
     format: Format,
     mut operation: Operation,
     caller: &Caller,
     request_id: &str,
-    reads_only: bool,
+    from_memory: bool,
     public: Option<(&PublicCaching, &HeaderMap)>,
 ) -> axum::response::Response {
-    let cacheable = reads_only && caller.principal == Principal::ANONYMOUS && state.responses.enabled();
+    let cacheable = from_memory && caller.principal == Principal::ANONYMOUS && state.responses.enabled();
     let Some(key) = cacheable.then(|| state.execution.cache_key(&operation)).flatten() else {
         let (response, operation) = execute(&state.execution, caller, operation).await;
         return single_response(format, response, operation, caller, request_id, public);
@@ -569,7 +581,9 @@ async fn answer_single(
     let ticket = state.responses.ticket();
     let reads = state.execution.reads(&mut operation);
     let (response, operation) = execute(&state.execution, caller, operation).await;
-    let keep = response.errors.is_empty() && response.extensions.is_empty() && !is_request_error(&response);
+    // What a replica read before it held the last change heard of may be older than that change.
+    let current = ticket.last_change().is_none_or(|changed| caller.store.holds_commits_before(changed));
+    let keep = current && response.errors.is_empty() && response.extensions.is_empty() && !is_request_error(&response);
     let mut rendered = render(response, request_id);
     let body = Bytes::from(std::mem::take(&mut rendered.json));
     if keep && rendered.codes.is_empty() {
@@ -587,11 +601,53 @@ fn caller(
     peer: SocketAddr,
     headers: &HeaderMap,
     request_id: &str,
-    reads_only: bool,
+    reads: Option<ReadAfter>,
 ) -> Caller {
     let address = client_address(peer.ip(), headers, state.client_address_header, &state.trusted_proxies);
-    let store = if reads_only { state.store.reads() } else { state.store.clone() };
+    let store = match reads {
+        Some(ReadAfter(position)) => {
+            let (store, route) = state.store.reads(principal.user_id, position);
+            if let Some(route) = route {
+                state.metrics.read_routed(route);
+            }
+            store
+        }
+        None => state.store.clone(),
+    };
     Caller::new(principal, address, request_id, store, state.max_complexity)
+}
+
+/// A request that only reads, and the WAL position its client asked it to read no older than
+/// (the `Careergraph-Read-After` header, see [`crate::replica`]).
+#[derive(Clone, Copy)]
+struct ReadAfter(Option<Lsn>);
+
+/// The position in the request's `Careergraph-Read-After` header, if it has one; a header that
+/// is not one fails the request (with the message returned), as a client bug that would
+/// otherwise read stale data unseen.
+fn read_after(headers: &HeaderMap) -> Result<Option<Lsn>, String> {
+    let Some(value) = headers.get(READ_AFTER_HEADER) else { return Ok(None) };
+    let parsed = value.to_str().map_err(|_| "it is not ASCII".to_owned()).and_then(|text| text.trim().parse::<Lsn>());
+    parsed.map(Some).map_err(|why| {
+        format!(
+            "Careergraph-Read-After must be a WAL position as a response's Careergraph-Read-After header gave it: {why}"
+        )
+    })
+}
+
+/// Answers a request that wrote, of `user` (`None`: anonymous), with the position its reads
+/// must wait for on the read replica, if there is one.
+async fn with_read_after(
+    state: &AppState,
+    user: Option<uuid::Uuid>,
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    if let Some(position) = state.store.wrote(user).await
+        && let Ok(value) = HeaderValue::from_str(&position.to_string())
+    {
+        response.headers_mut().insert(READ_AFTER_HEADER, value);
+    }
+    response
 }
 
 async fn graphql_post(
@@ -614,6 +670,10 @@ async fn graphql_post(
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
         return reject(StatusCode::BAD_REQUEST, format, "The body is not valid JSON");
     };
+    let position = match read_after(&headers) {
+        Ok(position) => position,
+        Err(message) => return reject(StatusCode::BAD_REQUEST, format, &message),
+    };
     let principal = match authenticate(&state, &headers, format).await {
         Ok(principal) => principal,
         Err(response) => return response,
@@ -634,7 +694,8 @@ async fn graphql_post(
             }
             // A batch that writes reads from the primary throughout: its queries see its writes.
             let reads_only = reads_only(&mut requests);
-            let caller = caller(&state, principal, peer, &headers, &id, reads_only);
+            let reads = reads_only.then_some(ReadAfter(position));
+            let caller = caller(&state, principal, peer, &headers, &id, reads);
             let responses = futures::future::join_all(
                 requests.into_iter().map(|request| execute(&state.execution, &caller, request)),
             )
@@ -654,13 +715,22 @@ async fn graphql_post(
             }
             json.push(b']');
             let response = (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], json).into_response();
-            with_outcome(with_retry_after(response, wait), outcome)
+            let response = with_outcome(with_retry_after(response, wait), outcome);
+            match reads_only {
+                true => response,
+                false => with_read_after(&state, caller.principal.user_id, response).await,
+            }
         }
         single => match state.execution.read(single) {
             Ok(mut operation) => {
                 let reads_only = reads_only(std::slice::from_mut(&mut operation));
-                let caller = caller(&state, principal, peer, &headers, &id, reads_only);
-                answer_single(&state, format, operation, &caller, &id, reads_only, None).await
+                let caller = caller(&state, principal, peer, &headers, &id, reads_only.then_some(ReadAfter(position)));
+                let from_memory = reads_only && position.is_none();
+                let response = answer_single(&state, format, operation, &caller, &id, from_memory, None).await;
+                match reads_only {
+                    true => response,
+                    false => with_read_after(&state, caller.principal.user_id, response).await,
+                }
             }
             Err(message) => reject(StatusCode::BAD_REQUEST, format, &message),
         },

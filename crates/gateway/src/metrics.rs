@@ -9,12 +9,13 @@ use std::time::Duration;
 use anyhow::Context;
 use careergraph_auth::password::Passwords;
 use prometheus::{
-    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
 use sea_orm::DatabaseBackend;
 
 use crate::graphql::plumbing::slots::ExecutionSlots;
+use crate::replica::{Health, Route};
 use crate::store::Store;
 
 /// Operation names become label values; past this many distinct ones (clients choose them),
@@ -94,6 +95,52 @@ impl Live {
     }
 }
 
+/// Where queries read, and the read replica's state (its gauges exported only with one).
+struct ReplicaMetrics {
+    routes: IntCounterVec,
+    lag: Gauge,
+    serving: IntGauge,
+}
+
+impl ReplicaMetrics {
+    fn new(registry: &Registry, store: &Store) -> prometheus::Result<Self> {
+        let routes = IntCounterVec::new(
+            Opts::new(
+                "careergraph_read_routes_total",
+                "Requests that only read, with a read replica configured, by where they read (replica, primary) and why (fresh; own_write, lagging, unavailable)",
+            ),
+            &["to", "reason"],
+        )?;
+        let lag = Gauge::new(
+            "careergraph_replica_lag_seconds",
+            "How far the read replica is behind the primary (+Inf while unknown: not probed, unreachable, or further behind than measured)",
+        )?;
+        let serving = IntGauge::new(
+            "careergraph_replica_serving",
+            "1 while queries may read the read replica (it follows the primary within the lag bound); 0 while they read the primary",
+        )?;
+        if store.replica().is_some() {
+            registry.register(Box::new(routes.clone()))?;
+            registry.register(Box::new(lag.clone()))?;
+            registry.register(Box::new(serving.clone()))?;
+        }
+        Ok(Self { routes, lag, serving })
+    }
+
+    fn render(&self, store: &Store) {
+        let Some(replica) = store.replica() else { return };
+        let status = replica.status();
+        let serving = matches!(status.health, Health::Following | Health::SameServer)
+            && status.lag.is_some_and(|lag| lag <= status.max_lag);
+        let lag = match (&status.health, status.lag) {
+            (Health::Following | Health::SameServer, Some(lag)) => lag.as_secs_f64(),
+            _ => f64::INFINITY,
+        };
+        self.lag.set(lag);
+        self.serving.set(i64::from(serving));
+    }
+}
+
 /// Every metric the server exports.
 pub struct Metrics {
     registry: Registry,
@@ -109,6 +156,7 @@ pub struct Metrics {
     unguarded_executions: IntCounter,
     slots: Arc<ExecutionSlots>,
     live: Live,
+    replica: ReplicaMetrics,
     operation_names: Mutex<HashSet<String>>,
     store: Store,
     passwords: Passwords,
@@ -190,6 +238,7 @@ impl Metrics {
         }
         let live = Live::new()?;
         live.register(&registry)?;
+        let replica = ReplicaMetrics::new(&registry, &store)?;
         Ok(Arc::new(Self {
             registry,
             requests,
@@ -203,6 +252,7 @@ impl Metrics {
             unguarded_executions: executions.with_label_values(&["unguarded"]),
             slots,
             live,
+            replica,
             operation_names: Mutex::new(HashSet::new()),
             store,
             passwords,
@@ -279,6 +329,15 @@ impl Metrics {
         }
     }
 
+    /// Counts where a request that only reads went, with a read replica configured.
+    pub fn read_routed(&self, route: Route) {
+        let (to, reason) = match route {
+            Route::Replica { .. } => ("replica", "fresh"),
+            Route::Primary(fallback) => ("primary", fallback.label()),
+        };
+        self.replica.routes.with_label_values(&[to, reason]).inc();
+    }
+
     /// Counts a sign-in by its outcome (`success`, `invalid`, `rate_limited`, `disabled`, …).
     pub fn sign_in(&self, outcome: &str) {
         self.sign_ins.with_label_values(&[outcome]).inc();
@@ -319,6 +378,7 @@ impl Metrics {
             self.pool.with_label_values(&[name, "in_use"]).set(i64::from(size) - idle);
             self.pool.with_label_values(&[name, "idle"]).set(idle);
         }
+        self.replica.render(&self.store);
         self.hash_queue.set(i64::try_from(self.passwords.waiting()).unwrap_or(i64::MAX));
         self.operations
             .with_label_values(&["executing"])

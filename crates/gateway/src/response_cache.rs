@@ -13,12 +13,17 @@
 //! come since. So an answer whose reading overlapped a commit is never served, even if it is
 //! stored after the change was announced.
 //!
+//! An answer read from a streaming replica is kept only if the replica held every commit made
+//! before the last change this process had heard of when the answer started reading: a replica
+//! that lags would otherwise fill the cache with rows older than a change already announced,
+//! and serve them until the next change or the max-age.
+//!
 //! The entries live in a moka cache bounded in bytes (body, key and bookkeeping), which evicts the
 //! least useful first and expires each after the max-age.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use careergraph_domain::audit::EntityKind;
@@ -184,7 +189,19 @@ pub struct Answer {
 
 /// The feed's clock as an answer starts reading: what its freshness is judged against.
 #[derive(Clone, Copy, Debug)]
-pub struct Ticket(u64);
+pub struct Ticket {
+    seen: u64,
+    last_change: Option<Instant>,
+}
+
+impl Ticket {
+    /// When the last change this process heard of before the ticket was heard: an answer read
+    /// from a replica that did not yet hold every commit made before then may show older rows
+    /// than the change's (and must not be kept).
+    pub fn last_change(&self) -> Option<Instant> {
+        self.last_change
+    }
+}
 
 /// Bookkeeping per entry beside its body and key: the entry, its key's allocation, moka's own.
 const ENTRY_OVERHEAD: usize = 256;
@@ -193,6 +210,8 @@ const ENTRY_OVERHEAD: usize = 256;
 pub struct ResponseCache {
     entries: Option<moka::sync::Cache<Arc<Key>, Arc<Answer>>>,
     clock: Clock,
+    /// When the last change was heard (see [`Ticket::last_change`]).
+    last_change: Mutex<Option<Instant>>,
     metrics: Arc<Metrics>,
 }
 
@@ -217,7 +236,7 @@ impl ResponseCache {
                 })
                 .build()
         });
-        Self { entries, clock: Clock::default(), metrics }
+        Self { entries, clock: Clock::default(), last_change: Mutex::new(None), metrics }
     }
 
     /// Whether answers are kept at all.
@@ -235,7 +254,8 @@ impl ResponseCache {
 
     /// The clock to judge an answer about to be made by.
     pub fn ticket(&self) -> Ticket {
-        Ticket(self.clock.now.load(Ordering::SeqCst))
+        let seen = self.clock.now.load(Ordering::SeqCst);
+        Ticket { seen, last_change: *self.last_change.lock().unwrap_or_else(std::sync::PoisonError::into_inner) }
     }
 
     /// Keeps `body`, the answer an operation (of `complexity`) made after `ticket` was taken,
@@ -250,12 +270,13 @@ impl ResponseCache {
         ticket: Ticket,
     ) {
         let Some(entries) = &self.entries else { return };
-        if !self.clock.unchanged_since(ticket.0, reads) {
+        if !self.clock.unchanged_since(ticket.seen, reads) {
             // Something it read changed while it was being made.
             return;
         }
         let bytes = body.len() + key.bytes() + operation.1.len() + ENTRY_OVERHEAD;
-        entries.insert(Arc::new(key), Arc::new(Answer { body, operation, complexity, reads, seen: ticket.0, bytes }));
+        entries
+            .insert(Arc::new(key), Arc::new(Answer { body, operation, complexity, reads, seen: ticket.seen, bytes }));
         self.metrics.response_cache_bytes(entries.weighted_size());
     }
 
@@ -267,6 +288,8 @@ impl ResponseCache {
             // Who is signed in changes nothing an anonymous answer shows.
             Change::User { .. } | Change::SessionEnded { .. } => return,
         };
+        // Before the clock moves: a ticket that sees the new time sees this change's too.
+        *self.last_change.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now());
         let tick = self.clock.tick();
         match kind {
             Some(kind) => {

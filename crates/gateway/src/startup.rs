@@ -19,6 +19,7 @@ use crate::persisted::PersistedQueries;
 use crate::playground::Playground;
 use crate::response_cache::ResponseCache;
 use crate::store::Store;
+use crate::tasks::AbortOnDrop;
 
 /// A server that is bound to its port, with its database migrated and seeded, ready to serve.
 pub struct Application {
@@ -35,15 +36,6 @@ pub struct Application {
     _changes: (Option<AbortOnDrop>, AbortOnDrop, Arc<careergraph_domain::changes::CommitHook>),
 }
 
-/// A task that ends with the value holding it.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 impl Application {
     /// Prepares everything a server needs; fails with a message that says what and where.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
@@ -57,6 +49,9 @@ impl Application {
             Some(path) => PersistedQueries::safelist(path)?,
             None => PersistedQueries::automatic(),
         });
+        if let Some(read_url) = &config.database_read_url {
+            crate::replica::check_urls(&config.database_url(), read_url)?;
+        }
         let listener =
             TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let address = listener.local_addr()?;
@@ -75,12 +70,13 @@ impl Application {
                 .context("cannot load the bundled dataset")?;
             tracing::info!(?report, "empty database: loaded the bundled dataset");
         }
+        let feed = careergraph_domain::changes::Feed::of(store.db());
+        let store = with_replica(store, &config, &feed).await?;
         let accounts = Arc::new(Accounts::new(store.clone(), &config, key_files.into_keys(&config)?)?);
         let graphql = build_executable(&config);
         let metrics = Metrics::new(store.clone(), accounts.passwords().clone(), graphql.slots.clone())?;
         let max_age = std::time::Duration::from_secs(config.public_max_age_secs);
         let responses = Arc::new(ResponseCache::new(config.response_cache_mib, max_age, metrics.clone()));
-        let feed = careergraph_domain::changes::Feed::of(store.db());
         // Applying first, so that nothing the listener passes on goes by unapplied.
         let applying = AbortOnDrop(crate::changes::keep_in_step(&feed, accounts.clone(), responses.clone()));
         let listening = crate::changes::listen(
@@ -205,7 +201,22 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let max_connections =
         config.db_max_connections.unwrap_or_else(|| careergraph_domain::default_max_connections(&url));
     let acquire_timeout = std::time::Duration::from_secs(config.db_acquire_timeout_secs);
-    Store::connect(&url, config.database_read_url.as_deref(), max_connections, acquire_timeout).await
+    Store::connect(&url, max_connections, acquire_timeout).await
+}
+
+/// `store`, reading the configured streaming replica (if any); who writes is heard on `feed`.
+async fn with_replica(
+    store: Store,
+    config: &Config,
+    feed: &careergraph_domain::changes::Feed,
+) -> anyhow::Result<Store> {
+    let Some(read_url) = &config.database_read_url else { return Ok(store) };
+    let url = config.database_url();
+    let max_connections =
+        config.db_max_connections.unwrap_or_else(|| careergraph_domain::default_max_connections(read_url));
+    let acquire_timeout = std::time::Duration::from_secs(config.db_acquire_timeout_secs);
+    let max_lag = std::time::Duration::from_millis(config.database_read_max_lag_ms);
+    store.with_replica((&url, read_url), max_connections, acquire_timeout, max_lag, feed).await
 }
 
 /// Creates `dir` if needed, private to this user (it holds e-mail addresses, password hashes and

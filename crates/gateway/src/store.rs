@@ -2,21 +2,37 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use careergraph_domain::Db;
+use careergraph_domain::changes::Feed;
+use uuid::Uuid;
 
-/// A shared connection pool, optionally a second one on a read replica, and how many SQL
-/// statements they have run (published on `/metrics` and used by tests to prove that nested
-/// queries are batched).
+use crate::replica::{Lsn, Replica, Route};
+
+/// A shared connection pool, optionally a second one that reads (an embedded SQLite file's
+/// read-only connections, or a streaming replica), and how many SQL statements they have run
+/// (published on `/metrics` and used by tests to prove that nested queries are batched).
 #[derive(Clone)]
 pub struct Store {
     db: Db,
-    replica: Option<Db>,
-    /// What the second pool is, for metrics: `replica` (a read URL) or `reader` (an embedded
-    /// SQLite file's read-only connections).
-    replica_name: &'static str,
+    reads: Reads,
+    /// Of a store that reads a replica: every commit made before this instant is there. `None`:
+    /// the primary, which holds every commit.
+    complete_as_of: Option<Instant>,
     statements: Arc<Statements>,
+}
+
+/// Where the queries of a store read.
+#[derive(Clone)]
+enum Reads {
+    /// Where it writes.
+    Same,
+    /// The read-only connections of an embedded SQLite file.
+    Reader(Db),
+    /// A streaming replica, while it is fresh enough for the caller.
+    Replica(Arc<Replica>),
 }
 
 /// What the store's pools have run: how many statements, and while someone listens
@@ -55,52 +71,44 @@ impl Drop for Recording {
 }
 
 impl Store {
-    /// Connects to `url` (and to `read_url`, a read replica, when given) with at most
-    /// `max_connections` each, counting every statement from then on; a statement waits at most
-    /// `acquire_timeout` for a connection. A SQLite file without a replica gets one writing
-    /// connection and `max_connections` read-only ones, which serve read-only requests as a
-    /// replica would, without lag: in WAL mode a read sees every commit made before it began.
-    pub async fn connect(
-        url: &str,
-        read_url: Option<&str>,
-        max_connections: u32,
-        acquire_timeout: std::time::Duration,
-    ) -> anyhow::Result<Self> {
+    /// Connects to `url` with at most `max_connections`, counting every statement from then on;
+    /// a statement waits at most `acquire_timeout` for a connection. A SQLite file gets one
+    /// writing connection and `max_connections` read-only ones, which serve read-only requests
+    /// as a replica would, without lag: in WAL mode a read sees every commit made before it
+    /// began.
+    pub async fn connect(url: &str, max_connections: u32, acquire_timeout: Duration) -> anyhow::Result<Self> {
         let statements = Arc::new(Statements::default());
-        let open = |url: String, max_connections: u32, pool: Pool| {
-            let counter = statements.clone();
-            async move {
-                let db = match pool {
-                    Pool::Writer => careergraph_domain::connect_with(&url, max_connections, acquire_timeout).await,
-                    Pool::SqliteReader => {
-                        careergraph_domain::connect_sqlite_reader(&url, max_connections, acquire_timeout).await
-                    }
-                };
-                let mut db = db.with_context(|| format!("cannot open the database at {}", redact(&url)))?;
-                db.pool_mut().set_metric_callback(move |statement| {
-                    counter.ran(&statement.statement.sql);
-                    crate::traces::statement(statement);
-                });
-                anyhow::Ok(db)
-            }
-        };
         // A file, not an in-memory database: another connection to `:memory:` is another database.
-        let embedded = crate::config::sqlite_file_of(url).is_some() && read_url.is_none();
+        let embedded = crate::config::sqlite_file_of(url).is_some();
         // SQLite takes one writer at a time: more writing connections only wait on its lock, or
         // fail to upgrade a read to a write. Reads go to a pool of their own (below).
         let db = match embedded {
-            true => open(url.to_owned(), 1, Pool::Writer).await?,
-            false => open(url.to_owned(), max_connections, Pool::Writer).await?,
+            true => open(&statements, url, 1, acquire_timeout, Pool::Writer).await?,
+            false => open(&statements, url, max_connections, acquire_timeout, Pool::Writer).await?,
         };
-        // A replica that is a SQLite file is opened read-only, as the embedded reader is.
-        let reader = |url: &str| if url.starts_with("sqlite:") { Pool::SqliteReader } else { Pool::Writer };
-        let replica = match (read_url, embedded) {
-            (Some(read_url), _) => Some(open(read_url.to_owned(), max_connections, reader(read_url)).await?),
-            (None, true) => Some(open(url.to_owned(), max_connections, Pool::SqliteReader).await?),
-            (None, false) => None,
+        let reads = match embedded {
+            true => Reads::Reader(open(&statements, url, max_connections, acquire_timeout, Pool::SqliteReader).await?),
+            false => Reads::Same,
         };
-        let replica_name = if embedded { "reader" } else { "replica" };
-        Ok(Self { db, replica, replica_name, statements })
+        Ok(Self { db, reads, complete_as_of: None, statements })
+    }
+
+    /// The store, with its queries reading the streaming replica at `read_url` of the database
+    /// at `url` (this store's) while it lags at most `max_lag` and has replayed the caller's own
+    /// last write (see [`crate::replica`]); who writes is heard on `feed`.
+    pub async fn with_replica(
+        self,
+        urls: (&str, &str),
+        max_connections: u32,
+        acquire_timeout: Duration,
+        max_lag: Duration,
+        feed: &Feed,
+    ) -> anyhow::Result<Self> {
+        let (url, read_url) = urls;
+        crate::replica::check_urls(url, read_url)?;
+        let pool = open(&self.statements, read_url, max_connections, acquire_timeout, Pool::Replica).await?;
+        let replica = Replica::follow(pool, self.db.clone(), urls, max_lag, feed).await?;
+        Ok(Self { reads: Reads::Replica(replica), ..self })
     }
 
     /// The connection pool: the primary database, or the replica in a store from [`Self::reads`].
@@ -108,23 +116,61 @@ impl Store {
         &self.db
     }
 
-    /// The store a request that only reads uses: the read replica when there is one. A request
-    /// that writes keeps the primary for everything, so it reads its own writes.
-    pub fn reads(&self) -> Self {
-        match &self.replica {
-            Some(replica) => Self { db: replica.clone(), replica: None, ..self.clone() },
-            None => self.clone(),
+    /// The store a request that only reads uses, for a caller who is `user` (`None`:
+    /// anonymous) and asked to read no older than `read_after`: the embedded reader, the
+    /// replica when it is fresh enough, else the primary; with the route taken, when there is a
+    /// replica. A request that writes keeps the primary for everything, so it reads its own
+    /// writes.
+    pub fn reads(&self, user: Option<Uuid>, read_after: Option<Lsn>) -> (Self, Option<Route>) {
+        match &self.reads {
+            Reads::Same => (self.clone(), None),
+            Reads::Reader(reader) => (Self { db: reader.clone(), reads: Reads::Same, ..self.clone() }, None),
+            Reads::Replica(replica) => {
+                let route = replica.route(user, read_after);
+                let store = match route {
+                    Route::Replica { complete_as_of } => Self {
+                        db: replica.pool().clone(),
+                        reads: Reads::Same,
+                        complete_as_of: Some(complete_as_of),
+                        statements: self.statements.clone(),
+                    },
+                    Route::Primary(_) => self.clone(),
+                };
+                (store, Some(route))
+            }
         }
     }
 
-    /// Every pool, the primary first (for readiness: both must answer).
-    pub fn pools(&self) -> impl Iterator<Item = &Db> {
-        std::iter::once(&self.db).chain(&self.replica)
+    /// Whether what this store reads holds every commit made before `instant`.
+    pub fn holds_commits_before(&self, instant: Instant) -> bool {
+        self.complete_as_of.is_none_or(|complete| complete >= instant)
     }
 
-    /// Every pool with its name for metrics: `primary`, then `replica` or `reader`.
+    /// Notes that a request of `user` (`None`: anonymous) has written, and returns the position
+    /// its reads must wait for on the replica; `None` without a replica.
+    pub async fn wrote(&self, user: Option<Uuid>) -> Option<Lsn> {
+        match &self.reads {
+            Reads::Replica(replica) => replica.wrote(user).await,
+            Reads::Same | Reads::Reader(_) => None,
+        }
+    }
+
+    /// The streaming replica, if queries read one.
+    pub fn replica(&self) -> Option<&Replica> {
+        match &self.reads {
+            Reads::Replica(replica) => Some(replica),
+            Reads::Same | Reads::Reader(_) => None,
+        }
+    }
+
+    /// Every pool with its name for metrics: `primary`, then `reader` or `replica`.
     pub fn named_pools(&self) -> impl Iterator<Item = (&'static str, &Db)> {
-        std::iter::once(("primary", &self.db)).chain(self.replica.iter().map(|replica| (self.replica_name, replica)))
+        let reads = match &self.reads {
+            Reads::Same => None,
+            Reads::Reader(reader) => Some(("reader", reader)),
+            Reads::Replica(replica) => Some(("replica", replica.pool())),
+        };
+        std::iter::once(("primary", &self.db)).chain(reads)
     }
 
     /// SQL statements run since the store was opened.
@@ -143,10 +189,34 @@ impl Store {
 /// What a pool is for.
 #[derive(Clone, Copy)]
 enum Pool {
-    /// Reads and writes (the primary, or a replica given by URL).
+    /// Reads and writes: the primary.
     Writer,
     /// Reads only, beside the one writing connection of an embedded SQLite file.
     SqliteReader,
+    /// Reads only: a streaming replica, which may be down when the server starts.
+    Replica,
+}
+
+/// Opens a pool of `kind` on `url`, whose statements `statements` counts.
+async fn open(
+    statements: &Arc<Statements>,
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+    kind: Pool,
+) -> anyhow::Result<Db> {
+    let db = match kind {
+        Pool::Writer => careergraph_domain::connect_with(url, max_connections, acquire_timeout).await,
+        Pool::SqliteReader => careergraph_domain::connect_sqlite_reader(url, max_connections, acquire_timeout).await,
+        Pool::Replica => careergraph_domain::connect_lazily(url, max_connections, acquire_timeout).await,
+    };
+    let mut db = db.with_context(|| format!("cannot open the database at {}", redact(url)))?;
+    let counter = statements.clone();
+    db.pool_mut().set_metric_callback(move |statement| {
+        counter.ran(&statement.statement.sql);
+        crate::traces::statement(statement);
+    });
+    Ok(db)
 }
 
 /// `url` with any password replaced, fit for logs and error messages.

@@ -5,15 +5,16 @@
 //! to a matching `If-None-Match`. Anything sent with a token, any answer with errors, every
 //! `POST` (and so every mutation) is `private, no-store`. An anonymous answer is the same for
 //! every anonymous caller, so nothing whose content depends on who asks is ever public.
-//! `Vary: Authorization, Accept` on every answer keeps a cache from handing one caller's or one
-//! media type's answer to another.
+//! `Vary: Authorization, Accept, Careergraph-Read-After` on every answer keeps a cache from
+//! handing one caller's or one media type's answer to another, or an answer older than a
+//! client's own last write to that client (see [`crate::replica`]).
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 const PRIVATE: HeaderValue = HeaderValue::from_static("private, no-store");
-const VARY: HeaderValue = HeaderValue::from_static("Authorization, Accept");
+const VARY: HeaderValue = HeaderValue::from_static("Authorization, Accept, Careergraph-Read-After");
 
 /// How public answers are marked.
 #[derive(Clone, Debug)]
@@ -74,7 +75,8 @@ fn matches(if_none_match: &HeaderValue, etag: &HeaderValue) -> bool {
     if_none_match.to_str().is_ok_and(|listed| listed.split(',').any(|tag| tag.trim() == "*" || opaque(tag) == ours))
 }
 
-/// Middleware for the GraphQL route: every answer varies by `Authorization` and `Accept`, and
+/// Middleware for the GraphQL route: every answer varies by `Authorization`, `Accept` and
+/// `Careergraph-Read-After`, and
 /// any answer the handler did not mark itself (refusals, tokens, errors, `POST`) is private.
 pub async fn private_unless_marked(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let mut response = next.run(request).await;
