@@ -77,7 +77,11 @@ fn main() {
 /// Whether the PostgreSQL server at `url` accepts a replication connection (what
 /// `pg_basebackup` makes), asked with `psql` in replication mode; and its `pg_basebackup` is here.
 fn replication_allowed(url: &str) -> bool {
-    println!("cargo::rerun-if-changed=/etc/postgresql");
+    // Debian's cluster configuration, where pg_hba.conf is: allowing replication there brings
+    // the tests back (a path that does not exist would rerun this script at every build).
+    if Path::new("/etc/postgresql").exists() {
+        println!("cargo::rerun-if-changed=/etc/postgresql");
+    }
     let separator = if url.contains('?') { '&' } else { '?' };
     let asked = Command::new("psql")
         .args(["-XAtc", "IDENTIFY_SYSTEM"])

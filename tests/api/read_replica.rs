@@ -200,3 +200,21 @@ on_backends! {
         replica.drop_role(&primary).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL skipped")]
+async fn a_read_url_that_is_not_a_replica_of_the_database_stops_the_server_at_start() {
+    let primary = spawn_app(Backend::Postgres).await;
+    let data = tempfile::tempdir().expect("a data directory");
+    let mut config = careergraph_gateway::Config::new(
+        "127.0.0.1:0".parse().expect("an address"),
+        Some(primary.database_url.clone()),
+        data.path().join("data"),
+    );
+    // Another database of the same server: it answers, but holds other rows.
+    config.database_read_url = Some(std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL"));
+    let refused = careergraph_gateway::Application::build(config).await.err().expect("the server refuses to start");
+    let message = format!("{refused:#}");
+    assert!(message.contains("is not a streaming replica of the database URL's server"), "{message}");
+    assert!(message.contains("it serves database postgres"), "{message}");
+}

@@ -174,11 +174,13 @@ impl fmt::Display for Status {
     }
 }
 
-/// Which server answered: its cluster's system identifier and when it started.
+/// Which server answered: its cluster's system identifier and when it started, and which of its
+/// databases.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Identity {
     system: String,
     started: String,
+    database: String,
 }
 
 /// The primary as a probe reads it.
@@ -258,6 +260,10 @@ impl Tracking {
                 "its cluster's system identifier is {}, the primary's {}",
                 replica.identity.system, primary.system
             );
+            return self.set_health(Health::NotAReplica(why));
+        }
+        if replica.identity.database != primary.database {
+            let why = format!("it serves database {}, the primary {}", replica.identity.database, primary.database);
             return self.set_health(Health::NotAReplica(why));
         }
         if !replica.recovering {
@@ -484,7 +490,11 @@ fn position_of(row: &sea_orm::QueryResult) -> Result<Lsn, DbErr> {
 }
 
 fn identity_of(row: &sea_orm::QueryResult) -> Result<Identity, DbErr> {
-    Ok(Identity { system: row.try_get("", "system")?, started: row.try_get("", "started")? })
+    Ok(Identity {
+        system: row.try_get("", "system")?,
+        started: row.try_get("", "started")?,
+        database: row.try_get("", "database")?,
+    })
 }
 
 /// The primary's WAL position now: past every commit that has returned.
@@ -497,7 +507,7 @@ async fn read_primary(db: &Db) -> Result<PrimaryState, DbErr> {
         db,
         "SELECT pg_current_wal_lsn()::text AS position, \
          (SELECT system_identifier FROM pg_control_system())::text AS system, \
-         pg_postmaster_start_time()::text AS started",
+         pg_postmaster_start_time()::text AS started, current_database()::text AS database",
     )
     .await?;
     Ok(PrimaryState { position: position_of(&row)?, identity: identity_of(&row)? })
@@ -509,7 +519,7 @@ async fn read_replica(db: &Db) -> Result<ReplicaState, DbErr> {
         "SELECT pg_is_in_recovery() AS recovering, \
          COALESCE(pg_last_wal_replay_lsn(), '0/0')::text AS position, \
          (SELECT system_identifier FROM pg_control_system())::text AS system, \
-         pg_postmaster_start_time()::text AS started",
+         pg_postmaster_start_time()::text AS started, current_database()::text AS database",
     )
     .await?;
     Ok(ReplicaState {
@@ -536,7 +546,7 @@ mod tests {
     use super::*;
 
     fn identity(started: &str) -> Identity {
-        Identity { system: "7716394748373383346".into(), started: started.into() }
+        Identity { system: "7716394748373383346".into(), started: started.into(), database: "careergraph".into() }
     }
 
     fn tracking() -> Tracking {
@@ -620,9 +630,16 @@ mod tests {
         let stranger = ReplicaState {
             recovering: true,
             replayed: Lsn(10),
-            identity: Identity { system: "1".into(), started: "primary".into() },
+            identity: Identity { system: "1".into(), started: "primary".into(), database: "careergraph".into() },
         };
         tracking.replica_at(now, &identity("primary"), stranger);
-        assert!(matches!(tracking.health, Health::NotAReplica(why) if why.contains("system identifier")));
+        assert!(matches!(&tracking.health, Health::NotAReplica(why) if why.contains("system identifier")));
+        let elsewhere = ReplicaState {
+            recovering: true,
+            replayed: Lsn(10),
+            identity: Identity { database: "other".into(), ..identity("standby") },
+        };
+        tracking.replica_at(now, &identity("primary"), elsewhere);
+        assert!(matches!(&tracking.health, Health::NotAReplica(why) if why.contains("database other")));
     }
 }
