@@ -179,6 +179,13 @@ impl Standby {
         ] {
             settings.push_str(&format!("{name} = {}\n", setting(name).await));
         }
+        // The slot, made and reserving the log before the copy starts, keeps the primary's log
+        // until the standby has it, even while it is stopped. (`pg_basebackup -C` makes it only
+        // once the copy has begun: a checkpoint in between, such as another copy's, may recycle
+        // the very segment the copy then asks for.)
+        let slot = format!("careergraph_test_{}", uuid::Uuid::now_v7().simple());
+        let reserve = format!("SELECT pg_create_physical_replication_slot('{slot}', true)");
+        admin.execute_unprepared(&reserve).await.expect("a replication slot");
         admin.close().await.ok();
         let server = url::Url::parse(admin_url).expect("TEST_DATABASE_URL is a URL");
         let (host, server_port) = (server.host_str().unwrap_or("127.0.0.1").to_owned(), server.port().unwrap_or(5432));
@@ -187,14 +194,11 @@ impl Standby {
         let bin = std::path::PathBuf::from(format!("/usr/lib/postgresql/{major}/bin"));
         let dir = tempfile::tempdir().expect("a directory for the standby");
         let data = dir.path().join("data");
-        let slot = format!("careergraph_test_{}", uuid::Uuid::now_v7().simple());
         let standby = Self { admin_url: admin_url.to_owned(), slot, port: free_port(), bin, data, dir, settings };
         standby.hand_to_postgres(standby.dir.path());
         let mut backup = standby.command("pg_basebackup");
         backup.args(["-h", &host, "-p", &server_port.to_string(), "-U", &user, "-D"]).arg(&standby.data);
-        // A slot of its own keeps the primary's log until the standby has it, even while it is
-        // stopped (a checkpoint would otherwise recycle what it has yet to fetch).
-        backup.args(["-R", "-X", "stream", "-c", "fast", "-C", "-S", &standby.slot]);
+        backup.args(["-R", "-X", "stream", "-c", "fast", "-S", &standby.slot]);
         if let Some(password) = password {
             backup.env("PGPASSWORD", password);
         }
