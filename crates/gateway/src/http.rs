@@ -536,7 +536,7 @@ async fn graphql_get(
         Err(response) => return response,
     };
     let id = request_id(&headers);
-    let caller = caller(&state, principal, peer, &headers, &id, Some(ReadAfter(position)));
+    let caller = caller(&state, principal, peer, &headers, &id, true, position);
     // Without a token the answer is what every anonymous caller gets: a shared cache may keep
     // it. One that must be at least as fresh as a write of the client's is made anew.
     let shared = caller.principal == Principal::ANONYMOUS && position.is_none();
@@ -594,33 +594,30 @@ async fn answer_single(
 }
 
 /// The caller of a request from `peer`: its address as the trusted proxies name it, and the
-/// database its operations use (the read replica, if any, when none of them writes).
+/// database its operations use (the read replica, if any, when none of them writes, fresh enough
+/// for its client, who asked to read no older than `read_after`).
 fn caller(
     state: &AppState,
     principal: Principal,
     peer: SocketAddr,
     headers: &HeaderMap,
     request_id: &str,
-    reads: Option<ReadAfter>,
+    reads_only: bool,
+    read_after: Option<Lsn>,
 ) -> Caller {
     let address = client_address(peer.ip(), headers, state.client_address_header, &state.trusted_proxies);
-    let store = match reads {
-        Some(ReadAfter(position)) => {
-            let (store, route) = state.store.reads(principal.user_id, position);
+    let store = match reads_only {
+        true => {
+            let (store, route) = state.store.reads(principal.user_id, read_after);
             if let Some(route) = route {
                 state.metrics.read_routed(route);
             }
             store
         }
-        None => state.store.clone(),
+        false => state.store.clone(),
     };
     Caller::new(principal, address, request_id, store, state.max_complexity)
 }
-
-/// A request that only reads, and the WAL position its client asked it to read no older than
-/// (the `Careergraph-Read-After` header, see [`crate::replica`]).
-#[derive(Clone, Copy)]
-struct ReadAfter(Option<Lsn>);
 
 /// The position in the request's `Careergraph-Read-After` header, if it has one; a header that
 /// is not one fails the request (with the message returned), as a client bug that would
@@ -694,8 +691,7 @@ async fn graphql_post(
             }
             // A batch that writes reads from the primary throughout: its queries see its writes.
             let reads_only = reads_only(&mut requests);
-            let reads = reads_only.then_some(ReadAfter(position));
-            let caller = caller(&state, principal, peer, &headers, &id, reads);
+            let caller = caller(&state, principal, peer, &headers, &id, reads_only, position);
             let responses = futures::future::join_all(
                 requests.into_iter().map(|request| execute(&state.execution, &caller, request)),
             )
@@ -724,7 +720,7 @@ async fn graphql_post(
         single => match state.execution.read(single) {
             Ok(mut operation) => {
                 let reads_only = reads_only(std::slice::from_mut(&mut operation));
-                let caller = caller(&state, principal, peer, &headers, &id, reads_only.then_some(ReadAfter(position)));
+                let caller = caller(&state, principal, peer, &headers, &id, reads_only, position);
                 let from_memory = reads_only && position.is_none();
                 let response = answer_single(&state, format, operation, &caller, &id, from_memory, None).await;
                 match reads_only {

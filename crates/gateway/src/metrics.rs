@@ -15,7 +15,7 @@ use prometheus::{
 use sea_orm::DatabaseBackend;
 
 use crate::graphql::plumbing::slots::ExecutionSlots;
-use crate::replica::{Health, Route};
+use crate::replica::Route;
 use crate::store::Store;
 
 /// Operation names become label values; past this many distinct ones (clients choose them),
@@ -130,14 +130,9 @@ impl ReplicaMetrics {
     fn render(&self, store: &Store) {
         let Some(replica) = store.replica() else { return };
         let status = replica.status();
-        let serving = matches!(status.health, Health::Following | Health::SameServer)
-            && status.lag.is_some_and(|lag| lag <= status.max_lag);
-        let lag = match (&status.health, status.lag) {
-            (Health::Following | Health::SameServer, Some(lag)) => lag.as_secs_f64(),
-            _ => f64::INFINITY,
-        };
+        let lag = status.lag.filter(|_| status.health.serves()).map_or(f64::INFINITY, |lag| lag.as_secs_f64());
         self.lag.set(lag);
-        self.serving.set(i64::from(serving));
+        self.serving.set(i64::from(status.queries_read_it()));
     }
 }
 

@@ -53,11 +53,6 @@ pub const READ_AFTER_HEADER: &str = "careergraph-read-after";
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Lsn(u64);
 
-impl Lsn {
-    /// Past every position: what the primary server itself has "replayed".
-    const END: Self = Self(u64::MAX);
-}
-
 impl FromStr for Lsn {
     type Err = String;
 
@@ -129,7 +124,8 @@ pub enum Health {
 }
 
 impl Health {
-    fn serves(&self) -> bool {
+    /// Whether queries may read it, lag allowing: it follows the primary, or is the primary.
+    pub fn serves(&self) -> bool {
         matches!(self, Self::Following | Self::SameServer)
     }
 
@@ -150,6 +146,13 @@ pub struct Status {
     pub max_lag: Duration,
 }
 
+impl Status {
+    /// Whether queries read the replica now (a caller's own unreplayed write aside).
+    pub fn queries_read_it(&self) -> bool {
+        self.health.serves() && self.lag.is_some_and(|lag| lag <= self.max_lag)
+    }
+}
+
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let bound = self.max_lag.as_secs_f64();
@@ -157,11 +160,7 @@ impl fmt::Display for Status {
             Some(lag) => format!("{:.3} s behind", lag.as_secs_f64()),
             None => "behind by an unknown time".to_owned(),
         };
-        let serves = match self.lag {
-            Some(lag) if self.health.serves() && lag <= self.max_lag => "queries read it",
-            _ if self.health.serves() => "queries read the primary",
-            _ => "",
-        };
+        let serves = if self.queries_read_it() { "queries read it" } else { "queries read the primary" };
         match &self.health {
             Health::Unknown => write!(f, "replica: not probed yet; queries read the primary"),
             Health::Following => write!(f, "replica: following, {lag} (bound {bound:.3} s); {serves}"),
@@ -270,8 +269,8 @@ impl Tracking {
             if replica.identity != *primary {
                 return self.set_health(Health::NotAReplica("it is not in recovery: a promoted standby".into()));
             }
+            // Never behind: `route` sends queries there without looking at positions or fences.
             self.set_health(Health::SameServer);
-            self.replayed = Lsn::END;
             self.complete_as_of = Some(sent);
             self.positions.clear();
             self.writers.clear();

@@ -95,7 +95,8 @@ impl Store {
 
     /// The store, with its queries reading the streaming replica at `read_url` of the database
     /// at `url` (this store's) while it lags at most `max_lag` and has replayed the caller's own
-    /// last write (see [`crate::replica`]); who writes is heard on `feed`.
+    /// last write (see [`crate::replica`]); who writes is heard on `feed`. The server checks the
+    /// URLs ([`crate::replica::check_urls`]) before anything else at start.
     pub async fn with_replica(
         self,
         urls: (&str, &str),
@@ -104,8 +105,7 @@ impl Store {
         max_lag: Duration,
         feed: &Feed,
     ) -> anyhow::Result<Self> {
-        let (url, read_url) = urls;
-        crate::replica::check_urls(url, read_url)?;
+        let (_, read_url) = urls;
         let pool = open(&self.statements, read_url, max_connections, acquire_timeout, Pool::Replica).await?;
         let replica = Replica::follow(pool, self.db.clone(), urls, max_lag, feed).await?;
         Ok(Self { reads: Reads::Replica(replica), ..self })
