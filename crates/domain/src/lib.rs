@@ -102,6 +102,11 @@ async fn open(url: &str, max_connections: u32, acquire_timeout: Duration, connec
     Ok(Db::direct(Database::connect(options).await?))
 }
 
+/// `url` without the [`POOLER_PARAMETER`], for a connection made without this crate's pools.
+pub fn without_pooler_parameter(url: &str) -> Result<String> {
+    Ok(pooler_of(url)?.0)
+}
+
 /// `url` without the [`POOLER_PARAMETER`], and whether it said the database is behind a
 /// transaction pooler (`true` or `false`; anything else is refused, as is the parameter on a
 /// database other than PostgreSQL).

@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 
 use careergraph_domain::Db;
 use careergraph_domain::changes::{Change, Feed};
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
+use sea_orm::sqlx::{self, Connection, Row};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
@@ -306,8 +308,8 @@ pub struct Replica {
     /// The primary's request pool, for the position after a write.
     primary: Db,
     /// Connections of the probes' own, so that a busy request pool does not look like lag.
-    probe_primary: Db,
-    probe_replica: Db,
+    probe_primary: ProbeConnection,
+    probe_replica: ProbeConnection,
     max_lag: Duration,
     tracking: Mutex<Tracking>,
     tasks: Mutex<Vec<AbortOnDrop>>,
@@ -326,8 +328,8 @@ impl Replica {
         feed: &Feed,
     ) -> anyhow::Result<Arc<Self>> {
         let (primary_url, read_url) = urls;
-        let probe_primary = careergraph_domain::connect_lazily(primary_url, 1, PROBE_TIMEOUT).await?;
-        let probe_replica = careergraph_domain::connect_lazily(read_url, 1, PROBE_TIMEOUT).await?;
+        let probe_primary = ProbeConnection::new(primary_url)?;
+        let probe_replica = ProbeConnection::new(read_url)?;
         let replica = Arc::new(Self {
             pool,
             primary,
@@ -488,44 +490,77 @@ fn position_of(row: &sea_orm::QueryResult) -> Result<Lsn, DbErr> {
     text.parse().map_err(DbErr::Custom)
 }
 
-fn identity_of(row: &sea_orm::QueryResult) -> Result<Identity, DbErr> {
-    Ok(Identity {
-        system: row.try_get("", "system")?,
-        started: row.try_get("", "started")?,
-        database: row.try_get("", "database")?,
-    })
-}
-
 /// The primary's WAL position now: past every commit that has returned.
 async fn current_position(db: &Db) -> Result<Lsn, DbErr> {
     position_of(&query_one(db, "SELECT pg_current_wal_lsn()::text AS position").await?)
 }
 
-async fn read_primary(db: &Db) -> Result<PrimaryState, DbErr> {
-    let row = query_one(
-        db,
-        "SELECT pg_current_wal_lsn()::text AS position, \
-         (SELECT system_identifier FROM pg_control_system())::text AS system, \
-         pg_postmaster_start_time()::text AS started, current_database()::text AS database",
-    )
-    .await?;
-    Ok(PrimaryState { position: position_of(&row)?, identity: identity_of(&row)? })
+async fn read_primary(probe: &ProbeConnection) -> Result<PrimaryState, sqlx::Error> {
+    let row = probe
+        .query_one(
+            "SELECT pg_current_wal_lsn()::text AS position, \
+             (SELECT system_identifier FROM pg_control_system())::text AS system, \
+             pg_postmaster_start_time()::text AS started, current_database()::text AS database",
+        )
+        .await?;
+    Ok(PrimaryState { position: probed_position(&row)?, identity: probed_identity(&row)? })
 }
 
-async fn read_replica(db: &Db) -> Result<ReplicaState, DbErr> {
-    let row = query_one(
-        db,
-        "SELECT pg_is_in_recovery() AS recovering, \
-         COALESCE(pg_last_wal_replay_lsn(), '0/0')::text AS position, \
-         (SELECT system_identifier FROM pg_control_system())::text AS system, \
-         pg_postmaster_start_time()::text AS started, current_database()::text AS database",
-    )
-    .await?;
+async fn read_replica(probe: &ProbeConnection) -> Result<ReplicaState, sqlx::Error> {
+    let row = probe
+        .query_one(
+            "SELECT pg_is_in_recovery()::text AS recovering, \
+             COALESCE(pg_last_wal_replay_lsn(), '0/0')::text AS position, \
+             (SELECT system_identifier FROM pg_control_system())::text AS system, \
+             pg_postmaster_start_time()::text AS started, current_database()::text AS database",
+        )
+        .await?;
     Ok(ReplicaState {
-        recovering: row.try_get("", "recovering")?,
-        replayed: position_of(&row)?,
-        identity: identity_of(&row)?,
+        recovering: row.try_get::<String, _>("recovering")? == "true",
+        replayed: probed_position(&row)?,
+        identity: probed_identity(&row)?,
     })
+}
+
+fn probed_position(row: &PgRow) -> Result<Lsn, sqlx::Error> {
+    row.try_get::<String, _>("position")?.parse().map_err(|why: String| sqlx::Error::Decode(why.into()))
+}
+
+fn probed_identity(row: &PgRow) -> Result<Identity, sqlx::Error> {
+    Ok(Identity {
+        system: row.try_get("system")?,
+        started: row.try_get("started")?,
+        database: row.try_get("database")?,
+    })
+}
+
+/// A probe's connection, opened in one attempt when it has none. A pool retries a refused
+/// connection, and one to a server starting up or shutting down, until its acquire timeout,
+/// during which a stopped replica would still look like it follows; one attempt tells at once.
+/// Its statements go by the simple query protocol, so a pooler between is no matter.
+struct ProbeConnection {
+    options: PgConnectOptions,
+    connection: Mutex<Option<PgConnection>>,
+}
+
+impl ProbeConnection {
+    fn new(url: &str) -> anyhow::Result<Self> {
+        let url = careergraph_domain::without_pooler_parameter(url)?;
+        let options = PgConnectOptions::from_str(&url)?.application_name("careergraph replica probe");
+        Ok(Self { options, connection: Mutex::new(None) })
+    }
+
+    async fn query_one(&self, sql: &'static str) -> Result<PgRow, sqlx::Error> {
+        // Taken out while in use: a probe given up on mid-statement drops it with its future.
+        let taken = self.connection.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        let mut connection = match taken {
+            Some(connection) => connection,
+            None => PgConnection::connect_with(&self.options).await?,
+        };
+        let row = sqlx::raw_sql(sql).fetch_one(&mut connection).await?;
+        *self.connection.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(connection);
+        Ok(row)
+    }
 }
 
 /// Checks that `read_url` can name a replica of the database at `url`: both PostgreSQL.
