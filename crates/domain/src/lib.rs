@@ -102,9 +102,16 @@ async fn open(url: &str, max_connections: u32, acquire_timeout: Duration, connec
     Ok(Db::direct(Database::connect(options).await?))
 }
 
-/// `url` without the [`POOLER_PARAMETER`], for a connection made without this crate's pools.
-pub fn without_pooler_parameter(url: &str) -> Result<String> {
-    Ok(pooler_of(url)?.0)
+/// How to open one PostgreSQL connection outside this crate's pools to the database at `url`,
+/// set up as theirs are (the [`POOLER_PARAMETER`] understood and left out, no statement logged):
+/// for a caller that must know at once that a server refuses it, which a pool's connect, retrying
+/// until its acquire timeout, does not tell.
+pub fn postgres_connect_options(url: &str) -> Result<sea_orm::sqlx::postgres::PgConnectOptions> {
+    use sea_orm::sqlx::ConnectOptions as _;
+    let (url, _) = pooler_of(url)?;
+    let options: sea_orm::sqlx::postgres::PgConnectOptions =
+        url.parse().map_err(|error| Error::invalid("database_url", format!("is not a PostgreSQL URL: {error}")))?;
+    Ok(options.disable_statement_logging())
 }
 
 /// `url` without the [`POOLER_PARAMETER`], and whether it said the database is behind a

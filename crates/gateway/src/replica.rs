@@ -545,8 +545,7 @@ struct ProbeConnection {
 
 impl ProbeConnection {
     fn new(url: &str) -> anyhow::Result<Self> {
-        let url = careergraph_domain::without_pooler_parameter(url)?;
-        let options = PgConnectOptions::from_str(&url)?.application_name("careergraph replica probe");
+        let options = careergraph_domain::postgres_connect_options(url)?.application_name("careergraph replica probe");
         Ok(Self { options, connection: Mutex::new(None) })
     }
 
