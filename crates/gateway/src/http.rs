@@ -606,15 +606,14 @@ fn caller(
     read_after: Option<Lsn>,
 ) -> Caller {
     let address = client_address(peer.ip(), headers, state.client_address_header, &state.trusted_proxies);
-    let store = match reads_only {
-        true => {
-            let (store, route) = state.store.reads(principal.user_id, read_after);
-            if let Some(route) = route {
-                state.metrics.read_routed(route);
-            }
-            store
+    let store = if reads_only {
+        let (store, route) = state.store.reads(principal.user_id, read_after);
+        if let Some(route) = route {
+            state.metrics.read_routed(route);
         }
-        false => state.store.clone(),
+        store
+    } else {
+        state.store.clone()
     };
     Caller::new(principal, address, request_id, store, state.max_complexity)
 }
