@@ -218,3 +218,25 @@ async fn a_read_url_that_is_not_a_replica_of_the_database_stops_the_server_at_st
     assert!(message.contains("is not a streaming replica of the database URL's server"), "{message}");
     assert!(message.contains("it serves database postgres"), "{message}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL skipped")]
+async fn a_read_url_nothing_answers_at_start_leaves_queries_on_the_primary() {
+    let primary = spawn_app(Backend::Postgres).await;
+    let mut read_url = url::Url::parse(&primary.database_url).expect("a URL");
+    read_url.set_port(Some(careergraph_test_support::free_port())).expect("a port");
+    let (url, read_url) = (primary.database_url.clone(), read_url.to_string());
+    let app = spawn_app_with(Backend::Postgres, move |config| {
+        config.database_url = Some(url);
+        config.database_read_url = Some(read_url);
+    })
+    .await;
+    let response = app.client.get(format!("{}/readyz", app.address)).send().await.expect("an answer");
+    assert_eq!(response.status(), reqwest::StatusCode::OK, "ready: the primary answers");
+    let text = response.text().await.expect("text");
+    assert!(text.contains("replica: unreachable"), "{text}");
+    // Known from the one refused attempt, not from a pool that retried it until its timeout.
+    assert!(text.contains("Connection refused"), "{text}");
+    let body = app.graphql(BY_SLUG, json!({ "s": "backend-developer" })).await;
+    assert_eq!(body["data"]["careerPath"]["title"], "Backend Developer", "{body}");
+}
