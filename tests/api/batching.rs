@@ -96,6 +96,24 @@ on_both_backends! {
         assert!(one <= 4, "Q3 on one path: {one} statements");
         assert_eq!(hundred, one, "Q3 on a hundred paths costs what it costs on one");
     }
+    async fn a_cleared_query_costs_the_statements_its_guarded_run_did(backend: Backend) {
+        // The second run of a query is cleared: its lists resolve leaves in place and relations
+        // together (`graphql::plumbing::inline`), which must still load each relation in one batch.
+        // No response cache, which would answer the second run from memory.
+        let app = crate::helpers::spawn_app_with(backend, crate::prepared::with_metrics).await;
+        careergraph_domain::synthetic::load_benchmark_data(app.db(), 60).await.expect("the benchmark's data");
+        for query in [
+            "{ careerPaths(first: 50) { edges { node { slug title skills { importance skill { name category technologies { name kind } } } salaryRecords { country currency period average minimum maximum asOf } } } } }",
+            "{ skills(first: 50, filter: { search: \"synthetic\" }) { nodes { slug technologies { slug skills { slug } } careerPaths { importance careerPath { slug roadmap { title } } } } } }",
+        ] {
+            let (guarded, guarded_data) = statements(&app, query).await;
+            let (cleared, cleared_data) = statements(&app, query).await;
+            assert_eq!(cleared_data, guarded_data, "{query}");
+            assert_eq!(cleared, guarded, "statements of a cleared run of {query}");
+        }
+        assert_eq!(crate::prepared::unguarded_executions(&app).await, 2.0, "each query ran cleared once");
+    }
+
     async fn relations_of_objects_resolved_field_by_field_still_load_in_one_batch_each(app) {
         // Skills and technologies resolve their fields one after another (`serial`), so two
         // relations of one object load in turn; each must still be one statement for the page.

@@ -81,6 +81,55 @@ on_both_backends! {
         assert!(body["data"].as_object().is_some_and(|data| data.contains_key("skillGap")) && body["data"]["skillGap"].is_null(), "the failed nullable field is null, not missing: {body}");
     }
 
+    async fn a_cleared_query_answers_as_its_guarded_run_did_whatever_its_shape(backend: Backend) {
+        // Cleared, the lists and objects of the nested read resolve their leaves in place
+        // (`graphql::plumbing::inline`): fragments, aliases, `__typename`, a leaf asked twice, a
+        // relation asked twice under one key (which async-graphql merges) and a type met again
+        // further down must give the guarded run's answer, to the order of its keys.
+        let app = spawn_app_with(backend, with_metrics).await;
+        careergraph_domain::synthetic::load_benchmark_data(app.db(), 12).await.expect("the benchmark's data");
+        let query = r#"query Shapes {
+          careerPaths(first: 6) { edges { node { __typename ...Path
+            skills { importance first: skill { __typename name ... on Skill { category name } ...Named }
+                     again: skill { slug technologies { ... on Node { id } name } } }
+            salaryRecords { ... on SalaryRecord { country currency } ... on Node { id } average asOf period } } } }
+          skill(slug: "synthetic-skill-000") { ...SkillNode ... { slug } technologies { name kind skills { name technologies { kind } } } }
+        }
+        fragment Path on CareerPath { slug title t: title relatedCareerPaths { slug } }
+        fragment Named on Node { id }
+        fragment SkillNode on Skill { name technologies { slug } }"#;
+        let guarded = app.query_ok(query, json!({})).await;
+        assert_eq!(unguarded_executions(&app).await, 0.0);
+        let cleared = app.query_ok(query, json!({})).await;
+        assert_eq!(unguarded_executions(&app).await, 1.0, "the second run is the cleared one");
+        assert!(guarded["careerPaths"]["edges"][0]["node"]["skills"][0]["again"]["technologies"].as_array().is_some_and(|t| !t.is_empty()), "{guarded}");
+        assert_eq!(guarded["skill"]["technologies"][0].as_object().map(|t| t.keys().cloned().collect::<Vec<_>>()), Some(vec!["slug".to_owned(), "name".to_owned(), "kind".to_owned(), "skills".to_owned()]), "{guarded}");
+        assert_eq!(serde_json::to_string(&cleared).expect("json"), serde_json::to_string(&guarded).expect("json"));
+    }
+
+    async fn a_leaf_that_fails_in_a_cleared_list_answers_as_a_guarded_run(backend: Backend) {
+        let app = spawn_app_with(backend, with_metrics).await;
+        careergraph_domain::synthetic::load_benchmark_data(app.db(), 3).await.expect("the benchmark's data");
+        let query = "{ careerPath(slug: \"synthetic-path-00001\") { slug salaryRecords { currency average } } }";
+        app.query_ok(query, json!({})).await;
+        app.query_ok(query, json!({})).await;
+        assert_eq!(unguarded_executions(&app).await, 1.0);
+        // An amount GraphQL's 32-bit Int cannot hold fails its leaf alone.
+        app.db().execute_unprepared("UPDATE salary_record SET average = 3000000000 WHERE career_path_id = (SELECT id FROM career_path WHERE slug = 'synthetic-path-00001')").await.expect("updated");
+        let (status, cleared) = app.post_json(json!({ "query": query })).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(first_error_code(&cleared), "INTERNAL_SERVER_ERROR", "{cleared}");
+        assert_eq!(cleared["errors"][0]["path"], json!(["careerPath", "salaryRecords", 0, "average"]), "{cleared}");
+        // The same query in other words has not been cleared, so it runs guarded.
+        let (_, guarded) = app.post_json(json!({ "query": format!("{query} ") })).await;
+        assert_eq!(cleared["data"], guarded["data"]);
+        let paths = |answer: &Value| answer["errors"].as_array().map(|errors| errors.iter().map(|error| error["path"].clone()).collect::<Vec<_>>());
+        assert_eq!(paths(&cleared), paths(&guarded));
+        app.db().execute_unprepared("UPDATE salary_record SET average = 1000").await.expect("updated");
+        let answer = app.query_ok(query, json!({})).await;
+        assert!(answer["careerPath"]["salaryRecords"].as_array().is_some_and(|records| records.iter().all(|r| r["average"] == 1000)), "{answer}");
+    }
+
     async fn fields_of_cleared_queries_count_against_the_request_limit(backend: Backend) {
         use careergraph_domain::enums::PublicationStatus;
         let app = spawn_app_with(backend, |config| {

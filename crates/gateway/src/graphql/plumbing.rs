@@ -5,6 +5,7 @@
 //! - [`policy`], [`limits`], [`expansion`]: who may read what, and the limits async-graphql
 //!   lacks; [`guards`] enforces both, and [`prepared`] runs what they have already cleared
 //!   without them; [`field_order`] keeps an answer's fields in the order they were asked for.
+//! - [`inline`]: lists and objects whose leaf fields resolve without a future each.
 //! - [`loaders`], [`executor`]: batching on the request's own task; [`slots`]: how many
 //!   operations execute at once.
 
@@ -14,6 +15,7 @@ pub mod executor;
 pub mod expansion;
 pub mod field_order;
 pub mod guards;
+pub mod inline;
 pub mod limits;
 pub mod loaders;
 pub mod operation;

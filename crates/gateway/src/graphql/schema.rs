@@ -31,6 +31,7 @@ use std::sync::Arc;
 use async_graphql::{MergedObject, Schema, ValidationMode};
 
 use super::plumbing::guards::Guards;
+use super::plumbing::inline::FieldsCleared;
 use super::plumbing::limits::{self, RequestLimits};
 use super::plumbing::policy::{FieldPolicy, PolicyEnforcement};
 use super::plumbing::spans::RootFieldSpans;
@@ -118,7 +119,7 @@ pub fn guarded(config: &Config, limits: Arc<RequestLimits>, policy: Arc<FieldPol
 /// the document its guarded run parsed and validated with every rule (see `plumbing::prepared`),
 /// it only counts the complexity again.
 pub fn unguarded(config: &Config, policy: Arc<FieldPolicy>) -> CareerGraphSchema {
-    schema_builder(config, None).validation_mode(ValidationMode::Fast).data(policy).finish()
+    schema_builder(config, None).validation_mode(ValidationMode::Fast).data(policy).data(FieldsCleared).finish()
 }
 
 /// Builds the schema with the limits from `config` and the field policy enforced. The database

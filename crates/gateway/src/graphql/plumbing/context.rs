@@ -20,6 +20,7 @@ use uuid::Uuid;
 use super::error::{ApiResult, Code, bad_input, coded};
 use super::executor::Spawner;
 use super::field_order::OrderSlot;
+use super::inline::Objects;
 use super::loaders::{self, Batcher, LoadError, Loaders, Rows};
 use super::operation::OperationLog;
 use super::prepared::Learning;
@@ -343,7 +344,7 @@ pub fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
 
 /// The objects the relation `key` leads to (none when it leads nowhere), each made from its
 /// shared row: what every plain relation resolver does.
-pub async fn related<K, Row, T>(ctx: &Context<'_>, key: K) -> Result<Vec<T>>
+pub async fn related<K, Row, T>(ctx: &Context<'_>, key: K) -> Result<Objects<T>>
 where
     Batcher: Loader<K, Value = Rows<Row>, Error = LoadError>,
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,

@@ -8,6 +8,7 @@ use super::connections::{OrderDirection, Paged, connection, page_request};
 use super::graph::CareerPath;
 use crate::graphql::plumbing::context::{LookupKey, one_key, request, store};
 use crate::graphql::plumbing::error::ApiResult;
+use crate::graphql::plumbing::inline::Inline;
 use crate::graphql::plumbing::policy::auth;
 use crate::graphql::plumbing::projection::{asked, asked_of_connection};
 
@@ -72,7 +73,7 @@ impl CareerPathQuery {
         after: Option<String>,
         filter: Option<CareerPathFilter>,
         order_by: Option<CareerPathOrder>,
-    ) -> Result<Paged<CareerPath>> {
+    ) -> Result<Paged<Inline<CareerPath>>> {
         let order =
             order_by.unwrap_or(CareerPathOrder { field: CareerPathOrderField::Title, direction: OrderDirection::Asc });
         let (field, sorted_by) = match order.field {
@@ -90,6 +91,6 @@ impl CareerPathQuery {
             career_paths::list(store(ctx).db(), request(ctx).visibility, &domain_filter, order, columns, page.clone())
                 .await
                 .api_in("filter")?;
-        Ok(connection(&sorted_by, &page, rows, CareerPath::from))
+        Ok(connection(&sorted_by, &page, rows, |row| Inline(CareerPath::from(row))))
     }
 }

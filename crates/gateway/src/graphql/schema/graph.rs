@@ -20,6 +20,7 @@ use super::salaries::{SalaryRecord, SalarySummary};
 use super::scalars::{DateTime, Json};
 use crate::graphql::plumbing::context::{loaders, related, request, store};
 use crate::graphql::plumbing::error::ApiResult;
+use crate::graphql::plumbing::inline::{Inline, Objects};
 use crate::graphql::plumbing::loaders::{
     BenefitsOfPath, IndustriesOfPath, JobZoneByNumber, One, PathsOfSkill, RelatedOfPath, RelatedSkillsOf,
     ResourcesOfStep, ResponsibilitiesOfPath, RoadmapOfPath, SalariesOfPath, SkillsOfPath, SkillsOfStep,
@@ -171,12 +172,12 @@ impl Skill {
     }
 
     /// Technologies through which the skill is practised.
-    async fn technologies(&self, ctx: &Context<'_>) -> Result<Vec<Technology>> {
+    async fn technologies(&self, ctx: &Context<'_>) -> Result<Objects<Technology>> {
         related(ctx, TechnologiesOfSkill(self.0.id, asked::<Technology>(ctx))).await
     }
 
     /// Careers that need this skill, with how much, by title.
-    async fn career_paths(&self, ctx: &Context<'_>) -> Result<Vec<SkillUse>> {
+    async fn career_paths(&self, ctx: &Context<'_>) -> Result<Objects<SkillUse>> {
         let key = PathsOfSkill(self.0.id, asked_under::<CareerPath>(ctx, &["careerPath"]));
         let rows = loaders(ctx).load_one(key).await.api()?.unwrap_or_default();
         Ok(rows
@@ -192,7 +193,7 @@ impl Skill {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 10)] first: Option<i32>,
-    ) -> Result<Vec<RelatedSkill>> {
+    ) -> Result<Objects<RelatedSkill>> {
         let size = careergraph_domain::graph::page_size(first).api()?;
         let rows = loaders(ctx).load_one(RelatedSkillsOf(self.0.id, size)).await.api()?.unwrap_or_default();
         Ok(rows
@@ -211,8 +212,8 @@ pub struct RelatedSkill {
 #[Object(directive = auth::apply(Role::Anonymous))]
 impl RelatedSkill {
     /// The skill.
-    async fn skill(&self) -> Skill {
-        Skill(Arc::clone(&self.skill))
+    async fn skill(&self) -> Inline<Skill> {
+        Inline(Skill(Arc::clone(&self.skill)))
     }
 
     /// Σ over the careers listing both skills of the smaller of their importance scores.
@@ -235,8 +236,8 @@ impl SkillUse {
     }
 
     /// The career.
-    async fn career_path(&self) -> CareerPath {
-        CareerPath(Arc::clone(&self.career_path))
+    async fn career_path(&self) -> Inline<CareerPath> {
+        Inline(CareerPath(Arc::clone(&self.career_path)))
     }
 }
 
@@ -273,7 +274,7 @@ editable_object! {
     }
 
     /// Skills practised through this technology.
-    async fn skills(&self, ctx: &Context<'_>) -> Result<Vec<Skill>> {
+    async fn skills(&self, ctx: &Context<'_>) -> Result<Objects<Skill>> {
         related(ctx, SkillsOfTechnology(self.0.id, asked::<Skill>(ctx))).await
     }
 }
@@ -309,8 +310,8 @@ pub struct CareerPathSkill {
 #[ComplexObject]
 impl CareerPathSkill {
     /// The skill.
-    async fn skill(&self) -> Skill {
-        Skill(Arc::clone(&self.skill_model))
+    async fn skill(&self) -> Inline<Skill> {
+        Inline(Skill(Arc::clone(&self.skill_model)))
     }
 }
 
@@ -349,7 +350,7 @@ editable_object! {
     }
 
     /// Skills the career needs, in the order the source lists them; filter by importance.
-    async fn skills(&self, ctx: &Context<'_>, importance: Option<Importance>) -> Result<Vec<CareerPathSkill>> {
+    async fn skills(&self, ctx: &Context<'_>, importance: Option<Importance>) -> Result<Objects<CareerPathSkill>> {
         let key = SkillsOfPath(self.0.id, asked_under::<Skill>(ctx, &["skill"]));
         let rows = loaders(ctx).load_one(key).await.api()?.unwrap_or_default();
         Ok(rows
@@ -367,7 +368,7 @@ editable_object! {
 
     /// Every technology the career uses, each once: those it uses directly (see
     /// `technologySkills`), then those its skills use, in skill order.
-    async fn technologies(&self, ctx: &Context<'_>) -> Result<Vec<Technology>> {
+    async fn technologies(&self, ctx: &Context<'_>) -> Result<Objects<Technology>> {
         // Only the skills' ids: what the technologies are found by.
         let skills = loaders(ctx).load_one(SkillsOfPath(self.0.id, Columns::none())).await.api()?.unwrap_or_default();
         let columns = asked::<Technology>(ctx);
@@ -388,13 +389,13 @@ editable_object! {
                 }
             }
         }
-        Ok(technologies)
+        Ok(Objects(technologies))
     }
 
     /// The software and technologies people in this career use at work (O*NET's technology
     /// skills), grouped by commodity; empty for curated careers, whose technologies come with
     /// their skills.
-    async fn technology_skills(&self, ctx: &Context<'_>) -> Result<Vec<CareerPathTechnology>> {
+    async fn technology_skills(&self, ctx: &Context<'_>) -> Result<Objects<CareerPathTechnology>> {
         let key = TechnologyUsesOfPath(self.0.id, asked_under::<Technology>(ctx, &["technology"]));
         let rows = loaders(ctx).load_one(key).await.api()?.unwrap_or_default();
         Ok(rows
@@ -428,27 +429,27 @@ editable_object! {
     }
 
     /// What people in this career do, in order.
-    async fn responsibilities(&self, ctx: &Context<'_>) -> Result<Vec<Responsibility>> {
+    async fn responsibilities(&self, ctx: &Context<'_>) -> Result<Objects<Responsibility>> {
         related(ctx, ResponsibilitiesOfPath(self.0.id, asked::<Responsibility>(ctx))).await
     }
 
     /// How to get there, step by step.
-    async fn roadmap(&self, ctx: &Context<'_>) -> Result<Vec<RoadmapStep>> {
+    async fn roadmap(&self, ctx: &Context<'_>) -> Result<Objects<RoadmapStep>> {
         related(ctx, RoadmapOfPath(self.0.id, asked::<RoadmapStep>(ctx))).await
     }
 
     /// Industries that employ people in this career.
-    async fn industries(&self, ctx: &Context<'_>) -> Result<Vec<Industry>> {
+    async fn industries(&self, ctx: &Context<'_>) -> Result<Objects<Industry>> {
         related(ctx, IndustriesOfPath(self.0.id, asked::<Industry>(ctx))).await
     }
 
     /// Benefits commonly offered in this career.
-    async fn benefits(&self, ctx: &Context<'_>) -> Result<Vec<Benefit>> {
+    async fn benefits(&self, ctx: &Context<'_>) -> Result<Objects<Benefit>> {
         related(ctx, BenefitsOfPath(self.0.id, asked::<Benefit>(ctx))).await
     }
 
     /// Other careers worth a look from this one.
-    async fn related_career_paths(&self, ctx: &Context<'_>) -> Result<Vec<CareerPath>> {
+    async fn related_career_paths(&self, ctx: &Context<'_>) -> Result<Objects<CareerPath>> {
         related(ctx, RelatedOfPath(self.0.id, asked::<CareerPath>(ctx))).await
     }
 
@@ -463,7 +464,7 @@ editable_object! {
 
     /// Every salary record of the career, by country, newest first. The summary fields are
     /// public; the detail fields require VIEWER.
-    async fn salary_records(&self, ctx: &Context<'_>) -> Result<Vec<SalaryRecord>> {
+    async fn salary_records(&self, ctx: &Context<'_>) -> Result<Objects<SalaryRecord>> {
         let key = SalariesOfPath(self.0.id, asked::<SalaryRecord>(ctx));
         let records = loaders(ctx).load_one(key).await.api()?.unwrap_or_default();
         Ok(records.iter().cloned().map(SalaryRecord::from).collect())
@@ -506,8 +507,8 @@ pub struct CareerPathTechnology {
 #[Object(serial, directive = auth::apply(Role::Anonymous))]
 impl CareerPathTechnology {
     /// The technology.
-    async fn technology(&self) -> Technology {
-        Technology(Arc::clone(&self.technology))
+    async fn technology(&self) -> Inline<Technology> {
+        Inline(Technology(Arc::clone(&self.technology)))
     }
 
     /// The UNSPSC commodity code of its kind of software, e.g. 43232405.
@@ -561,12 +562,12 @@ editable_object! {
     }
 
     /// Where to learn it.
-    async fn resources(&self, ctx: &Context<'_>) -> Result<Vec<LearningResource>> {
+    async fn resources(&self, ctx: &Context<'_>) -> Result<Objects<LearningResource>> {
         related(ctx, ResourcesOfStep(self.0.id, asked::<LearningResource>(ctx))).await
     }
 
     /// The skills this step teaches.
-    async fn skills(&self, ctx: &Context<'_>) -> Result<Vec<Skill>> {
+    async fn skills(&self, ctx: &Context<'_>) -> Result<Objects<Skill>> {
         related(ctx, SkillsOfStep(self.0.id, asked::<Skill>(ctx))).await
     }
 }

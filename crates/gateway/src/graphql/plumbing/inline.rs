@@ -1,0 +1,257 @@
+//! Objects whose leaf fields resolve in place, without a future each.
+//!
+//! async-graphql resolves every field of an object as a future of its own: boxed with a copy of
+//! the context, polled through a `FuturesUnordered` (or one after another, for `serial`), its
+//! answer merged into the object by a second hashed lookup into a map that grows as it goes
+//! (`Fields::add_set`, `do_resolve_container`). For a field whose resolver reads the row it was
+//! given, that machinery is most of the field's cost: on the nested benchmark query (about
+//! 3,300 fields, nearly all of them names, enums and amounts of the rows a relation loaded) it
+//! was more than a third of the gateway's instructions per request.
+//!
+//! [`Objects`] (a list) and [`Inline`] (one object) resolve their objects in two passes, with
+//! the same resolvers (each object's own `ContainerType::resolve_field`, which `#[Object]`
+//! generates) and to the same answer:
+//!
+//! 1. every leaf field (one without a selection set: a scalar or an enum) is called and polled
+//!    once in place, which completes it unless its resolver waits for something; its value
+//!    goes straight into the object's map, made with room for every field;
+//! 2. every other field, and a leaf that did wait (called afresh), is a future; all of them, of
+//!    every object of the list, are awaited together, so a relation of the list's objects still
+//!    loads in one DataLoader batch.
+//!
+//! Fields land in the order they were asked for, fragments expanded where they are spread.
+//! Only the schema without extensions resolves this way: there every field has been cleared
+//! before the operation ran (see `prepared`), while on the guarded schema each field must pass
+//! through the guards' per-field hook, so there the wrapped types resolve as async-graphql does,
+//! and so do selections this module does not take on (a relation asked twice under one key,
+//! whose answers async-graphql merges).
+
+use std::borrow::Cow;
+
+use async_graphql::indexmap::IndexMap;
+use async_graphql::parser::types::{Field, Selection, SelectionSet};
+use async_graphql::registry::Registry;
+use async_graphql::{ContextSelectionSet, Name, ObjectType, OutputType, Positioned, ServerResult, Value};
+use futures::FutureExt as _;
+use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, StreamExt as _};
+
+/// Schema data: the schema runs only operations whose fields were all cleared beforehand, and
+/// has no extension that must see each field (`prepared`'s schema without the guards; the root
+/// field spans it may have look at root fields only, which these types never are).
+pub struct FieldsCleared;
+
+/// A list of objects, resolved as described above; in the schema, the same as `Vec<T>`. Only of
+/// an object type (not an interface or a union), so that every answer is of the type `T` is.
+pub struct Objects<T>(pub Vec<T>);
+
+/// One object, resolved as described above; in the schema, the same as `T`.
+pub struct Inline<T>(pub T);
+
+impl<T> FromIterator<T> for Objects<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(items: I) -> Self {
+        Objects(items.into_iter().collect())
+    }
+}
+
+impl<T: ObjectType> OutputType for Objects<T> {
+    fn type_name() -> Cow<'static, str> {
+        Vec::<T>::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        Vec::<T>::qualified_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        Vec::<T>::create_type_info(registry)
+    }
+
+    async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
+        match fields_to_resolve::<T>(ctx) {
+            Some(fields) => Ok(Value::List(resolve_objects(ctx, &self.0, &fields, Path::Indexed).await)),
+            None => self.0.resolve(ctx, field).await,
+        }
+    }
+}
+
+impl<T: ObjectType> OutputType for Inline<T> {
+    fn type_name() -> Cow<'static, str> {
+        T::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        T::qualified_type_name()
+    }
+
+    fn introspection_type_name(&self) -> Cow<'static, str> {
+        self.0.introspection_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        T::create_type_info(registry)
+    }
+
+    async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
+        match fields_to_resolve::<T>(ctx) {
+            Some(fields) => {
+                let mut answers = resolve_objects(ctx, std::slice::from_ref(&self.0), &fields, Path::Same).await;
+                Ok(answers.pop().unwrap_or_default())
+            }
+            None => self.0.resolve(ctx, field).await,
+        }
+    }
+}
+
+/// Whether each object's fields sit under an index of the list in an error's path.
+#[derive(Clone, Copy)]
+enum Path {
+    Indexed,
+    Same,
+}
+
+/// The fields `ctx` selects on an object of type `T`, fragments expanded in place; none when
+/// the schema is not the one whose fields were cleared ([`FieldsCleared`]), or when a field with a selection set is asked twice under one
+/// response key (async-graphql merges the two answers).
+fn fields_to_resolve<'a, T: OutputType>(ctx: &ContextSelectionSet<'a>) -> Option<Vec<&'a Positioned<Field>>> {
+    ctx.data_opt::<FieldsCleared>()?;
+    let mut fields = Vec::with_capacity(ctx.item.node.items.len());
+    add_fields::<T>(ctx, &ctx.item.node, &mut fields).then_some(fields)
+}
+
+/// Adds the fields of `set` to `fields`; false on a second field with a selection set under one
+/// key. A leaf asked twice is answered once, where it was first asked, as async-graphql does.
+fn add_fields<'a, T: OutputType>(
+    ctx: &ContextSelectionSet<'a>,
+    set: &'a SelectionSet,
+    fields: &mut Vec<&'a Positioned<Field>>,
+) -> bool {
+    set.items.iter().all(|selection| match &selection.node {
+        Selection::Field(field) => {
+            let key = &field.node.response_key().node;
+            match fields.iter().find(|asked| asked.node.response_key().node == *key) {
+                Some(asked) => is_leaf(asked) && is_leaf(field),
+                None => {
+                    fields.push(field);
+                    true
+                }
+            }
+        }
+        Selection::FragmentSpread(spread) => match ctx.query_env.fragments.get(&spread.node.fragment_name.node) {
+            Some(fragment) => {
+                !applies::<T>(ctx, Some(&fragment.node.type_condition.node.on.node))
+                    || add_fields::<T>(ctx, &fragment.node.selection_set.node, fields)
+            }
+            // Validation refuses an unknown fragment; async-graphql's own resolution says so.
+            None => false,
+        },
+        Selection::InlineFragment(fragment) => {
+            let condition = fragment.node.type_condition.as_ref().map(|condition| &condition.node.on.node);
+            !applies::<T>(ctx, condition) || add_fields::<T>(ctx, &fragment.node.selection_set.node, fields)
+        }
+    })
+}
+
+/// Whether a fragment on `condition` (none: the enclosing type) applies to an object of `T`.
+fn applies<T: OutputType>(ctx: &ContextSelectionSet<'_>, condition: Option<&Name>) -> bool {
+    let Some(condition) = condition else { return true };
+    let name = T::type_name();
+    condition.as_str() == name
+        || ctx
+            .schema_env
+            .registry
+            .implements
+            .get(name.as_ref())
+            .is_some_and(|interfaces| interfaces.contains(condition.as_str()))
+}
+
+/// A field without a selection set: a scalar or an enum, which validation has checked.
+fn is_leaf(field: &Positioned<Field>) -> bool {
+    field.node.selection_set.node.items.is_empty()
+}
+
+/// A field's answer once it has resolved: the object it belongs to, its place in the object.
+type Waiting<'a> = BoxFuture<'a, (usize, usize, ServerResult<Option<Value>>)>;
+
+/// Resolves `fields` of every object of `objects`, in the two passes the module describes.
+async fn resolve_objects<'a, T: ObjectType>(
+    ctx: &ContextSelectionSet<'a>,
+    objects: &'a [T],
+    fields: &[&'a Positioned<Field>],
+    path: Path,
+) -> Vec<Value> {
+    let (mut answers, mut waiting) = resolve_leaves(ctx, objects, fields, path);
+    let mut failed = Vec::new();
+    while let Some((index, at, resolved)) = waiting.next().await {
+        match resolved {
+            Ok(value) => {
+                if let Some((_, slot)) = answers[index].get_index_mut(at) {
+                    *slot = value.unwrap_or_default();
+                }
+            }
+            Err(error) => {
+                ctx.add_error(error);
+                failed.push((index, at));
+            }
+        }
+    }
+    // Later positions first, so that each removal leaves the earlier ones where they were.
+    failed.sort_unstable_by(|a, b| b.cmp(a));
+    for (index, at) in failed {
+        answers[index].shift_remove_index(at);
+    }
+    answers.into_iter().map(|answer| if answer.is_empty() { Value::Null } else { Value::Object(answer) }).collect()
+}
+
+/// The first pass: every object's answer with its leaves filled in and a `null` in the place of
+/// every other field, and the futures that resolve those. They are boxed as async-graphql boxes
+/// fields, which also keeps the future of a type that leads back to itself (a skill's
+/// technologies' skills) from holding itself.
+fn resolve_leaves<'a, T: ObjectType>(
+    ctx: &ContextSelectionSet<'a>,
+    objects: &'a [T],
+    fields: &[&'a Positioned<Field>],
+    path: Path,
+) -> (Vec<IndexMap<Name, Value>>, FuturesUnordered<Waiting<'a>>) {
+    let object_context = move |index: usize| match path {
+        Path::Indexed => ctx.with_index(index),
+        Path::Same => ctx.clone(),
+    };
+    let mut answers = Vec::with_capacity(objects.len());
+    let waiting = FuturesUnordered::new();
+    for (index, object) in objects.iter().enumerate() {
+        let object_ctx = object_context(index);
+        let mut answer = IndexMap::with_capacity(fields.len());
+        for &field in fields {
+            let key = field.node.response_key().node.clone();
+            if field.node.name.node == "__typename" {
+                answer.insert(key, Value::String(object.introspection_type_name().into_owned()));
+                continue;
+            }
+            if is_leaf(field) {
+                // Polled once and dropped unless complete: a leaf that waits starts again below.
+                if let Some(resolved) = object.resolve_field(&object_ctx.with_field(field)).now_or_never() {
+                    match resolved {
+                        Ok(value) => {
+                            answer.insert(key, value.unwrap_or_default());
+                        }
+                        // As async-graphql does: the error is the request's, the field is left out.
+                        Err(error) => ctx.add_error(error),
+                    }
+                    continue;
+                }
+            }
+            let (at, _) = answer.insert_full(key, Value::Null);
+            let ctx = ctx.clone();
+            waiting.push(Box::pin(async move {
+                let object_ctx = match path {
+                    Path::Indexed => ctx.with_index(index),
+                    Path::Same => ctx.clone(),
+                };
+                (index, at, object.resolve_field(&object_ctx.with_field(field)).await)
+            }) as Waiting<'a>);
+        }
+        answers.push(answer);
+    }
+    (answers, waiting)
+}
