@@ -104,14 +104,23 @@ fn ids<K: Copy>(keys: &[K], id: impl Fn(K) -> Uuid) -> Vec<Uuid> {
     keys.iter().map(|key| id(*key)).collect()
 }
 
-/// One batch's parents, each once, and every column any of its keys asks for.
+/// One batch's parents, each once, and every column any of its keys asks for. Sorted rather
+/// than hashed to find the repeated ones: a batch has hundreds of keys, and a sort of ids costs
+/// less than hashing each with std's SipHash.
 fn parents_and_columns<E: sea_orm::EntityTrait>(
     keys: impl Iterator<Item = (Uuid, Columns<E>)>,
 ) -> (Vec<Uuid>, Columns<E>) {
     let mut columns = Columns::none();
-    let ids = keys.inspect(|(_, asked)| columns = columns.union(*asked)).map(|(id, _)| id).unique().collect();
+    let mut ids: Vec<Uuid> = keys.inspect(|(_, asked)| columns = columns.union(*asked)).map(|(id, _)| id).collect();
+    ids.sort_unstable();
+    ids.dedup();
     (ids, columns)
 }
+
+/// A batch's rows by parent, hashed with foldhash: the ids are the database's own, not a
+/// client's, so nothing is gained by std's DoS-resistant SipHash, which cost a twentieth of a
+/// nested page's instructions across the batches' maps.
+type ByParent<T> = HashMap<Uuid, T, foldhash::fast::RandomState>;
 
 macro_rules! batch {
     ($key:ident => $value:ty, |$batcher:ident, $ids:ident, $columns:ident| $load:expr, |$row:ident: $row_type:ty| $keyed:expr) => {
@@ -122,12 +131,24 @@ macro_rules! batch {
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
                 let $batcher = self;
                 let ($ids, $columns) = parents_and_columns(keys.iter().map(|key| (key.0, key.1)));
+                let parents = $ids.len();
                 let rows = $load.await.map_err(Arc::new)?;
-                let keyed = rows.into_iter().map(|$row: $row_type| $keyed);
-                let by_parent: HashMap<Uuid, $value> =
-                    keyed.into_group_map().into_iter().map(|(parent, items)| (parent, <$value>::from(items))).collect();
+                let mut groups: ByParent<Vec<_>> = ByParent::with_capacity_and_hasher(parents, Default::default());
+                for $row in rows {
+                    let $row: $row_type = $row;
+                    let (parent, item) = $keyed;
+                    groups.entry(parent).or_default().push(item);
+                }
+                let by_parent: ByParent<$value> =
+                    groups.into_iter().map(|(parent, items)| (parent, <$value>::from(items))).collect();
                 // Keys that differ only in their columns share the rows read for all of them.
-                Ok(keys.iter().filter_map(|key| Some((*key, by_parent.get(&key.0)?.clone()))).collect())
+                let mut found = HashMap::with_capacity(keys.len());
+                for key in keys {
+                    if let Some(value) = by_parent.get(&key.0) {
+                        found.insert(*key, value.clone());
+                    }
+                }
+                Ok(found)
             }
         }
     };
