@@ -41,7 +41,9 @@ on_both_backends! {
             ("career_path", set(&["id", "slug", "title"])),
             // A link's own columns are read whole: a few keys and small numbers.
             ("career_path_skill", set(&["id", "name", "category"]).union(&link(&["career_path_id", "skill_id", "importance", "position", "importance_score", "level_score"])).cloned().collect()),
-            ("skill_technology", set(&["id", "name", "kind"]).union(&link(&["skill_id", "technology_id", "position"])).cloned().collect()),
+            // Of a link read only for whose it is, only that and the position the server orders
+            // it by; the technology's key is the technology's own `id`.
+            ("skill_technology", set(&["id", "name", "kind"]).union(&link(&["skill_id", "position"])).cloned().collect()),
             ("salary_record", set(&["id", "career_path_id", "country", "currency", "period", "average", "minimum", "maximum", "as_of"])),
         ];
         let read: Vec<_> = statements.iter().map(|sql| select_list(sql)).collect();

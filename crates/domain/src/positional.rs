@@ -31,11 +31,6 @@ pub(crate) trait Positional: Sized {
     /// set in `selected` (the `n`th bit for the `n`th field), in order; every other field holds
     /// its [`Unread`] placeholder.
     fn read_selected(row: &QueryResult, first: usize, selected: u64) -> Result<Self, DbErr>;
-
-    /// Reads the model from the columns `first..first + FIELDS.len()` of `row`.
-    fn read(row: &QueryResult, first: usize) -> Result<Self, DbErr> {
-        Self::read_selected(row, first, u64::MAX)
-    }
 }
 
 /// What a field holds when its column was not selected (see [`crate::projection`]).

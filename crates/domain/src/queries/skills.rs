@@ -80,6 +80,7 @@ pub async fn technologies(
         db,
         skill_technology::Column::SkillId.is_in(skill_ids.iter().copied()),
         skill_technology::Column::Position,
+        Columns::of([skill_technology::Column::SkillId]),
         columns.with(technology::Column::Id),
     )
     .await?;
