@@ -111,8 +111,8 @@ enum Path {
 }
 
 /// The fields `ctx` selects on an object of type `T`, fragments expanded in place; none when
-/// the schema is not the one whose fields were cleared ([`FieldsCleared`]), or when a field with a selection set is asked twice under one
-/// response key (async-graphql merges the two answers).
+/// the schema is not the one whose fields were cleared ([`FieldsCleared`]), or when a field with
+/// a selection set is asked twice under one response key (async-graphql merges the answers).
 fn fields_to_resolve<'a, T: OutputType>(ctx: &ContextSelectionSet<'a>) -> Option<Vec<&'a Positioned<Field>>> {
     ctx.data_opt::<FieldsCleared>()?;
     let mut fields = Vec::with_capacity(ctx.item.node.items.len());
