@@ -110,6 +110,16 @@ enum Path {
     Same,
 }
 
+impl Path {
+    /// The context of the object at `index` of those `ctx` resolves.
+    fn of<'r>(self, ctx: &'r ContextSelectionSet<'r>, index: usize) -> ContextSelectionSet<'r> {
+        match self {
+            Path::Indexed => ctx.with_index(index),
+            Path::Same => ctx.clone(),
+        }
+    }
+}
+
 /// The fields `ctx` selects on an object of type `T`, fragments expanded in place; none when
 /// the schema is not the one whose fields were cleared ([`FieldsCleared`]), or when a field with
 /// a selection set is asked twice under one response key (async-graphql merges the answers).
@@ -213,14 +223,10 @@ fn resolve_leaves<'a, T: ObjectType>(
     fields: &[&'a Positioned<Field>],
     path: Path,
 ) -> (Vec<IndexMap<Name, Value>>, FuturesUnordered<Waiting<'a>>) {
-    let object_context = move |index: usize| match path {
-        Path::Indexed => ctx.with_index(index),
-        Path::Same => ctx.clone(),
-    };
     let mut answers = Vec::with_capacity(objects.len());
     let waiting = FuturesUnordered::new();
     for (index, object) in objects.iter().enumerate() {
-        let object_ctx = object_context(index);
+        let object_ctx = path.of(ctx, index);
         let mut answer = IndexMap::with_capacity(fields.len());
         for &field in fields {
             let key = field.node.response_key().node.clone();
@@ -244,10 +250,7 @@ fn resolve_leaves<'a, T: ObjectType>(
             let (at, _) = answer.insert_full(key, Value::Null);
             let ctx = ctx.clone();
             waiting.push(Box::pin(async move {
-                let object_ctx = match path {
-                    Path::Indexed => ctx.with_index(index),
-                    Path::Same => ctx.clone(),
-                };
+                let object_ctx = path.of(&ctx, index);
                 (index, at, object.resolve_field(&object_ctx.with_field(field)).await)
             }) as Waiting<'a>);
         }
