@@ -16,6 +16,11 @@ pub(crate) async fn unguarded_executions(app: &TestApp) -> f64 {
     value(&scrape(app).await, "careergraph_executions_total", &[("schema", "unguarded")])
 }
 
+/// How many operations have run on the schema with the guards, a cleared one's re-run included.
+pub(crate) async fn guarded_executions(app: &TestApp) -> f64 {
+    value(&scrape(app).await, "careergraph_executions_total", &[("schema", "guarded")])
+}
+
 /// A server with its metrics listener, to read [`unguarded_executions`] from.
 /// Metrics on, and no response cache in front of the execution paths these tests count (an
 /// answer served from memory runs neither guarded nor prepared; tests/api/live.rs tests it).
@@ -102,6 +107,9 @@ on_both_backends! {
         assert_eq!(unguarded_executions(&app).await, 0.0);
         let cleared = app.query_ok(query, json!({})).await;
         assert_eq!(unguarded_executions(&app).await, 1.0, "the second run is the cleared one");
+        // An error in the cleared run would have sent it back to the guards, whose answer is right
+        // whatever the cleared run did: it must have answered alone.
+        assert_eq!(guarded_executions(&app).await, 1.0, "only the first run was guarded");
         assert!(guarded["careerPaths"]["edges"][0]["node"]["skills"][0]["again"]["technologies"].as_array().is_some_and(|t| !t.is_empty()), "{guarded}");
         assert_eq!(guarded["skill"]["technologies"][0].as_object().map(|t| t.keys().cloned().collect::<Vec<_>>()), Some(vec!["slug".to_owned(), "name".to_owned(), "kind".to_owned(), "skills".to_owned()]), "{guarded}");
         assert_eq!(serde_json::to_string(&cleared).expect("json"), serde_json::to_string(&guarded).expect("json"));
