@@ -124,8 +124,12 @@ on_both_backends! {
         assert_eq!(unguarded_executions(&app).await, 1.0);
         // An amount GraphQL's 32-bit Int cannot hold fails its leaf alone.
         app.db().execute_unprepared("UPDATE salary_record SET average = 3000000000 WHERE career_path_id = (SELECT id FROM career_path WHERE slug = 'synthetic-path-00001')").await.expect("updated");
+        let (cleared_runs, guarded_runs) = (unguarded_executions(&app).await, guarded_executions(&app).await);
         let (status, cleared) = app.post_json(json!({ "query": query })).await;
         assert_eq!(status, StatusCode::OK);
+        // It ran cleared, its leaf failed there, and so it ran again guarded.
+        assert_eq!(unguarded_executions(&app).await, cleared_runs + 1.0);
+        assert_eq!(guarded_executions(&app).await, guarded_runs + 1.0);
         assert_eq!(first_error_code(&cleared), "INTERNAL_SERVER_ERROR", "{cleared}");
         assert_eq!(cleared["errors"][0]["path"], json!(["careerPath", "salaryRecords", 0, "average"]), "{cleared}");
         // The same query in other words has not been cleared, so it runs guarded.
