@@ -17,7 +17,7 @@
 //!    goes straight into the object's map, made with room for every field;
 //! 2. every other field, and a leaf that did wait (called afresh), is a future; all of them, of
 //!    every object of the list, are awaited together, so a relation of the list's objects still
-//!    loads in one DataLoader batch.
+//!    loads in one batch.
 //!
 //! Fields land in the order they were asked for, fragments expanded where they are spread.
 //! Only the schema without extensions resolves this way: there every field has been cleared
@@ -190,18 +190,23 @@ async fn resolve_objects<'a, T: ObjectType>(
     fields: &[&'a Positioned<Field>],
     path: Path,
 ) -> Vec<Value> {
-    let (mut answers, mut waiting) = resolve_leaves(ctx, objects, fields, path);
+    let (mut answers, waiting) = resolve_leaves(ctx, objects, fields, path);
     let mut failed = Vec::new();
-    while let Some((index, at, resolved)) = waiting.next().await {
-        match resolved {
-            Ok(value) => {
-                if let Some((_, slot)) = answers[index].get_index_mut(at) {
-                    *slot = value.unwrap_or_default();
+    // Most lists (a skill's technologies, a path's salary records) have nothing left to wait
+    // for, and an empty `FuturesUnordered` still allocates.
+    if !waiting.is_empty() {
+        let mut waiting: FuturesUnordered<Waiting<'a>> = waiting.into_iter().collect();
+        while let Some((index, at, resolved)) = waiting.next().await {
+            match resolved {
+                Ok(value) => {
+                    if let Some((_, slot)) = answers[index].get_index_mut(at) {
+                        *slot = value.unwrap_or_default();
+                    }
                 }
-            }
-            Err(error) => {
-                ctx.add_error(error);
-                failed.push((index, at));
+                Err(error) => {
+                    ctx.add_error(error);
+                    failed.push((index, at));
+                }
             }
         }
     }
@@ -222,9 +227,9 @@ fn resolve_leaves<'a, T: ObjectType>(
     objects: &'a [T],
     fields: &[&'a Positioned<Field>],
     path: Path,
-) -> (Vec<IndexMap<Name, Value>>, FuturesUnordered<Waiting<'a>>) {
+) -> (Vec<IndexMap<Name, Value>>, Vec<Waiting<'a>>) {
     let mut answers = Vec::with_capacity(objects.len());
-    let waiting = FuturesUnordered::new();
+    let mut waiting = Vec::new();
     for (index, object) in objects.iter().enumerate() {
         let object_ctx = path.of(ctx, index);
         let mut answer = IndexMap::with_capacity(fields.len());
