@@ -6,7 +6,7 @@
 //!   lacks; [`guards`] enforces both, and [`prepared`] runs what they have already cleared
 //!   without them; [`field_order`] keeps an answer's fields in the order they were asked for.
 //! - [`inline`]: lists and objects whose leaf fields resolve without a future each.
-//! - [`loaders`], [`executor`]: batching on the request's own task; [`slots`]: how many
+//! - [`loaders`], [`gathering`], [`executor`]: batching on the request's own task; [`slots`]: how many
 //!   operations execute at once.
 
 pub mod context;
@@ -14,6 +14,7 @@ pub mod error;
 pub mod executor;
 pub mod expansion;
 pub mod field_order;
+pub mod gathering;
 pub mod guards;
 pub mod inline;
 pub mod limits;

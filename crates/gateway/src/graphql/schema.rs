@@ -1,5 +1,5 @@
 //! The GraphQL schema: one query and one mutation object per area merged into the root, thin
-//! resolvers over the domain, one DataLoader batch per relation.
+//! resolvers over the domain, one batch per relation.
 //!
 //! The modules depend downward, never in a ring: the value types ([`scalars`], [`connections`])
 //! and the audit trail ([`audit`], whose `editable_object!` every entity uses); then the

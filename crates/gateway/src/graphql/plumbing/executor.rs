@@ -1,11 +1,11 @@
-//! Runs a request's DataLoader fetches inside the request's own task.
+//! Runs a request's batch fetches ([`super::gathering`]) inside the request's own task.
 //!
-//! async-graphql's DataLoader hands each batch fetch to a spawner. With `tokio::spawn`, another
-//! worker thread can start a fetch while the request is still registering keys for it, so a
-//! batch is split at random, or the loader must wait (1 ms by default) to be safe. Here fetches
-//! are queued and only polled once the request's execution is stalled, that is after every
-//! sibling field has registered its keys: batches are exactly one per relation and depth, with
-//! no delay.
+//! A batch's fetch is handed to a spawner. With `tokio::spawn`, another worker thread could
+//! start a fetch while the request is still registering keys for it, so a batch would be split
+//! at random, or the fetch would have to wait (async-graphql's DataLoader waits 1 ms by default)
+//! to be safe. Here fetches are queued and only polled once the request's execution is stalled,
+//! that is after every sibling field has registered its keys: batches are exactly one per
+//! relation and depth, with no delay.
 //!
 //! "Stalled" is not the same as "returned Pending": async-graphql resolves long lists with
 //! `FuturesOrdered`, which returns Pending part-way through its children (after waking itself)
@@ -21,7 +21,7 @@ use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 
-/// The spawning half: given to the DataLoader.
+/// The spawning half: given to the request's loaders.
 #[derive(Clone)]
 pub struct Spawner(UnboundedSender<BoxFuture<'static, ()>>);
 

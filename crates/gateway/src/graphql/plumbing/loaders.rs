@@ -3,9 +3,8 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::Loader;
 use careergraph_domain::audit::EntityKind;
 use careergraph_domain::entities::{
     app_user, audit_event, benefit, career_path, career_path_skill, career_path_technology, data_source, industry,
@@ -19,10 +18,11 @@ use itertools::Itertools;
 use uuid::Uuid;
 
 use super::executor::Spawner;
+use super::gathering::Gathering;
 use crate::store::Store;
 
 /// The request's loaders.
-pub type Loaders = DataLoader<Batcher>;
+pub type Loaders = Gathering<Batcher>;
 
 /// Loads relations for one request, seeing what the request's caller may see.
 pub struct Batcher {
@@ -32,8 +32,7 @@ pub struct Batcher {
 
 /// Loaders for one request whose fetches run on `spawner`.
 pub fn for_request(store: Store, visibility: Visibility, spawner: Spawner) -> Loaders {
-    // No delay: the request-local executor already waits until every sibling has registered.
-    DataLoader::new(Batcher { store, visibility }, move |task| spawner.spawn(task)).delay(Duration::ZERO)
+    Gathering::new(Batcher { store, visibility }, spawner)
 }
 
 macro_rules! relation_keys {
