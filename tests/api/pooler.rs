@@ -136,3 +136,24 @@ async fn behind_pgbouncer_the_change_feed_needs_a_direct_listen_url_that_hears_t
     // The direct URL: it starts.
     assert!(start(Some(fresh.url.clone())).await.is_ok(), "with a direct LISTEN URL the server starts");
 }
+
+crate::on_backends! {
+    [postgres, pgbouncer]
+    /// A direct connection keeps one plan per prepared statement (`plan_cache_mode`): left to
+    /// choose, PostgreSQL planned a nested page's batch of ids and its page anew on every request,
+    /// which cost more than running them. Behind PgBouncer nothing is set: statements are not
+    /// kept there, and a pooler refuses startup options.
+    async fn a_direct_connection_keeps_each_statements_plan_and_a_pooled_one_is_left_as_it_is(backend: Backend) {
+        use sea_orm::ConnectionTrait as _;
+        let app = crate::helpers::spawn_app(backend).await;
+        no_errors(&app.graphql(NESTED, json!({})).await, "the nested read");
+        let asked = sea_orm::Statement::from_string(
+            app.db().get_database_backend(),
+            "SELECT current_setting('plan_cache_mode')",
+        );
+        let row = app.db().query_one_raw(asked).await.expect("a setting").expect("a row");
+        let mode: String = row.try_get_by_index(0).expect("text");
+        let expected = if matches!(backend, crate::helpers::Backend::PgBouncer) { "auto" } else { "force_generic_plan" };
+        assert_eq!(mode, expected);
+    }
+}
