@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use careergraph_domain::Db;
 use careergraph_domain::entities::{audit_event, career_path, career_path_skill, skill};
-use sea_orm::{ConnectionTrait, Database, EntityTrait, Statement};
+use sea_orm::{AccessMode, ConnectionTrait, Database, EntityTrait, IsolationLevel, Statement, TransactionTrait};
 use serde_json::{Value, json};
 
 use common::{FreshDatabase, careergraph_on, login, ok, spawn_server, try_graphql};
@@ -163,7 +163,13 @@ async fn assert_whole(db: &Db, seeded: &HashSet<uuid::Uuid>, when: &str) {
             .expect("the foreign key check runs");
         assert!(dangling.is_empty(), "{when}: {} rows point at missing rows", dangling.len());
     }
-    let events = audit_event::Entity::find().all(db).await.expect("the audit events");
+    // One snapshot for every read below: a killed server's last COMMIT may still land while they
+    // run, and seen between two reads it would look like a row without its audit event.
+    let snapshot = db
+        .begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly))
+        .await
+        .expect("a read-only transaction");
+    let events = audit_event::Entity::find().all(&snapshot).await.expect("the audit events");
     let mut counted: HashMap<(String, uuid::Uuid), (i32, bool)> = HashMap::new();
     for event in &events {
         let entry = counted.entry((event.entity_type.clone(), event.entity_id)).or_default();
@@ -171,12 +177,19 @@ async fn assert_whole(db: &Db, seeded: &HashSet<uuid::Uuid>, when: &str) {
         entry.1 |= event.action == "create";
     }
     let versions: Vec<(&str, uuid::Uuid, i32)> = career_path::Entity::find()
-        .all(db)
+        .all(&snapshot)
         .await
         .expect("the paths")
         .into_iter()
         .map(|path| ("CareerPath", path.id, path.version))
-        .chain(skill::Entity::find().all(db).await.expect("the skills").into_iter().map(|s| ("Skill", s.id, s.version)))
+        .chain(
+            skill::Entity::find()
+                .all(&snapshot)
+                .await
+                .expect("the skills")
+                .into_iter()
+                .map(|s| ("Skill", s.id, s.version)),
+        )
         .collect();
     for (kind, id, version) in &versions {
         let (events, created) = counted.get(&((*kind).to_owned(), *id)).copied().unwrap_or_default();
@@ -190,9 +203,10 @@ async fn assert_whole(db: &Db, seeded: &HashSet<uuid::Uuid>, when: &str) {
     }
     let skills: HashSet<uuid::Uuid> =
         versions.iter().filter(|(kind, ..)| *kind == "Skill").map(|(_, id, _)| *id).collect();
-    for link in career_path_skill::Entity::find().all(db).await.expect("the links") {
+    for link in career_path_skill::Entity::find().all(&snapshot).await.expect("the links") {
         assert!(existing.contains(&link.career_path_id) && skills.contains(&link.skill_id), "{when}: {link:?}");
     }
+    snapshot.rollback().await.expect("the snapshot ends");
 }
 
 /// Twenty times: edits in flight, `kill -9`, restart; after each, the database is whole.
