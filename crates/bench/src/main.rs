@@ -288,18 +288,40 @@ struct Work {
     statements: f64,
     /// Their execution time, ms.
     executing_ms: f64,
+    /// The time spent planning them, ms, when `pg_stat_statements.track_planning` is on (the
+    /// benchmark turns it on for its database); a statement PostgreSQL keeps re-planning costs
+    /// this much on top of its execution, which `total_exec_time` leaves out.
+    planning_ms: Option<f64>,
 }
 
 /// The statements PostgreSQL has run in `database` and their execution time, if
 /// `pg_stat_statements` is loaded.
 async fn statements(admin: &careergraph_domain::Db, database: &str) -> Option<Work> {
     let sql = format!(
-        "SELECT COALESCE(SUM(s.calls), 0)::float8, COALESCE(SUM(s.total_exec_time), 0)::float8 \
-         FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '{database}'"
+        "SELECT COALESCE(SUM(s.calls), 0)::float8, COALESCE(SUM(s.total_exec_time), 0)::float8, \
+         COALESCE(SUM(s.total_plan_time), 0)::float8 FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '{database}'"
     );
     let statement = sea_orm::Statement::from_string(admin.get_database_backend(), sql);
     let row = admin.query_one_raw(statement).await.ok()??;
-    Some(Work { statements: row.try_get_by_index::<f64>(0).ok()?, executing_ms: row.try_get_by_index::<f64>(1).ok()? })
+    // The setting as the benchmark database's sessions have it (set there when it is made).
+    let planning_tracked = admin
+        .query_one_raw(sea_orm::Statement::from_string(
+            admin.get_database_backend(),
+            format!(
+                "SELECT s.setconfig::text FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase \
+                 WHERE d.datname = '{database}' AND s.setrole = 0"
+            ),
+        ))
+        .await
+        .ok()
+        .flatten()
+        .and_then(|row| row.try_get_by_index::<String>(0).ok())
+        .is_some_and(|settings| settings.contains("pg_stat_statements.track_planning=on"));
+    Some(Work {
+        statements: row.try_get_by_index::<f64>(0).ok()?,
+        executing_ms: row.try_get_by_index::<f64>(1).ok()?,
+        planning_ms: planning_tracked.then(|| row.try_get_by_index::<f64>(2).ok()).flatten(),
+    })
 }
 
 /// Bytes the process `pid` has received over its TCP connections to `port` (PostgreSQL's), by
@@ -410,6 +432,9 @@ async fn main() -> anyhow::Result<()> {
     admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
     // The view is there once the extension is created; it counts only when PostgreSQL preloads it.
     admin.execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").await.ok();
+    // Planning is counted too, in the server's sessions of this database only (a superuser's
+    // setting: without it, planning is reported as not measured).
+    admin.execute_unprepared(&format!("ALTER DATABASE {name} SET pg_stat_statements.track_planning = on")).await.ok();
     let counting = statements(&admin, &name).await.is_some();
     if !counting {
         eprintln!(
@@ -711,6 +736,7 @@ async fn measure_row(args: &Args, row: &Row, token: Option<&str>, target: &Targe
     let work = statements_before.zip(statements_after);
     let statements = work.map(|(before, after)| (after.statements - before.statements) / requests);
     let database_ms = work.map(|(before, after)| (after.executing_ms - before.executing_ms) / requests);
+    let planning_ms = work.and_then(|(before, after)| Some((after.planning_ms? - before.planning_ms?) / requests));
     let received_kib = received_before
         .zip(received_after)
         .map(|(before, after)| after.saturating_sub(before) as f64 / requests / 1024.0);
@@ -722,6 +748,7 @@ async fn measure_row(args: &Args, row: &Row, token: Option<&str>, target: &Targe
         cpu_ms,
         statements,
         database_ms,
+        planning_ms,
         received_kib,
         peak_mib: peak_rss_mib(pid)?,
     };
@@ -945,6 +972,8 @@ struct TableRow {
     statements: Option<f64>,
     /// PostgreSQL's execution time per request (`pg_stat_statements`), ms.
     database_ms: Option<f64>,
+    /// PostgreSQL's planning time per request, ms, where it was tracked.
+    planning_ms: Option<f64>,
     /// What PostgreSQL sent the server per request, KiB.
     received_kib: Option<f64>,
     /// The server's peak RSS during the row (its warm-up included), MiB.
@@ -962,14 +991,15 @@ impl TableRow {
             cpu_ms,
             statements: None,
             database_ms: None,
+            planning_ms: None,
             received_kib: None,
             peak_mib,
         }
     }
 
     /// The measured cells: requests/s, p50, p99, errors, CPU ms/request, statements/request,
-    /// database ms/request, KiB from the database per request, peak RSS.
-    fn cells(&self) -> [String; 9] {
+    /// database ms/request, planning ms/request, KiB from the database per request, peak RSS.
+    fn cells(&self) -> [String; 10] {
         let measured = &self.measured;
         [
             format!("{:.0}", measured.requests as f64 / measured.seconds.max(1e-9)),
@@ -979,6 +1009,7 @@ impl TableRow {
             format!("{:.3}", self.cpu_ms),
             self.statements.map_or_else(|| "-".into(), |count| format!("{count:.2}")),
             self.database_ms.map_or_else(|| "-".into(), |ms| format!("{ms:.3}")),
+            self.planning_ms.map_or_else(|| "-".into(), |ms| format!("{ms:.3}")),
             self.received_kib.map_or_else(|| "-".into(), |kib| format!("{kib:.1}")),
             format!("{:.1}", self.peak_mib),
         ]
@@ -986,9 +1017,9 @@ impl TableRow {
 
     /// The row as the terminal shows it.
     fn line(&self) -> String {
-        let [rate, p50, p99, errors, cpu, statements, database, received, peak] = self.cells();
+        let [rate, p50, p99, errors, cpu, statements, database, planning, received, peak] = self.cells();
         format!(
-            "{:<22} {rate:>7}/s  p50 {p50:>8} ms  p99 {p99:>8} ms  errors {errors:<4} cpu {cpu:>7} ms/req  statements {statements:>5}  db {database:>6} ms/req  {received:>6} KiB/req  peak {peak:>6} MiB",
+            "{:<22} {rate:>7}/s  p50 {p50:>8} ms  p99 {p99:>8} ms  errors {errors:<4} cpu {cpu:>7} ms/req  statements {statements:>5}  db {database:>6} ms/req  plan {planning:>6} ms/req  {received:>6} KiB/req  peak {peak:>6} MiB",
             self.name
         )
     }
@@ -1026,8 +1057,8 @@ fn write_results(args: &Args, table: &[TableRow], peak: f64, counting: bool, not
          the deep-page rows (P…) have a dataset of their own, {} paths, and their page at position 100,000 starts after the cursor a client walking the list by 100s is given; \
          the graph rows (Q6–Q8) have one too: the full-size synthetic O*NET release (1,016 occupations, 923 rated on 35 skills and 33 knowledge elements) and its OEWS wages, imported with `--publish`\n\
          - each row: {} s after 1 s of warm-up; client, server and database share the machine\n\n\
-         | row | what | requests/s | p50 ms | p99 ms | errors | gateway CPU ms/request | SQL statements/request | database ms/request | KiB from the database/request | peak RSS MiB |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         | row | what | requests/s | p50 ms | p99 ms | errors | gateway CPU ms/request | SQL statements/request | database ms/request | planning ms/request | KiB from the database/request | peak RSS MiB |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         machine(),
         commit(),
@@ -1063,6 +1094,12 @@ fn write_results(args: &Args, table: &[TableRow], peak: f64, counting: bool, not
             "not measured"
         }
     ));
+    text.push_str(
+        "Planning time is PostgreSQL's time spent planning them (`total_plan_time`, which the benchmark database \
+         tracks with `pg_stat_statements.track_planning`; `-` where it could not be turned on), per request: a \
+         prepared statement is planned once and kept, or planned anew for every execution when PostgreSQL expects \
+         a plan for the given values to run faster, so this is database work the execution time leaves out.\n",
+    );
     if !notes.is_empty() {
         text.push_str(
             "\nRows named `… cached` ran on a server with the response cache on (`CAREERGRAPH_RESPONSE_CACHE_MIB=64`, \
