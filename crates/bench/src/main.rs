@@ -429,12 +429,9 @@ async fn main() -> anyhow::Result<()> {
     // A fresh database, seeded as users seed theirs.
     let admin = careergraph_domain::connect(&args.admin_url).await.context("cannot reach the PostgreSQL server")?;
     let name = format!("careergraph_bench_{}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+    create_database(&admin, &name).await?;
     // The view is there once the extension is created; it counts only when PostgreSQL preloads it.
     admin.execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").await.ok();
-    // Planning is counted too, in the server's sessions of this database only (a superuser's
-    // setting: without it, planning is reported as not measured).
-    admin.execute_unprepared(&format!("ALTER DATABASE {name} SET pg_stat_statements.track_planning = on")).await.ok();
     let counting = statements(&admin, &name).await.is_some();
     if !counting {
         eprintln!(
@@ -486,9 +483,17 @@ async fn main() -> anyhow::Result<()> {
     report(&args, &table, peak, counting, &notes)
 }
 
+/// Creates the benchmark database `name`, whose sessions count their planning too (a superuser's
+/// setting: without it, planning is reported as not measured).
+async fn create_database(admin: &careergraph_domain::Db, name: &str) -> anyhow::Result<()> {
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+    admin.execute_unprepared(&format!("ALTER DATABASE {name} SET pg_stat_statements.track_planning = on")).await.ok();
+    Ok(())
+}
+
 /// Creates the database `name` for rows that need a dataset of their own; returns its URL.
 async fn own_database(args: &Args, admin: &careergraph_domain::Db, name: &str) -> anyhow::Result<String> {
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+    create_database(admin, name).await?;
     let mut url = url::Url::parse(&args.admin_url)?;
     url.set_path(name);
     Ok(url.to_string())
