@@ -20,6 +20,7 @@ use uuid::Uuid;
 use super::error::{ApiResult, Code, bad_input, coded};
 use super::executor::Spawner;
 use super::field_order::OrderSlot;
+use super::gathering::Key;
 use super::inline::Objects;
 use super::loaders::{self, Batcher, LoadError, Loaders, Rows};
 use super::operation::OperationLog;
@@ -347,7 +348,7 @@ pub fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
 pub async fn related<K, Row, T>(ctx: &Context<'_>, key: K) -> Result<Objects<T>>
 where
     Batcher: Loader<K, Value = Rows<Row>, Error = LoadError>,
-    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    K: Key,
     Row: Clone + Send + Sync + 'static,
     T: From<Row>,
 {

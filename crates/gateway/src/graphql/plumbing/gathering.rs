@@ -84,7 +84,13 @@ impl<L: Send + Sync + 'static> Gathering<L> {
         let keys: Vec<K> = keys.into_iter().collect();
         let answer = self.add(keys.iter().cloned());
         match answer.wait().await {
-            Ok(found) => Ok(keys.into_iter().filter_map(|key| Some((key.clone(), found.get(&key)?.clone()))).collect()),
+            Ok(found) => Ok(keys
+                .into_iter()
+                .filter_map(|key| {
+                    let value = found.get(&key)?.clone();
+                    Some((key, value))
+                })
+                .collect()),
             Err(error) => Err(error.clone()),
         }
     }
