@@ -40,7 +40,7 @@ pub async fn occupation(
     curated_detail: bool,
 ) -> Result<Value> {
     let ids = [path.id];
-    let skills = career_paths::skills(db, &ids, Columns::all()).await?;
+    let skills = career_paths::skills(db, &ids, Columns::all(), Columns::all()).await?;
     let responsibilities = career_paths::responsibilities(db, &ids, Columns::all()).await?;
     let country = country.trim().to_uppercase();
     let records: Vec<salary_record::Model> = career_paths::salary_records(db, &ids, Columns::all())

@@ -371,8 +371,9 @@ mod tests {
         );
 
         let path_ids: Vec<_> = path_skills.iter().map(|link| link.career_path_id).collect();
-        let mut joined =
-            crate::queries::career_paths::skills(db, &path_ids, Columns::all()).await.expect("joined read");
+        let mut joined = crate::queries::career_paths::skills(db, &path_ids, Columns::all(), Columns::all())
+            .await
+            .expect("joined read");
         let mut expected: Vec<_> = path_skills
             .iter()
             .map(|link| (link.clone(), skills.iter().find(|s| s.id == link.skill_id).cloned().expect("its skill")))

@@ -52,6 +52,12 @@ impl<E: EntityTrait> Columns<E> {
         Self::from_bits(self.bits | place.map_or(0, |place| 1 << place))
     }
 
+    /// This set without `column`.
+    #[must_use]
+    pub fn without(self, column: E::Column) -> Self {
+        Self::from_bits(self.bits & !Self::none().with(column).bits)
+    }
+
     /// Every column of either set.
     #[must_use]
     pub fn union(self, other: Self) -> Self {
@@ -116,5 +122,6 @@ mod tests {
         assert_eq!(format!("{set:?}"), r#"{"id", "title"}"#);
         assert_eq!(Columns::<Entity>::all().iter().count(), 15);
         assert_eq!(set.union(Columns::of([Column::Slug])), Columns::of([Column::Id, Column::Slug, Column::Title]));
+        assert_eq!(set.without(Column::Title).without(Column::Slug), Columns::of([Column::Id]));
     }
 }

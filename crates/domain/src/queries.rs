@@ -12,7 +12,7 @@ pub mod technologies;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Identity, Iterable, JoinType, Order, QueryFilter,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Identity, Iterable, JoinType, ModelTrait, Order, QueryFilter,
     QuerySelect, QueryTrait, Related, Select,
 };
 use uuid::Uuid;
@@ -43,7 +43,9 @@ impl From<Direction> for Order {
 /// The rows of the link table `L` that `filter` keeps, ordered by `order` (its position, an
 /// integer), each with the row of `T` it points to; `link` of the link's columns and `columns` of
 /// the target's are read, in one statement. A link read only for whose it is names that one
-/// column: the target's key is read anyway, and the position only orders.
+/// column. Neither the link's column that points to the target (it holds the target's key, which
+/// is read anyway) nor `order` (read last, for the sort) is selected twice: on the nested
+/// benchmark query's skills that was two values in ten of every row PostgreSQL sent.
 ///
 /// sea-orm's `find_also_related` does the same, but selects every column as `A_name` / `B_name`
 /// and formats each of those names anew for every column of every row it reads (a string
@@ -61,8 +63,8 @@ pub(crate) async fn linked<L, T>(
 where
     L: EntityTrait + Related<T>,
     T: EntityTrait,
-    L::Model: Positional,
-    T::Model: Positional,
+    L::Model: Positional + ModelTrait<Entity = L>,
+    T::Model: Positional + ModelTrait<Entity = T>,
 {
     debug_assert!(
         share_no_column::<L, T>(),
@@ -70,12 +72,24 @@ where
         L::default().table_name(),
         T::default().table_name()
     );
+    let relation = <L as Related<T>>::to();
+    let (pointer, target_key) = match (&relation.from_col, &relation.to_col) {
+        (Identity::Unary(pointer), Identity::Unary(key)) => (column_named::<L>(pointer), column_named::<T>(key)),
+        _ => (None, None),
+    };
+    // What the caller asked of the link that is read from elsewhere, set after the row is read.
+    let pointer_asked = pointer.zip(target_key).filter(|(pointer, _)| link.contains(*pointer));
+    let order_asked = link.contains(order);
+    let (link, columns) = match (pointer, target_key) {
+        (Some(pointer), Some(key)) => (link.without(pointer), columns.with(key)),
+        _ => (link, columns),
+    };
+    let link = link.without(order);
     // From the link table, whose filter picks the rows, to the targets by their keys. Given an
     // IN list of a few hundred ids, SQLite's planner chose the other order (every target, each
     // probed for every id: 40x slower in the nested benchmark query). A unary `+` on the link's
     // key is SQLite's way of keeping an index out of a plan: the targets cannot then be scanned
     // first. PostgreSQL plans the join well as it is.
-    let relation = <L as Related<T>>::to();
     let mut select = L::find().select_only().columns(columns.iter()).columns(link.iter());
     match (db.get_database_backend(), &relation.from_col, &relation.to_col) {
         (DbBackend::Sqlite, Identity::Unary(link_key), Identity::Unary(target_key)) => {
@@ -102,14 +116,44 @@ where
     }
     positions.sort_unstable();
     let mut rows = Vec::with_capacity(results.len());
-    for (_, at) in positions {
+    for (position, at) in positions {
         let row = &results[at];
-        rows.push((
-            L::Model::read_selected(row, link_starts_at, link.bits())?,
-            T::Model::read_selected(row, 0, columns.bits())?,
-        ));
+        let target = T::Model::read_selected(row, 0, columns.bits())?;
+        let mut link_row = L::Model::read_selected(row, link_starts_at, link.bits())?;
+        if order_asked {
+            link_row.try_set(order, position.into())?;
+        }
+        if let Some((pointer, key)) = pointer_asked {
+            link_row.try_set(pointer, target.get(key))?;
+        }
+        rows.push((link_row, target));
     }
     Ok(rows)
+}
+
+/// The column of `E` named `name`.
+fn column_named<E: EntityTrait>(name: &sea_orm::DynIden) -> Option<E::Column> {
+    use sea_orm::IdenStatic;
+    let name = name.to_string();
+    E::Column::iter().find(|column| column.as_str() == name)
+}
+
+/// `column` holds one of `ids`, the ids given as a list of rows (`IN (SELECT … FROM (VALUES …))`)
+/// on PostgreSQL rather than as an `IN` list of parameters. In a kept plan (see
+/// [`crate::open`]) PostgreSQL cannot hash an `IN` list of parameters, so it looks each id up in
+/// the index on its own; a list of rows it may hash, and then scan the table once. For the
+/// technologies of a nested page's ~180 skills (a link table of the catalog's size) that took
+/// the statement from 0.48 to 0.38 ms. Not for every batch: joined to a list of rows, a table
+/// cannot be read by a bitmap of its index, and the skills of 20 career paths read the whole
+/// `career_path_skill` table instead (0.22 to 0.73 ms). SQLite plans an `IN` list well (see
+/// [`linked`]).
+pub(crate) fn listed_as_rows<C: ColumnTrait>(backend: DbBackend, column: C, ids: &[Uuid]) -> SimpleExpr {
+    if backend != DbBackend::Postgres || ids.is_empty() {
+        return column.is_in(ids.iter().copied());
+    }
+    let rows = ids.iter().map(|id| sea_orm::sea_query::ValueTuple::One((*id).into()));
+    let listed = sea_orm::sea_query::Query::select().column("column1").from_values(rows, "ids").to_owned();
+    column.in_subquery(listed)
 }
 
 /// The rows of `E` whose `column` holds one of `ids`, narrowed or ordered by `refine`, with

@@ -215,7 +215,7 @@ async fn over_chosen_paths(
         skills: Vec<(skill::Model, i64)>,
     }
     let mut paths: HashMap<Uuid, Path> = HashMap::new();
-    for (link, skill) in career_paths::skills(db, &named.paths, Columns::all()).await? {
+    for (link, skill) in career_paths::skills(db, &named.paths, Columns::all(), Columns::all()).await? {
         let weight = weight(link.importance, link.importance_score);
         let path = paths.entry(link.career_path_id).or_insert(Path { total: 0, covered: 0, skills: Vec::new() });
         path.total += weight;

@@ -135,18 +135,20 @@ pub async fn list(
     page::fetch(db, select, order, columns, page).await
 }
 
-/// The skills of each path in `path_ids`, with importance, in each path's order; `columns` of
-/// each skill are read.
+/// The skills of each path in `path_ids`, each with its link to the path, in each path's order;
+/// `link` of each link's columns (its path, the skill and the position are always there) and
+/// `columns` of each skill are read.
 pub async fn skills(
     db: &impl ConnectionTrait,
     path_ids: &[Uuid],
+    link: Columns<career_path_skill::Entity>,
     columns: Columns<skill::Entity>,
 ) -> Result<Vec<(career_path_skill::Model, skill::Model)>> {
     super::linked::<career_path_skill::Entity, skill::Entity>(
         db,
         career_path_skill::Column::CareerPathId.is_in(path_ids.iter().copied()),
         career_path_skill::Column::Position,
-        Columns::all(),
+        link.with(career_path_skill::Column::CareerPathId),
         columns.with(skill::Column::Id),
     )
     .await

@@ -71,7 +71,7 @@ pub async fn compute(
         return Err(Error::invalid("have", format!("names unknown skill or technology slugs: {list}")));
     }
 
-    let mut path_skills = super::career_paths::skills(db, &[path.id], Columns::all()).await?;
+    let mut path_skills = super::career_paths::skills(db, &[path.id], Columns::all(), Columns::all()).await?;
     path_skills.sort_by_key(|(link, _)| (link.importance.rank(), link.position));
     let skill_ids: Vec<Uuid> = path_skills.iter().map(|(_, skill)| skill.id).collect();
     let mut technologies: HashMap<Uuid, Vec<technology::Model>> = HashMap::new();

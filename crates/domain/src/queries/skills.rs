@@ -78,7 +78,7 @@ pub async fn technologies(
 ) -> Result<Vec<(Uuid, technology::Model)>> {
     let rows = super::linked::<skill_technology::Entity, technology::Entity>(
         db,
-        skill_technology::Column::SkillId.is_in(skill_ids.iter().copied()),
+        super::listed_as_rows(db.get_database_backend(), skill_technology::Column::SkillId, skill_ids),
         skill_technology::Column::Position,
         Columns::of([skill_technology::Column::SkillId]),
         columns.with(technology::Column::Id),

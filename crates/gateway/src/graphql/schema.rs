@@ -169,12 +169,13 @@ mod tests {
     #[test]
     fn every_field_of_an_object_over_a_table_says_which_columns_it_shows() {
         use super::entries::{Benefit, Industry, LearningResource, Responsibility};
-        use super::graph::{CareerPath, RoadmapStep, Skill, Technology};
+        use super::graph::{CareerPath, CareerPathSkill, RoadmapStep, Skill, Technology};
         use super::salaries::{SalaryRecord, SalarySummary};
         let config = Config::new(([127, 0, 0, 1], 0).into(), None, std::env::temp_dir());
         let sdl = sdl(&build_schema(&config));
         let checks = [
             ("CareerPath", listed::<CareerPath>()),
+            ("CareerPathSkill", listed::<CareerPathSkill>()),
             ("Skill", listed::<Skill>()),
             ("Technology", listed::<Technology>()),
             ("RoadmapStep", listed::<RoadmapStep>()),

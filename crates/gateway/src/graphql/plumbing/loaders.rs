@@ -48,8 +48,6 @@ macro_rules! relation_keys {
 relation_keys! {
     /// A technology by id (the language a framework is built on).
     TechnologyById(technology);
-    /// The skills of a career path.
-    SkillsOfPath(skill);
     /// The technologies a career path uses directly (O*NET's technology skills).
     TechnologyUsesOfPath(technology);
     /// The responsibilities of a career path.
@@ -80,6 +78,11 @@ relation_keys! {
     UserById(app_user);
 }
 
+/// The skills of a career path: the columns of each link (how the path needs the skill) and of
+/// each skill.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SkillsOfPath(pub Uuid, pub (Columns<career_path_skill::Entity>, Columns<skill::Entity>));
+
 /// One of O*NET's job zones by number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct JobZoneByNumber(pub i32);
@@ -103,14 +106,38 @@ fn ids<K: Copy>(keys: &[K], id: impl Fn(K) -> Uuid) -> Vec<Uuid> {
     keys.iter().map(|key| id(*key)).collect()
 }
 
+/// What a key asks to be read: the columns of one table, or of a link and the table it points to.
+trait Asked: Copy {
+    fn nothing() -> Self;
+    fn and(self, other: Self) -> Self;
+}
+
+impl<E: sea_orm::EntityTrait> Asked for Columns<E> {
+    fn nothing() -> Self {
+        Columns::none()
+    }
+
+    fn and(self, other: Self) -> Self {
+        self.union(other)
+    }
+}
+
+impl<A: Asked, B: Asked> Asked for (A, B) {
+    fn nothing() -> Self {
+        (A::nothing(), B::nothing())
+    }
+
+    fn and(self, other: Self) -> Self {
+        (self.0.and(other.0), self.1.and(other.1))
+    }
+}
+
 /// One batch's parents, each once, and every column any of its keys asks for. Sorted rather
 /// than hashed to find the repeated ones: a batch has hundreds of keys, and a sort of ids costs
 /// less than hashing each with std's SipHash.
-fn parents_and_columns<E: sea_orm::EntityTrait>(
-    keys: impl Iterator<Item = (Uuid, Columns<E>)>,
-) -> (Vec<Uuid>, Columns<E>) {
-    let mut columns = Columns::none();
-    let mut ids: Vec<Uuid> = keys.inspect(|(_, asked)| columns = columns.union(*asked)).map(|(id, _)| id).collect();
+fn parents_and_columns<A: Asked>(keys: impl Iterator<Item = (Uuid, A)>) -> (Vec<Uuid>, A) {
+    let mut columns = A::nothing();
+    let mut ids: Vec<Uuid> = keys.inspect(|(_, asked)| columns = columns.and(*asked)).map(|(id, _)| id).collect();
     ids.sort_unstable();
     ids.dedup();
     (ids, columns)
@@ -178,7 +205,7 @@ impl<T> From<Vec<Arc<T>>> for One<T> {
 batch!(TechnologyById => One<technology::Model>,
     |b, ids, columns| technologies::by_ids(b.store.db(), &ids, columns), |row: technology::Model| (row.id, Arc::new(row)));
 batch!(SkillsOfPath => Rows<(career_path_skill::Model, Arc<skill::Model>)>,
-    |b, ids, columns| career_paths::skills(b.store.db(), &ids, columns),
+    |b, ids, columns| career_paths::skills(b.store.db(), &ids, columns.0, columns.1),
     |row: (career_path_skill::Model, skill::Model)| (row.0.career_path_id, (row.0, Arc::new(row.1))));
 batch!(TechnologyUsesOfPath => Rows<(career_path_technology::Model, Arc<technology::Model>)>,
     |b, ids, columns| career_paths::technology_uses(b.store.db(), &ids, columns),

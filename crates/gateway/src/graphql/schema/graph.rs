@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_graphql::{ComplexObject, Context, Enum, Object, Result, SimpleObject};
 use careergraph_auth::Role;
 use careergraph_domain::audit::EntityKind;
-use careergraph_domain::entities::{career_path, roadmap_step, skill, technology};
+use careergraph_domain::entities::{career_path, career_path_skill, roadmap_step, skill, technology};
 use careergraph_domain::enums;
 use careergraph_domain::projection::Columns;
 use careergraph_domain::queries::career_paths;
@@ -351,7 +351,10 @@ editable_object! {
 
     /// Skills the career needs, in the order the source lists them; filter by importance.
     async fn skills(&self, ctx: &Context<'_>, importance: Option<Importance>) -> Result<Objects<CareerPathSkill>> {
-        let key = SkillsOfPath(self.0.id, asked_under::<Skill>(ctx, &["skill"]));
+        // The importance filters, so it is read when the argument is given.
+        let link = asked::<CareerPathSkill>(ctx);
+        let link = if importance.is_some() { link.with(career_path_skill::Column::Importance) } else { link };
+        let key = SkillsOfPath(self.0.id, (link, asked_under::<Skill>(ctx, &["skill"])));
         let rows = loaders(ctx).load_one(key).await.api()?.unwrap_or_default();
         Ok(rows
             .iter()
@@ -370,7 +373,7 @@ editable_object! {
     /// `technologySkills`), then those its skills use, in skill order.
     async fn technologies(&self, ctx: &Context<'_>) -> Result<Objects<Technology>> {
         // Only the skills' ids: what the technologies are found by.
-        let skills = loaders(ctx).load_one(SkillsOfPath(self.0.id, Columns::none())).await.api()?.unwrap_or_default();
+        let skills = loaders(ctx).load_one(SkillsOfPath(self.0.id, (Columns::none(), Columns::none()))).await.api()?.unwrap_or_default();
         let columns = asked::<Technology>(ctx);
         let direct = loaders(ctx).load_one(TechnologyUsesOfPath(self.0.id, columns)).await.api()?.unwrap_or_default();
         let keys: Vec<_> = skills.iter().map(|(_, skill)| TechnologiesOfSkill(skill.id, columns)).collect();
@@ -571,6 +574,11 @@ editable_object! {
         related(ctx, SkillsOfStep(self.0.id, asked::<Skill>(ctx))).await
     }
 }
+
+projection!(CareerPathSkill => career_path_skill {
+    "importance" => [Importance], "position" => [Position], "importanceScore" => [ImportanceScore],
+    "levelScore" => [LevelScore], "skill" => [],
+});
 
 projection!(Skill => skill {
     "id" => [], "version" => [Version], "history" => [], "updatedBy" => [],
