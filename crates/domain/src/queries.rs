@@ -131,11 +131,9 @@ where
     Ok(rows)
 }
 
-/// The column of `E` named `name`.
+/// The column of `E` named `name` (sea-orm derives each column's `FromStr`).
 fn column_named<E: EntityTrait>(name: &sea_orm::DynIden) -> Option<E::Column> {
-    use sea_orm::IdenStatic;
-    let name = name.to_string();
-    E::Column::iter().find(|column| column.as_str() == name)
+    name.to_string().parse().ok()
 }
 
 /// `column` holds one of `ids`, the ids given as a list of rows (`IN (SELECT … FROM (VALUES …))`)

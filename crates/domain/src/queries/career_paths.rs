@@ -136,8 +136,8 @@ pub async fn list(
 }
 
 /// The skills of each path in `path_ids`, each with its link to the path, in each path's order;
-/// `link` of each link's columns (its path, the skill and the position are always there) and
-/// `columns` of each skill are read.
+/// `link` of each link's columns (its path always) and `columns` of each skill (its id always)
+/// are read. A link's `skill_id` and `position` hold their values only when `link` names them.
 pub async fn skills(
     db: &impl ConnectionTrait,
     path_ids: &[Uuid],
