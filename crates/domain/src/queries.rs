@@ -43,9 +43,10 @@ impl From<Direction> for Order {
 /// The rows of the link table `L` that `filter` keeps, ordered by `order` (its position, an
 /// integer), each with the row of `T` it points to; `link` of the link's columns and `columns` of
 /// the target's are read, in one statement. A link read only for whose it is names that one
-/// column. Neither the link's column that points to the target (it holds the target's key, which
-/// is read anyway) nor `order` (read last, for the sort) is selected twice: on the nested
-/// benchmark query's skills that was two values in ten of every row PostgreSQL sent.
+/// column. Neither the link's column that points to the target (it holds the target's key, read
+/// in its place when asked for) nor `order` (read last, for the sort) is selected twice: on the
+/// nested benchmark query's skills that was two values in ten of every row PostgreSQL sent. The
+/// target's key is read only when `columns` or `link` ask for it.
 ///
 /// sea-orm's `find_also_related` does the same, but selects every column as `A_name` / `B_name`
 /// and formats each of those names anew for every column of every row it reads (a string
@@ -80,9 +81,9 @@ where
     // What the caller asked of the link that is read from elsewhere, set after the row is read.
     let pointer_asked = pointer.zip(target_key).filter(|(pointer, _)| link.contains(*pointer));
     let order_asked = link.contains(order);
-    let (link, columns) = match (pointer, target_key) {
-        (Some(pointer), Some(key)) => (link.without(pointer), columns.with(key)),
-        _ => (link, columns),
+    let (link, columns) = match pointer_asked {
+        Some((pointer, key)) => (link.without(pointer), columns.with(key)),
+        None => (link, columns),
     };
     let link = link.without(order);
     // From the link table, whose filter picks the rows, to the targets by their keys. Given an

@@ -59,7 +59,8 @@ pub fn asked_of_connection<T: Projected>(ctx: &Context<'_>) -> Columns<T::Entity
 
 /// Declares which columns of `$table` each field of `$object` shows: `"field" => [Column, …]`,
 /// with `[]` for a field that shows no column of its own (the id, which every read selects, or a
-/// relation, which loads its own rows).
+/// relation, which loads its own rows). Where a read leaves the id out unless asked (a skill's
+/// technologies), the id and every field that needs it name `Id`.
 macro_rules! projection {
     ($object:ty => $table:ident { $($field:literal => [$($column:ident),* $(,)?]),+ $(,)? }) => {
         impl $crate::graphql::plumbing::projection::Projected for $object {

@@ -374,7 +374,8 @@ editable_object! {
     async fn technologies(&self, ctx: &Context<'_>) -> Result<Objects<Technology>> {
         // Only the skills' ids: what the technologies are found by.
         let skills = loaders(ctx).load_one(SkillsOfPath(self.0.id, (Columns::none(), Columns::none()))).await.api()?.unwrap_or_default();
-        let columns = asked::<Technology>(ctx);
+        // Each technology is told apart by its id.
+        let columns = asked::<Technology>(ctx).with(technology::Column::Id);
         let direct = loaders(ctx).load_one(TechnologyUsesOfPath(self.0.id, columns)).await.api()?.unwrap_or_default();
         let keys: Vec<_> = skills.iter().map(|(_, skill)| TechnologiesOfSkill(skill.id, columns)).collect();
         let mut by_skill = loaders(ctx).load_many(keys.iter().copied()).await.api()?;
@@ -586,10 +587,12 @@ projection!(Skill => skill {
     "technologies" => [], "careerPaths" => [], "relatedSkills" => [],
 });
 
+// A skill's technologies are read without their ids unless a field asks (every other read
+// selects the id anyway), so each field that needs a technology's id names it.
 projection!(Technology => technology {
-    "id" => [], "version" => [Version], "history" => [], "updatedBy" => [],
+    "id" => [Id], "version" => [Version], "history" => [Id], "updatedBy" => [Id],
     "slug" => [Slug], "name" => [Name], "kind" => [Kind], "description" => [Description],
-    "builtOn" => [BuiltOnId], "skills" => [],
+    "builtOn" => [BuiltOnId], "skills" => [Id],
 });
 
 projection!(CareerPath => career_path {
