@@ -1119,10 +1119,36 @@ fn write_results(args: &Args, table: &[TableRow], peak: f64, counting: bool, not
     if let Some(parent) = output.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    // A soak's section, written by `--soak`, stays.
-    if let Some((_, soak)) = std::fs::read_to_string(&output).unwrap_or_default().split_once(SOAK_HEADING) {
-        text.push_str(&format!("\n{SOAK_HEADING}{soak}"));
+    if let Some(sections) = sections_kept(&std::fs::read_to_string(&output).unwrap_or_default()) {
+        text.push_str(&format!("\n{sections}"));
     }
     std::fs::write(&output, text)?;
     Ok(())
+}
+
+/// The part of a results file a run of the rows keeps: every section after the table and its
+/// notes (which have no `## ` heading), from the first `## ` heading on. A soak's section is one;
+/// so are the same-hour comparisons written by hand, which issue 26 asks the file to record and
+/// which a run of the rows once dropped with the rest.
+fn sections_kept(existing: &str) -> Option<&str> {
+    if existing.starts_with("## ") {
+        return Some(existing);
+    }
+    existing.find("\n## ").map(|at| &existing[at + 1..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sections_kept;
+
+    #[test]
+    fn a_run_of_the_rows_keeps_every_section_after_the_table() {
+        let existing = "# Benchmark results\n\n| row |\n|---|\n| Q1 |\n\nnotes\n\n## Q3 c32 against 64df6e0\n\n| round |\n\n## Soak (`--soak 10`)\n\nminutes\n";
+        assert_eq!(
+            sections_kept(existing),
+            Some("## Q3 c32 against 64df6e0\n\n| round |\n\n## Soak (`--soak 10`)\n\nminutes\n")
+        );
+        assert_eq!(sections_kept("# Benchmark results\n\n| row |\n"), None);
+        assert_eq!(sections_kept(""), None);
+    }
 }
