@@ -197,11 +197,7 @@ async fn resolve_objects<'a, T: ObjectType>(
         let mut waiting: FuturesUnordered<Waiting<'a>> = waiting.into_iter().collect();
         while let Some((index, at, resolved)) = waiting.next().await {
             match resolved {
-                Ok(value) => {
-                    if let Some((_, slot)) = answers[index].get_index_mut(at) {
-                        *slot = value.unwrap_or_default();
-                    }
-                }
+                Ok(value) => set(&mut answers[index], at, value.unwrap_or_default()),
                 Err(error) => {
                     ctx.add_error(error);
                     failed.push((index, at));
@@ -242,15 +238,16 @@ fn resolve_leaves<'a, T: ObjectType>(
     path: Path,
 ) -> Leaves<'a> {
     let mut leaves = Leaves { answers: Vec::with_capacity(objects.len()), waiting: Vec::new(), failed: Vec::new() };
+    if objects.is_empty() {
+        return leaves;
+    }
     // `add_fields` asks each response key once, so each field has the place it has in `fields`.
-    let keys: IndexMap<Name, Value> =
+    let mut keys: IndexMap<Name, Value> =
         fields.iter().map(|field| (field.node.response_key().node.clone(), Value::Null)).collect();
-    let mut keys = Some(keys);
     for (index, object) in objects.iter().enumerate() {
         let object_ctx = path.of(ctx, index);
         // The last object takes the map itself: a single object copies nothing.
-        let mut answer =
-            if index + 1 == objects.len() { keys.take().unwrap_or_default() } else { keys.clone().unwrap_or_default() };
+        let mut answer = if index + 1 == objects.len() { std::mem::take(&mut keys) } else { keys.clone() };
         for (at, &field) in fields.iter().enumerate() {
             if field.node.name.node == "__typename" {
                 set(&mut answer, at, Value::String(object.introspection_type_name().into_owned()));
