@@ -142,6 +142,27 @@ on_both_backends! {
         assert!(answer["careerPath"]["salaryRecords"].as_array().is_some_and(|records| records.iter().all(|r| r["average"] == 1000)), "{answer}");
     }
 
+    async fn each_selection_of_a_type_answers_its_own_keys_when_run_unguarded(backend: Backend) {
+        let app = spawn_app_with(backend, with_metrics).await;
+        // One relation under two keys with different fields, and the same type under a third
+        // relation: an unguarded run makes each selection's keys once and shares them among its
+        // objects, and must tell the selections apart.
+        let query = "{ careerPath(slug: \"backend-developer\") { skills { skill { a: technologies { name } \
+                     b: technologies { kind name } } } technologies { name } } }";
+        let guarded = app.query_ok(query, json!({})).await;
+        let unguarded = app.query_ok(query, json!({})).await;
+        assert_eq!(unguarded_executions(&app).await, 1.0);
+        // Compared as text: the keys' order is part of the answer.
+        assert_eq!(unguarded.to_string(), guarded.to_string());
+        let keys = |object: &Value| object.as_object().map(|object| object.keys().cloned().collect::<Vec<_>>());
+        let skills = unguarded["careerPath"]["skills"].as_array().expect("skills");
+        let skill = skills.iter().map(|link| &link["skill"]).find(|skill| skill["a"].as_array().is_some_and(|a| !a.is_empty()));
+        let skill = skill.expect("a skill with technologies");
+        assert_eq!(keys(&skill["a"][0]), Some(vec!["name".to_owned()]));
+        assert_eq!(keys(&skill["b"][0]), Some(vec!["kind".to_owned(), "name".to_owned()]));
+        assert_eq!(keys(&unguarded["careerPath"]["technologies"][0]), Some(vec!["name".to_owned()]));
+    }
+
     async fn fields_of_cleared_queries_count_against_the_request_limit(backend: Backend) {
         use careergraph_domain::enums::PublicationStatus;
         let app = spawn_app_with(backend, |config| {

@@ -16,11 +16,12 @@ use super::plumbing::context::{Caller, OperationState, RequestContext};
 use super::plumbing::error::{Code, is_request_error, request_refused};
 use super::plumbing::executor::request_tasks;
 use super::plumbing::expansion::Expansion;
-use super::plumbing::field_order::OrderSlot;
+use super::plumbing::field_order::{OrderSlot, resolved_fields};
+use super::plumbing::inline::AnswerKeys;
 use super::plumbing::limits::{BudgetKey, RequestLimits};
 use super::plumbing::operation::{OperationLog, chosen_operation};
 use super::plumbing::policy::FieldPolicy;
-use super::plumbing::prepared::{Learning, Prepared, PreparedOperations, resolved_fields};
+use super::plumbing::prepared::{Learning, Prepared, PreparedOperations};
 use super::plumbing::slots::{ExecutionSlots, Slot};
 use super::schema::{self, CareerGraphSchema};
 use crate::authentication::Accounts;
@@ -359,9 +360,10 @@ async fn run_to_completion(
     slot: Arc<Slot>,
 ) -> Response {
     let graphql = &execution.graphql;
-    let (mut response, order) = match prepared.filter(|prepared| prepared.may_run(caller.principal.role)) {
+    let (mut response, order, ran) = match prepared.filter(|prepared| prepared.may_run(caller.principal.role)) {
         Some(prepared) => {
-            (run_prepared(execution, caller, log, request, &prepared, slot).await, prepared.order.clone())
+            let (response, ran) = run_prepared(execution, caller, log, request, &prepared, slot).await;
+            (response, prepared.order.clone(), ran)
         }
         None => {
             // What the guards learn of an operation short enough to keep, to run it unguarded
@@ -382,11 +384,17 @@ async fn run_to_completion(
             {
                 graphql.prepared.learn(key, &learning, name, order.clone());
             }
-            (response, order)
+            (response, order, Checks::Guarded)
         }
     };
-    if let Some(order) = order {
-        order.apply(&mut response.data);
+    let resolved = match order {
+        Some(order) => order.apply(&mut response.data),
+        None if ran == Checks::Unguarded => resolved_fields(&response.data),
+        None => 0,
+    };
+    // The guards counted the fields of a guarded run as they resolved.
+    if ran == Checks::Unguarded {
+        caller.budget.spend_fields(resolved);
     }
     if caller.budget.exhausted() {
         let message = format!(
@@ -398,8 +406,10 @@ async fn run_to_completion(
     response
 }
 
-/// Runs a prepared operation: spends what the guards would, runs it unguarded, and counts its
-/// fields; an answer with errors is made again guarded, where failed fields become `null`.
+/// Runs a prepared operation: spends what the guards would and runs it unguarded (its fields
+/// are counted by the caller, as it puts them in order); an answer with errors is made again
+/// guarded, where failed fields become `null`. Says which of the two answered (a refusal ran
+/// neither, and has no fields to count).
 async fn run_prepared(
     execution: &Execution,
     caller: &Caller,
@@ -407,7 +417,7 @@ async fn run_prepared(
     request: Request,
     prepared: &Prepared,
     slot: Arc<Slot>,
-) -> Response {
+) -> (Response, Checks) {
     let graphql = &execution.graphql;
     let client = BudgetKey::of(caller.principal.user_id, Some(caller.address));
     let spent = graphql
@@ -415,16 +425,15 @@ async fn run_prepared(
         .spend_aliases(Some(&caller.budget), prepared.aliases)
         .and_then(|()| graphql.limits.spend(client, Some(&caller.budget), prepared.complexity, 0));
     if let Err(refusal) = spent {
-        return Response::from_errors(vec![refusal]);
+        return (Response::from_errors(vec![refusal]), Checks::Guarded);
     }
     let unguarded = OperationState { log: log.clone(), slot: Some(slot.clone()), ..OperationState::default() };
     let response = execute_on(Checks::Unguarded, execution, caller, unguarded, prepared.parsed(request)).await;
     if response.errors.is_empty() {
-        caller.budget.spend_fields(resolved_fields(&response.data));
-        return response;
+        return (response, Checks::Unguarded);
     }
     let paid = OperationState { log, prepaid: true, slot: Some(slot), ..OperationState::default() };
-    execute_on(Checks::Guarded, execution, caller, paid, prepared.request()).await
+    (execute_on(Checks::Guarded, execution, caller, paid, prepared.request()).await, Checks::Guarded)
 }
 
 /// Executes `request` on the schema with `checks`, with the request's own loaders, database and
@@ -441,6 +450,10 @@ async fn execute_on(
         RequestContext::new(caller, operation, execution.accounts.clone(), execution.metrics.clone(), spawner);
     let field_errors = context.field_errors().clone();
     execution.metrics.executed(checks == Checks::Guarded);
+    let request = match checks {
+        Checks::Guarded => request,
+        Checks::Unguarded => request.data(AnswerKeys::default()),
+    };
     let mut response = tasks.run(execution.graphql.schema(checks).execute(request.data(context))).await;
     response.errors.extend(field_errors.take());
     response

@@ -41,28 +41,44 @@ impl FieldOrder {
         reading.add(&mut order, &chosen.node.selection_set.node).then_some(order)
     }
 
-    /// Puts the keys of every object of `answer` (the answer's `data`) in this order.
-    pub fn apply(&self, answer: &mut Value) {
+    /// Puts the keys of every object of `answer` (the answer's `data`) in this order, and counts
+    /// its fields as [`resolved_fields`] does: one walk of the answer for both, since walking a
+    /// nested answer's thousands of objects is mostly waiting for memory.
+    pub fn apply(&self, answer: &mut Value) -> usize {
         match answer {
-            Value::List(items) => items.iter_mut().for_each(|item| self.apply(item)),
+            Value::List(items) => items.len() + items.iter_mut().map(|item| self.apply(item)).sum::<usize>(),
             Value::Object(fields) => {
                 let mut next = 0;
                 let mut in_order = true;
+                let mut resolved = 0;
                 for (key, value) in fields.iter_mut() {
+                    resolved += usize::from(key.as_str() != "__typename");
                     // In order, the keys answered are the keys asked for, less the skipped ones.
-                    if let Some(skipped) = self.keys[next..].iter().position(|(asked, _)| same(asked, key)) {
-                        next += skipped + 1;
-                        self.keys[next - 1].1.apply(value);
-                    } else if let Some(at) = self.position(key) {
-                        in_order = false;
-                        self.keys[at].1.apply(value);
+                    let at = match self.keys[next..].iter().position(|(asked, _)| same(asked, key)) {
+                        Some(skipped) => {
+                            next += skipped + 1;
+                            Some(next - 1)
+                        }
+                        None => {
+                            let at = self.position(key);
+                            in_order &= at.is_none();
+                            at
+                        }
+                    };
+                    // Most values are scalars, with nothing in them to put in order or to count.
+                    if let Value::List(_) | Value::Object(_) = value {
+                        resolved += match at {
+                            Some(at) => self.keys[at].1.apply(value),
+                            None => resolved_fields(value),
+                        };
                     }
                 }
                 if !in_order {
                     fields.sort_by_cached_key(|key, _| self.position(key).unwrap_or(usize::MAX));
                 }
+                resolved
             }
-            _ => {}
+            _ => 0,
         }
     }
 
@@ -126,6 +142,18 @@ impl<'a> Reading<'a> {
     }
 }
 
+/// How many fields an answer resolved, list items included, as the guard counts them for the
+/// request's field limit (`__typename` is answered without resolving).
+pub fn resolved_fields(value: &Value) -> usize {
+    match value {
+        Value::List(items) => items.iter().map(|item| 1 + resolved_fields(item)).sum(),
+        Value::Object(fields) => {
+            fields.iter().map(|(name, value)| usize::from(name.as_str() != "__typename") + resolved_fields(value)).sum()
+        }
+        _ => 0,
+    }
+}
+
 /// Where the guard leaves the order of the operation it parsed, for the HTTP layer to apply.
 #[derive(Debug, Default)]
 pub struct OrderSlot {
@@ -177,11 +205,23 @@ mod tests {
         let mut data = answer(serde_json::json!({
             "c": 1, "b": [{ "z": 1 }], "a": [{ "w": 1, "y": 2, "x": 3 }, { "x": 4, "w": 5, "y": 6 }]
         }));
-        order.apply(&mut data);
+        // a, its two items with three fields each, b, its item and z, c: as `resolved_fields` counts.
+        assert_eq!(resolved_fields(&data), 13);
+        assert_eq!(order.apply(&mut data), 13);
         let expected = answer(serde_json::json!({
             "a": [{ "x": 3, "y": 2, "w": 1 }, { "x": 4, "y": 6, "w": 5 }], "b": [{ "z": 1 }], "c": 1
         }));
         assert_eq!(serde_json::to_string(&data).ok(), serde_json::to_string(&expected).ok());
+    }
+
+    #[test]
+    fn fields_and_list_items_are_counted_and_typename_is_not() {
+        let answer = Value::from_json(serde_json::json!({
+            "paths": { "edges": [ { "node": { "title": "a", "__typename": "CareerPath" } }, { "node": null } ] }
+        }))
+        .expect("a value");
+        // paths, edges, two items, two nodes, one title.
+        assert_eq!(resolved_fields(&answer), 7);
     }
 
     #[test]

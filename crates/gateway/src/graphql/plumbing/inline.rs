@@ -26,7 +26,9 @@
 //! and so do selections this module does not take on (a relation asked twice under one key,
 //! whose answers async-graphql merges).
 
+use std::any::TypeId;
 use std::borrow::Cow;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{Field, Selection, SelectionSet};
@@ -35,11 +37,53 @@ use async_graphql::{ContextSelectionSet, Name, ObjectType, OutputType, Positione
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt as _};
+use smallvec::SmallVec;
 
 /// Schema data: the schema runs only operations whose fields were all cleared beforehand, and
 /// has no extension that must see each field (`prepared`'s schema without the guards; the root
 /// field spans it may have look at root fields only, which these types never are).
 pub struct FieldsCleared;
+
+/// The keys of the answers a request resolves in place, by the selection set they answer: every
+/// call for one selection set (a skill's technologies, once for each skill) answers the same
+/// keys, and a map of them is made by hashing each key (SipHash, which async-graphql's `Value`
+/// names), so each is made once a request rather than once a call: on the nested benchmark
+/// query, five maps (one for each selection set that resolves in place) instead of about 460.
+/// Kept in the request's data for a run on the schema whose fields were cleared
+/// ([`FieldsCleared`]).
+#[derive(Default)]
+pub struct AnswerKeys(Mutex<Vec<KeysOf>>);
+
+/// The keys of the answers to one selection set (where it is in the document) on one type.
+struct KeysOf {
+    selection_set: usize,
+    on: TypeId,
+    keys: Arc<IndexMap<Name, Value>>,
+}
+
+impl AnswerKeys {
+    /// The keys of the answers to the selection set of `ctx` on `T`: `fields` in order, each with
+    /// a `null`.
+    fn of<T: 'static>(
+        keys: Option<&Self>,
+        ctx: &ContextSelectionSet<'_>,
+        fields: &[&Positioned<Field>],
+    ) -> Arc<IndexMap<Name, Value>> {
+        let made =
+            || Arc::new(fields.iter().map(|field| (field.node.response_key().node.clone(), Value::Null)).collect());
+        let Some(AnswerKeys(known)) = keys else { return made() };
+        // The document outlives the request's run, so where a selection set is tells it apart.
+        let selection_set = std::ptr::from_ref(ctx.item) as usize;
+        let on = TypeId::of::<T>();
+        let mut known = known.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(kept) = known.iter().find(|kept| kept.selection_set == selection_set && kept.on == on) {
+            return Arc::clone(&kept.keys);
+        }
+        let keys = made();
+        known.push(KeysOf { selection_set, on, keys: Arc::clone(&keys) });
+        keys
+    }
+}
 
 /// A list of objects, resolved as described above; in the schema, the same as `Vec<T>`. Only of
 /// an object type (not an interface or a union), so that every answer is of the type `T` is.
@@ -54,7 +98,7 @@ impl<T> FromIterator<T> for Objects<T> {
     }
 }
 
-impl<T: ObjectType> OutputType for Objects<T> {
+impl<T: ObjectType + 'static> OutputType for Objects<T> {
     fn type_name() -> Cow<'static, str> {
         Vec::<T>::type_name()
     }
@@ -75,7 +119,7 @@ impl<T: ObjectType> OutputType for Objects<T> {
     }
 }
 
-impl<T: ObjectType> OutputType for Inline<T> {
+impl<T: ObjectType + 'static> OutputType for Inline<T> {
     fn type_name() -> Cow<'static, str> {
         T::type_name()
     }
@@ -123,18 +167,23 @@ impl Path {
 /// The fields `ctx` selects on an object of type `T`, fragments expanded in place; none when
 /// the schema is not the one whose fields were cleared ([`FieldsCleared`]), or when a field with
 /// a selection set is asked twice under one response key (async-graphql merges the answers).
-fn fields_to_resolve<'a, T: OutputType>(ctx: &ContextSelectionSet<'a>) -> Option<Vec<&'a Positioned<Field>>> {
+fn fields_to_resolve<'a, T: OutputType>(ctx: &ContextSelectionSet<'a>) -> Option<FieldList<'a>> {
     ctx.data_opt::<FieldsCleared>()?;
-    let mut fields = Vec::with_capacity(ctx.item.node.items.len());
+    let mut fields = FieldList::new();
     add_fields::<T>(ctx, &ctx.item.node, &mut fields).then_some(fields)
 }
+
+/// The fields of one selection set: nearly always a few, kept on the stack (a list of them was
+/// made for every object of the nested benchmark query that is not in a list, a skill under
+/// each of its paths: some 400 allocations a request).
+type FieldList<'a> = SmallVec<[&'a Positioned<Field>; 8]>;
 
 /// Adds the fields of `set` to `fields`; false on a second field with a selection set under one
 /// key. A leaf asked twice is answered once, where it was first asked, as async-graphql does.
 fn add_fields<'a, T: OutputType>(
     ctx: &ContextSelectionSet<'a>,
     set: &'a SelectionSet,
-    fields: &mut Vec<&'a Positioned<Field>>,
+    fields: &mut FieldList<'a>,
 ) -> bool {
     set.items.iter().all(|selection| match &selection.node {
         Selection::Field(field) => {
@@ -184,24 +233,31 @@ fn is_leaf(field: &Positioned<Field>) -> bool {
 type Waiting<'a> = BoxFuture<'a, (usize, usize, ServerResult<Option<Value>>)>;
 
 /// Resolves `fields` of every object of `objects`, in the two passes the module describes.
-async fn resolve_objects<'a, T: ObjectType>(
+async fn resolve_objects<'a, T: ObjectType + 'static>(
     ctx: &ContextSelectionSet<'a>,
     objects: &'a [T],
     fields: &[&'a Positioned<Field>],
     path: Path,
 ) -> Vec<Value> {
-    let Leaves { mut answers, waiting, mut failed } = resolve_leaves(ctx, objects, fields, path);
+    let Leaves { mut answers, mut waiting, mut failed } = resolve_leaves(ctx, objects, fields, path);
+    let mut settle = |(index, at, resolved): (usize, usize, ServerResult<Option<Value>>)| match resolved {
+        Ok(value) => set(&mut answers[index], at, value.unwrap_or_default()),
+        Err(error) => {
+            ctx.add_error(error);
+            failed.push((index, at));
+        }
+    };
     // Most lists (a skill's technologies, a path's salary records) have nothing left to wait
-    // for, and an empty `FuturesUnordered` still allocates.
-    if !waiting.is_empty() {
-        let mut waiting: FuturesUnordered<Waiting<'a>> = waiting.into_iter().collect();
-        while let Some((index, at, resolved)) = waiting.next().await {
-            match resolved {
-                Ok(value) => set(&mut answers[index], at, value.unwrap_or_default()),
-                Err(error) => {
-                    ctx.add_error(error);
-                    failed.push((index, at));
-                }
+    // for, and most single objects (a path's skill) one field; a `FuturesUnordered`, even an
+    // empty one, allocates its queue, and each future in it a task, and each wake-up passes
+    // through it.
+    match waiting.len() {
+        0 => {}
+        1 => settle(waiting.remove(0).await),
+        _ => {
+            let mut waiting: FuturesUnordered<Waiting<'a>> = waiting.into_iter().collect();
+            while let Some(resolved) = waiting.next().await {
+                settle(resolved);
             }
         }
     }
@@ -218,7 +274,7 @@ async fn resolve_objects<'a, T: ObjectType>(
 /// fields that failed (by object and place in it), to be left out.
 struct Leaves<'a> {
     answers: Vec<IndexMap<Name, Value>>,
-    waiting: Vec<Waiting<'a>>,
+    waiting: SmallVec<[Waiting<'a>; 4]>,
     failed: Vec<(usize, usize)>,
 }
 
@@ -228,26 +284,25 @@ struct Leaves<'a> {
 /// technologies' skills) from holding itself.
 ///
 /// Every object of the list answers the same keys in the same places, so their map is made
-/// once and copied for each object: a map hashes each key it is given (SipHash, the hasher
-/// async-graphql's `Value` names), and a copy only copies the hashes. On the nested benchmark
-/// query, hashing each key of each object was a twelfth of the gateway's instructions.
-fn resolve_leaves<'a, T: ObjectType>(
+/// once (once a request: [`AnswerKeys`]) and copied for each object: a map hashes each key it
+/// is given, and a copy only copies the hashes. On the nested benchmark query, hashing each key
+/// of each object was a twelfth of the gateway's instructions.
+fn resolve_leaves<'a, T: ObjectType + 'static>(
     ctx: &ContextSelectionSet<'a>,
     objects: &'a [T],
     fields: &[&'a Positioned<Field>],
     path: Path,
 ) -> Leaves<'a> {
-    let mut leaves = Leaves { answers: Vec::with_capacity(objects.len()), waiting: Vec::new(), failed: Vec::new() };
+    let mut leaves =
+        Leaves { answers: Vec::with_capacity(objects.len()), waiting: SmallVec::new(), failed: Vec::new() };
     if objects.is_empty() {
         return leaves;
     }
     // `add_fields` asks each response key once, so each field has the place it has in `fields`.
-    let mut keys: IndexMap<Name, Value> =
-        fields.iter().map(|field| (field.node.response_key().node.clone(), Value::Null)).collect();
+    let keys = AnswerKeys::of::<T>(ctx.data_opt::<AnswerKeys>(), ctx, fields);
     for (index, object) in objects.iter().enumerate() {
         let object_ctx = path.of(ctx, index);
-        // The last object takes the map itself: a single object copies nothing.
-        let mut answer = if index + 1 == objects.len() { std::mem::take(&mut keys) } else { keys.clone() };
+        let mut answer = IndexMap::clone(&keys);
         for (at, &field) in fields.iter().enumerate() {
             if field.node.name.node == "__typename" {
                 set(&mut answer, at, Value::String(object.introspection_type_name().into_owned()));

@@ -302,18 +302,6 @@ impl Learning {
     }
 }
 
-/// How many fields an answer resolved, list items included, as the guard counts them for the
-/// request's field limit (`__typename` is answered without resolving).
-pub fn resolved_fields(value: &Value) -> usize {
-    match value {
-        Value::List(items) => items.iter().map(|item| 1 + resolved_fields(item)).sum(),
-        Value::Object(fields) => {
-            fields.iter().map(|(name, value)| usize::from(name.as_str() != "__typename") + resolved_fields(value)).sum()
-        }
-        _ => 0,
-    }
-}
-
 fn hash_value(value: &Value, hasher: &mut impl Hasher) {
     std::mem::discriminant(value).hash(hasher);
     match value {
@@ -352,16 +340,6 @@ fn text_size(value: &Value) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fields_and_list_items_are_counted_and_typename_is_not() {
-        let answer = Value::from_json(serde_json::json!({
-            "paths": { "edges": [ { "node": { "title": "a", "__typename": "CareerPath" } }, { "node": null } ] }
-        }))
-        .expect("a value");
-        // paths, edges, two items, two nodes, one title.
-        assert_eq!(resolved_fields(&answer), 7);
-    }
 
     #[test]
     fn an_operation_is_found_only_with_its_own_variables_and_by_a_role_that_may_run_it() {
