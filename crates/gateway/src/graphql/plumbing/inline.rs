@@ -51,37 +51,44 @@ pub struct FieldsCleared;
 /// query, five maps (one for each selection set that resolves in place) instead of about 460.
 /// Kept in the request's data for a run on the schema whose fields were cleared
 /// ([`FieldsCleared`]).
+///
+/// A selection set is only kept from its second call: a lookup whose object is asked for once
+/// (a path by its slug) makes its map and takes it, as before, instead of copying a kept one.
 #[derive(Default)]
-pub struct AnswerKeys(Mutex<Vec<KeysOf>>);
+pub struct AnswerKeys(Mutex<SmallVec<[KeysOf; 8]>>);
 
-/// The keys of the answers to one selection set (where it is in the document) on one type.
+/// The keys of the answers to one selection set (where it is in the document) on one type,
+/// once it has been answered a second time.
 struct KeysOf {
     selection_set: usize,
     on: TypeId,
-    keys: Arc<IndexMap<Name, Value>>,
+    keys: Option<Arc<IndexMap<Name, Value>>>,
+}
+
+/// The keys of a call's answers: its own, or the request's copy of them.
+enum Keys {
+    Made(IndexMap<Name, Value>),
+    Kept(Arc<IndexMap<Name, Value>>),
 }
 
 impl AnswerKeys {
     /// The keys of the answers to the selection set of `ctx` on `T`: `fields` in order, each with
     /// a `null`.
-    fn of<T: 'static>(
-        keys: Option<&Self>,
-        ctx: &ContextSelectionSet<'_>,
-        fields: &[&Positioned<Field>],
-    ) -> Arc<IndexMap<Name, Value>> {
-        let made =
-            || Arc::new(fields.iter().map(|field| (field.node.response_key().node.clone(), Value::Null)).collect());
-        let Some(AnswerKeys(known)) = keys else { return made() };
+    fn of<T: 'static>(keys: Option<&Self>, ctx: &ContextSelectionSet<'_>, fields: &[&Positioned<Field>]) -> Keys {
+        let made = || fields.iter().map(|field| (field.node.response_key().node.clone(), Value::Null)).collect();
+        let Some(AnswerKeys(known)) = keys else { return Keys::Made(made()) };
         // The document outlives the request's run, so where a selection set is tells it apart.
         let selection_set = std::ptr::from_ref(ctx.item) as usize;
         let on = TypeId::of::<T>();
         let mut known = known.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(kept) = known.iter().find(|kept| kept.selection_set == selection_set && kept.on == on) {
-            return Arc::clone(&kept.keys);
+        match known.iter_mut().find(|kept| kept.selection_set == selection_set && kept.on == on) {
+            Some(KeysOf { keys: Some(kept), .. }) => Keys::Kept(Arc::clone(kept)),
+            Some(KeysOf { keys: seen_once, .. }) => Keys::Kept(Arc::clone(seen_once.insert(Arc::new(made())))),
+            None => {
+                known.push(KeysOf { selection_set, on, keys: None });
+                Keys::Made(made())
+            }
         }
-        let keys = made();
-        known.push(KeysOf { selection_set, on, keys: Arc::clone(&keys) });
-        keys
     }
 }
 
@@ -299,10 +306,15 @@ fn resolve_leaves<'a, T: ObjectType + 'static>(
         return leaves;
     }
     // `add_fields` asks each response key once, so each field has the place it has in `fields`.
-    let keys = AnswerKeys::of::<T>(ctx.data_opt::<AnswerKeys>(), ctx, fields);
+    let mut keys = AnswerKeys::of::<T>(ctx.data_opt::<AnswerKeys>(), ctx, fields);
     for (index, object) in objects.iter().enumerate() {
         let object_ctx = path.of(ctx, index);
-        let mut answer = IndexMap::clone(&keys);
+        let mut answer = match &mut keys {
+            // The last object takes the map made for this call: a single object copies nothing.
+            Keys::Made(keys) if index + 1 == objects.len() => std::mem::take(keys),
+            Keys::Made(keys) => keys.clone(),
+            Keys::Kept(keys) => IndexMap::clone(keys),
+        };
         for (at, &field) in fields.iter().enumerate() {
             if field.node.name.node == "__typename" {
                 set(&mut answer, at, Value::String(object.introspection_type_name().into_owned()));
