@@ -387,14 +387,10 @@ async fn run_to_completion(
             (response, order, Checks::Guarded)
         }
     };
-    let resolved = match order {
-        Some(order) => order.apply(&mut response.data),
-        None if ran == Checks::Unguarded => resolved_fields(&response.data),
-        None => 0,
-    };
+    let resolved = order.map(|order| order.apply(&mut response.data));
     // The guards counted the fields of a guarded run as they resolved.
     if ran == Checks::Unguarded {
-        caller.budget.spend_fields(resolved);
+        caller.budget.spend_fields(resolved.unwrap_or_else(|| resolved_fields(&response.data)));
     }
     if caller.budget.exhausted() {
         let message = format!(

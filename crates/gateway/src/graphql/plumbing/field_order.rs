@@ -222,6 +222,16 @@ mod tests {
         .expect("a value");
         // paths, edges, two items, two nodes, one title.
         assert_eq!(resolved_fields(&answer), 7);
+        // Putting the answer in order counts the same, scalars' lists and keys out of order too.
+        let order = order("{ paths { edges { node { __typename title } } } tags }").expect("an order");
+        let mut answer = answer;
+        assert_eq!(order.apply(&mut answer), 7);
+        // Tags and its two items, answered before the paths they were asked after.
+        let paths = answer.into_json().expect("JSON")["paths"].take();
+        let mut shuffled =
+            Value::from_json(serde_json::json!({ "tags": ["a", "b"], "paths": paths })).expect("a value");
+        assert_eq!(order.apply(&mut shuffled), 7 + 3);
+        assert_eq!(resolved_fields(&shuffled), 7 + 3);
     }
 
     #[test]

@@ -260,7 +260,7 @@ async fn resolve_objects<'a, T: ObjectType + 'static>(
     // through it.
     match waiting.len() {
         0 => {}
-        1 => settle(waiting.remove(0).await),
+        1 => settle(waiting.swap_remove(0).await),
         _ => {
             let mut waiting: FuturesUnordered<Waiting<'a>> = waiting.into_iter().collect();
             while let Some(resolved) = waiting.next().await {
